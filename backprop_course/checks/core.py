@@ -1,0 +1,129 @@
+"""How a check compares and how it talks to the student.
+
+A check computes the right answer from the oracle and, beside it, the answers that known
+mistakes would give. When the student's result is wrong but matches a known mistake,
+the check raises :class:`Mistake`, which names it; otherwise :class:`WrongAnswer`.
+The grade report counts mistakes by the code in brackets, e.g. ``[hidden-delta-no-phi-prime]``.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+
+import numpy as np
+
+#: stated tolerance between a student's float64 result and the finite-difference oracle
+RTOL, ATOL = 1e-5, 1e-7
+
+LECTURE = "notebooks/04_backpropagation.ipynb"
+
+#: every mistake a check can name: code -> what the student did and how to fix it
+MISTAKES = {
+    # 01_neuron
+    "relu-not-vectorised": "ReLU uses `if`, which works on one number only. Use np.maximum(0, net) so it works elementwise on arrays.",
+    "sigmoid-not-vectorised": "sigmoid does not work elementwise on arrays. Use np.exp, not math.exp.",
+    "derivative-of-net": "φ′ was taken of net instead of o: for the sigmoid φ′(net) = o(1 − o) with o = φ(net), not net(1 − net).",
+    "relu-derivative-wrong": "ReLU′(net) is 1 where net > 0 and 0 elsewhere.",
+    "loss-no-half": "The loss is e = ½(t − ŷ)²: the ½ is missing, which doubles e and its gradient.",
+    "loss-gradient-sign": "∂e/∂ŷ = ŷ − t, not t − ŷ: differentiate ½(t − ŷ)² with the chain rule, the inner derivative is −1.",
+    "constructor-truthiness": "The constructor tests `if not weights` / `if not bias`: that fails for numpy arrays and throws away a bias of 0. Test `is None` instead.",
+    "forward-ignores-bias": "The forward pass leaves out the bias: net = Σ_i w_i·o_i + b.",
+    "forward-no-activation": "The forward pass returns net: the output is o = φ(net).",
+    # 02_backprop: one neuron
+    "update-sign": "The update goes uphill: gradient descent subtracts, w ← w − η·δ·o_i.",
+    "bias-not-updated": "The bias is not updated: b ← b − η·δ.",
+    "learning-rate-ignored": "The learning_rate argument is ignored: the step must be η·δ·o_i with the η that was passed in.",
+    "output-delta-sign": "δ of the output neuron has the wrong sign: δ = (ŷ − t)·φ′(net).",
+    "output-delta-no-phi-prime": "δ of the output neuron lacks φ′(net): δ = (ŷ − t)·φ′(net).",
+    "relu-with-sigmoid-derivative": "A ReLU neuron uses the sigmoid's derivative o(1 − o). For ReLU, φ′(net) is 1 if net > 0, else 0.",
+    "hidden-delta-no-phi-prime": "The hidden δ_j lacks φ′(net_j), bug (b) of the original code: δ_j = (Σ_l δ_l·w_jl)·φ′(net_j).",
+    "only-one-output-delta": "Only one output's δ reaches the hidden neuron: δ_j sums over every output, Σ_l δ_l·w_jl.",
+    "averaged-over-outputs": "The hidden δ_j averages over the outputs: it must sum them, Σ_l δ_l·w_jl, because each output adds its own term to the loss.",
+    # 02_backprop: training
+    "updated-weights-propagated": "Deltas are propagated with output weights that were already updated, bug (c) of the original code: read w_jl before the output neuron updates it.",
+    "subset-of-samples": "Training uses only some of the samples: each epoch must visit every sample.",
+    "epochs-ignored": "The epochs argument is ignored: train for exactly `epochs` epochs and return one loss per epoch.",
+    "loss-not-averaged": "The epoch loss is the sum over samples: return the mean of the samples' losses.",
+    "loss-after-update": "A sample's loss is taken after its update: take it at the forward pass, before the step.",
+    "wrong-target": "An output neuron is trained towards another output's or another sample's target: output l learns t_l of the same sample.",
+    "loss-not-summed-over-outputs": "The sample loss is e = ½ Σ_l (t_l − o_l)², summed over the outputs, not averaged.",
+}
+
+_CODE = re.compile(r"\[([a-z0-9-]+)\]")
+
+
+class WrongAnswer(AssertionError):
+    """A check failed and the result matches no known mistake."""
+
+
+class Mistake(AssertionError):
+    """A check failed and the result matches a known mistake, named by ``code``."""
+
+    def __init__(self, code, quantity):
+        self.code = code
+        super().__init__(f"{quantity} is wrong. [{code}] {MISTAKES[code]}")
+
+
+def quiet(check):
+    """Run a check without numpy's RuntimeWarnings.
+
+    nbgrader fails a test cell that writes to stderr; the replayed mistakes overflow on
+    purpose (a diverging learning rate), and that must not cost an honest student a point.
+    """
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return check(*args, **kwargs)
+    return wrapper
+
+
+def mistake_codes(text):
+    """The mistake codes named in an error message (used by the grade report)."""
+    return [code for code in _CODE.findall(text or "") if code in MISTAKES]
+
+
+def as_vector(value, what):
+    """A student's number or sequence as a float64 vector, or a WrongAnswer saying why not."""
+    try:
+        return np.asarray(value, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise WrongAnswer(f"{what} should be a number or a sequence of numbers, not {type(value).__name__}: {value!r}") from None
+
+
+def close(actual, expected):
+    actual, expected = np.asarray(actual, float), np.asarray(expected, float)
+    return actual.shape == expected.shape and bool(np.all(np.isfinite(actual))) and np.allclose(actual, expected, rtol=RTOL, atol=ATOL)
+
+
+def compare(quantity, actual, expected, variants=(), reveal=False):
+    """Pass when ``actual`` matches ``expected``; otherwise name the mistake it matches.
+
+    quantity: what is compared, in the lecture's words ("δ_j of the hidden neuron").
+    variants: (code, value) pairs, the results of known mistakes, tried in order.
+    reveal: show the numbers (public tests only: hidden tests never show expected values).
+    """
+    actual_v = as_vector(actual, quantity)
+    expected_v = np.asarray(expected, float).reshape(-1)
+    if close(actual_v, expected_v):
+        return
+    for code, value in variants:
+        if not close(expected_v, np.reshape(value, -1)) and close(actual_v, np.reshape(value, -1)):
+            raise Mistake(code, quantity)
+    if actual_v.shape != expected_v.shape:
+        raise WrongAnswer(f"{quantity} has {actual_v.size} value(s), expected {expected_v.size}.")
+    message = f"{quantity} is wrong."
+    if reveal:
+        message += f"\n  got:      {np.array2string(actual_v, precision=8)}\n  expected: {np.array2string(expected_v, precision=8)}"
+    else:
+        message += " (hidden test: the expected values are not shown)"
+    raise WrongAnswer(message)
+
+
+def attribute(obj, name, what):
+    """obj.name, or a WrongAnswer that says the contract asks for it."""
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        raise WrongAnswer(f"{what} must store `{name}` (see the exercise's contract).") from None
