@@ -1,0 +1,81 @@
+"""`backprop-course`: the command line behind the Makefile's targets."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+STEPS = ("release", "autograde", "feedback", "export", "report")
+
+
+def grade(args):
+    from . import grading, report
+
+    course = grading.Course(root=args.root, class_dir=args.class_dir)
+    only = set(args.only or STEPS)
+    started = time.perf_counter()
+    demo = os.path.normpath(args.class_dir) == os.path.normpath(grading.DEMO_CLASS)
+    print(f"Grading the {'demo class in ' + args.class_dir if demo else 'class in ' + str(course.class_path)}")
+    if "release" in only:
+        print(f"1/5 release/ from source/: {', '.join(course.release())}")
+    submissions = course.submissions()
+    if "autograde" in only:
+        print(f"2/5 autograde {len(submissions)} submissions with {args.jobs} worker(s)")
+        course.autograde(submissions, jobs=args.jobs)
+        for sub in submissions:
+            if sub.problem:
+                print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
+    if "feedback" in only:
+        print(f"3/5 feedback: {course.feedback(submissions)}/<student>/<assignment>/*.html")
+    if "export" in only:
+        print(f"4/5 grades:   {course.export()}")
+    if "report" in only:
+        results = report.collect(course.db_url, course.class_path, course.root / "source",
+                                 {(s.student, s.assignment): s.problem for s in submissions if s.problem})
+        path = report.write_report(results, course.class_path / "report.html",
+                                   title=f"Grade report · {course.config.CourseDirectory.course_id}"
+                                         + (" · demo class" if demo else ""))
+        print(f"5/5 report:   {path}\n")
+        print(score_table(results))
+    print(f"\nDone in {time.perf_counter() - started:.0f} s.")
+
+
+def score_table(results):
+    width = max([len("student")] + [len(s) for s in results.students])
+    lines = ["student".ljust(width) + "".join(f"  {a:>12}" for a in results.assignments)]
+    for student in results.students:
+        cells = []
+        for a in results.assignments:
+            if (student, a) in results.problems:
+                cells.append("not graded")
+            elif (student, a) in results.scores:
+                cells.append(f"{results.scores[student, a]:g}/{results.max_scores[a]:g}")
+            else:
+                cells.append("-")
+        lines.append(student.ljust(width) + "".join(f"  {c:>12}" for c in cells))
+    return "\n".join(lines)
+
+
+def release(args):
+    from . import grading
+
+    print("release/ regenerated:", ", ".join(grading.Course(root=args.root).release()))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="backprop-course", description=__doc__)
+    parser.add_argument("--root", default=".", help="the course root, holding nbgrader_config.py (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("grade", help="release, autograde, feedback, grades.csv, report")
+    p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel autograde workers")
+    p.add_argument("--only", action="append", choices=STEPS, help="run only this step (repeatable)")
+    p.set_defaults(func=grade)
+    sub.add_parser("release", help="regenerate release/ from source/").set_defaults(func=release)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The instructor's grading job: release, autograde, feedback, grades.csv and the report.
+
+Every step is nbgrader's own (``NbGraderAPI`` and its export plugin), configured by the
+course's ``nbgrader_config.py``. What this module adds is what a stock course lacks:
+a check of each submission before nbgrader sees it, so that one broken folder is
+reported and skipped instead of stopping the batch; a progress bar; and parallel
+autograding, each worker with its own gradebook that is merged into the class's.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+tqdm.monitor_interval = 0  # no monitor thread: workers are forked
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CLASS = "examples/demo_class"
+
+
+@dataclass
+class Submission:
+    student: str
+    assignment: str
+    problem: str = ""     # why it could not be graded, if it could not
+    log: str = field(default="", repr=False)
+
+
+def load_config(root, class_dir):
+    """The course's nbgrader config, for the class in ``class_dir`` (relative to root)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    os.environ["BACKPROP_CLASS_DIR"] = str(class_dir)
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def make_api(config, db_url=None):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    api.log.setLevel(logging.ERROR)
+    return api
+
+
+class Course:
+    """The course root and the class being graded in it."""
+
+    def __init__(self, root=COURSE_ROOT, class_dir="."):
+        self.root = Path(root).resolve()
+        self.class_dir = Path(class_dir)
+        self.class_path = (self.root / class_dir).resolve()
+        if not (self.root / "nbgrader_config.py").is_file():
+            raise SystemExit(f"{self.root} is not the course root: it has no nbgrader_config.py")
+        self.config = load_config(self.root, self.class_dir)
+        self.db_url = self.config.CourseDirectory.db_url
+        self.api = make_api(self.config)
+
+    @property
+    def assignments(self):
+        return sorted(p.name for p in (self.root / "source").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def source_notebooks(self, assignment):
+        return sorted(p.name for p in (self.root / "source" / assignment).glob("*.ipynb"))
+
+    # --- 1. release -------------------------------------------------------------------
+    def release(self):
+        for assignment in self.assignments:
+            result = self.api.generate_assignment(assignment, force=True, create=True)
+            if not result["success"]:
+                raise SystemExit(f"nbgrader could not generate release/{assignment}:\n{result.get('error') or result['log']}")
+        return self.assignments
+
+    # --- 2. autograde -----------------------------------------------------------------
+    def submissions(self):
+        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it."""
+        submitted = self.class_path / "submitted"
+        found = []
+        if not submitted.is_dir():
+            return found
+        known = set(self.assignments)
+        for student_dir in sorted(p for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            folders = sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+            if not folders:
+                found.append(Submission(student_dir.name, "-", "the student's folder holds no assignment folder"))
+            for folder in folders:
+                sub = Submission(student_dir.name, folder.name)
+                if folder.name not in known:
+                    sub.problem = f"unknown assignment folder '{folder.name}' (known: {', '.join(sorted(known))})"
+                else:
+                    sub.problem = self._check_notebooks(folder)
+                found.append(sub)
+        return found
+
+    def _check_notebooks(self, folder):
+        expected = self.source_notebooks(folder.name)
+        present = sorted(p.name for p in folder.glob("*.ipynb"))
+        if not present:
+            return f"no notebook in the folder (expected {', '.join(expected)})"
+        missing = [name for name in expected if name not in present]
+        if missing:
+            return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
+        for name in expected:
+            try:
+                nbformat.validate(nbformat.read(folder / name, as_version=4))
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                return f"{name} is not valid JSON ({error}); was it edited outside Jupyter?"
+            except Exception as error:  # nbformat.ValidationError and friends
+                return f"{name} is not a valid notebook: {str(error).splitlines()[0]}"
+        return ""
+
+    def autograde(self, submissions, jobs=1):
+        """Autograde the submissions without a problem; returns them all, with any new problem."""
+        todo = [s for s in submissions if not s.problem]
+        bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
+        if jobs <= 1 or len(todo) <= 1:
+            for sub in todo:
+                bar.set_postfix_str(f"{sub.student}/{sub.assignment}")
+                _record(sub, self.api.autograde(sub.assignment, sub.student, force=True, create=True))
+                bar.update()
+        else:
+            self._autograde_parallel(todo, jobs, bar)
+        bar.close()
+        return submissions
+
+    def _autograde_parallel(self, todo, jobs, bar):
+        workspace = self.class_path / ".grading"
+        shutil.rmtree(workspace, ignore_errors=True)
+        workspace.mkdir(parents=True)
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
+                                     initargs=(str(self.root), str(self.class_dir), str(workspace), self.db_url)) as pool:
+                futures = {pool.submit(_grade_in_worker, s.assignment, s.student): s for s in todo}
+                for future in as_completed(futures):
+                    sub = futures[future]
+                    result, worker_db = future.result()
+                    _record(sub, result)
+                    if not sub.problem:
+                        merge_submission(worker_db, self.db_url, sub.assignment, sub.student)
+                    bar.set_postfix_str(f"{sub.student}/{sub.assignment}")
+                    bar.update()
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+
+    # --- 3. feedback, 4. export -------------------------------------------------------
+    def feedback(self, submissions):
+        for assignment in sorted({s.assignment for s in submissions if not s.problem}):
+            result = self.api.generate_feedback(assignment, force=True)
+            if not result["success"]:
+                print(f"warning: feedback for {assignment} failed:\n{result.get('error', '')}", file=sys.stderr)
+        return self.class_path / "feedback"
+
+    def export(self):
+        from nbgrader.api import Gradebook
+        from nbgrader.plugins import CsvExportPlugin
+
+        path = self.class_path / "grades.csv"
+        plugin = CsvExportPlugin(config=self.config)
+        plugin.to = str(path)
+        with Gradebook(self.db_url) as gradebook:
+            plugin.export(gradebook)
+        return path
+
+
+def _record(sub, result):
+    sub.log = result.get("log", "")
+    if not result["success"]:
+        errors = [line.removeprefix("[ERROR] ") for line in sub.log.splitlines() if line.startswith("[ERROR]")]
+        errors = [e for e in errors if not e.startswith("There was an error processing")] or errors
+        lines = errors or [line for line in (result.get("error") or "").splitlines() if line.strip()]
+        sub.problem = "nbgrader failed: " + (lines[0] if lines else "no reason given")
+
+
+# --- parallel workers: each imports nbgrader once and grades into its own gradebook ---
+_worker = {}
+
+
+def _start_worker(root, class_dir, workspace, main_db_url):
+    db = Path(workspace) / f"worker-{os.getpid()}.db"
+    shutil.copyfile(main_db_url.removeprefix("sqlite:///"), db)
+    config = load_config(root, class_dir)
+    _worker.update(api=make_api(config, f"sqlite:///{db}"), db=f"sqlite:///{db}")
+
+
+def _grade_in_worker(assignment, student):
+    return _worker["api"].autograde(assignment, student, force=True, create=True), _worker["db"]
+
+
+def merge_submission(source_url, target_url, assignment, student):
+    """Copy one autograded submission's grades and comments from one gradebook to another."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(source_url) as source, Gradebook(target_url) as target:
+        submission = source.find_submission(assignment, student)
+        target.update_or_create_student(student)
+        try:
+            copy = target.find_submission(assignment, student)
+            copy.timestamp, copy.extension = submission.timestamp, submission.extension
+        except MissingEntry:
+            copy = target.add_submission(assignment, student, timestamp=submission.timestamp,
+                                         extension=submission.extension)
+        for notebook in submission.notebooks:
+            target_nb = target.find_submission_notebook(notebook.name, assignment, student)
+            target_nb.flagged = notebook.flagged
+            target_nb.late_submission_penalty = notebook.late_submission_penalty
+            for grade in notebook.grades:
+                twin = target.find_grade(grade.name, notebook.name, assignment, student)
+                for column in ("auto_score", "manual_score", "extra_credit", "needs_manual_grade"):
+                    setattr(twin, column, getattr(grade, column))
+            for comment in notebook.comments:
+                twin = target.find_comment(comment.name, notebook.name, assignment, student)
+                twin.auto_comment, twin.manual_comment = comment.auto_comment, comment.manual_comment
+        target.db.commit()
+        return copy
