@@ -176,7 +176,9 @@ def _check_history(history, expected, variants, epochs, reveal):
     compare("The per-epoch mean losses returned", history, expected, variants, reveal)
 
 
-TRAIN_VARIANTS = ["updated-weights-propagated", "first-sample-only", "last-sample-only", "epochs-ignored",
+# No "epochs-ignored" replay in these lists: the number of epoch losses names that mistake before
+# any value is compared, and replaying 1000 epochs took most of a grading run's time.
+TRAIN_VARIANTS = ["updated-weights-propagated", "first-sample-only", "last-sample-only",
                   "learning-rate-one", "learning-rate-default", "hidden-delta-no-phi-prime", "update-sign",
                   "bias-not-updated", "loss-not-averaged", "loss-after-update"]
 
@@ -192,8 +194,7 @@ def check_train(train, *, seed=0, activation="sigmoid", n_hidden=2, epochs=3, le
     expected_theta, expected_history = net.sgd(theta, inputs, targets, epochs, learning_rate)
     names = [v for v in TRAIN_VARIANTS if not (v == "learning-rate-default" and learning_rate == 0.1)]
     results = _variant_results(net, theta, inputs, targets, epochs, learning_rate, names)
-    _check_history(history, expected_history, [(VARIANTS[n], h) for n, (_, h) in results.items()
-                                                if n not in ("epochs-ignored",)], epochs, reveal)
+    _check_history(history, expected_history, [(VARIANTS[n], h) for n, (_, h) in results.items()], epochs, reveal)
     compare("The network's weights and biases after train()", _parameters(net, hidden, [output]),
             expected_theta, [(VARIANTS[n], th) for n, (th, _) in results.items()], reveal)
 
@@ -204,7 +205,7 @@ NETWORK_VARIANTS = ["updated-weights-propagated", "first-output-delta-only", "la
                     "averaged-over-outputs", "first-target-for-every-output", "hidden-delta-no-phi-prime",
                     "relu-with-sigmoid-derivative", "derivative-of-net", "update-sign", "bias-not-updated",
                     "learning-rate-one", "learning-rate-default"]
-NETWORK_TRAIN_VARIANTS = NETWORK_VARIANTS + ["first-sample-only", "last-sample-only", "epochs-ignored",
+NETWORK_TRAIN_VARIANTS = NETWORK_VARIANTS + ["first-sample-only", "last-sample-only",
                                              "loss-not-averaged", "loss-after-update",
                                              "first-sample-target-for-every-sample", "loss-not-summed-over-outputs"]
 
@@ -260,8 +261,7 @@ def check_network_train(Network, *, seed=0, activation="sigmoid", inputsize=3, h
     expected_theta, expected_history = net.sgd(theta, inputs, targets, epochs, learning_rate)
     names = [v for v in NETWORK_TRAIN_VARIANTS if not (v == "learning-rate-default" and learning_rate == 0.1)]
     results = _variant_results(net, theta, inputs, targets, epochs, learning_rate, names)
-    _check_history(history, expected_history, [(VARIANTS[n], h) for n, (_, h) in results.items()
-                                                if n != "epochs-ignored"], epochs, reveal)
+    _check_history(history, expected_history, [(VARIANTS[n], h) for n, (_, h) in results.items()], epochs, reveal)
     compare("The network's weights and biases after train()",
             _parameters(net, network.hidden, network.outputs), expected_theta,
             [(VARIANTS[n], th) for n, (th, _) in results.items()], reveal)

@@ -119,14 +119,14 @@ def simulate(net, theta, inputs, targets, epochs, learning_rate, variant=None):
     for _ in range(epochs):
         losses = []
         for x, t in samples:
-            if variant == "first-target-for-every-output":
-                t = np.full_like(t, t[0])
+            # the pairing of outputs with targets is Network.backward's; train's loss still sees the right t
+            t_train = np.full_like(t, t[0]) if variant == "first-target-for-every-output" else t
             net_j = W1 @ x + b1
             o_j = phi(net_j, net.activation)
             net_l = W2 @ o_j + b2
             o_l = phi(net_l, net.activation)
             losses.append(sample_loss(t, o_l))
-            delta_l = (o_l - t) * phi_prime(net_l, o_l, net.activation, mistake)
+            delta_l = (o_l - t_train) * phi_prime(net_l, o_l, net.activation, mistake)
             W2_old = W2.copy()
             W2 = W2 - sign * learning_rate * np.outer(delta_l, o_j)
             if variant != "bias-not-updated":
