@@ -7,13 +7,12 @@ STAMP  := $(VENV)/.installed
 # nbgrader shells out to `alembic`, so the venv's bin/ must be on PATH without activation.
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 # A real class lives in ./submitted; without one, `make grade` grades the demo class.
 CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 JOBS  ?= $(shell $(PYTHON) -c 'import os; print(os.cpu_count() or 1)')
 
-.PHONY: help venv grade release autograde feedback report test lab bench site clean
+.PHONY: help venv grade release autograde feedback report test lab bench site clean demo-class
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -52,3 +51,6 @@ clean:
 	rm -rf autograded feedback gradebook.db grades.csv report.html \
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
+
+demo-class: $(STAMP)
+	$(BIN)/python tests/demo_class.py

@@ -1,0 +1,254 @@
+"""The lecture widgets, driven from Python: set sliders, click buttons, read the state."""
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from backprop_course import activations as act  # noqa: E402
+from backprop_course import widgets  # noqa: E402
+from backprop_course.widgets import (  # noqa: E402
+    TEXT_EXAMPLE, backprop_stepper, classify_learning_rate, learning_rate_explorer,
+    neuron_playground)
+
+PNG = b"\x89PNG"
+
+
+# ---------------------------------------------------------------- neuron playground
+def test_playground_follows_the_sliders():
+    pg = neuron_playground(inputs=(1.0, 2.0, 3.0), weights=(0.5, -0.3, 0.2), bias=0.0)
+    assert pg.net == pytest.approx(0.5 - 0.6 + 0.6)
+    assert pg.output == pytest.approx(1 / (1 + np.exp(-0.5)))
+    first = pg.image.value
+    assert bytes(first).startswith(PNG)
+
+    pg.weight_sliders[0].value = 1.5
+    pg.bias_slider.value = -0.5
+    expected = 1.5 * 1 - 0.3 * 2 + 0.2 * 3 - 0.5
+    assert pg.net == pytest.approx(expected)
+    assert pg.output == pytest.approx(float(act.sigmoid(expected)))
+    assert pg.slope == pytest.approx(pg.output * (1 - pg.output))  # φ′ = o(1 − o)
+    assert bytes(pg.image.value) != bytes(first)  # the point moved on the curve
+    assert f"{expected:.4f}" in pg.readout.value
+
+
+def test_playground_relu_is_a_switch():
+    pg = neuron_playground(weights=(0.5, -0.3, 0.2), bias=0.0)
+    pg.activation_dropdown.value = "relu"
+    pg.bias_slider.value = -3.0  # net = 0.5 − 3 < 0: off
+    assert pg.net < 0 and pg.output == 0.0 and pg.slope == 0.0
+    pg.bias_slider.value = 2.0   # net = 2.5 > 0: on, identity
+    assert pg.output == pytest.approx(pg.net) and pg.slope == 1.0
+    pg.activation_dropdown.value = "leaky_relu"
+    pg.bias_slider.value = -3.0
+    assert pg.output == pytest.approx(act.LEAKY_ALPHA * pg.net)
+    assert pg.slope == act.LEAKY_ALPHA
+
+
+def test_playground_runs_a_students_class():
+    pg = neuron_playground(neuron_class=widgets._Neuron)
+    assert pg.activation_dropdown.options == ("sigmoid", "relu")
+    pg.weight_sliders[2].value = -1.0
+    assert pg.student_output == pytest.approx(pg.output, rel=1e-12)
+
+    class Broken(widgets._Neuron):
+        def forward(self, x):
+            return 0.5 * super().forward(x)
+
+    broken = neuron_playground(neuron_class=Broken)
+    assert broken.student_output == pytest.approx(0.5 * broken.output)
+    assert "differs" in broken.readout.value
+
+
+# ---------------------------------------------------------------- learning-rate explorer
+@pytest.mark.parametrize("eta,regime", [(0.01, "slow"), (0.124, "slow"), (0.125, "good"),
+                                        (0.25, "good"), (0.3, "oscillating"),
+                                        (0.499, "oscillating"), (0.5, "diverging")])
+def test_classify_learning_rate(eta, regime):
+    assert classify_learning_rate(eta, 4.0) == regime
+
+
+def test_learning_rate_explorer_regimes():
+    ex = learning_rate_explorer(o_i=2.0, t=1.0, eta=0.02, steps=20, w0=-1.0)
+    w_star, a = 0.5, 4.0
+    seen = {}
+    for name, button in ex.preset_buttons.items():
+        button.click()
+        assert ex.eta_slider.value == ex.PRESETS[name]
+        assert ex.regime == name
+        d = ex.ws - w_star
+        # each step multiplies the distance to the minimum by 1 − η·a
+        np.testing.assert_allclose(d[1:], (1 - ex.eta_slider.value * a) * d[:-1], rtol=1e-9,
+                                   atol=1e-12)
+        seen[name] = d
+    slow, good, osc, div = seen["slow"], seen["good"], seen["oscillating"], seen["diverging"]
+    assert np.all(np.diff(np.abs(slow)) < 0) and np.all(slow < 0)  # same side, shrinking
+    assert abs(slow[-1]) > 0.1                                     # ... but not there yet
+    assert abs(good[-1]) < 1e-6 and abs(good[-1]) < abs(osc[-1])
+    assert np.all(np.sign(osc[1:]) != np.sign(osc[:-1]))           # changes side every step
+    assert abs(osc[-1]) < 1e-3                                     # ... and still converges
+    assert np.all(np.diff(np.abs(div)) > 0) and abs(div[-1]) > 10  # farther every step
+    assert np.all(np.diff(ex.losses) > 0)
+
+
+def test_learning_rate_explorer_sliders():
+    ex = learning_rate_explorer()
+    before = ex.image.value
+    ex.steps_slider.value = 7
+    assert len(ex.ws) == 8 and len(ex.losses) == 8
+    ex.eta_slider.value = 0.25                 # η·a = 1: one step lands on w*
+    assert ex.ws[1] == pytest.approx(0.5)
+    ex.w0_slider.value = 2.0
+    assert ex.ws[0] == 2.0
+    assert bytes(ex.image.value) != bytes(before)
+    assert ex.losses[0] == pytest.approx(0.5 * (1 - 2.0 * 2.0) ** 2)
+
+
+# ---------------------------------------------------------------- backprop stepper
+def text_forward():
+    x = np.array(TEXT_EXAMPLE["inputs"])
+    Wh, bh = np.array(TEXT_EXAMPLE["hidden_weights"]), np.array(TEXT_EXAMPLE["hidden_biases"])
+    Wo, bo = np.array(TEXT_EXAMPLE["output_weights"]), np.array(TEXT_EXAMPLE["output_biases"])
+    o_j = act.sigmoid(Wh @ x + bh)
+    return x, Wh, bh, Wo, bo, o_j, act.sigmoid(Wo @ o_j + bo)
+
+
+def test_stepper_forward_backward_update():
+    s = backprop_stepper()
+    x, Wh, bh, Wo, bo, o_j, y_hat = text_forward()
+    t = 1.0
+    assert s.phase == "ready"
+    s.forward_button.click()
+    assert s.phase == "forward"
+    np.testing.assert_allclose(s.o_j, o_j, rtol=1e-12)
+    np.testing.assert_allclose(s.y_hat, y_hat, rtol=1e-12)
+    assert s.y_hat[0] == pytest.approx(0.6131035670318141, abs=1e-6)  # the text's estimate
+    e0 = s.error
+
+    s.backward_button.click()
+    assert s.phase == "backward"
+    delta_l = (y_hat - t) * y_hat * (1 - y_hat)
+    delta_j = delta_l[0] * Wo[0] * o_j * (1 - o_j)
+    np.testing.assert_allclose(s.delta_l, delta_l, rtol=1e-12)
+    np.testing.assert_allclose(s.delta_j, delta_j, rtol=1e-10)
+    # backward alone does not change the network's weights ...
+    np.testing.assert_array_equal(s.outputs[0].weights, Wo[0])
+    assert s.max_grad_error < 1e-8
+    assert s.grad_backward["w_13"] == pytest.approx(delta_l[0] * o_j[0], rel=1e-9)
+    assert s.grad_backward["w_31"] == pytest.approx(delta_j[0] * 3.0, rel=1e-9)
+
+    s.update_button.click()  # ... update does: w ← w − η δ o_in
+    assert s.phase == "update" and s.steps == 1
+    np.testing.assert_allclose(s.outputs[0].weights, Wo[0] - 0.1 * delta_l[0] * o_j, rtol=1e-12)
+    np.testing.assert_allclose(s.hidden[0].weights, Wh[0] - 0.1 * delta_j[0] * x, rtol=1e-12)
+    assert s.outputs[0].weights[0] == pytest.approx(-0.4387411310235029, abs=1e-8)  # the text's
+
+    s.forward_button.click()
+    assert s.error < e0
+    assert s.history == [e0, s.error]
+
+    s.reset_button.click()
+    assert s.phase == "ready" and s.steps == 0
+    np.testing.assert_array_equal(s.outputs[0].weights, Wo[0])
+
+
+def test_stepper_is_reproducible():
+    a, b = backprop_stepper(), backprop_stepper()
+    for s in (a, b):
+        for _ in range(2):
+            s.forward(); s.backward(); s.update()
+        s.forward()
+    assert a.history == b.history
+
+
+def test_stepper_update_without_backward_runs_the_missing_phases():
+    s = backprop_stepper()
+    s.update_button.click()
+    assert s.steps == 1 and s.delta_l is not None
+
+
+def test_stepper_exposes_missing_phi_prime():
+    """Bug (b): a student's class whose hidden δ leaves out φ′."""
+    class NoPhiPrime(widgets._Neuron):
+        def backward(self, t=None, y_hat=None, delta_l=None, w_l=None, learning_rate=0.1,
+                     output_neuron=False):
+            if output_neuron:
+                return super().backward(t, y_hat, delta_l, w_l, learning_rate, True)
+            self.delta_j = float(np.dot(delta_l, w_l))
+            self.weights = self.weights - learning_rate * self.delta_j * self.o_i
+            self.bias = self.bias - learning_rate * self.delta_j
+
+    s = backprop_stepper(neuron_class=NoPhiPrime)
+    s.forward_button.click(); s.backward_button.click()
+    num, bwd = s.grad_numeric, s.grad_backward
+    assert bwd["w_13"] == pytest.approx(num["w_13"], rel=1e-6)   # output neuron still right
+    assert bwd["b_3"] == pytest.approx(num["b_3"], rel=1e-6)
+    assert abs(bwd["w_11"]) > 100 * abs(num["w_11"])             # φ′ ≈ 0.001 missing
+    assert s.max_grad_error > 1e-3
+    assert "✘" in s.status.value
+
+
+def test_stepper_exposes_stale_weights():
+    """Bug (c): δ_j propagated with w_jl after the output update (checkbox)."""
+    kwargs = dict(hidden_weights=[[0.2, -0.1, 0.05], [-0.3, 0.1, 0.2]], hidden_biases=[0.1, -0.2],
+                  output_weights=[[0.4, -0.6]], output_biases=[0.1], learning_rate=1.0)
+    good = backprop_stepper(**kwargs)
+    good.backward()
+    assert good.max_grad_error < 1e-8
+    stale = backprop_stepper(stale_weights=True, **kwargs)
+    assert stale.stale_checkbox.value
+    stale.backward()
+    rel = abs(stale.grad_backward["w_11"] - stale.grad_numeric["w_11"]) / abs(stale.grad_numeric["w_11"])
+    assert rel > 1e-2
+    assert stale.grad_backward["w_13"] == pytest.approx(stale.grad_numeric["w_13"], rel=1e-6)
+    stale.stale_checkbox.value = False  # the checkbox switches the driver back
+    stale.backward()
+    assert stale.max_grad_error < 1e-8
+
+
+def test_stepper_reports_constructor_bugs():
+    """Bug (a): `if not weights` fails on numpy arrays, `if not bias` drops a bias of 0."""
+    class TextConstructor(widgets._Neuron):
+        def __init__(self, inputsize=3, weights=None, bias=None, activation="sigmoid"):
+            super().__init__(inputsize, weights, bias, activation)
+            if not bias:
+                self.bias = 0.123
+
+    s = backprop_stepper(neuron_class=TextConstructor, output_biases=[0.0])
+    assert any("did not keep" in w for w in s.warnings)
+
+    class ArrayTruthiness(widgets._Neuron):
+        def __init__(self, inputsize=3, weights=None, bias=None, activation="sigmoid"):
+            if not weights:
+                weights = np.ones(inputsize)
+            super().__init__(inputsize, weights, bias, activation)
+
+    with pytest.raises(RuntimeError, match="is None"):
+        backprop_stepper(neuron_class=ArrayTruthiness)
+
+
+def test_stepper_several_outputs_sums_over_l():
+    s = backprop_stepper(n_outputs=2, seed=3)
+    assert s.L == 2 and s.t.tolist() == [1.0, 0.0]
+    s.backward()
+    Wo = np.array([n.weights for n in s.outputs])              # (L, J), not updated yet
+    expected = (s.delta_l @ Wo) * s.o_j * (1 - s.o_j)           # (Σ_l δ_l w_jl) φ′(net_j)
+    np.testing.assert_allclose(s.delta_j, expected, rtol=1e-10)
+    assert s.max_grad_error < 1e-8
+    assert {"w_13", "w_14", "b_3", "b_4"} <= set(s.grad_backward)
+
+
+def test_stepper_relu():
+    s = backprop_stepper(activation="relu", hidden_weights=[[0.2, 0.1, 0.3], [-0.5, 0.1, -0.2]],
+                         hidden_biases=[0.1, 0.0], output_weights=[[0.5, 0.7]], output_biases=[0.1])
+    s.backward()
+    assert s.o_j[1] == 0.0 and s.delta_j[1] == 0.0   # an off ReLU neuron gets no gradient
+    assert s.max_grad_error < 1e-8
+
+
+def test_widgets_display():
+    for w in (neuron_playground(), learning_rate_explorer(), backprop_stepper()):
+        bundle = w._repr_mimebundle_()
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        assert "application/vnd.jupyter.widget-view+json" in data
