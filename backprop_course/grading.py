@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,8 +202,11 @@ def _grade_in_worker(assignment, student):
 def merge_submission(source_url, target_url, assignment, student):
     """Copy one autograded submission's grades and comments from one gradebook to another."""
     from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
 
-    with Gradebook(source_url) as source, Gradebook(target_url) as target:
+    # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; the rows are right.
+    with warnings.catch_warnings(), Gradebook(source_url) as source, Gradebook(target_url) as target:
+        warnings.simplefilter("ignore", SAWarning)
         submission = source.find_submission(assignment, student)
         target.update_or_create_student(student)
         try:
