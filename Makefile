@@ -21,6 +21,7 @@ help:
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
+	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -46,6 +47,9 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m backprop_course.bench
+
+site: $(STAMP)
+	$(BIN)/python -m backprop_course.site --out site
 
 clean:
 	rm -rf autograded feedback gradebook.db grades.csv report.html \

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
-from backprop_course.checks.backprop import _net_away_from_kink, _problem
+from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem
 from backprop_course.checks.core import ATOL, MISTAKES, RTOL, Mistake, WrongAnswer, compare, mistake_codes
 from backprop_course.checks.trusted import VARIANTS, TrustedNeuron, simulate
 from backprop_course.oracle import TwoLayerNet, numerical_gradient, phi
@@ -209,9 +209,14 @@ SGD_CASES = [  # activation, hidden, outputs, samples, epochs, learning rate, se
 ]
 
 
+def problem(seed, m, J, L, n, activation):
+    s = _problem(seed, m, J, L, n, activation)
+    return _net(s), np.asarray(s["theta"]), np.asarray(s["inputs"]), np.asarray(s["targets"])
+
+
 @pytest.mark.parametrize("activation,J,L,n,epochs,lr,seed", SGD_CASES)
 def test_simulate_without_variant_is_sgd_on_numerical_gradients(activation, J, L, n, epochs, lr, seed):
-    net, theta, inputs, targets = _problem(seed, 3, J, L, n, activation)
+    net, theta, inputs, targets = problem(seed, 3, J, L, n, activation)
     theta_sim, history_sim = simulate(net, theta, inputs, targets, epochs, lr, variant=None)
     theta_sgd, history_sgd = net.sgd(theta, inputs, targets, epochs, lr)
     assert len(history_sim) == epochs
@@ -224,7 +229,7 @@ def test_simulate_without_variant_is_sgd_on_numerical_gradients(activation, J, L
 def test_every_simulated_variant_differs_from_the_right_answer(variant):
     """A variant that coincides with the right answer could never be named."""
     activation = "relu" if variant == "relu-with-sigmoid-derivative" else "sigmoid"  # the only one it applies to
-    net, theta, inputs, targets = _problem(5, 3, 3, 3, 3, activation)
+    net, theta, inputs, targets = problem(5, 3, 3, 3, 3, activation)
     with np.errstate(over="ignore"):  # derivative-of-net diverges, as it does in the checks
         theta_ok, history_ok = simulate(net, theta, inputs, targets, 2, 0.3)
         theta_v, history_v = simulate(net, theta, inputs, targets, 2, 0.3, variant)

@@ -1,19 +1,16 @@
 """Checks of 02_backprop: the Neuron backward pass, train() and Network.
 
 Every expected value comes from finite differences (``backprop_course.oracle``). Known
-mistakes are replayed beside it, so that a wrong answer can be named.
+mistakes are replayed beside it, so that a wrong answer can be named. Each check is a
+``Check``: a scenario (JSON data), a probe that runs the student's code on it, and a judge.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..oracle import TwoLayerNet, numerical_gradient, phi
-from .core import quiet, WrongAnswer, as_vector, attribute, compare
+from .core import Check, WrongAnswer, as_vector, compare, plain, read, seen
 from .trusted import VARIANTS, simulate, trusted_layers
-
-
-def _rng(seed):
-    return np.random.default_rng(seed)
 
 
 def _net_away_from_kink(rng, m, activation, positive=None):
@@ -31,96 +28,122 @@ def _sequence(values, as_array):
     return np.array(values, float) if as_array else [float(v) for v in values]
 
 
-def _update_variants(w, b, x, delta, learning_rate):
-    """(weights, bias) that the update mistakes give, as lists of (code, value)."""
-    weights = [("update-sign", w + learning_rate * delta * x),
-               ("learning-rate-ignored", w - delta * x),
-               ("learning-rate-ignored", w - 0.1 * delta * x)]
-    bias = [("bias-not-updated", b),
-            ("update-sign", b + learning_rate * delta),
-            ("learning-rate-ignored", b - delta),
-            ("learning-rate-ignored", b - 0.1 * delta)]
-    return weights, bias
+def _check_update(s, observed, grad_w, delta, reveal):
+    """w ← w − η·δ·o_i and b ← b − η·δ, naming the update mistakes."""
+    w, b, x, eta = np.asarray(s["w"]), s["b"], np.asarray(s["x"]), s["learning_rate"]
+    compare("The weights after backward()", seen(observed, "weights", "Neuron"), w - eta * grad_w,
+            [("update-sign", w + eta * delta * x), ("learning-rate-ignored", w - delta * x),
+             ("learning-rate-ignored", w - 0.1 * delta * x)], reveal)
+    compare("The bias after backward()", seen(observed, "bias", "Neuron"), b - eta * delta,
+            [("bias-not-updated", b), ("update-sign", b + eta * delta),
+             ("learning-rate-ignored", b - delta), ("learning-rate-ignored", b - 0.1 * delta)], reveal)
 
 
-def _check_update(neuron, w, b, x, grad_w, delta, learning_rate, reveal):
-    weight_variants, bias_variants = _update_variants(w, b, x, delta, learning_rate)
-    compare("The weights after backward()", attribute(neuron, "weights", "Neuron"),
-            w - learning_rate * grad_w, weight_variants, reveal)
-    compare("The bias after backward()", attribute(neuron, "bias", "Neuron"),
-            b - learning_rate * delta, bias_variants, reveal)
+def _make_neuron(Neuron, s):
+    return Neuron(inputsize=len(s["w"]), weights=_sequence(s["w"], s["as_array"]), bias=s["b"],
+                  activation=s["activation"])
 
 
-@quiet
-def check_neuron_backward_output(Neuron, *, seed=0, activation="sigmoid", learning_rate=0.1,
-                                 x=None, weights=None, bias=None, t=None, as_array=False, reveal=False):
-    """An output neuron: δ = (ŷ − t)·φ′(net), then w ← w − η·δ·o_i, b ← b − η·δ."""
-    rng = _rng(seed)
+# --- an output neuron ---------------------------------------------------------------------
+
+def output_scenario(*, seed=0, activation="sigmoid", learning_rate=0.1, x=None, weights=None, bias=None, t=None,
+                    as_array=False):
     if x is None:
+        rng = np.random.default_rng(seed)
         x, weights, bias = _net_away_from_kink(rng, 3, activation, positive=True)
         t = rng.uniform(0, 1)
-    x, w, b, t = np.asarray(x, float), np.asarray(weights, float), float(bias), float(t)
+    return {"x": plain(x), "w": plain(weights), "b": float(bias), "t": float(t), "activation": activation,
+            "learning_rate": float(learning_rate), "as_array": bool(as_array)}
 
-    def e(theta):
-        return 0.5 * (t - phi(x @ theta[:-1] + theta[-1], activation)) ** 2
 
-    grad = numerical_gradient(e, np.append(w, b))
+def probe_output(Neuron, s):
+    neuron = _make_neuron(Neuron, s)
+    y_hat = neuron.forward(_sequence(s["x"], s["as_array"]))
+    neuron.backward(t=s["t"], y_hat=y_hat, learning_rate=s["learning_rate"], output_neuron=True)
+    return {"y_hat": plain(y_hat), "delta_j": read(neuron, "delta_j"), "weights": read(neuron, "weights"),
+            "bias": read(neuron, "bias")}
+
+
+def judge_output(s, observed, reveal):
+    """An output neuron: δ = (ŷ − t)·φ′(net), then w ← w − η·δ·o_i, b ← b − η·δ."""
+    x, w, b, t, activation = np.asarray(s["x"]), np.asarray(s["w"]), s["b"], s["t"], s["activation"]
+    grad = numerical_gradient(lambda th: 0.5 * (t - phi(x @ th[:-1] + th[-1], activation)) ** 2, np.append(w, b))
     delta = grad[-1]  # ∂e/∂b = δ
-    neuron = Neuron(inputsize=len(w), weights=_sequence(w, as_array), bias=b, activation=activation)
-    y_hat = neuron.forward(_sequence(x, as_array))
     net = x @ w + b
     o = phi(net, activation)
-    compare("ŷ returned by forward()", y_hat, o, reveal=reveal)
-    neuron.backward(t=t, y_hat=y_hat, learning_rate=learning_rate, output_neuron=True)
+    compare("ŷ returned by forward()", observed["y_hat"], o, reveal=reveal)
     variants = [("output-delta-sign", -delta), ("output-delta-no-phi-prime", o - t)]
     if activation == "relu":
         variants.append(("relu-with-sigmoid-derivative", (o - t) * o * (1 - o)))
     else:
         variants.append(("derivative-of-net", (o - t) * net * (1 - net)))
-    compare("δ of the output neuron (self.delta_j)", attribute(neuron, "delta_j", "backward()"), delta, variants, reveal)
-    _check_update(neuron, w, b, x, grad[:-1], delta, learning_rate, reveal)
+    compare("δ of the output neuron (self.delta_j)", seen(observed, "delta_j", "backward()"), delta, variants, reveal)
+    _check_update(s, observed, grad[:-1], delta, reveal)
 
 
-@quiet
-def check_neuron_backward_hidden(Neuron, *, seed=0, activation="sigmoid", learning_rate=0.1, n_outputs=1,
-                                 positive=None, as_array=False, reveal=False, x=None, weights=None, bias=None,
-                                 delta_l=None, w_l=None):
-    """A hidden neuron: δ_j = (Σ_l δ_l·w_jl)·φ′(net_j), then the same update.
+check_neuron_backward_output = Check("check_neuron_backward_output", 1, output_scenario, probe_output, judge_output)
 
-    With delta_l and w_l given, those are passed as they are. Otherwise the neuron feeds
-    ``n_outputs`` sigmoid output neurons, and δ_l and δ_j both come from finite
-    differences of the network's loss ½ Σ_l (t_l − o_l)².
-    """
-    rng = _rng(seed)
+
+# --- a hidden neuron ----------------------------------------------------------------------
+
+def hidden_scenario(*, seed=0, activation="sigmoid", learning_rate=0.1, n_outputs=1, positive=None, as_array=False,
+                    x=None, weights=None, bias=None, delta_l=None, w_l=None):
+    """With delta_l and w_l given they are used as they are. Otherwise the neuron feeds
+    ``n_outputs`` sigmoid output neurons, and δ_l comes from finite differences of the
+    network's loss ½ Σ_l (t_l − o_l)² (the judge repeats that to get δ_j)."""
+    rng = np.random.default_rng(seed)
     if x is None:
         x, weights, bias = _net_away_from_kink(rng, 3, activation, positive)
-    x, w, b = np.asarray(x, float), np.asarray(weights, float), float(bias)
+    s = {"x": plain(x), "w": plain(weights), "b": float(bias), "activation": activation,
+         "learning_rate": float(learning_rate), "as_array": bool(as_array)}
+    if delta_l is None:
+        s["outputs"] = {"w_l": rng.normal(0, 1, n_outputs).tolist(),      # this neuron's weights into each output
+                        "others": rng.normal(0, 1, n_outputs).tolist(),   # what the other hidden neurons send
+                        "t_l": rng.uniform(0, 1, n_outputs).tolist(),
+                        "b_l": rng.uniform(-0.5, 0.5, n_outputs).tolist()}
+        grad = _hidden_gradient(s)
+        s["delta_l"], s["w_l"] = grad[len(s["w"]) + 1:].tolist(), s["outputs"]["w_l"]   # ∂e/∂b_l = δ_l
+    else:
+        s["delta_l"], s["w_l"] = plain(delta_l), plain(w_l)
+    return s
+
+
+def _hidden_gradient(s):
+    """∂e/∂θ for θ = [w (m), b, b_l (L)] of the network downstream of the hidden neuron."""
+    x, m, out = np.asarray(s["x"]), len(s["w"]), s["outputs"]
+    w_l, others, t_l = (np.asarray(out[k]) for k in ("w_l", "others", "t_l"))
+
+    def e(theta):
+        o_j = phi(x @ theta[:m] + theta[m], s["activation"])
+        return 0.5 * np.sum((t_l - phi(w_l * o_j + others + theta[m + 1:], "sigmoid")) ** 2)
+
+    return numerical_gradient(e, np.concatenate([s["w"], [s["b"]], out["b_l"]]))
+
+
+def probe_hidden(Neuron, s):
+    neuron = _make_neuron(Neuron, s)
+    o_j = neuron.forward(_sequence(s["x"], s["as_array"]))
+    neuron.backward(delta_l=_sequence(s["delta_l"], s["as_array"]), w_l=_sequence(s["w_l"], s["as_array"]),
+                    learning_rate=s["learning_rate"])
+    return {"o_j": plain(o_j), "delta_j": read(neuron, "delta_j"), "weights": read(neuron, "weights"),
+            "bias": read(neuron, "bias")}
+
+
+def judge_hidden(s, observed, reveal):
+    """A hidden neuron: δ_j = (Σ_l δ_l·w_jl)·φ′(net_j), then the same update."""
+    x, w, b, activation = np.asarray(s["x"]), np.asarray(s["w"]), s["b"], s["activation"]
+    delta_l, w_l = np.asarray(s["delta_l"]), np.asarray(s["w_l"])
     m = len(w)
+    if "outputs" in s:
+        grad = _hidden_gradient(s)
+        grad_w, delta = grad[:m], grad[m]
+    else:  # the loss that flows through this neuron, to first order: (Σ_l δ_l·w_jl)·o_j
+        grad = numerical_gradient(lambda th: float(delta_l @ w_l) * phi(x @ th[:-1] + th[-1], activation),
+                                  np.append(w, b))
+        grad_w, delta = grad[:-1], grad[-1]
     net = x @ w + b
     o = phi(net, activation)
-    if delta_l is None:
-        w_l = rng.normal(0, 1, n_outputs)      # this neuron's weights into each output
-        others = rng.normal(0, 1, n_outputs)   # what the other hidden neurons send
-        t_l = rng.uniform(0, 1, n_outputs)
-
-        def e(theta):  # θ = [w (m), b, b_l (L)]
-            o_j = phi(x @ theta[:m] + theta[m], activation)
-            return 0.5 * np.sum((t_l - phi(w_l * o_j + others + theta[m + 1:], "sigmoid")) ** 2)
-
-        b_l = rng.uniform(-0.5, 0.5, n_outputs)
-        grad = numerical_gradient(e, np.concatenate([w, [b], b_l]))
-        grad_w, delta, delta_l = grad[:m], grad[m], grad[m + 1:]   # ∂e/∂b_l = δ_l
-    else:
-        delta_l, w_l = np.asarray(delta_l, float), np.asarray(w_l, float)
-
-        def e(theta):  # the part of the loss that flows through this neuron, to first order
-            return float(delta_l @ w_l) * phi(x @ theta[:-1] + theta[-1], activation)
-
-        grad = numerical_gradient(e, np.append(w, b))
-        grad_w, delta = grad[:-1], grad[-1]
-    neuron = Neuron(inputsize=m, weights=_sequence(w, as_array), bias=b, activation=activation)
-    compare("o_j returned by forward()", neuron.forward(_sequence(x, as_array)), o, reveal=reveal)
-    neuron.backward(delta_l=_sequence(delta_l, as_array), w_l=_sequence(w_l, as_array), learning_rate=learning_rate)
+    compare("o_j returned by forward()", observed["o_j"], o, reveal=reveal)
     total = float(delta_l @ w_l)
     variants = [("hidden-delta-no-phi-prime", total)]
     if activation == "relu":
@@ -132,15 +155,18 @@ def check_neuron_backward_hidden(Neuron, *, seed=0, activation="sigmoid", learni
         variants += [("only-one-output-delta", delta_l[0] * w_l[0] * prime),
                      ("only-one-output-delta", delta_l[-1] * w_l[-1] * prime),
                      ("averaged-over-outputs", delta / len(delta_l))]
-    compare("δ_j of the hidden neuron (self.delta_j)", attribute(neuron, "delta_j", "backward()"), delta, variants, reveal)
-    _check_update(neuron, w, b, x, grad_w, delta, learning_rate, reveal)
+    compare("δ_j of the hidden neuron (self.delta_j)", seen(observed, "delta_j", "backward()"), delta, variants, reveal)
+    _check_update(s, observed, grad_w, delta, reveal)
+
+
+check_neuron_backward_hidden = Check("check_neuron_backward_hidden", 1, hidden_scenario, probe_hidden, judge_hidden)
 
 
 # --- training -------------------------------------------------------------------------
 
 def _problem(seed, m, J, L, n_samples, activation):
-    """A random two-layer net and data set, clear of ReLU's kink for the first sample."""
-    rng = _rng(seed)
+    """A random two-layer net and data set, clear of ReLU's kink at every sample."""
+    rng = np.random.default_rng(seed)
     net = TwoLayerNet(m, J, L, activation)
     inputs = rng.uniform(-1, 1, (n_samples, m))
     targets = rng.uniform(0.1, 0.9, (n_samples, L))
@@ -150,30 +176,49 @@ def _problem(seed, m, J, L, n_samples, activation):
         W1, b1, W2, b2 = net.unpack(theta)
         nets = np.concatenate([W1 @ x + b1 for x in inputs])
         if activation == "sigmoid" or np.all(np.abs(nets) > 0.1):
-            return net, theta, inputs, targets
+            return {"m": m, "J": J, "L": L, "activation": activation, "theta": theta.tolist(),
+                    "inputs": inputs.tolist(), "targets": targets.tolist()}
 
 
-def _parameters(net, hidden, outputs):
-    """θ read back from the neurons after training."""
+def _net(s):
+    return TwoLayerNet(s["m"], s["J"], s["L"], s["activation"])
+
+
+def _read_layers(hidden, outputs):
+    return {"hidden": [{"weights": read(n, "weights"), "bias": read(n, "bias")} for n in hidden],
+            "outputs": [{"weights": read(n, "weights"), "bias": read(n, "bias")} for n in outputs]}
+
+
+def _parameters(s, layers):
+    """θ read back from the probed neurons."""
     try:
-        W1 = [as_vector(n.weights, "a hidden neuron's weights") for n in hidden]
-        W2 = [as_vector(n.weights, "an output neuron's weights") for n in outputs]
-        b1 = [float(np.squeeze(n.bias)) for n in hidden]
-        b2 = [float(np.squeeze(n.bias)) for n in outputs]
-        return net.pack(np.array(W1), b1, np.array(W2), b2)
-    except ValueError as error:
+        W1 = [as_vector(seen(n, "weights", "Neuron"), "a hidden neuron's weights") for n in layers["hidden"]]
+        W2 = [as_vector(seen(n, "weights", "Neuron"), "an output neuron's weights") for n in layers["outputs"]]
+        b1 = [float(np.squeeze(seen(n, "bias", "Neuron"))) for n in layers["hidden"]]
+        b2 = [float(np.squeeze(seen(n, "bias", "Neuron"))) for n in layers["outputs"]]
+        return _net(s).pack(np.array(W1), b1, np.array(W2), b2)
+    except (ValueError, TypeError) as error:
         raise WrongAnswer(f"The neurons' weights no longer have their shapes: {error}") from None
 
 
-def _variant_results(net, theta, inputs, targets, epochs, learning_rate, names):
-    return {name: simulate(net, theta, inputs, targets, epochs, learning_rate, name) for name in names}
+def _replay(s, variants, epochs, learning_rate, samples=None):
+    net, theta = _net(s), np.asarray(s["theta"])
+    inputs, targets = np.asarray(s["inputs"])[:samples], np.asarray(s["targets"])[:samples]
+    names = [v for v in variants if not (v == "learning-rate-default" and learning_rate == 0.1)]
+    expected = net.sgd(theta, inputs, targets, epochs, learning_rate)
+    return expected, {name: simulate(net, theta, inputs, targets, epochs, learning_rate, name) for name in names}
 
 
-def _check_history(history, expected, variants, epochs, reveal):
-    if not isinstance(history, (list, tuple, np.ndarray)):
-        raise WrongAnswer(f"train must return a list of per-epoch losses, not {type(history).__name__}.")
-    compare("The number of epoch losses returned", len(history), epochs, [("epochs-ignored", 1000)], reveal=True)
-    compare("The per-epoch mean losses returned", history, expected, variants, reveal)
+def _judge_training(s, observed, variants, reveal, quantity):
+    history = observed["history"]
+    if not isinstance(history, list) or isinstance(history, dict):
+        raise WrongAnswer(f"train must return a list of per-epoch losses, not {history}.")
+    (theta, expected_history), results = _replay(s, variants, s["epochs"], s["learning_rate"])
+    compare("The number of epoch losses returned", len(history), s["epochs"], [("epochs-ignored", 1000)], reveal=True)
+    compare("The per-epoch mean losses returned", history, expected_history,
+            [(VARIANTS[n], h) for n, (_, h) in results.items()], reveal)
+    compare(quantity, _parameters(s, observed["layers"]), theta,
+            [(VARIANTS[n], th) for n, (th, _) in results.items()], reveal)
 
 
 # No "epochs-ignored" replay in these lists: the number of epoch losses names that mistake before
@@ -183,20 +228,28 @@ TRAIN_VARIANTS = ["updated-weights-propagated", "first-sample-only", "last-sampl
                   "bias-not-updated", "loss-not-averaged", "loss-after-update"]
 
 
-@quiet
-def check_train(train, *, seed=0, activation="sigmoid", n_hidden=2, epochs=3, learning_rate=0.1, n_samples=2,
-                reveal=False):
+def train_scenario(*, seed=0, activation="sigmoid", n_hidden=2, epochs=3, learning_rate=0.1, n_samples=2):
+    return {**_problem(seed, 3, n_hidden, 1, n_samples, activation), "epochs": int(epochs),
+            "learning_rate": float(learning_rate)}
+
+
+def _history(value):
+    return plain(value) if isinstance(value, (list, tuple, np.ndarray)) else f"{type(value).__name__}"
+
+
+def probe_train(train, s):
+    hidden, (output,) = trusted_layers(_net(s), np.asarray(s["theta"]))
+    history = train(hidden, output, [list(x) for x in s["inputs"]], [t[0] for t in s["targets"]],
+                    epochs=s["epochs"], learning_rate=s["learning_rate"])
+    return {"history": _history(history), "layers": _read_layers(hidden, [output])}
+
+
+def judge_train(s, observed, reveal):
     """train(hidden, output, inputs, targets, epochs, learning_rate) against SGD on numerical gradients."""
-    net, theta, inputs, targets = _problem(seed, 3, n_hidden, 1, n_samples, activation)
-    hidden, (output,) = trusted_layers(net, theta)
-    history = train(hidden, output, [list(x) for x in inputs], [float(t) for t in targets[:, 0]],
-                    epochs=epochs, learning_rate=learning_rate)
-    expected_theta, expected_history = net.sgd(theta, inputs, targets, epochs, learning_rate)
-    names = [v for v in TRAIN_VARIANTS if not (v == "learning-rate-default" and learning_rate == 0.1)]
-    results = _variant_results(net, theta, inputs, targets, epochs, learning_rate, names)
-    _check_history(history, expected_history, [(VARIANTS[n], h) for n, (_, h) in results.items()], epochs, reveal)
-    compare("The network's weights and biases after train()", _parameters(net, hidden, [output]),
-            expected_theta, [(VARIANTS[n], th) for n, (th, _) in results.items()], reveal)
+    _judge_training(s, observed, TRAIN_VARIANTS, reveal, "The network's weights and biases after train()")
+
+
+check_train = Check("check_train", 1, train_scenario, probe_train, judge_train)
 
 
 # --- Network ----------------------------------------------------------------------------
@@ -210,58 +263,93 @@ NETWORK_TRAIN_VARIANTS = NETWORK_VARIANTS + ["first-sample-only", "last-sample-o
                                              "first-sample-target-for-every-sample", "loss-not-summed-over-outputs"]
 
 
-def _network(Network, net, theta):
+def _network(Network, s):
     """A student's Network whose neurons are swapped, in place, for trusted ones holding θ."""
-    network = Network(inputsize=net.m, hidden_size=net.J, output_size=net.L, activation=net.activation)
-    for name, size in (("hidden", net.J), ("outputs", net.L)):
-        layer = attribute(network, name, "Network")
+    network = Network(inputsize=s["m"], hidden_size=s["J"], output_size=s["L"], activation=s["activation"])
+    for name, size in (("hidden", s["J"]), ("outputs", s["L"])):
+        layer = getattr(network, name, None)
         if not isinstance(layer, list) or len(layer) != size:
-            raise WrongAnswer(f"Network.{name} must be a list of {size} Neuron objects.")
-    hidden, outputs = trusted_layers(net, theta)
+            return None, f"Network.{name} must be a list of {size} Neuron objects."
+    hidden, outputs = trusted_layers(_net(s), np.asarray(s["theta"]))
     network.hidden[:] = hidden
     network.outputs[:] = outputs
-    return network
+    return network, ""
 
 
-@quiet
-def check_network_forward(Network, *, seed=0, activation="sigmoid", inputsize=3, hidden_size=2, output_size=3,
-                          reveal=False):
-    net, theta, inputs, _ = _problem(seed, inputsize, hidden_size, output_size, 2, activation)
-    network = _network(Network, net, theta)
-    for x in inputs:
+def network_scenario(*, seed=0, activation="sigmoid", inputsize=3, hidden_size=2, output_size=3, n_samples=2,
+                     epochs=1, learning_rate=0.1):
+    return {**_problem(seed, inputsize, hidden_size, output_size, n_samples, activation), "epochs": int(epochs),
+            "learning_rate": float(learning_rate)}
+
+
+def probe_network_forward(Network, s):
+    network, problem = _network(Network, s)
+    if problem:
+        return {"problem": problem}
+    outputs = []
+    for x in s["inputs"]:
         out = network.forward(list(x))
-        if not isinstance(out, np.ndarray) or out.shape != (output_size,):
-            raise WrongAnswer(f"Network.forward must return an np.ndarray of shape ({output_size},), "
-                              f"got {type(out).__name__} {getattr(out, 'shape', '')}.")
-        compare("The outputs o_l of Network.forward()", out, net.forward(theta, x), reveal=reveal)
+        kind = f"{type(out).__name__} {getattr(out, 'shape', '')}".strip()
+        outputs.append({"type": kind, "value": plain(out), "ndarray": isinstance(out, np.ndarray)})
+    return {"outputs": outputs}
 
 
-@quiet
-def check_network_backward(Network, *, seed=0, activation="sigmoid", inputsize=3, hidden_size=2, output_size=3,
-                           learning_rate=0.1, reveal=False):
-    net, theta, inputs, targets = _problem(seed, inputsize, hidden_size, output_size, 1, activation)
-    network = _network(Network, net, theta)
-    network.forward(list(inputs[0]))
-    network.backward(list(targets[0]), learning_rate=learning_rate)
-    expected = theta - learning_rate * net.gradient(theta, inputs[0], targets[0])
-    names = [v for v in NETWORK_VARIANTS if not (v == "learning-rate-default" and learning_rate == 0.1)]
-    results = _variant_results(net, theta, inputs[:1], targets[:1], 1, learning_rate, names)
-    compare("The network's weights and biases after one backward()",
-            _parameters(net, network.hidden, network.outputs), expected,
+def judge_network_forward(s, observed, reveal):
+    """Network.forward(x) returns o_l as an np.ndarray of shape (output_size,)."""
+    if "problem" in observed:
+        raise WrongAnswer(observed["problem"])
+    net, theta = _net(s), np.asarray(s["theta"])
+    for x, out in zip(s["inputs"], observed["outputs"]):
+        if not out["ndarray"] or np.shape(out["value"]) != (s["L"],):
+            raise WrongAnswer(f"Network.forward must return an np.ndarray of shape ({s['L']},), got {out['type']}.")
+        compare("The outputs o_l of Network.forward()", out["value"], net.forward(theta, x), reveal=reveal)
+
+
+def network_backward_scenario(**arguments):
+    return network_scenario(n_samples=1, **arguments)
+
+
+def probe_network_backward(Network, s):
+    network, problem = _network(Network, s)
+    if problem:
+        return {"problem": problem}
+    network.forward(list(s["inputs"][0]))
+    network.backward(list(s["targets"][0]), learning_rate=s["learning_rate"])
+    return {"layers": _read_layers(network.hidden, network.outputs)}
+
+
+def judge_network_backward(s, observed, reveal):
+    """One Network.backward() step against gradient descent on numerical gradients."""
+    if "problem" in observed:
+        raise WrongAnswer(observed["problem"])
+    (theta, _), results = _replay(s, NETWORK_VARIANTS, 1, s["learning_rate"], samples=1)
+    compare("The network's weights and biases after one backward()", _parameters(s, observed["layers"]), theta,
             [(VARIANTS[n], th) for n, (th, _) in results.items()], reveal)
 
 
-@quiet
-def check_network_train(Network, *, seed=0, activation="sigmoid", inputsize=3, hidden_size=2, output_size=3,
-                        epochs=3, learning_rate=0.1, n_samples=2, reveal=False):
-    net, theta, inputs, targets = _problem(seed, inputsize, hidden_size, output_size, n_samples, activation)
-    network = _network(Network, net, theta)
-    history = network.train([list(x) for x in inputs], [list(t) for t in targets], epochs=epochs,
-                            learning_rate=learning_rate)
-    expected_theta, expected_history = net.sgd(theta, inputs, targets, epochs, learning_rate)
-    names = [v for v in NETWORK_TRAIN_VARIANTS if not (v == "learning-rate-default" and learning_rate == 0.1)]
-    results = _variant_results(net, theta, inputs, targets, epochs, learning_rate, names)
-    _check_history(history, expected_history, [(VARIANTS[n], h) for n, (_, h) in results.items()], epochs, reveal)
-    compare("The network's weights and biases after train()",
-            _parameters(net, network.hidden, network.outputs), expected_theta,
-            [(VARIANTS[n], th) for n, (th, _) in results.items()], reveal)
+def network_train_scenario(*, epochs=3, **arguments):
+    return network_scenario(epochs=epochs, **arguments)
+
+
+def probe_network_train(Network, s):
+    network, problem = _network(Network, s)
+    if problem:
+        return {"problem": problem}
+    history = network.train([list(x) for x in s["inputs"]], [list(t) for t in s["targets"]], epochs=s["epochs"],
+                            learning_rate=s["learning_rate"])
+    return {"history": _history(history), "layers": _read_layers(network.hidden, network.outputs)}
+
+
+def judge_network_train(s, observed, reveal):
+    """Network.train() against SGD on numerical gradients."""
+    if "problem" in observed:
+        raise WrongAnswer(observed["problem"])
+    _judge_training(s, observed, NETWORK_TRAIN_VARIANTS, reveal, "The network's weights and biases after train()")
+
+
+check_network_forward = Check("check_network_forward", 1, network_scenario, probe_network_forward,
+                              judge_network_forward)
+check_network_backward = Check("check_network_backward", 1, network_backward_scenario, probe_network_backward,
+                               judge_network_backward)
+check_network_train = Check("check_network_train", 1, network_train_scenario, probe_network_train,
+                            judge_network_train)

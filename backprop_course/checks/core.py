@@ -127,3 +127,67 @@ def attribute(obj, name, what):
         return getattr(obj, name)
     except AttributeError:
         raise WrongAnswer(f"{what} must store `{name}` (see the exercise's contract).") from None
+
+
+# --- checks in three parts, so the verdict can be reached outside the student's kernel ------
+
+def plain(value):
+    """A student's result as JSON data: a float, nested lists of floats, or a note saying what it was."""
+    if isinstance(value, Missing):
+        return {"missing": value.name}
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return {"not_a_number": f"{type(value).__name__}: {value!r}"[:200]}
+    return array.tolist()
+
+
+class Missing:
+    """Stands for an attribute the student's object does not have."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def read(obj, name):
+    """obj.name as plain data, or the note that it is missing."""
+    return plain(getattr(obj, name, Missing(name)))
+
+
+def seen(observed, key, what):
+    """A probed value, or the WrongAnswer that says it is missing."""
+    value = observed[key]
+    if isinstance(value, dict) and "missing" in value:
+        raise WrongAnswer(f"{what} must store `{value['missing']}` (see the exercise's contract).")
+    return value
+
+
+#: every Check by name, filled as they are defined (the grader looks checks up here)
+REGISTRY = {}
+
+
+class Check:
+    """A check in three parts: scenario → probe → judge.
+
+    - ``scenario(**arguments)`` turns the test cell's arguments into the case to run, as JSON data;
+    - ``probe(*student_objects, scenario)`` runs the student's code on it and returns what it
+      produced, as JSON data (``plain``); only this part runs student code;
+    - ``judge(scenario, observed, reveal)`` compares with the oracle and names mistakes.
+
+    Calling the check runs all three in one process, as a test cell does. The grader runs the
+    probe in the student's kernel and the scenario and judge in its own process
+    (``backprop_course.verdicts``), so a kernel the student has tampered with cannot fake a pass.
+    """
+
+    def __init__(self, name, objects, scenario, probe, judge):
+        self.__name__ = self.name = name
+        self.objects, self.scenario, self.probe, self.judge = objects, scenario, probe, judge
+        self.__doc__ = judge.__doc__
+        REGISTRY[name] = self
+
+    def __call__(self, *args, reveal=False, **arguments):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            scenario = self.scenario(*args[self.objects:], **arguments)
+            observed = self.probe(*args[:self.objects], scenario)
+            self.judge(scenario, observed, reveal)
