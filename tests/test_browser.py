@@ -1,0 +1,397 @@
+"""End to end in a real browser: JupyterLab with the course, driven by headless Chromium.
+
+A copy of the course (source/, release/, notebooks/, nbgrader_config.py) in a temporary
+folder is served by ``jupyter lab``; Playwright drives Debian's Chromium through:
+
+1. a lecture notebook with widgets: run all, the widgets render, moving a slider changes
+   what the kernel computes and displays;
+2. the student version of 02_backprop: run all, the stubs raise ``NotImplementedError``;
+3. nbgrader's Validate button with the reference solution typed into the solution cells:
+   "Success! Your notebook passes all the tests.";
+4. Validate with a classic mistake (hidden δ without φ′): the dialog names the failing
+   test and the mistake code ``hidden-delta-no-phi-prime``;
+5. the static site (``backprop_course.site``) of that lecture, opened from disk: widgets
+   drawn from the saved state, math typeset, nothing requested from the internet.
+
+Screenshots go to ``tests/artifacts/browser/`` (or ``$BROWSER_ARTIFACTS``), with the
+server's log. Skipped only when ``/usr/bin/chromium`` or Playwright is missing.
+"""
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "tests" / "artifacts" / "browser"))
+ASSIGNMENT = "release/02_backprop/backprop.ipynb"
+MASTER = "source/02_backprop/backprop.ipynb"
+MISTAKE = "hidden-delta-no-phi-prime"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing (pip install playwright)")
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def shot(page, name, locator=None):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    (locator or page).screenshot(path=str(path))
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lecture_with_widgets():
+    """The first numbered lecture notebook whose code uses ipywidgets (directly or ours)."""
+    for nb_path in sorted((ROOT / "notebooks").glob("[0-9]*_*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        if re.search(r"ipywidgets|backprop_course\.widgets|\binteract\(", code):
+            return nb_path
+    pytest.fail("no lecture notebook uses widgets")
+
+
+def solution_sources(mutate=lambda grade_id, source: source):
+    """grade_id → source of each solution cell of the master, markers removed."""
+    master = nbformat.read(ROOT / MASTER, as_version=4)
+    out = {}
+    for cell in master.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            lines = [l for l in cell.source.splitlines()
+                     if not re.match(r"\s*### (BEGIN|END) SOLUTION\s*$", l)]
+            out[meta["grade_id"]] = mutate(meta["grade_id"], "\n".join(lines))
+    assert out, f"no solution cells in {MASTER}"
+    return out
+
+
+def without_phi_prime(grade_id, source):
+    """The hidden neuron's δ without the factor φ′(net_j): δ_j = Σ_l δ_l·w_jl."""
+    if grade_id != "neuron_backward":
+        return source
+    new = re.sub(r"(delta_j\s*=\s*np\.dot\(delta_l,\s*w_l\))\s*\*\s*phi_prime", r"\1", source)
+    assert new != source, "the master's hidden-δ line changed; update the mutation"
+    return new
+
+
+# JavaScript run in the page. `window.jupyterapp` exists thanks to expose_app_in_browser.
+JS_OPEN = """async (path) => {
+    const app = window.jupyterapp;
+    const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    app.shell.activateById(panel.id);
+    // wait for a live kernel, not only a session
+    for (let i = 0; i < 600 && !(panel.sessionContext.session && panel.sessionContext.session.kernel
+         && panel.sessionContext.session.kernel.connectionStatus === 'connected'); i++) {
+        await new Promise(r => setTimeout(r, 100));
+    }
+    return panel.id;
+}"""
+
+JS_RUN_ALL = """async (id) => {
+    const app = window.jupyterapp;
+    app.shell.activateById(id);
+    await app.commands.execute('notebook:run-all-cells');
+    const panel = app.shell.currentWidget;
+    // run-all resolves when the cells are done; double-check no cell is still queued
+    for (let i = 0; i < 1200; i++) {
+        const busy = panel.content.widgets.some(c => c.model.type === 'code'
+            && c.node.querySelector('.jp-InputArea-prompt') &&
+            c.node.querySelector('.jp-InputArea-prompt').textContent.includes('*'));
+        if (!busy && panel.sessionContext.session.kernel.status === 'idle') return true;
+        await new Promise(r => setTimeout(r, 100));
+    }
+    return false;
+}"""
+
+JS_SET_SOLUTIONS = """([id, sources]) => {
+    const app = window.jupyterapp;
+    app.shell.activateById(id);
+    const panel = app.shell.currentWidget;
+    let n = 0;
+    for (const cell of panel.content.widgets) {
+        const meta = cell.model.getMetadata('nbgrader');
+        if (meta && meta.solution && meta.grade_id in sources) {
+            cell.model.sharedModel.setSource(sources[meta.grade_id]);
+            n++;
+        }
+    }
+    return n;
+}"""
+
+
+# ------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("course")
+    for name in ("source", "release", "notebooks"):
+        shutil.copytree(ROOT / name, tmp / name,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copy2(ROOT / "nbgrader_config.py", tmp / "nbgrader_config.py")
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def lab(course, tmp_path_factory):
+    """A JupyterLab server on the course copy, in its own Jupyter config/data/settings dirs."""
+    home = tmp_path_factory.mktemp("jupyter")
+    settings = home / "lab-user-settings"
+    # JupyterLab >= 4.2 only renders the cells in view ("windowing"): turn it off, so the
+    # test sees every cell; and no news / update prompts over the notebook.
+    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"}))
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = dict(os.environ)
+    env.update({
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        # nbgrader shells out to alembic: the venv's bin/ must be on PATH
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
+        "PYTHONHASHSEED": "0",
+    })
+    port, token = free_port(), secrets.token_hex(16)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "jupyter-lab.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
+         "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={settings}",
+         f"--LabApp.workspaces_dir={home / 'workspaces'}", "--ServerApp.port_retries=0",
+         "--ServerApp.allow_root=True"],
+        cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter lab exited with {proc.returncode}; see {ARTIFACTS / 'jupyter-lab.log'}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("jupyter lab did not answer /api/status within 90 s")
+            time.sleep(0.3)
+        yield {"base": base, "token": token, "root": course}
+    finally:
+        # End the server and its kernels: the process group of the server we started.
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(f"{lab['base']}/lab?token={lab['token']}")
+    pg.wait_for_function("window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+    pg.wait_for_selector("#jp-main-dock-panel", state="attached")
+    yield pg
+    context.close()
+
+
+# ------------------------------------------------------------------------ tests
+
+
+def test_cells_are_not_virtualised(lab):
+    url = f"{lab['base']}/lab/api/settings/@jupyterlab/notebook-extension:tracker?token={lab['token']}"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        settings = json.load(r)
+    assert settings["settings"]["windowingMode"] == "none"
+
+
+def test_lecture_widgets_render_and_respond_to_a_slider(page):
+    nb_path = lecture_with_widgets()
+    rel = f"notebooks/{nb_path.name}"
+    panel_id = page.evaluate(JS_OPEN, rel)
+    assert page.evaluate(JS_RUN_ALL, panel_id), "run-all did not finish"
+    panel = page.locator(f"#{panel_id}")
+    widgets = panel.locator(".jp-OutputArea-output .jupyter-widgets")
+    widgets.first.wait_for(state="visible", timeout=60_000)
+    assert widgets.count() > 0
+    assert panel.locator(".jp-OutputArea-output .jupyter-widgets.widget-slider").count() > 0
+    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert "Error" not in " ".join(errors.all_inner_texts())
+    shot(page, "01_lecture_after_run_all")
+
+    # The output area of the first interactive widget (sliders + what the kernel computes).
+    area = panel.locator(".jp-OutputArea-output:has(.widget-slider)").first
+    area.scroll_into_view_if_needed()
+    shot(page, "02_widget_before", area)
+    computed = area.locator(".widget-html, .widget-htmlmath")
+
+    def kernel_side():
+        # HTML readouts and the figure are recomputed by the kernel; the slider's own
+        # number is not (the front end updates it), so it is left out.
+        imgs = area.locator("img").evaluate_all("els => els.map(e => e.src)")
+        return computed.all_inner_texts(), imgs
+
+    before = kernel_side()
+    slider = area.locator(".widget-slider").first
+    before_value = slider.locator(".widget-readout").inner_text()
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    if slider.locator(".widget-readout").inner_text() == before_value:  # keyboard ignored: drag
+        box = handle.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+    after_value = slider.locator(".widget-readout").inner_text()
+    assert after_value != before_value, "the slider did not move"
+    # Each step of the slider is a round trip to the kernel: wait until what it shows has
+    # changed and then stayed the same for a second and a half.
+    deadline = time.monotonic() + 45
+    after, stable_since = kernel_side(), time.monotonic()
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        now = kernel_side()
+        if now != after:
+            after, stable_since = now, time.monotonic()
+        elif after != before and time.monotonic() - stable_since > 1.5:
+            break
+    shot(page, "03_widget_after_slider", area)
+    assert after[0] != before[0], f"moving the slider {before_value} → {after_value} left the readouts as they were"
+    assert after[1] != before[1], f"moving the slider {before_value} → {after_value} did not redraw the figure"
+
+
+def test_student_version_raises_not_implemented(page):
+    panel_id = page.evaluate(JS_OPEN, ASSIGNMENT)
+    assert page.evaluate(JS_RUN_ALL, panel_id), "run-all did not finish"
+    panel = page.locator(f"#{panel_id}")
+    err = panel.locator(".jp-OutputArea-output", has_text="NotImplementedError").first
+    err.wait_for(state="visible", timeout=30_000)
+    err.scroll_into_view_if_needed()
+    shot(page, "04_release_not_implemented")
+
+
+def _validate(page, panel_id):
+    """Press the notebook's Validate button; return the result dialog, its kinds and text."""
+    page.evaluate("(id) => window.jupyterapp.shell.activateById(id)", panel_id)
+    panel = page.locator(f"#{panel_id}")
+    button = panel.locator(".jp-Toolbar .validate-button").first
+    button.wait_for(state="visible")
+    button.click()
+    dialog = page.locator(".jp-Dialog", has_text="Validation Results")
+    dialog.wait_for(state="visible", timeout=120_000)
+    body = dialog.locator(".jp-Dialog-body")
+    # nbgrader marks the dialog's content with validation-success / -failed / -changed ...
+    kinds = dialog.locator("[class*='validation-']").evaluate_all(
+        "els => els.flatMap(e => [...e.classList].filter(c => c.startsWith('validation-')))")
+    return dialog, kinds, body.inner_text()
+
+
+def _close(page, dialog):
+    dialog.locator(".jp-Dialog-button.jp-mod-accept, button:has-text('Ok')").first.click()
+    dialog.wait_for(state="detached")
+
+
+def test_validate_accepts_the_reference_solution(page):
+    panel_id = page.evaluate(JS_OPEN, ASSIGNMENT)
+    sources = solution_sources()
+    assert page.evaluate(JS_SET_SOLUTIONS, [panel_id, sources]) == len(sources)
+    dialog, kinds, text = _validate(page, panel_id)
+    shot(page, "05_validate_success")
+    assert kinds == ["validation-success"], text
+    assert "Success! Your notebook passes all the tests." in text
+    _close(page, dialog)
+
+
+def test_validate_names_the_mistake_of_a_wrong_solution(page, lab):
+    panel_id = page.evaluate(JS_OPEN, ASSIGNMENT)
+    sources = solution_sources(without_phi_prime)
+    assert page.evaluate(JS_SET_SOLUTIONS, [panel_id, sources]) == len(sources)
+    dialog, kinds, text = _validate(page, panel_id)
+    # Scroll the dialog's traceback to the line that names the mistake, for the screenshot.
+    dialog.locator("pre", has_text=MISTAKE).last.evaluate(
+        """e => { for (let n = e; n && !n.classList.contains('jp-Dialog'); n = n.parentElement)
+                      n.scrollTop = n.scrollHeight; }""")
+    shot(page, "06_validate_failure")
+    assert kinds == ["validation-failed"], text
+    assert "The following cell failed:" in text
+    assert MISTAKE in text, text
+    assert "Success!" not in text
+    # The file on disk is what was validated: the Validate button saved it first.
+    saved = nbformat.read(lab["root"] / ASSIGNMENT, as_version=4)
+    assert sources["neuron_backward"] in [c.source for c in saved.cells]
+    _close(page, dialog)
+
+
+def test_static_site_page_shows_widgets_and_math_offline(browser, tmp_path):
+    from backprop_course import site
+
+    nb_path = lecture_with_widgets()
+    out = tmp_path / "site"
+    site.build_site(out, nb_path.parent, notebooks=[nb_path], jobs=1, log=lambda *a: None)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    requests, failed = [], []
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+    pg.goto((out / nb_path.with_suffix(".html").name).as_uri())
+    pg.locator(".jupyter-widgets.widget-slider").first.wait_for(state="visible", timeout=30_000)
+    pg.locator(".MathJax").first.wait_for(state="attached", timeout=30_000)
+    pg.wait_for_load_state("networkidle")
+    assert pg.locator("text=Math Processing Error").count() == 0
+    area = pg.locator(".jp-OutputArea-output:has(.widget-slider)").first
+    area.scroll_into_view_if_needed()
+    shot(pg, "07_static_site_widget")
+    outside = [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))]
+    assert not outside, outside
+    assert not [f for f in failed if not f.startswith("about:")], failed
+    context.close()
