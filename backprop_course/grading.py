@@ -12,6 +12,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -178,10 +179,20 @@ class Course:
 def _record(sub, result):
     sub.log = result.get("log", "")
     if not result["success"]:
-        errors = [line.removeprefix("[ERROR] ") for line in sub.log.splitlines() if line.startswith("[ERROR]")]
-        errors = [e for e in errors if not e.startswith("There was an error processing")] or errors
-        lines = errors or [line for line in (result.get("error") or "").splitlines() if line.strip()]
-        sub.problem = "nbgrader failed: " + (lines[0] if lines else "no reason given")
+        sub.problem = "nbgrader failed: " + _reason(sub.log + "\n" + (result.get("error") or ""))
+
+
+_EXCEPTION = re.compile(r"^\s*([\w.]*(Error|Exception|Entry|Exit))(: .*)?$")
+
+
+def _reason(log):
+    """The line of nbgrader's log that says why: an [ERROR] message, else the exception raised."""
+    errors = [line.removeprefix("[ERROR] ") for line in log.splitlines() if line.startswith("[ERROR]")]
+    errors = [e for e in errors if not e.startswith(("There was an error processing", "Traceback"))]
+    if errors:
+        return errors[0]
+    raised = [line.strip() for line in log.splitlines() if _EXCEPTION.match(line)]
+    return raised[-1] if raised else "no reason given (see the log)"
 
 
 # --- parallel workers: each imports nbgrader once and grades into its own gradebook ---

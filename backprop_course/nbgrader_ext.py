@@ -6,8 +6,10 @@ course root get the same behaviour as ``make grade``.
 from __future__ import annotations
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
+
+from .verdicts import HardenedExecute
 
 
 class HideHiddenTestDetails(NbGraderPreprocessor):
@@ -29,6 +31,61 @@ class HideHiddenTestDetails(NbGraderPreprocessor):
         return cell, resources
 
 
+class DeduplicateGradeIds(DeduplicateIds):
+    """nbgrader's DeduplicateIds, leaving no empty ``nbgrader`` metadata behind.
+
+    A student who copies a cell duplicates its grade_id. DeduplicateIds keeps the last copy
+    and sets the others' metadata to ``{}``, on which OverwriteCells then fails with a
+    KeyError, and the submission is lost (upstream #1083). Without the key, the extra copy is
+    an ordinary cell: it still runs, and the student keeps what it earns.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+class SandboxedExecute(HardenedExecute):
+    """HardenedExecute with the kernel in the grading sandbox (backprop_course.sandbox).
+
+    A class of its own, used by autograde only: nbgrader's ``Execute.__init__`` passes
+    ``kernel_manager_class=AsyncKernelManager`` as a keyword, which beats
+    ``c.Execute.kernel_manager_class`` in the config, and ``nbgrader validate`` and
+    ``generate_solution`` (instructor's or student's own code) share ``Execute``.
+    Its config is Execute's (timeout, interrupt_on_timeout, ...); the sandbox's is
+    ``c.SandboxedKernelManager``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        from backprop_course.sandbox import SandboxedKernelManager
+
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        from backprop_course.sandbox import SandboxUnavailableError
+
+        try:
+            return super().preprocess(nb, resources, km)
+        except SandboxUnavailableError as error:
+            # first [ERROR] line of the log: what `make grade` reports for the submission
+            self.log.error("The grading sandbox cannot start: %s", error)
+            raise
+
+
 def configure(c):
     """Apply the course's nbgrader configuration to the config object ``c``."""
     c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestDetails, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    # Autograde runs each student's kernel in the sandbox: Execute -> SandboxedExecute, keeping
+    # any other change to the list. Opt out: c.SandboxedKernelManager.enabled = False, or
+    # BACKPROP_SANDBOX=off in the environment.
+    from nbgrader.converters import Autograde
+
+    steps = c.Autograde.autograde_preprocessors if "autograde_preprocessors" in c.Autograde \
+        else Autograde.class_traits()["autograde_preprocessors"].default()
+    c.Autograde.autograde_preprocessors = [SandboxedExecute if step is Execute else step for step in steps]
+    steps = c.Autograde.sanitize_preprocessors if "sanitize_preprocessors" in c.Autograde \
+        else Autograde.class_traits()["sanitize_preprocessors"].default()
+    c.Autograde.sanitize_preprocessors = [DeduplicateGradeIds if step is DeduplicateIds else step for step in steps]

@@ -1,0 +1,525 @@
+"""`make bench`: how fast the course autogrades a class, against stock nbgrader and bare nbclient.
+
+For each class size it builds a synthetic class of 02_backprop submissions (correct, buggy
+and slow-but-valid ones, from tests/catalogue.py), releases the course once, copies it
+twice, and times, in this order, each in a fresh subprocess so that import costs count alike:
+
+(a) stock nbgrader: ``nbgrader autograde 02_backprop --force`` in copy a, sequential;
+(b) ours: ``backprop-course grade --only autograde --jobs N`` in copy b (``Course.autograde``);
+(c) bare nbclient: the same notebooks, as nbgrader executes them (hidden tests restored),
+    run one after another with ``nbclient`` and no grading at all.
+
+It prints a table and two ratios, (a)/(b), the speed-up over stock nbgrader, and
+(b)/((c)/cores), the overhead over perfectly parallel bare execution; then checks that (a)
+and (b) gave identical grades (per student and grade cell, read with nbgrader.api.Gradebook)
+and identical autograded notebooks apart from what legitimately differs between two runs
+(execution timestamps, object addresses, how a print was split into stream messages).
+It exits 1 if anything differs, 2 if a run failed. Besides wall time it reports each run's
+CPU time, kernels included, which the other load of a shared machine does not inflate.
+
+    python -m backprop_course.bench [--sizes 10,40,160] [--jobs N] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "02_backprop"
+NOTEBOOK = "backprop.ipynb"
+TARGET_SPEEDUP = 1.8      # (a)/(b) at least this on 2 cores
+TARGET_OVERHEAD = 1.25    # (b) at most this times (c)/cores
+SLOW_EVERY = 5            # one submission in five is slow-but-valid
+SLOW_POSITION = 2         # ... the third of every five, so that 4 submissions include one
+STRIDE = 9                # walks the catalogue (28 entries, coprime) so small classes get a mix
+SLOW_WORK = "_slow = sum(k * k for k in range(20000))  # harmless extra work each epoch: slow but valid"
+
+
+def cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# --- the synthetic class ------------------------------------------------------------------
+
+def load_catalogue():
+    """tests/catalogue.py, imported by path: it lives with the tests, not in the package."""
+    path = COURSE_ROOT / "tests" / "catalogue.py"
+    if "catalogue" in sys.modules and Path(sys.modules["catalogue"].__file__).resolve() == path:
+        return sys.modules["catalogue"]
+    spec = importlib.util.spec_from_file_location("catalogue", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["catalogue"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_slow(catalogue, sub):
+    """A correct submission whose train() does an extra, harmless computation every epoch.
+
+    train runs about 1,000 epochs in the notebook (its demo, plus the checks), so this adds
+    about 1.5 s on a 2020s core, and changes no result.
+    """
+    source = sub.cells["train_multi_sample"]
+    loop = re.search(r"^( *)for \w+ in range\(epochs\):\n", source, flags=re.M)
+    assert loop, f"{sub.name}: no epoch loop in train"
+    indent = loop.group(1) + "    "
+    slowed = source[:loop.end()] + indent + SLOW_WORK + "\n" + source[loop.end():]
+    return catalogue.Submission(sub.assignment, "slow-" + sub.name.removeprefix("02-"),
+                                {**sub.cells, "train_multi_sample": slowed}, dict(sub.mistakes),
+                                "a correct submission that is slow but valid")
+
+
+def class_of(size):
+    """``size`` (student id, kind, catalogue submission): buggy, correct and slow-but-valid ones."""
+    catalogue = load_catalogue()
+    pool = [s for s in catalogue.CATALOGUE if s.assignment == ASSIGNMENT]
+    correct = [s for s in pool if s.correct]
+    students, plain, slow = [], 0, 0
+    for i in range(size):
+        if i % SLOW_EVERY == SLOW_POSITION:
+            sub, kind = make_slow(catalogue, correct[slow % len(correct)]), "slow"
+            slow += 1
+        else:
+            sub = pool[(plain * STRIDE) % len(pool)]
+            kind = "correct" if sub.correct else "buggy"
+            plain += 1
+        students.append((f"s{i:03d}-{sub.name.removeprefix('02-')}", kind, sub))
+    return students
+
+
+def write_notebook(path, notebook):
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(path))
+
+
+def build_course(folder, size):
+    """A course root in ``folder``: source/, nbgrader_config.py, submitted/ of ``size`` students.
+
+    Also bare/<student>/backprop.ipynb: each submission as nbgrader executes it, its locked
+    cells (hidden tests included) restored from source/, for the bare nbclient run.
+    Returns the class: [(student, kind, submission)].
+    """
+    catalogue = load_catalogue()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(COURSE_ROOT / "source", folder / "source")
+    shutil.copy(COURSE_ROOT / "nbgrader_config.py", folder)
+    students = class_of(size)
+    for student, _, sub in students:
+        write_notebook(folder / "submitted" / student / ASSIGNMENT / NOTEBOOK,
+                       catalogue.build_notebook(sub, hidden_tests=False))
+        write_notebook(folder / "bare" / student / NOTEBOOK, catalogue.build_notebook(sub, hidden_tests=True))
+    (folder / "class.json").write_text(json.dumps({s: k for s, k, _ in students}, indent=1))
+    return students
+
+
+def nbgrader_env():
+    """The environment of every run: the venv's bin/ first (nbgrader shells out to alembic).
+
+    The runs and their kernels import backprop_course from the repository: do not edit it
+    while the benchmark runs, or (a) and (b) may run different checks.
+    """
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONHASHSEED"] = "0"
+    for name in ("BACKPROP_CLASS_DIR", "NBGRADER_DB_URL"):
+        env.pop(name, None)
+    return env
+
+
+@dataclass
+class Timing:
+    wall: float = 0.0     # seconds, time.perf_counter
+    cpu: float = 0.0      # CPU seconds of the run and all its descendants (kernels included)
+    code: int = 0         # return code
+    load: float = 0.0     # 1-minute load average at the end: how busy the machine was
+
+
+def adopt_orphans():
+    """Become the child subreaper (Linux), so that kernels orphaned by a run are reaped here, and
+    their CPU time counts in RUSAGE_CHILDREN; without it, (a) and (b) would show only their own."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(grace=3.0):
+    """Reap the adopted orphans of a run, giving lingering kernels ``grace`` seconds to exit."""
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # no child left
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd, cwd, log):
+    """Run ``cmd`` to completion with its output in ``log``."""
+    with open(log, "w") as out:
+        cpu, started = children_cpu(), time.perf_counter()
+        code = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(), stdout=out, stderr=subprocess.STDOUT).returncode
+        wall = time.perf_counter() - started
+    reap_orphans()
+    return Timing(wall, children_cpu() - cpu, code, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0)
+
+
+def release(course):
+    """release/ and the gradebook's assignments, as `make release` makes them (not timed)."""
+    if run([sys.executable, "-m", "backprop_course.cli", "--root", str(course), "release"],
+           course, course / "release.log").code:
+        raise SystemExit(f"release failed in {course}:\n{(course / 'release.log').read_text()}")
+
+
+def prepare(workdir, size, copies=("a", "b")):
+    """workdir/template (released), copied to workdir/a, workdir/b, ...; returns the class."""
+    template = Path(workdir) / "template"
+    students = build_course(template, size)
+    release(template)
+    for name in copies:
+        shutil.copytree(template, Path(workdir) / name)
+    return students
+
+
+# --- the three timed runs -----------------------------------------------------------------
+
+def run_stock(course):
+    """(a) stock nbgrader, sequential, exactly as an instructor would type it."""
+    return run(["nbgrader", "autograde", ASSIGNMENT, "--force"], course, course / "autograde.log")
+
+
+def run_ours(course, jobs):
+    """(b) ours: the CLI behind `make autograde JOBS=N`, i.e. Course.autograde(subs, jobs=N)."""
+    return run([sys.executable, "-m", "backprop_course.cli", "--root", str(course), "grade",
+                "--class-dir", ".", "--jobs", str(jobs), "--only", "autograde"], course, course / "autograde.log")
+
+
+def run_bare(course):
+    """(c) the same notebooks executed with nbclient, one after another, and nothing else."""
+    return run([sys.executable, "-m", "backprop_course.bench", "--bare", str(course / "bare")],
+               course, course / "bare.log")
+
+
+def execute_bare(folder):
+    """Execute every <student>/backprop.ipynb under ``folder`` in turn, as nbgrader's Execute would."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebooks = sorted(Path(folder).glob(f"*/{NOTEBOOK}"))
+    for path in notebooks:
+        nb = nbformat.read(str(path), as_version=4)
+        NotebookClient(nb, timeout=20, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    print(f"executed {len(notebooks)} notebooks")
+
+
+# --- comparing (a) and (b) ----------------------------------------------------------------
+
+def gradebook_grades(course):
+    """{student: {...}} of everything autograde writes to the gradebook for 02_backprop."""
+    from nbgrader.api import Gradebook
+
+    found = {}
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", "backprop-course") as gb:
+        for submission in gb.assignment_submissions(ASSIGNMENT):
+            record = {"timestamp": str(submission.timestamp), "extension": str(submission.extension)}
+            for nb in submission.notebooks:
+                record[f"{nb.name}: score"] = (nb.score, nb.max_score)
+                record[f"{nb.name}: flagged"] = nb.flagged
+                record[f"{nb.name}: late penalty"] = nb.late_submission_penalty
+                for grade in nb.grades:
+                    record[f"{nb.name}/{grade.name}"] = (grade.auto_score, grade.manual_score, grade.extra_credit,
+                                                         grade.needs_manual_grade, grade.max_score)
+                for comment in nb.comments:
+                    record[f"{nb.name}/{comment.name} comment"] = (comment.auto_comment, comment.manual_comment)
+            found[submission.student_id] = record
+    return found
+
+
+def compare_grades(a, b, students):
+    """Differences between the gradebooks of (a) and (b), one line each."""
+    grades_a, grades_b = gradebook_grades(a), gradebook_grades(b)
+    problems = []
+    for student in students:
+        ga, gb = grades_a.get(student), grades_b.get(student)
+        if ga is None or gb is None:
+            problems.append(f"{student}: not graded by {'(a)' if ga is None else ''}{'(b)' if gb is None else ''}")
+            continue
+        for key in sorted(set(ga) | set(gb)):
+            if ga.get(key) != gb.get(key):
+                problems.append(f"{student} {key}: (a) {ga.get(key)} != (b) {gb.get(key)}")
+    return problems, grades_a
+
+
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
+
+
+def coalesced(outputs):
+    """Consecutive stream outputs of one stream joined into one, as a front end shows them.
+
+    How the kernel splits a print into stream messages depends on timing (``print(x)`` may
+    arrive as ``x`` and ``\\n``, or as one message), so two runs of one cell can differ there.
+    """
+    out = []
+    for output in outputs:
+        text = output.get("text")
+        if (output.get("output_type") == "stream" and out and out[-1].get("output_type") == "stream"
+                and out[-1].get("name") == output.get("name")):
+            previous = out[-1]["text"]
+            out[-1] = {**out[-1], "text": ("".join(previous) if isinstance(previous, list) else previous)
+                       + ("".join(text) if isinstance(text, list) else text)}
+        else:
+            if output.get("output_type") == "stream" and isinstance(text, list):
+                output = {**output, "text": "".join(text)}
+            out.append(output)
+    return out
+
+
+def normalised(path):
+    """An autograded notebook with what legitimately differs between two runs taken out:
+    execution timestamps, object addresses, and how stream output was split into messages."""
+    nb = json.loads(Path(path).read_text())
+    for cell in nb.get("cells", []):
+        for key in VOLATILE_CELL_METADATA:
+            cell.get("metadata", {}).pop(key, None)
+        if "outputs" in cell:
+            cell["outputs"] = coalesced(cell["outputs"])
+    return json.loads(ADDRESS.sub("0x…", json.dumps(nb, sort_keys=True)))
+
+
+def notebook_differences(a, b):
+    """Where two normalised notebooks differ: cell by cell, field by field."""
+    if a == b:
+        return []
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if key != "cells" and a.get(key) != b.get(key):
+            out.append(f"notebook {key}")
+    cells_a, cells_b = a.get("cells", []), b.get("cells", [])
+    if len(cells_a) != len(cells_b):
+        out.append(f"{len(cells_a)} cells != {len(cells_b)} cells")
+    for i, (ca, cb) in enumerate(zip(cells_a, cells_b)):
+        name = ca.get("metadata", {}).get("nbgrader", {}).get("grade_id", f"cell {i}")
+        for key in sorted(set(ca) | set(cb)):
+            if ca.get(key) != cb.get(key):
+                out.append(f"{name} {key}")
+    return out
+
+
+def compare_notebooks(a, b):
+    """Differences between the autograded/ folders of (a) and (b), apart from what may differ."""
+    problems = []
+    root_a, root_b = Path(a) / "autograded", Path(b) / "autograded"
+    files_a = {p.relative_to(root_a) for p in root_a.rglob("*") if p.is_file()} if root_a.is_dir() else set()
+    files_b = {p.relative_to(root_b) for p in root_b.rglob("*") if p.is_file()} if root_b.is_dir() else set()
+    for path in sorted(files_a ^ files_b):
+        problems.append(f"autograded/{path}: only in {'(a)' if path in files_a else '(b)'}")
+    for path in sorted(files_a & files_b):
+        if path.suffix == ".ipynb":
+            diffs = notebook_differences(normalised(root_a / path), normalised(root_b / path))
+            if diffs:
+                problems.append(f"autograded/{path}: {', '.join(diffs)}")
+        elif path.name != "timestamp.txt" and (root_a / path).read_bytes() != (root_b / path).read_bytes():
+            problems.append(f"autograded/{path}: differs")
+    return problems
+
+
+# --- one class size, and the report -------------------------------------------------------
+
+RUNS = {"a": "(a) stock nbgrader autograde, sequential", "b": "(b) ours, --jobs {jobs}",
+        "c": "(c) bare nbclient, sequential"}
+
+
+@dataclass
+class Result:
+    size: int
+    jobs: int
+    kinds: dict
+    timings: dict = field(default_factory=dict)      # run -> Timing
+    failed: list = field(default_factory=list)
+    differences: dict = field(default_factory=dict)  # "grades (a) vs (b)" -> [lines]
+    full_marks: dict = field(default_factory=dict)   # kind -> (with full marks, of)
+
+    def wall(self, run):
+        return self.timings[run].wall if run in self.timings else None
+
+    @property
+    def speedup(self):
+        return self.wall("a") / self.wall("b")
+
+    @property
+    def overhead(self):
+        return self.wall("b") / (self.wall("c") / cores()) if "c" in self.timings else None
+
+
+def bench_size(workdir, size, jobs, bare=True, say=print):
+    """Build, release, then time (a), (b) and (c) in that order, and compare (b) with (a)."""
+    workdir = Path(workdir)
+    say(f"\n== {size} submissions in {workdir}")
+    students = prepare(workdir, size)
+    kinds = {}
+    for _, kind, _ in students:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    result = Result(size, jobs, kinds)
+    say("   " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + "; released and copied, one copy a run")
+    plan = [("a", lambda: run_stock(workdir / "a"), workdir / "a" / "autograde.log"),
+            ("b", lambda: run_ours(workdir / "b", jobs), workdir / "b" / "autograde.log")]
+    if bare:
+        plan.append(("c", lambda: run_bare(workdir / "template"), workdir / "template" / "bare.log"))
+    for name, go, log in plan:
+        timing = result.timings[name] = go()
+        say(f"   {RUNS[name].format(jobs=jobs):<52} {timing.wall:7.1f} s wall, {timing.cpu:7.1f} s CPU, "
+            f"load {timing.load:.1f}")
+        if timing.code:
+            result.failed.append(f"{name} exited {timing.code}: see {log}")
+        if name == "b":
+            result.failed += [f"{name} {line.strip()}" for line in log.read_text().splitlines() if "not graded:" in line]
+    problems, grades = compare_grades(workdir / "a", workdir / "b", [s for s, _, _ in students])
+    result.differences["grade differences (a) vs (b)"] = problems
+    result.differences["autograded notebook differences (a) vs (b)"] = compare_notebooks(workdir / "a", workdir / "b")
+    for student, kind, _ in students:
+        done, of = result.full_marks.get(kind, (0, 0))
+        score = grades.get(student, {}).get(f"{Path(NOTEBOOK).stem}: score", (None, None))
+        result.full_marks[kind] = (done + (score[0] is not None and score[0] == score[1]), of + 1)
+    return result
+
+
+def machine():
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1024 ** 2:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cores()} cores ({model}){memory}; {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def versions():
+    from importlib.metadata import version
+
+    return ", ".join(f"{name} {version(name)}" for name in ("nbgrader", "nbclient", "jupyter_client", "ipykernel"))
+
+
+def table(results):
+    n = cores()
+    runs = [r for r in ("a", "b", "c") if any(r in res.timings for res in results)]
+    head = f"{'submissions':>11}" + "".join(f"  {f'({r}) wall':>10}" for r in runs) + \
+        f"  {'(a)/(b)':>8}  {f'(b)/((c)/{n})':>12}" + "".join(f"  {f'({r}) CPU':>9}" for r in runs) + \
+        f"  {'CPU (b)/(c)':>11}"
+    lines = [head]
+    for res in results:
+        cells = [f"{res.wall(r):9.1f}s" if r in res.timings else f"{'-':>10}" for r in runs]
+        cpu = [f"{res.timings[r].cpu:8.0f}s" if r in res.timings else f"{'-':>9}" for r in runs]
+        overhead = f"{res.overhead:12.2f}" if res.overhead else f"{'-':>12}"
+        cpu_ratio = f"{res.timings['b'].cpu / res.timings['c'].cpu:11.2f}" if "c" in res.timings else f"{'-':>11}"
+        lines.append(f"{res.size:>11}" + "".join(f"  {c}" for c in cells) + f"  {res.speedup:8.2f}  {overhead}"
+                     + "".join(f"  {c}" for c in cpu) + f"  {cpu_ratio}")
+    return "\n".join(lines)
+
+
+def report(results, jobs, load_at_start):
+    out = ["", f"Machine: {machine()}; 1-minute load average {load_at_start:.2f} at start", f"Versions: {versions()}",
+           f"(a) `nbgrader autograde {ASSIGNMENT} --force`, sequential; (b) `backprop-course grade --only autograde "
+           f"--jobs {jobs}`; (c) the same notebooks, bare nbclient, sequential. Each in a fresh process, in that "
+           "order;", "CPU = CPU seconds of the run and its kernels (getrusage), which other load on the machine "
+           "does not inflate; CPU (b)/(c) is our grading's cost over bare execution.", "", table(results), ""]
+    ok = True
+    for r in results:
+        marks = ", ".join(f"{k} {done}/{of}" for k, (done, of) in sorted(r.full_marks.items()))
+        out.append(f"{r.size} submissions ({marks} with full marks):")
+        verdict = "met" if r.speedup >= TARGET_SPEEDUP else "NOT met"
+        out.append(f"  speed-up (a)/(b) = {r.speedup:.2f} (target >= {TARGET_SPEEDUP}: {verdict})")
+        if r.overhead:
+            verdict = "met" if r.overhead <= TARGET_OVERHEAD else "NOT met"
+            out.append(f"  (b) / ((c)/{cores()}) = {r.overhead:.2f} (target <= {TARGET_OVERHEAD}: {verdict})")
+        if r.overhead:
+            a, b, c = (r.timings[k].cpu for k in "abc")
+            used = ", ".join(f"({k}) {r.timings[k].cpu / r.timings[k].wall:.2f}" for k in "abc")
+            out.append(f"  cores each run got on average (CPU/wall): {used}; were the {cores()} cores all ours, "
+                       f"CPU time would predict (a)/(b) ~ {a / (b / cores()):.2f} and (b)/((c)/{cores()}) ~ {b / c:.2f} "
+                       "(an estimate, not a measurement)")
+        clean = True
+        for title, problems in [("runs that failed", r.failed)] + list(r.differences.items()):
+            if problems:
+                ok = clean = False
+                out.append(f"  {len(problems)} {title}:")
+                out += [f"    {p}" for p in problems[:20]]
+                if len(problems) > 20:
+                    out.append(f"    ... and {len(problems) - 20} more")
+        if clean:
+            out.append(f"  (a) vs (b): identical grades for all {r.size} students (every grade cell), identical "
+                       "autograded notebooks apart from execution timestamps and stream chunking")
+    return "\n".join(out), ok
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m backprop_course.bench", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="40", help="class sizes, comma-separated (default: 40), e.g. 10,40,160")
+    parser.add_argument("--jobs", type=int, default=cores(), help=f"workers for (b) (default: the cores, {cores()})")
+    parser.add_argument("--keep", metavar="DIR", help="build the courses in DIR and keep them (default: a temp dir)")
+    parser.add_argument("--no-bare", action="store_true", help="skip (c), the bare nbclient run")
+    parser.add_argument("--bare", metavar="FOLDER", help=argparse.SUPPRESS)     # internal: the (c) subprocess
+    args = parser.parse_args(argv)
+    if args.bare:
+        execute_bare(args.bare)
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    adopt_orphans()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    print(f"Benchmark of autograding {ASSIGNMENT}: sizes {sizes}, {args.jobs} job(s) for (b), on {machine()}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="backprop-bench-") as tmp:
+        base = Path(args.keep).resolve() if args.keep else Path(tmp)
+        for size in sizes:
+            workdir = base / f"class-{size}"
+            if workdir.exists():
+                shutil.rmtree(workdir)
+            results.append(bench_size(workdir, size, args.jobs, bare=not args.no_bare))
+            sys.stdout.flush()
+        text, ok = report(results, args.jobs, load)
+    print(text)
+    if any(r.failed for r in results):
+        return 2
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

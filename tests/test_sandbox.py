@@ -1,0 +1,438 @@
+"""Student code runs in the grading sandbox: hostile submissions, graded in one batch beside
+honest ones, reach nothing of the course, and only themselves lose points.
+
+Each hostile submission is the reference 02_backprop (or, for the cheat, the blank one) with
+hostile code at the top of a solution cell. The code prints what it achieved ("BLOCKED" or
+"LEAKED" lines), which the test reads from the autograded notebook, beside the scores in the
+gradebook and the hashes of every file of the course.
+"""
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from backprop_course import grading, report, sandbox
+from catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+A2 = "02_backprop"
+REFERENCE = next(s for s in CATALOGUE if s.name == "02-reference")
+FULL = {"neuron_backward": 5, "train_multi_sample": 4, "multi_output_network": 6}
+TIMEOUT = 8  # c.Execute.timeout of the test course: the honest cells take well under a second
+
+try:
+    sandbox.preflight()
+    BWRAP = None
+except sandbox.SandboxUnavailableError as error:
+    BWRAP = str(error)
+needs_bwrap = pytest.mark.skipif(BWRAP is not None, reason=f"no working bubblewrap here: {BWRAP}")
+
+
+def tree_hashes(root):
+    root = Path(root)
+    if root.is_file():
+        return {root.name: hashlib.sha256(root.read_bytes()).hexdigest()}
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def hostile(prefix, cell="neuron_backward", base=REFERENCE):
+    """The submission ``base`` with ``prefix`` run at the top of its solution cell ``cell``."""
+    cells = dict(base.cells)
+    cells[cell] = textwrap.dedent(prefix).strip("\n") + "\n\n" + cells[cell]
+    return cells
+
+
+def hostile_submissions(course, port):
+    """student -> solution cells (grade_id -> source)."""
+    src = course / "source" / A2 / "backprop.ipynb"
+    rel_src = f"../../../source/{A2}/backprop.ipynb"  # the kernel's cwd is autograded/<student>/02_backprop
+    cheat = textwrap.dedent(f"""
+        import json
+        def _reference(grade_id):
+            for path in [{rel_src!r}, {str(src)!r}]:
+                try:
+                    cells = json.load(open(path))["cells"]
+                except Exception as error:
+                    print("BLOCKED read", path, type(error).__name__)
+                    continue
+                print("LEAKED read", path)
+                return "".join(next(c["source"] for c in cells if c["metadata"].get("nbgrader", {{}}).get("grade_id") == grade_id))
+            raise RuntimeError("no reference to copy")
+        """)
+    cheat_cells = {gid: (cheat if gid == "neuron_backward" else "") + f'exec(_reference("{gid}"))' for gid in EXERCISES[A2]}
+
+    targets = [course / "source" / A2 / "backprop.ipynb", course / "release" / A2 / "backprop.ipynb",
+               course / "submitted" / "honest-1" / A2 / "backprop.ipynb", course / "nbgrader_config.py"]
+    rel_targets = [f"../../../source/{A2}/backprop.ipynb", f"../../../release/{A2}/backprop.ipynb",
+                   f"../../../submitted/honest-1/{A2}/backprop.ipynb", "../../../nbgrader_config.py",
+                   f"../../honest-1/{A2}/backprop.ipynb"]
+    return {
+        "cheat-source": cheat_cells,
+        "tamper-gradebook": hostile(f"""
+            import glob, sqlite3
+            for path in [{str(course / 'gradebook.db')!r}, "../../../gradebook.db", *glob.glob({str(course / '.grading' / '*.db')!r}),
+                         {str(course / '.grading' / 'worker.db')!r}]:
+                try:
+                    db = sqlite3.connect(f"file:{{path}}?mode=rw", uri=True)
+                    db.execute("UPDATE grade SET auto_score = 0, manual_score = 0")
+                    db.commit()
+                    print("LEAKED gradebook", path)
+                except Exception as error:
+                    print("BLOCKED gradebook", path, type(error).__name__)
+            """),
+        "overwrite": hostile(f"""
+            import os
+            for path in {[str(t) for t in targets] + rel_targets!r}:
+                try:
+                    with open(path, "r+") as f:  # the real file, not a new one in the sandbox's own /tmp
+                        f.write("{{}}")
+                    print("LEAKED write", path)
+                except Exception as error:
+                    print("BLOCKED write", path, type(error).__name__)
+                try:
+                    os.remove(path)
+                    print("LEAKED remove", path)
+                except Exception as error:
+                    print("BLOCKED remove", path, type(error).__name__)
+            """),
+        "network": hostile(f"""
+            import socket
+            for family, address in [(socket.AF_INET, ("127.0.0.1", {port})), (socket.AF_INET, ("1.1.1.1", 53)),
+                                    (socket.AF_INET6, ("::1", {port}))]:
+                try:
+                    s = socket.socket(family, socket.SOCK_STREAM)
+                    s.settimeout(3)
+                    s.connect(address)
+                    print("LEAKED connect", address)
+                except Exception as error:
+                    print("BLOCKED connect", address, type(error).__name__)
+            """),
+        "memory-bomb": hostile("""
+            import numpy as np
+            try:
+                hog = bytearray(4 * 1024 ** 3)
+                print("LEAKED memory bytearray")
+            except MemoryError:
+                print("BLOCKED memory bytearray MemoryError")
+            try:
+                hog = np.ones(4 * 1024 ** 3 // 8)
+                print("LEAKED memory numpy")
+            except MemoryError:
+                print("BLOCKED memory numpy MemoryError")
+            hog = None
+            """),
+        "infinite-loop": hostile("while True:\n    pass", cell="multi_output_network"),
+        "kernel-exit": hostile("import os\nos._exit(1)", cell="multi_output_network"),
+        "fork-bomb": hostile("""
+            import subprocess
+            children = []
+            for _ in range(200):
+                try:
+                    children.append(subprocess.Popen(["sleep", "600"]))
+                except Exception as error:
+                    print("BLOCKED fork", type(error).__name__)
+                    break
+            print("SPAWNED", len(children))
+            for child in children:
+                child.kill()
+                child.wait()
+            """),
+        "probe": hostile(f"""
+            import os
+            print("SEEN root", sorted(os.listdir("/")))
+            print("SEEN etc", sorted(os.listdir("/etc")))
+            print("SEEN home", sorted(os.listdir(os.path.expanduser("~"))), os.path.expanduser("~"))
+            print("SEEN uid", os.getuid(), os.getgid())
+            print("SEEN processes", len([p for p in os.listdir("/proc") if p.isdigit()]))
+            print("SEEN env", sorted(os.environ))
+            for path in ["/root", "/root/.pyenv", {str(course)!r}, {str(course / 'autograded')!r}]:
+                print("SEEN-LS", path, sorted(os.listdir(path)) if os.path.isdir(path) else None)
+            for path in [{str(course / 'source')!r}, {str(course / 'gradebook.db')!r}, "/etc/shadow", {str(Path.home() / '.bashrc')!r}, "/sys/fs/cgroup", "/var", "/opt"]:
+                try:
+                    print("LEAKED list", path, os.listdir(path) if os.path.isdir(path) else open(path).read()[:20])
+                except Exception as error:
+                    print("BLOCKED list", path, type(error).__name__)
+            for path in [os.path.join({os.path.realpath(sys.prefix)!r}, "pyvenv.cfg"), {str(ROOT / 'backprop_course' / '__init__.py')!r},
+                         "/usr/bin/python3", "/etc/passwd", "/usr/new-file", {str(ROOT / 'backprop_course' / 'new.py')!r}]:
+                try:
+                    with open(path, "a") as f:
+                        f.write("#")
+                    print("LEAKED append", path)
+                except Exception as error:
+                    print("BLOCKED append", path, type(error).__name__)
+                try:
+                    os.chmod(path, 0o777)
+                    print("LEAKED chmod", path)
+                except Exception as error:
+                    print("BLOCKED chmod", path, type(error).__name__)
+            with open("scratch.txt", "w") as f:
+                f.write("the notebook's folder is writable")
+            with open("/tmp/scratch.txt", "w") as f:
+                f.write("so is /tmp")
+            print("WROTE cwd and tmp")
+            """),
+    }
+
+
+def write(path, notebook):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+
+
+def make_course(base, extra_config=""):
+    base.mkdir(parents=True, exist_ok=True)
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, base / name)
+    config = (ROOT / "nbgrader_config.py").read_text()
+    (base / "nbgrader_config.py").write_text(config + "\n# --- tests/test_sandbox.py ---\n" + textwrap.dedent(extra_config))
+    return base
+
+
+def submit(course, student, cells, base=REFERENCE):
+    sub = type(base)(A2, student, cells, dict.fromkeys(EXERCISES[A2], ""))
+    write(course / "submitted" / student / A2 / NOTEBOOK[A2], build_notebook(sub, hidden_tests=False))
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, nbgrader_env, monkeypatch_module):
+    """Two honest students and every hostile one, autograded in one batch with jobs=2."""
+    monkeypatch_module.setenv("PATH", nbgrader_env["PATH"])
+    monkeypatch_module.delenv(sandbox.ENV_SWITCH, raising=False)
+    base = tmp_path_factory.mktemp("sandbox")
+    runtime = base / "run"
+    runtime.mkdir()
+    course = make_course(base / "course", f"""
+        c.Execute.timeout = {TIMEOUT}
+        c.SandboxedKernelManager.runtime_dir = {str(runtime)!r}
+        """)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    hostile_cells = hostile_submissions(course, port)
+    for student in ("honest-1", "honest-2"):
+        submit(course, student, REFERENCE.cells)
+    for student, cells in hostile_cells.items():
+        submit(course, student, cells)
+    grader = grading.Course(root=course)
+    grader.release()
+    before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release", "nbgrader_config.py")}
+    submissions = grader.autograde(grader.submissions(), jobs=2)
+    try:
+        connection = listener.accept()
+        connection[0].close()
+    except BlockingIOError:
+        connection = None
+    listener.close()
+    yield course, grader, submissions, before, connection, runtime, set(hostile_cells)
+
+
+def outputs(course, student):
+    nb = nbformat.read(course / "autograded" / student / A2 / NOTEBOOK[A2], as_version=4)
+    return "\n".join(o.get("text", "") if o.output_type == "stream" else f"{o.get('ename')}: {o.get('evalue')}"
+                     for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs
+                     if o.output_type in ("stream", "error"))
+
+
+def scores(grader, student):
+    from nbgrader.api import Gradebook
+
+    out = defaultdict(float)
+    with Gradebook(grader.db_url) as gb:
+        for grade in gb.find_submission_notebook(Path(NOTEBOOK[A2]).stem, A2, student).grades:
+            out[report.exercise_of(grade.name, EXERCISES[A2])] += grade.score
+    return dict(out)
+
+
+def lines(text, marker):
+    return [line for line in text.splitlines() if line.startswith(marker)]
+
+
+@needs_bwrap
+def test_every_submission_is_graded(graded):
+    course, grader, submissions, *_, hostile_students = graded
+    problems = {s.student: s.problem for s in submissions if s.problem}
+    assert not problems, problems
+    assert {s.student for s in submissions} == {"honest-1", "honest-2"} | hostile_students
+
+
+@needs_bwrap
+def test_honest_students_keep_full_marks(graded):
+    _, grader, *_ = graded
+    for student in ("honest-1", "honest-2"):
+        assert scores(grader, student) == FULL, student
+
+
+@needs_bwrap
+def test_the_reference_solution_cannot_be_read(graded):
+    course, grader, *_ = graded
+    text = outputs(course, "cheat-source")
+    assert not lines(text, "LEAKED"), text
+    assert len(lines(text, "BLOCKED read")) >= 2 and "FileNotFoundError" in text
+    assert scores(grader, "cheat-source") == dict.fromkeys(FULL, 0.0)
+
+
+@needs_bwrap
+def test_the_gradebook_cannot_be_opened(graded):
+    course, grader, *_ = graded
+    text = outputs(course, "tamper-gradebook")
+    assert not lines(text, "LEAKED"), text
+    assert len(lines(text, "BLOCKED gradebook")) >= 3
+    assert scores(grader, "tamper-gradebook") == FULL  # it earned them; it changed nobody's
+
+
+@needs_bwrap
+def test_course_files_cannot_be_overwritten(graded):
+    course, _, _, before, *_ = graded
+    text = outputs(course, "overwrite")
+    assert not lines(text, "LEAKED"), text
+    assert len(lines(text, "BLOCKED write")) == 9
+    for name, hashes in before.items():
+        assert tree_hashes(course / name) == hashes, f"grading changed {name}"
+
+
+@needs_bwrap
+def test_no_network(graded):
+    course, _, _, _, connection, *_ = graded
+    text = outputs(course, "network")
+    assert not lines(text, "LEAKED"), text
+    assert len(lines(text, "BLOCKED connect")) == 3
+    assert connection is None, "the kernel reached the grader's listening socket"
+
+
+@needs_bwrap
+def test_memory_is_limited(graded):
+    course, grader, *_ = graded
+    text = outputs(course, "memory-bomb")
+    assert lines(text, "BLOCKED memory") == ["BLOCKED memory bytearray MemoryError", "BLOCKED memory numpy MemoryError"], text
+    assert scores(grader, "memory-bomb") == FULL
+
+
+@needs_bwrap
+def test_an_infinite_loop_times_out_and_the_rest_is_graded(graded):
+    course, grader, *_ = graded
+    text = outputs(course, "infinite-loop")
+    assert "KeyboardInterrupt" in text or "CellTimeoutError" in text, text
+    assert scores(grader, "infinite-loop") == {**FULL, "multi_output_network": 0.0}
+
+
+@needs_bwrap
+def test_a_dying_kernel_keeps_what_was_earned(graded):
+    course, grader, *_ = graded
+    text = outputs(course, "kernel-exit")
+    assert "DeadKernelError" in text, text
+    assert scores(grader, "kernel-exit") == {**FULL, "multi_output_network": 0.0}
+
+
+@needs_bwrap
+def test_processes_are_limited(graded):
+    course, grader, *_ = graded
+    text = outputs(course, "fork-bomb")
+    spawned = [int(line.split()[1]) for line in lines(text, "SPAWNED")]
+    assert spawned and 0 < spawned[0] < 200, text
+    assert scores(grader, "fork-bomb") == FULL
+
+
+@needs_bwrap
+def test_the_kernel_sees_little_and_writes_only_its_folder(graded):
+    course, grader, *_ = graded
+    text = outputs(course, "probe")
+    assert not lines(text, "LEAKED"), text
+    seen = {line.split()[1]: line.split(None, 2)[2] for line in lines(text, "SEEN")}
+    assert seen["uid"] == "65534 65534"
+    assert int(seen["processes"]) <= 3, "the kernel sees processes other than its own sandbox's"
+    assert set(eval(seen["root"])) <= {"bin", "dev", "etc", "home", "lib", "lib64", "proc", "root", "sbin", "tmp", "usr",
+                                       *{Path(p).parts[1] for p in (sys.base_prefix, sys.prefix, str(course))}}
+    assert "shadow" not in seen["etc"] and "hostname" not in seen["etc"]
+    assert not {"NBGRADER_DB_URL", "BACKPROP_CLASS_DIR", "PATH_TO_NOTHING"} & set(eval(seen["env"]))
+    listed = {line.split()[1]: eval(line.split(None, 2)[2]) for line in lines(text, "SEEN-LS")}
+    python_in_root = {Path(p).parts[2] for p in (sys.base_prefix, sys.prefix) if Path(p).parts[1:2] == ("root",)}
+    assert set(listed["/root"] or []) == python_in_root and listed[str(course)] == ["autograded"]
+    assert listed[str(course / "autograded")] == ["probe"], "the kernel sees other students' folders"
+    assert "WROTE cwd and tmp" in text
+    assert (course / "autograded" / "probe" / A2 / "scratch.txt").is_file()
+    assert len(lines(text, "BLOCKED append")) == len(lines(text, "BLOCKED chmod")) == 6
+    assert scores(grader, "probe") == FULL
+
+
+@needs_bwrap
+def test_nothing_is_left_behind(graded):
+    *_, runtime, _ = graded
+    deadline = time.time() + 30  # a kernel killed at its timeout is cleaned up as it exits
+    while list(runtime.iterdir()) and time.time() < deadline:
+        time.sleep(0.5)
+    assert list(runtime.iterdir()) == [], "private kernel directories were not removed"
+    groups = Path("/sys/fs/cgroup/pids/backprop-sandbox")  # shared with other gradings running now
+    for group in (p for p in groups.iterdir() if p.is_dir()) if groups.is_dir() else ():
+        for pid in (group / "cgroup.procs").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            assert str(runtime).encode() not in cmdline, f"a kernel of this test is still running: {group}"
+    leftover = subprocess.run(["pgrep", "-f", str(runtime)], capture_output=True, text=True).stdout.split()
+    assert not leftover, f"processes of this test's kernels are still running: {leftover}"
+
+
+def test_no_sandbox_no_grading_unless_opted_out(tmp_path, nbgrader_env, monkeypatch):
+    """A missing bwrap stops grading with what to do; BACKPROP_SANDBOX=off grades unsandboxed."""
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])
+    monkeypatch.delenv(sandbox.ENV_SWITCH, raising=False)
+    course = make_course(tmp_path / "course", """
+        c.SandboxedKernelManager.bwrap_path = "/nonexistent/bwrap"
+        """)
+    submit(course, "honest", REFERENCE.cells)
+    grader = grading.Course(root=course)
+    grader.release()  # runs no student code: no sandbox needed
+    # plain nbgrader in the course root: nbgrader_config.py alone puts the sandbox in place
+    env = {**nbgrader_env, "PYTHONHASHSEED": "0"}
+    run = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A2, "--force"],
+                         cwd=course, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    log = run.stdout + run.stderr
+    assert "The grading sandbox cannot start" in log and "/nonexistent/bwrap" in log, log[-3000:]
+    assert "apt-get install bubblewrap" in log and "BACKPROP_SANDBOX=off" in log
+
+    (sub,) = grader.autograde(grader.submissions(), jobs=1)
+    assert "The grading sandbox cannot start" in sub.problem and "BACKPROP_SANDBOX=off" in sub.problem, sub.problem
+
+    monkeypatch.setenv(sandbox.ENV_SWITCH, "off")
+    grader = grading.Course(root=course)
+    (sub,) = grader.autograde(grader.submissions(), jobs=1)
+    assert not sub.problem, sub.problem
+    assert scores(grader, "honest") == FULL
+
+
+def test_the_sandbox_applies_to_autograde_only():
+    from nbgrader.converters import Autograde, GenerateAssignment
+    from nbgrader.preprocessors import Execute
+    from nbgrader.validator import Validator
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from backprop_course.nbgrader_ext import SandboxedExecute
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    steps = config.Autograde.autograde_preprocessors
+    assert SandboxedExecute in steps and Execute not in steps
+    assert SandboxedExecute(config=config).kernel_manager_class is sandbox.SandboxedKernelManager
+    assert SandboxedExecute(config=config).timeout == config.Execute.timeout
+    assert Execute in Validator.class_traits()["preprocessors"].default()
+    assert Execute not in GenerateAssignment.class_traits()["preprocessors"].default()
+    assert Autograde.class_traits()["sanitize_preprocessors"].default()  # nothing of ours runs code there

@@ -1,0 +1,260 @@
+"""Grading that hostile and broken submissions cannot fool or stop.
+
+One batch: honest submissions beside ones whose code tampers with the kernel (patched numpy,
+builtins, swallowed exceptions, hidden tracebacks, redefined checks, hard-coded answers) and
+broken ones (kernel death, infinite loop, syntax error, flood of output, deleted, duplicated
+and edited cells, extra files). Each gets exactly what its honest work earns; nothing else moves.
+"""
+import dataclasses
+import hashlib
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from backprop_course import grading, report
+from catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+A = "02_backprop"
+REFERENCE = next(s for s in CATALOGUE if s.name == "02-reference")
+NO_PHI = next(s for s in CATALOGUE if s.name == "02-neuron-hidden-no-phi-prime")
+
+
+def prefixed(name, base, code, exercise="neuron_backward", after=False):
+    """``base`` with ``code`` put before (or after) the student's code of ``exercise``."""
+    cells = dict(base.cells)
+    parts = [cells[exercise], code.strip("\n")] if after else [code.strip("\n"), cells[exercise]]
+    cells[exercise] = "\n\n".join(parts)
+    return dataclasses.replace(base, name=name, cells=cells)
+
+
+HARD_CODED = """
+class Neuron(Neuron):
+    def backward(self, t=None, y_hat=None, delta_l=None, w_l=None, learning_rate=0.1, output_neuron=False):
+        # the public test's expected values, hard-coded; anything else is left alone
+        self.delta_j = -0.05410048648551742
+        self.weights = [-0.43766845027028967, 0.8159131740539862]
+        self.bias = 0.5054100486485518
+"""
+
+#: name -> (submission, its honest twin: the tampering may earn no more than the twin, and
+#: exactly as much where it leaves the student's own code working)
+TAMPERING = {
+    "patched-allclose": (prefixed("patched-allclose", NO_PHI, """
+import numpy as np
+np.allclose = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: np.ones_like(np.asarray(a, dtype=float), dtype=bool)
+"""), NO_PHI),
+    "patched-builtins": (prefixed("patched-builtins", NO_PHI, """
+import builtins, math
+builtins.abs = lambda x: 0.0
+builtins.all = lambda iterable: True
+math.isclose = lambda *args, **kwargs: True
+"""), NO_PHI),
+    "custom-exc": (prefixed("custom-exc", NO_PHI, """
+get_ipython().set_custom_exc((BaseException,), lambda shell, etype, evalue, tb, tb_offset=None: None)
+"""), NO_PHI),
+    "excepthook": (prefixed("excepthook", NO_PHI, """
+import sys
+sys.excepthook = lambda *args: None
+get_ipython().showtraceback = lambda *args, **kwargs: None
+get_ipython()._showtraceback = lambda *args, **kwargs: None
+"""), NO_PHI),
+    "redefined-checks": (prefixed("redefined-checks", NO_PHI, """
+import backprop_course.checks.backprop as _checks
+for _name in dir(_checks):
+    if _name.startswith("check_"):
+        setattr(_checks, _name, lambda *args, **kwargs: None)
+"""), NO_PHI),
+    "hard-coded": (prefixed("hard-coded", REFERENCE, HARD_CODED, after=True), None),
+}
+
+
+def grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def delete_test_cell(nb):
+    nb.cells = [c for c in nb.cells if grade_id(c) != "test_neuron_backward_hidden"]
+
+
+def duplicate_solution_cell(nb):
+    index = next(i for i, c in enumerate(nb.cells) if grade_id(c) == "train_multi_sample")
+    nb.cells.insert(index + 1, nbformat.from_dict(dict(nb.cells[index])))
+
+
+def edit_locked_test(nb):
+    for cell in nb.cells:
+        if grade_id(cell) == "test_neuron_backward_output":
+            cell.source = "pass  # nothing to see"
+
+
+def syntax_error(nb):
+    for cell in nb.cells:
+        if grade_id(cell) == "train_multi_sample":
+            cell.source = "def train(hidden, output, inputs, targets, epochs=1000, learning_rate=0.1)\n    return []"
+
+
+#: name -> (notebook edit on the reference, extra files, expected score per exercise: None = full)
+BROKEN = {
+    "deleted-test-cell": (delete_test_cell, {}, {}),
+    "duplicated-cell": (duplicate_solution_cell, {}, {}),
+    "edited-locked-cell": (edit_locked_test, {}, {}),
+    "syntax-error": (syntax_error, {}, {"train_multi_sample": 0}),
+    "extra-files": (lambda nb: None, {"notes.txt": "scratch", "data/w.npy": "not really numpy"}, {}),
+}
+SLOW = {  # kernel-level failures, each costing only what follows it
+    "kernel-exit": (prefixed("kernel-exit", REFERENCE, "import os\nos._exit(1)", exercise="train_multi_sample"),
+                    {"train_multi_sample": 0, "multi_output_network": 0}),
+    "infinite-loop": (prefixed("infinite-loop", REFERENCE, "while True:\n    pass", exercise="train_multi_sample"),
+                      {"train_multi_sample": 0}),
+    "output-flood": (prefixed("output-flood", REFERENCE, "print('spam ' * 20_000_000)"), {}),
+}
+
+
+def tree_hashes(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, nbgrader_env):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", nbgrader_env["PATH"])
+        course = tmp_path_factory.mktemp("course")
+        for name in ("source", "release"):
+            shutil.copytree(ROOT / name, course / name)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+        with open(course / "nbgrader_config.py", "a") as config:
+            config.write("\nc.Execute.timeout = 10  # the infinite loop costs this once\n")
+        submitted = course / "submitted"
+
+        def put(student, nb, extra=None):
+            path = submitted / student / A / NOTEBOOK[A]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+            for name, text in (extra or {}).items():
+                (path.parent / name).parent.mkdir(parents=True, exist_ok=True)
+                (path.parent / name).write_text(text)
+
+        for sub in (REFERENCE, NO_PHI):
+            put(sub.name, build_notebook(sub, hidden_tests=False))
+        for name, (sub, _) in TAMPERING.items():
+            put(name, build_notebook(sub, hidden_tests=False))
+        for name, (edit, extra, _) in BROKEN.items():
+            nb = build_notebook(REFERENCE, hidden_tests=False)
+            edit(nb)
+            put(name, nb, extra)
+        for name, (sub, _) in SLOW.items():
+            put(name, build_notebook(sub, hidden_tests=False))
+        before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
+        grader = grading.Course(root=course)
+        grader.release()
+        submissions = grader.autograde(grader.submissions(), jobs=2)
+        yield course, grader, submissions, before
+
+
+def scores(grader, student):
+    from nbgrader.api import Gradebook
+
+    result = {}
+    with Gradebook(grader.db_url) as gb:
+        for grade in gb.find_submission_notebook(Path(NOTEBOOK[A]).stem, A, student).grades:
+            exercise = report.exercise_of(grade.name, EXERCISES[A])
+            got, top = result.get(exercise, (0.0, 0.0))
+            result[exercise] = (got + grade.score, top + grade.max_score)
+    return result
+
+
+def test_every_submission_is_graded(batch):
+    _, _, submissions, _ = batch
+    assert [s for s in submissions if s.problem] == []
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERING))
+def test_tampering_with_the_kernel_earns_nothing_extra(batch, name):
+    _, grader, _, _ = batch
+    got = scores(grader, name)
+    twin = TAMPERING[name][1]
+    if twin is not None:
+        honest = scores(grader, twin.name)
+        assert all(got[e][0] <= honest[e][0] for e in honest), f"{name} earns more than its honest twin"
+        if name != "patched-builtins":  # a broken abs() may break the student's own code too
+            assert got == honest, f"{name} scores differently from its honest twin {twin.name}"
+    else:  # hard-coded answers for the public values fail the hidden ones
+        score, top = got["neuron_backward"]
+        assert score < top / 2, got
+    assert got["neuron_backward"][0] < got["neuron_backward"][1]
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN) + sorted(SLOW))
+def test_broken_submissions_get_what_they_earned(batch, name):
+    _, grader, _, _ = batch
+    expected = BROKEN[name][2] if name in BROKEN else SLOW[name][1]
+    for exercise, (score, top) in scores(grader, name).items():
+        assert score == expected.get(exercise, top), f"{name}: {exercise} scored {score}/{top}"
+
+
+def test_the_honest_reference_is_untouched_by_the_others(batch):
+    _, grader, _, _ = batch
+    assert all(score == top for score, top in scores(grader, REFERENCE.name).values())
+
+
+def test_grading_changes_no_input(batch):
+    course, _, _, before = batch
+    for name, hashes in before.items():
+        assert tree_hashes(course / name) == hashes, f"grading changed {name}/"
+
+
+def test_output_flood_is_cut(batch):
+    course, _, _, _ = batch
+    path = course / "autograded" / "output-flood" / A / NOTEBOOK[A]
+    assert path.stat().st_size < 2_000_000
+    assert "[output cut at" in path.read_text()
+
+
+def gradebook_rows(db_url):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        return sorted((sub.student.id, nb.name, grade.name, grade.auto_score, grade.needs_manual_grade)
+                      for sub in gb.find_assignment(A).submissions for nb in sub.notebooks for grade in nb.grades)
+
+
+def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_path, nbgrader_env):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    students = {"reference": REFERENCE, "no-phi": NO_PHI,
+                "updated-weights": next(s for s in CATALOGUE if s.name == "02-train-updated-weights"),
+                "first-output": next(s for s in CATALOGUE if s.name == "02-network-first-output-only")}
+    runs = {}
+    for run in ("uninterrupted", "killed"):
+        course = tmp_path / run
+        for name in ("source", "release"):
+            shutil.copytree(ROOT / name, course / name)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+        for student, sub in students.items():
+            path = course / "submitted" / student / A / NOTEBOOK[A]
+            path.parent.mkdir(parents=True)
+            nbformat.write(build_notebook(sub, hidden_tests=False), path)
+        command = [sys.executable, "-m", "backprop_course.cli", "--root", str(course), "grade",
+                   "--only", "release", "--only", "autograde", "--jobs", "2"]
+        if run == "killed":
+            process = subprocess.Popen(command, env=nbgrader_env, start_new_session=True,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.time() + 120
+            while not any((course / "autograded").glob("*/*")) and time.time() < deadline:
+                time.sleep(0.2)
+            os.killpg(process.pid, signal.SIGKILL)  # kill -9, workers and all
+            process.wait()
+            assert process.returncode == -signal.SIGKILL
+        subprocess.run(command, env=nbgrader_env, check=True, capture_output=True)
+        runs[run] = gradebook_rows(f"sqlite:///{course / 'gradebook.db'}")
+    assert runs["killed"] == runs["uninterrupted"]
+    assert {row[0] for row in runs["killed"]} == set(students)
