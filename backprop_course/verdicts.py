@@ -65,7 +65,7 @@ class HardenedExecute(Execute):
         if cell.cell_type != "code":
             return cell, resources
         if self._dead_at is not None:
-            cell.outputs = [error_output("KernelDied", f"Not run: the kernel died in cell {self._dead_at + 1} "
+            cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
                                          "(os._exit, a crash, or too much memory).")]
             return cell, resources
         try:
@@ -74,7 +74,7 @@ class HardenedExecute(Execute):
                 self._judge(cell, index)
         except DeadKernelError:
             self._dead_at = index
-            cell.outputs.append(error_output("KernelDied", "The kernel died while running this cell "
+            cell.outputs.append(error_output("DeadKernelError", "The kernel died while running this cell "
                                              "(os._exit, a crash, or too much memory)."))
             self.log.warning("Kernel died in cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
         if self._output_chars.get(index, 0) > self.max_output_chars:
