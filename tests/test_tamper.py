@@ -256,5 +256,7 @@ def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_pa
             assert process.returncode == -signal.SIGKILL
         subprocess.run(command, env=nbgrader_env, check=True, capture_output=True)
         runs[run] = gradebook_rows(f"sqlite:///{course / 'gradebook.db'}")
+    subprocess.run(command, env=nbgrader_env, check=True, capture_output=True)  # once more: idempotent
+    assert gradebook_rows(f"sqlite:///{course / 'gradebook.db'}") == runs["killed"]
     assert runs["killed"] == runs["uninterrupted"]
     assert {row[0] for row in runs["killed"]} == set(students)
