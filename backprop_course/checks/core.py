@@ -7,7 +7,6 @@ The grade report counts mistakes by the code in brackets, e.g. ``[hidden-delta-n
 """
 from __future__ import annotations
 
-import functools
 import re
 import warnings
 
@@ -65,20 +64,6 @@ class Mistake(AssertionError):
         super().__init__(f"{quantity} is wrong. [{code}] {MISTAKES[code]}")
 
 
-def quiet(check):
-    """Run a check without numpy's RuntimeWarnings.
-
-    nbgrader fails a test cell that writes to stderr; the replayed mistakes overflow on
-    purpose (a diverging learning rate), and that must not cost an honest student a point.
-    """
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return check(*args, **kwargs)
-    return wrapper
-
-
 def mistake_codes(text):
     """The mistake codes named in an error message (used by the grade report)."""
     return [code for code in _CODE.findall(text or "") if code in MISTAKES]
@@ -119,14 +104,6 @@ def compare(quantity, actual, expected, variants=(), reveal=False):
     else:
         message += " (hidden test: the expected values are not shown)"
     raise WrongAnswer(message)
-
-
-def attribute(obj, name, what):
-    """obj.name, or a WrongAnswer that says the contract asks for it."""
-    try:
-        return getattr(obj, name)
-    except AttributeError:
-        raise WrongAnswer(f"{what} must store `{name}` (see the exercise's contract).") from None
 
 
 # --- checks in three parts, so the verdict can be reached outside the student's kernel ------
