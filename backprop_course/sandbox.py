@@ -294,7 +294,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         Path(etc, "group").write_text(GROUP)
         cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns",
                "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "sandbox",
-               *_system_binds()]
+               *_system_binds(),
+               # the tmpfs first: a venv or course that lives under /tmp is bound on top of it
+               "--size", str(self.tmpfs_size), "--tmpfs", "/tmp",
+               "--size", str(self.tmpfs_size), "--tmpfs", HOME]
         ro, rw = self.sandbox_paths(cwd)
         for path in ro:
             cmd += ["--ro-bind", path, path]
@@ -302,9 +305,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             if os.path.exists(f"/etc/{name}"):
                 cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         cmd += ["--ro-bind", f"{etc}/passwd", "/etc/passwd", "--ro-bind", f"{etc}/group", "/etc/group",
-                "--dev", "/dev", "--proc", "/proc",
-                "--size", str(self.tmpfs_size), "--tmpfs", "/tmp",
-                "--size", str(self.tmpfs_size), "--tmpfs", HOME]
+                "--dev", "/dev", "--proc", "/proc"]
         for path in rw:
             cmd += ["--bind", path, path]
         # the skeleton bwrap made (e.g. the folders above the notebook's) is read-only too
