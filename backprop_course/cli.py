@@ -21,7 +21,9 @@ def grade(args):
         print(f"1/5 release/ from source/: {', '.join(course.release())}")
     submissions = course.submissions()
     if "autograde" in only:
-        print(f"2/5 autograde {len(submissions)} submissions with {args.jobs} worker(s)")
+        broken = sum(1 for s in submissions if s.problem)
+        print(f"2/5 autograde {len(submissions) - broken} submissions with {args.jobs} worker(s)"
+              + (f" ({broken} more cannot be graded, see below)" if broken else ""))
         course.autograde(submissions, jobs=args.jobs)
         for sub in submissions:
             if sub.problem:

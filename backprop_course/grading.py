@@ -125,6 +125,7 @@ class Course:
 
     def autograde(self, submissions, jobs=1):
         """Autograde the submissions without a problem; returns them all, with any new problem."""
+        _quiet_nbgrader()
         todo = [s for s in submissions if not s.problem]
         bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
         if jobs <= 1 or len(todo) <= 1:
@@ -195,6 +196,14 @@ def _reason(log):
     return raised[-1] if raised else "no reason given (see the log)"
 
 
+def _quiet_nbgrader():
+    """nbgrader's add_submission trips SQLAlchemy autoflush warnings on every submission (the
+    rows are right); they would drown the progress bar."""
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
 # --- parallel workers: each imports nbgrader once and grades into its own gradebook ---
 _worker = {}
 
@@ -203,6 +212,7 @@ def _start_worker(root, class_dir, workspace, main_db_url):
     db = Path(workspace) / f"worker-{os.getpid()}.db"
     shutil.copyfile(main_db_url.removeprefix("sqlite:///"), db)
     config = load_config(root, class_dir)
+    _quiet_nbgrader()
     _worker.update(api=make_api(config, f"sqlite:///{db}"), db=f"sqlite:///{db}")
 
 
@@ -213,11 +223,8 @@ def _grade_in_worker(assignment, student):
 def merge_submission(source_url, target_url, assignment, student):
     """Copy one autograded submission's grades and comments from one gradebook to another."""
     from nbgrader.api import Gradebook, MissingEntry
-    from sqlalchemy.exc import SAWarning
 
-    # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; the rows are right.
-    with warnings.catch_warnings(), Gradebook(source_url) as source, Gradebook(target_url) as target:
-        warnings.simplefilter("ignore", SAWarning)
+    with Gradebook(source_url) as source, Gradebook(target_url) as target:
         submission = source.find_submission(assignment, student)
         target.update_or_create_student(student)
         try:
