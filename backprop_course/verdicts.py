@@ -19,13 +19,11 @@ import warnings
 
 import numpy as np
 from nbclient.exceptions import DeadKernelError
-from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer
 
-from .checks.core import WrongAnswer
 from .checks.remote import MARK, REGISTRY
 
 

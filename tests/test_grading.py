@@ -4,16 +4,15 @@ Correct solutions get full marks; each mistake loses points on its own exercise 
 its feedback names it; broken folders are reported and the rest is graded; feedback shows
 no hidden test; nothing under submitted/, source/ or release/ changes.
 """
-import hashlib
 import shutil
-from collections import defaultdict
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from backprop_course import grading, report
-from catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from grading_helpers import exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = {  # student -> (assignment folder, files), each reported, none graded
@@ -22,11 +21,6 @@ BROKEN = {  # student -> (assignment folder, files), each reported, none graded
     "unknown-assignment": ("03_convolutions", {"conv.ipynb": None}),
     "no-notebook": ("01_neuron", {"notes.txt": "I ran out of time"}),
 }
-
-
-def tree_hashes(root):
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(root).rglob("*")) if p.is_file()}
 
 
 def write(path, notebook):
@@ -67,19 +61,6 @@ def graded(tmp_path_factory, nbgrader_env, monkeypatch_module):
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as mp:
         yield mp
-
-
-def exercise_scores(grader, student, assignment):
-    from nbgrader.api import Gradebook
-
-    scores = defaultdict(lambda: [0.0, 0.0])
-    with Gradebook(grader.db_url) as gb:
-        submission = gb.find_submission_notebook(Path(NOTEBOOK[assignment]).stem, assignment, student)
-        for grade in submission.grades:
-            exercise = report.exercise_of(grade.name, EXERCISES[assignment])
-            scores[exercise][0] += grade.score
-            scores[exercise][1] += grade.max_score
-    return dict(scores)
 
 
 def feedback_html(course, student, assignment):

@@ -6,7 +6,6 @@ hostile code at the top of a solution cell. The code prints what it achieved ("B
 "LEAKED" lines), which the test reads from the autograded notebook, beside the scores in the
 gradebook and the hashes of every file of the course.
 """
-import hashlib
 import os
 import shutil
 import socket
@@ -14,14 +13,14 @@ import subprocess
 import sys
 import time
 import textwrap
-from collections import defaultdict
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from backprop_course import grading, report, sandbox
+from backprop_course import grading, sandbox
 from catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from grading_helpers import exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A2 = "02_backprop"
@@ -35,14 +34,6 @@ try:
 except sandbox.SandboxUnavailableError as error:
     BWRAP = str(error)
 needs_bwrap = pytest.mark.skipif(BWRAP is not None, reason=f"no working bubblewrap here: {BWRAP}")
-
-
-def tree_hashes(root):
-    root = Path(root)
-    if root.is_file():
-        return {root.name: hashlib.sha256(root.read_bytes()).hexdigest()}
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def hostile(prefix, cell="neuron_backward", base=REFERENCE):
@@ -252,13 +243,7 @@ def outputs(course, student):
 
 
 def scores(grader, student):
-    from nbgrader.api import Gradebook
-
-    out = defaultdict(float)
-    with Gradebook(grader.db_url) as gb:
-        for grade in gb.find_submission_notebook(Path(NOTEBOOK[A2]).stem, A2, student).grades:
-            out[report.exercise_of(grade.name, EXERCISES[A2])] += grade.score
-    return dict(out)
+    return {exercise: score for exercise, (score, _) in exercise_scores(grader, student, A2).items()}
 
 
 def lines(text, marker):

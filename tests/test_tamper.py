@@ -6,15 +6,15 @@ broken ones (kernel death, infinite loop, syntax error, flood of output, deleted
 and edited cells, extra files). Each gets exactly what its honest work earns; nothing else moves.
 """
 import dataclasses
-import hashlib
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from backprop_course import grading, report
-from catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from backprop_course import grading
+from catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from grading_helpers import exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "02_backprop"
@@ -114,11 +114,6 @@ SLOW = {  # kernel-level failures, each costing only what follows it
 }
 
 
-def tree_hashes(root):
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(root).rglob("*")) if p.is_file()}
-
-
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory, nbgrader_env):
     with pytest.MonkeyPatch.context() as mp:
@@ -157,15 +152,7 @@ def batch(tmp_path_factory, nbgrader_env):
 
 
 def scores(grader, student):
-    from nbgrader.api import Gradebook
-
-    result = {}
-    with Gradebook(grader.db_url) as gb:
-        for grade in gb.find_submission_notebook(Path(NOTEBOOK[A]).stem, A, student).grades:
-            exercise = report.exercise_of(grade.name, EXERCISES[A])
-            got, top = result.get(exercise, (0.0, 0.0))
-            result[exercise] = (got + grade.score, top + grade.max_score)
-    return result
+    return exercise_scores(grader, student, A)
 
 
 def test_every_submission_is_graded(batch):
