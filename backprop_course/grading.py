@@ -127,6 +127,8 @@ class Course:
         """Autograde the submissions without a problem; returns them all, with any new problem."""
         _quiet_nbgrader()
         todo = [s for s in submissions if not s.problem]
+        if todo:
+            self._check_sandbox()
         bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
         if jobs <= 1 or len(todo) <= 1:
             for sub in todo:
@@ -137,6 +139,17 @@ class Course:
             self._autograde_parallel(todo, jobs, bar)
         bar.close()
         return submissions
+
+    def _check_sandbox(self):
+        """Stop before the first submission, not once per submission, when the sandbox cannot start."""
+        from .sandbox import SandboxUnavailableError, disabled_by_environment, preflight
+
+        settings = self.config.SandboxedKernelManager
+        if settings.get("enabled", True) and not disabled_by_environment():
+            try:
+                preflight(settings.get("bwrap_path", "bwrap"))
+            except SandboxUnavailableError as error:
+                raise SystemExit(f"The grading sandbox cannot start: {error}") from None
 
     def _autograde_parallel(self, todo, jobs, bar):
         workspace = self.class_path / ".grading"
