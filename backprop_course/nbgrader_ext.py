@@ -9,7 +9,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 
-from .verdicts import HardenedExecute
+from .verdicts import HardenedExecute, error_output
 
 
 class HideHiddenTestDetails(NbGraderPreprocessor):
@@ -27,7 +27,7 @@ class HideHiddenTestDetails(NbGraderPreprocessor):
         if cell.cell_type == "code" and self.begin_test_delimeter in cell.source:
             for output in cell.outputs:
                 if output.output_type == "error":
-                    output.traceback = [f"\x1b[0;31m{output.ename}\x1b[0m: {output.evalue}"]
+                    output.traceback = error_output(output.ename, output.evalue).traceback
         return cell, resources
 
 

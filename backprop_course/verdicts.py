@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import ast
 import json
-import warnings
 
-import numpy as np
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer
 
+from .checks.core import quiet
 from .checks.remote import MARK, REGISTRY
 
 
@@ -101,8 +100,7 @@ class HardenedExecute(Execute):
                 return
 
     def _verdict(self, check, objects, args, kwargs, reveal, index):
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
+        with quiet(Warning):
             scenario = check.scenario(*args, **kwargs)
             code = (f"__import__('backprop_course.checks.remote', fromlist=['probe']).probe("
                     f"{check.name!r}, lambda: ({', '.join(objects)},), {json.dumps(scenario)!r})")

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
-
-import numpy as np
 
 from . import backprop, neuron  # noqa: F401 (defining the checks registers them)
-from .core import REGISTRY
+from .core import REGISTRY, quiet
 
 MARK = "@@backprop-probe@@ "
 
@@ -24,8 +21,7 @@ def probe(name, student_objects, scenario_json):
     student deleted `Neuron`) is reported like any other error of their code.
     """
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
+        with quiet(Warning):
             result = {"observed": REGISTRY[name].probe(*student_objects(), json.loads(scenario_json))}
     except BaseException as error:  # noqa: BLE001 (the student's code may raise anything, even SystemExit)
         result = {"raised": f"{type(error).__name__}: {error}"[:500]}
