@@ -350,6 +350,10 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._remove_cgroup()
             self._remove_private_dir()
 
+    # AsyncKernelManager binds cleanup_resources to KernelManager's own method, which skips
+    # the override above; nbclient calls it alone for a kernel that is already dead.
+    cleanup_resources = _async_cleanup_resources
+
     def _remove_cgroup(self):
         if self._cgroup is not None:
             self._cgroup.remove()

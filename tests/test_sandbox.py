@@ -422,3 +422,15 @@ def test_the_sandbox_applies_to_autograde_only():
     assert Execute in Validator.class_traits()["preprocessors"].default()
     assert Execute not in GenerateAssignment.class_traits()["preprocessors"].default()
     assert Autograde.class_traits()["sanitize_preprocessors"].default()  # nothing of ours runs code there
+
+
+def test_cleanup_of_an_already_dead_kernel_removes_its_private_directory(tmp_path):
+    """nbclient calls only km.cleanup_resources() when the kernel is dead already (os._exit, a limit)."""
+    import asyncio
+
+    manager = sandbox.SandboxedKernelManager(runtime_dir=str(tmp_path))
+    manager._make_private_dir()
+    private = Path(manager._private_dir)
+    assert private.is_dir()
+    asyncio.run(manager.cleanup_resources())
+    assert not private.exists() and list(tmp_path.iterdir()) == []
