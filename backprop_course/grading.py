@@ -222,9 +222,17 @@ _worker = {}
 
 
 def _start_worker(root, class_dir, workspace, main_db_url):
+    from multiprocessing.util import Finalize
+
+    from .nbgrader_ext import SandboxedExecute
+
     db = Path(workspace) / f"worker-{os.getpid()}.db"
     shutil.copyfile(main_db_url.removeprefix("sqlite:///"), db)
     config = load_config(root, class_dir)
+    # a kernel's exit (about 0.4 s, idle) overlaps the next submission; the last ones are
+    # awaited as the worker exits, so the pool's shutdown waits for them
+    config.SandboxedExecute.defer_shutdown = True
+    Finalize(None, SandboxedExecute.finish_shutdowns, exitpriority=10)
     _quiet_nbgrader()
     _worker.update(api=make_api(config, f"sqlite:///{db}"), db=f"sqlite:///{db}")
 

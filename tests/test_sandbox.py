@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 from backprop_course import grading, sandbox
+from backprop_course.nbgrader_ext import SandboxedExecute
 from catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, tree_hashes
 
@@ -124,6 +125,7 @@ def hostile_submissions(course, port):
             """),
         "infinite-loop": hostile("while True:\n    pass", cell="multi_output_network"),
         "kernel-exit": hostile("import os\nos._exit(1)", cell="multi_output_network"),
+        "exit-hangs": hostile("import atexit, time\natexit.register(time.sleep, 3600)"),
         "fork-bomb": hostile("""
             import subprocess
             children = []
@@ -327,6 +329,14 @@ def test_a_dying_kernel_keeps_what_was_earned(graded):
 
 
 @needs_bwrap
+def test_a_kernel_that_will_not_exit_costs_nothing(graded):
+    """An atexit handler that never returns: the grading workers, which do not wait for a
+    kernel's exit, kill it later (test_nothing_is_left_behind checks it is gone)."""
+    _, grader, *_ = graded
+    assert scores(grader, "exit-hangs") == FULL
+
+
+@needs_bwrap
 def test_processes_are_limited(graded):
     course, grader, *_ = graded
     text = outputs(course, "fork-bomb")
@@ -412,8 +422,6 @@ def test_the_sandbox_applies_to_autograde_only():
     from nbgrader.validator import Validator
     from traitlets.config.loader import PyFileConfigLoader
 
-    from backprop_course.nbgrader_ext import SandboxedExecute
-
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     steps = config.Autograde.autograde_preprocessors
     assert SandboxedExecute in steps and Execute not in steps
@@ -434,3 +442,28 @@ def test_cleanup_of_an_already_dead_kernel_removes_its_private_directory(tmp_pat
     assert private.is_dir()
     asyncio.run(manager.cleanup_resources())
     assert not private.exists() and list(tmp_path.iterdir()) == []
+
+
+@needs_bwrap
+def test_a_deferred_shutdown_is_finished(tmp_path):
+    """With defer_shutdown, the notebook returns before its kernel has exited; finish_shutdowns
+    then reaps it, killing one that will not exit, and removes its private directory."""
+    from nbformat.v4 import new_code_cell, new_notebook
+    from traitlets.config import Config
+
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    config = Config()
+    config.SandboxedKernelManager.runtime_dir = str(runtime)
+    executor = SandboxedExecute(config=config, defer_shutdown=True, timeout=20)
+    notebook = new_notebook(cells=[new_code_cell("import atexit, time\natexit.register(time.sleep, 3600)")])
+    executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    try:
+        assert len(sandbox.SandboxedKernelManager._exiting) == 1
+        assert list(runtime.iterdir()), "the kernel's private directory went before the kernel"
+    finally:
+        SandboxedExecute.finish_shutdowns()
+    assert sandbox.SandboxedKernelManager._exiting == []
+    assert list(runtime.iterdir()) == []
+    leftover = subprocess.run(["pgrep", "-f", str(runtime)], capture_output=True, text=True).stdout.split()
+    assert not leftover, f"the kernel is still running: {leftover}"
