@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
 # A real class lives in ./submitted; without one, `make grade` grades the demo class.
-SIZES ?= 40
+SIZES ?= 40x3
 CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 JOBS  ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
 

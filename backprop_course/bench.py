@@ -1,13 +1,17 @@
 """`make bench`: how fast the course autogrades a class, against stock nbgrader and bare nbclient.
 
 For each class size it builds a synthetic class of 02_backprop submissions (correct, buggy
-and slow-but-valid ones, from tests/catalogue.py), releases the course once, copies it
-twice, and times, in this order, each in a fresh subprocess so that import costs count alike:
+and slow-but-valid ones, from tests/catalogue.py), releases the course once, and times,
+each in a fresh subprocess so that import costs count alike:
 
-(a) stock nbgrader: ``nbgrader autograde 02_backprop --force`` in copy a, sequential;
-(b) ours: ``backprop-course grade --only autograde --jobs N`` in copy b (``Course.autograde``);
+(a) stock nbgrader: ``nbgrader autograde 02_backprop --force`` in a copy, sequential;
+(b) ours: ``backprop-course grade --only autograde --jobs N`` in another copy (``Course.autograde``);
 (c) bare nbclient: the same notebooks, as nbgrader executes them (hidden tests restored),
     run one after another with ``nbclient`` and no grading at all.
+
+A size given as SIZExROUNDS (``40x3``) is timed in that many rounds, each on fresh copies,
+the order of the three runs turning from round to round; every figure is then the median
+over the rounds, since a shared machine has slow spells of a minute or more.
 
 It prints a table and two ratios, (a)/(b), the speed-up over stock nbgrader, and
 (b)/((c)/cores), the overhead over perfectly parallel bare execution; then checks that (a)
@@ -17,7 +21,7 @@ and identical autograded notebooks apart from what legitimately differs between 
 It exits 1 if anything differs, 2 if a run failed. Besides wall time it reports each run's
 CPU time, kernels included, which the other load of a shared machine does not inflate.
 
-    python -m backprop_course.bench [--sizes 10,40,160] [--jobs N] [--keep DIR]
+    python -m backprop_course.bench [--sizes 10x3,40x3,160] [--jobs N] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -199,8 +204,8 @@ def release(course):
         raise SystemExit(f"release failed in {course}:\n{(course / 'release.log').read_text()}")
 
 
-def prepare(workdir, size, copies=("a", "b")):
-    """workdir/template (released), copied to workdir/a, workdir/b, ...; returns the class."""
+def prepare(workdir, size, copies=()):
+    """workdir/template (released), copied to workdir/<copy> for each of ``copies``; returns the class."""
     template = Path(workdir) / "template"
     students = build_course(template, size)
     release(template)
@@ -364,13 +369,21 @@ class Result:
     size: int
     jobs: int
     kinds: dict
-    timings: dict = field(default_factory=dict)      # run -> Timing
+    rounds: list = field(default_factory=list)       # one {run: Timing} per round
     failed: list = field(default_factory=list)
     differences: dict = field(default_factory=dict)  # "grades (a) vs (b)" -> [lines]
     full_marks: dict = field(default_factory=dict)   # kind -> (with full marks, of)
 
+    @property
+    def runs(self):
+        return [r for r in "abc" if self.rounds and r in self.rounds[0]]
+
     def wall(self, run):
-        return self.timings[run].wall if run in self.timings else None
+        """The median wall time of ``run`` over the rounds."""
+        return statistics.median(t[run].wall for t in self.rounds) if run in self.runs else None
+
+    def cpu(self, run):
+        return statistics.median(t[run].cpu for t in self.rounds) if run in self.runs else None
 
     @property
     def speedup(self):
@@ -378,38 +391,57 @@ class Result:
 
     @property
     def overhead(self):
-        return self.wall("b") / (self.wall("c") / cores()) if "c" in self.timings else None
+        return self.wall("b") / (self.wall("c") / cores()) if "c" in self.runs else None
+
+    def round_ratios(self):
+        """(a)/(b) and (b)/((c)/cores) of each round on its own."""
+        return [(t["a"].wall / t["b"].wall, t["b"].wall / (t["c"].wall / cores()) if "c" in t else None)
+                for t in self.rounds]
 
 
-def bench_size(workdir, size, jobs, bare=True, say=print):
-    """Build, release, then time (a), (b) and (c) in that order, and compare (b) with (a)."""
+def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print):
+    """Build and release a class, then time (a), (b) and (c), ``rounds`` times, and compare (b) with (a).
+
+    Each round grades fresh copies of the released class. The order of the three runs turns
+    from round to round (abc, bca, cab), so that a slow spell of a shared machine does not
+    always fall on the same run; the report takes the median of each run over the rounds.
+    """
     workdir = Path(workdir)
-    say(f"\n== {size} submissions in {workdir}")
-    students = prepare(workdir, size)
+    say(f"\n== {size} submissions in {workdir}, {rounds} round(s)")
+    students = prepare(workdir, size, copies=())
     kinds = {}
     for _, kind, _ in students:
         kinds[kind] = kinds.get(kind, 0) + 1
     result = Result(size, jobs, kinds)
-    say("   " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + "; released and copied, one copy a run")
-    plan = [("a", lambda: run_stock(workdir / "a"), workdir / "a" / "autograde.log"),
-            ("b", lambda: run_ours(workdir / "b", jobs), workdir / "b" / "autograde.log")]
-    if bare:
-        plan.append(("c", lambda: run_bare(workdir / "template"), workdir / "template" / "bare.log"))
-    for name, go, log in plan:
-        timing = result.timings[name] = go()
-        say(f"   {RUNS[name].format(jobs=jobs):<52} {timing.wall:7.1f} s wall, {timing.cpu:7.1f} s CPU, "
-            f"load {timing.load:.1f}")
-        if timing.code:
-            result.failed.append(f"{name} exited {timing.code}: see {log}")
-        if name == "b":
-            result.failed += [f"{name} {line.strip()}" for line in log.read_text().splitlines() if "not graded:" in line]
-    problems, grades = compare_grades(workdir / "a", workdir / "b", [s for s, _, _ in students])
-    result.differences["grade differences (a) vs (b)"] = problems
-    result.differences["autograded notebook differences (a) vs (b)"] = compare_notebooks(workdir / "a", workdir / "b")
-    for student, kind, _ in students:
-        done, of = result.full_marks.get(kind, (0, 0))
-        score = grades.get(student, {}).get(f"{Path(NOTEBOOK).stem}: score", (None, None))
-        result.full_marks[kind] = (done + (score[0] is not None and score[0] == score[1]), of + 1)
+    say("   " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + "; released; each round grades fresh copies")
+    order = ["a", "b"] + (["c"] if bare else [])
+    for round_ in range(rounds):
+        a, b = workdir / f"a{round_}", workdir / f"b{round_}"
+        for copy in (a, b):
+            shutil.copytree(workdir / "template", copy)
+        plan = {"a": (lambda: run_stock(a), a / "autograde.log"),
+                "b": (lambda: run_ours(b, jobs), b / "autograde.log"),
+                "c": (lambda: run_bare(workdir / "template"), workdir / "template" / "bare.log")}
+        timings = {}
+        for name in order[round_ % len(order):] + order[:round_ % len(order)]:
+            go, log = plan[name]
+            timing = timings[name] = go()
+            say(f"   round {round_ + 1}: {RUNS[name].format(jobs=jobs):<46} {timing.wall:7.1f} s wall, "
+                f"{timing.cpu:7.1f} s CPU, load {timing.load:.1f}")
+            if timing.code:
+                result.failed.append(f"{name} (round {round_ + 1}) exited {timing.code}: see {log}")
+            if name == "b":
+                result.failed += [f"{name} {line.strip()}" for line in log.read_text().splitlines() if "not graded:" in line]
+        result.rounds.append({name: timings[name] for name in order})
+        problems, grades = compare_grades(a, b, [s for s, _, _ in students])
+        where = f" (round {round_ + 1})" if rounds > 1 else ""
+        result.differences[f"grade differences (a) vs (b){where}"] = problems
+        result.differences[f"autograded notebook differences (a) vs (b){where}"] = compare_notebooks(a, b)
+        if round_ == 0:
+            for student, kind, _ in students:
+                done, of = result.full_marks.get(kind, (0, 0))
+                score = grades.get(student, {}).get(f"{Path(NOTEBOOK).stem}: score", (None, None))
+                result.full_marks[kind] = (done + (score[0] is not None and score[0] == score[1]), of + 1)
     return result
 
 
@@ -439,39 +471,42 @@ def versions():
 
 def table(results):
     n = cores()
-    runs = [r for r in ("a", "b", "c") if any(r in res.timings for res in results)]
-    head = f"{'submissions':>11}" + "".join(f"  {f'({r}) wall':>10}" for r in runs) + \
+    runs = [r for r in "abc" if any(r in res.runs for res in results)]
+    head = f"{'submissions':>11}  {'rounds':>6}" + "".join(f"  {f'({r}) wall':>10}" for r in runs) + \
         f"  {'(a)/(b)':>8}  {f'(b)/((c)/{n})':>12}" + "".join(f"  {f'({r}) CPU':>9}" for r in runs) + \
         f"  {'CPU (b)/(c)':>11}"
     lines = [head]
     for res in results:
-        cells = [f"{res.wall(r):9.1f}s" if r in res.timings else f"{'-':>10}" for r in runs]
-        cpu = [f"{res.timings[r].cpu:8.0f}s" if r in res.timings else f"{'-':>9}" for r in runs]
+        cells = [f"{res.wall(r):9.1f}s" if r in res.runs else f"{'-':>10}" for r in runs]
+        cpu = [f"{res.cpu(r):8.0f}s" if r in res.runs else f"{'-':>9}" for r in runs]
         overhead = f"{res.overhead:12.2f}" if res.overhead else f"{'-':>12}"
-        cpu_ratio = f"{res.timings['b'].cpu / res.timings['c'].cpu:11.2f}" if "c" in res.timings else f"{'-':>11}"
-        lines.append(f"{res.size:>11}" + "".join(f"  {c}" for c in cells) + f"  {res.speedup:8.2f}  {overhead}"
-                     + "".join(f"  {c}" for c in cpu) + f"  {cpu_ratio}")
+        cpu_ratio = f"{res.cpu('b') / res.cpu('c'):11.2f}" if "c" in res.runs else f"{'-':>11}"
+        lines.append(f"{res.size:>11}  {len(res.rounds):>6}" + "".join(f"  {c}" for c in cells)
+                     + f"  {res.speedup:8.2f}  {overhead}" + "".join(f"  {c}" for c in cpu) + f"  {cpu_ratio}")
     return "\n".join(lines)
 
 
 def report(results, jobs, load_at_start):
     out = ["", f"Machine: {machine()}; 1-minute load average {load_at_start:.2f} at start", f"Versions: {versions()}",
            f"(a) `nbgrader autograde {ASSIGNMENT} --force`, sequential; (b) `backprop-course grade --only autograde "
-           f"--jobs {jobs}`; (c) the same notebooks, bare nbclient, sequential. Each in a fresh process, in that "
-           "order;", "CPU = CPU seconds of the run and its kernels (getrusage), which other load on the machine "
+           f"--jobs {jobs}`; (c) the same notebooks, bare nbclient, sequential. Each in a fresh process; with "
+           "several rounds, in turning order, and each figure is the median over the rounds;",
+           "CPU = CPU seconds of the run and its kernels (getrusage), which other load on the machine "
            "does not inflate; CPU (b)/(c) is our grading's cost over bare execution.", "", table(results), ""]
     ok = True
     for r in results:
         marks = ", ".join(f"{k} {done}/{of}" for k, (done, of) in sorted(r.full_marks.items()))
         out.append(f"{r.size} submissions ({marks} with full marks):")
+        each = r.round_ratios()
         verdict = "met" if r.speedup >= TARGET_SPEEDUP else "NOT met"
-        out.append(f"  speed-up (a)/(b) = {r.speedup:.2f} (target >= {TARGET_SPEEDUP}: {verdict})")
+        rounds = f"; rounds: {', '.join(f'{x:.2f}' for x, _ in each)}" if len(each) > 1 else ""
+        out.append(f"  speed-up (a)/(b) = {r.speedup:.2f} (target >= {TARGET_SPEEDUP}: {verdict}{rounds})")
         if r.overhead:
             verdict = "met" if r.overhead <= TARGET_OVERHEAD else "NOT met"
-            out.append(f"  (b) / ((c)/{cores()}) = {r.overhead:.2f} (target <= {TARGET_OVERHEAD}: {verdict})")
-        if r.overhead:
-            a, b, c = (r.timings[k].cpu for k in "abc")
-            used = ", ".join(f"({k}) {r.timings[k].cpu / r.timings[k].wall:.2f}" for k in "abc")
+            rounds = f"; rounds: {', '.join(f'{y:.2f}' for _, y in each)}" if len(each) > 1 else ""
+            out.append(f"  (b) / ((c)/{cores()}) = {r.overhead:.2f} (target <= {TARGET_OVERHEAD}: {verdict}{rounds})")
+            a, b, c = (r.cpu(k) for k in "abc")
+            used = ", ".join(f"({k}) {r.cpu(k) / r.wall(k):.2f}" for k in "abc")
             out.append(f"  cores each run got on average (CPU/wall): {used}; were the {cores()} cores all ours, "
                        f"CPU time would predict (a)/(b) ~ {a / (b / cores()):.2f} and (b)/((c)/{cores()}) ~ {b / c:.2f} "
                        "(an estimate, not a measurement)")
@@ -485,14 +520,29 @@ def report(results, jobs, load_at_start):
                     out.append(f"    ... and {len(problems) - 20} more")
         if clean:
             out.append(f"  (a) vs (b): identical grades for all {r.size} students (every grade cell), identical "
-                       "autograded notebooks apart from execution timestamps and stream chunking")
+                       "autograded notebooks apart from execution timestamps and stream chunking"
+                       + (f", in each of the {len(r.rounds)} rounds" if len(r.rounds) > 1 else ""))
     return "\n".join(out), ok
+
+
+def parse_sizes(text):
+    """'10x3,40x3,160' -> [(10, 3), (40, 3), (160, 1)]: class sizes, each with its number of rounds."""
+    sizes = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        match = re.fullmatch(r"(\d+)(?:x(\d+))?", item)
+        if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(2)) < 1):
+            raise argparse.ArgumentTypeError(f"{item!r} is not SIZE or SIZExROUNDS, e.g. 40 or 40x3")
+        sizes.append((int(match.group(1)), int(match.group(2) or 1)))
+    if not sizes:
+        raise argparse.ArgumentTypeError("no class size given")
+    return sizes
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m backprop_course.bench", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="40", help="class sizes, comma-separated (default: 40), e.g. 10,40,160")
+    parser.add_argument("--sizes", default="40", type=parse_sizes,
+                        help="class sizes, comma-separated, each SIZE or SIZExROUNDS (default: 40), e.g. 10x3,40x3,160")
     parser.add_argument("--jobs", type=int, default=cores(), help=f"workers for (b) (default: the cores, {cores()})")
     parser.add_argument("--keep", metavar="DIR", help="build the courses in DIR and keep them (default: a temp dir)")
     parser.add_argument("--no-bare", action="store_true", help="skip (c), the bare nbclient run")
@@ -501,18 +551,18 @@ def main(argv=None):
     if args.bare:
         execute_bare(args.bare)
         return 0
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     adopt_orphans()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    print(f"Benchmark of autograding {ASSIGNMENT}: sizes {sizes}, {args.jobs} job(s) for (b), on {machine()}")
+    plan = ", ".join(f"{size}" + (f" ({rounds} rounds)" if rounds > 1 else "") for size, rounds in args.sizes)
+    print(f"Benchmark of autograding {ASSIGNMENT}: sizes {plan}, {args.jobs} job(s) for (b), on {machine()}")
     results = []
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as tmp:
         base = Path(args.keep).resolve() if args.keep else Path(tmp)
-        for size in sizes:
+        for size, rounds in args.sizes:
             workdir = base / f"class-{size}"
             if workdir.exists():
                 shutil.rmtree(workdir)
-            results.append(bench_size(workdir, size, args.jobs, bare=not args.no_bare))
+            results.append(bench_size(workdir, size, args.jobs, bare=not args.no_bare, rounds=rounds))
             sys.stdout.flush()
         text, ok = report(results, args.jobs, load)
     print(text)

@@ -3,6 +3,7 @@
 A small class autograded by stock ``nbgrader autograde`` and by ours with two workers gives
 the same grades, per student and grade cell, and the same autograded notebooks.
 """
+import argparse
 import re
 
 import pytest
@@ -29,10 +30,26 @@ def test_normalisation_keeps_outputs_and_drops_only_what_differs_between_runs():
     assert len(bench.coalesced(mixed)) == 2
 
 
+def test_sizes_name_their_rounds_and_bad_ones_are_refused():
+    assert bench.parse_sizes("10x3, 40x3,160") == [(10, 3), (40, 3), (160, 1)]
+    for bad in ("", "ten", "10x", "0", "10x0", "10,-4"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench.parse_sizes(bad)
+
+
+def test_the_report_takes_the_median_of_the_rounds():
+    result = bench.Result(10, 2, {}, rounds=[{"a": bench.Timing(wall=30.0), "b": bench.Timing(wall=15.0)},
+                                             {"a": bench.Timing(wall=90.0), "b": bench.Timing(wall=20.0)},
+                                             {"a": bench.Timing(wall=33.0), "b": bench.Timing(wall=60.0)}])
+    assert result.wall("a") == 33.0 and result.wall("b") == 20.0 and result.wall("c") is None
+    assert result.speedup == pytest.approx(33.0 / 20.0)
+    assert [round(a, 2) for a, _ in result.round_ratios()] == [2.0, 4.5, 0.55]
+
+
 @pytest.fixture(scope="module")
 def benched(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("bench")
-    return workdir, bench.bench_size(workdir, 4, jobs=2, bare=False, say=lambda *_: None)
+    return workdir, bench.bench_size(workdir, 4, jobs=2, bare=False, rounds=2, say=lambda *_: None)
 
 
 def test_stock_and_parallel_autograde_agree(benched):
@@ -40,7 +57,9 @@ def test_stock_and_parallel_autograde_agree(benched):
     assert not result.failed, result.failed
     for title, problems in result.differences.items():
         assert not problems, f"{title}: {problems}"
-    assert set(result.differences) == {"grade differences (a) vs (b)", "autograded notebook differences (a) vs (b)"}
+    assert len(result.rounds) == 2 and all(set(timings) == {"a", "b"} for timings in result.rounds)
+    assert set(result.differences) == {f"{what} differences (a) vs (b) (round {n})"
+                                       for what in ("grade", "autograded notebook") for n in (1, 2)}
 
 
 def test_the_grades_are_right_and_both_gradebooks_hold_every_student(benched):
@@ -49,7 +68,7 @@ def test_the_grades_are_right_and_both_gradebooks_hold_every_student(benched):
     assert result.full_marks["slow"] == (1, 1), "slow but valid must keep full marks"
     assert result.full_marks["buggy"][0] == 0
     students = [s for s, _, _ in bench.class_of(4)]
-    for copy in ("a", "b"):
+    for copy in ("a0", "b0", "a1", "b1"):
         grades = bench.gradebook_grades(workdir / copy)
         assert sorted(grades) == sorted(students)
         assert all(any(re.match(r"backprop/test_", key) for key in record) for record in grades.values())
