@@ -122,6 +122,19 @@ def preflight(bwrap_path="bwrap"):
     return resolved
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _prctl():
+    """libc's prctl, or None off Linux."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
 def _user_tasks(uid):
     """How many tasks (threads included) the user runs: RLIMIT_NPROC counts them all."""
     count = 0
@@ -334,7 +347,16 @@ class SandboxedKernelManager(AsyncKernelManager):
             # per user, not per sandbox: leave room for what the user already runs
             limits.append((resource.RLIMIT_NPROC, _user_tasks(os.geteuid()) + self.max_processes))
 
+        grader, prctl = os.getpid(), _prctl()
+
         def preexec():
+            # bwrap's --die-with-parent arms itself only once bwrap runs: a grader killed
+            # between fork and then would leave the kernel running for good. Armed here, in
+            # the forked child, and checked against a parent already gone, there is no gap.
+            if prctl is not None:
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != grader:
+                os._exit(1)
             for which, value in limits:
                 resource.setrlimit(which, (value, value))
             if procs:

@@ -210,6 +210,19 @@ def gradebook_rows(db_url):
                       for sub in gb.find_assignment(A).submissions for nb in sub.notebooks for grade in nb.grades)
 
 
+def orphans(course):
+    """Processes whose command line names the course (kernels, sandboxes), as pid: command."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and str(course) in cmdline:
+            found[int(proc.name)] = cmdline[:200]
+    return found
+
+
 def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_path, nbgrader_env):
     import os
     import signal
@@ -241,9 +254,16 @@ def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_pa
             os.killpg(process.pid, signal.SIGKILL)  # kill -9, workers and all
             process.wait()
             assert process.returncode == -signal.SIGKILL
+            # the kernels run in sessions of their own, out of reach of killpg: they must go
+            # with their grader, even one killed while it was starting them
+            deadline = time.time() + 15
+            while time.time() < deadline and orphans(course):
+                time.sleep(0.2)
+            assert not orphans(course), f"kernels outlived their grader: {orphans(course)}"
         subprocess.run(command, env=nbgrader_env, check=True, capture_output=True)
         runs[run] = gradebook_rows(f"sqlite:///{course / 'gradebook.db'}")
     subprocess.run(command, env=nbgrader_env, check=True, capture_output=True)  # once more: idempotent
+    assert not orphans(tmp_path), f"kernels outlived the runs that finished: {orphans(tmp_path)}"
     assert gradebook_rows(f"sqlite:///{course / 'gradebook.db'}") == runs["killed"]
     assert runs["killed"] == runs["uninterrupted"]
     assert {row[0] for row in runs["killed"]} == set(students)
