@@ -41,7 +41,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, List, Unicode, default
 
@@ -189,6 +191,43 @@ class PidsCgroup:
         return False
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """jupyter_client's kernel client, less the 0.2 s of IOPub silence it waits for once the
+    kernel is ready (the end of ``KernelClient._async_wait_for_ready``), idle time paid by
+    every submission. That wait drains the status messages of the kernel_info request; nbclient
+    ignores any message whose parent is not the request it waits on, so they may come later.
+    """
+
+    async def _async_wait_for_ready(self, timeout=None):
+        deadline = time.time() + (float("inf") if timeout is None else timeout)
+        while True:  # upstream's handshake: a kernel_info reply on shell, then proof that IOPub is connected
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.time() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while True:  # drain what IOPub holds now, without waiting for more
+            try:
+                await self.iopub_channel.get_msg(timeout=0)
+            except Empty:
+                break
+
+    wait_for_ready = _async_wait_for_ready
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs inside bubblewrap (see the module's docstring)."""
 
@@ -204,6 +243,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     extra_read_only = List(Unicode(), help="More paths the kernel may read (bound read-only at the same path).").tag(config=True)
     runtime_dir = Unicode(help="Where the private directory of each kernel (connection file, "
                                "sockets) is made; short, for unix socket paths.").tag(config=True)
+
+    @default("client_factory")
+    def _client_factory_default(self):
+        return PromptKernelClient
 
     @default("runtime_dir")
     def _runtime_dir_default(self):

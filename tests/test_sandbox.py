@@ -467,3 +467,34 @@ def test_a_deferred_shutdown_is_finished(tmp_path):
     assert list(runtime.iterdir()) == []
     leftover = subprocess.run(["pgrep", "-f", str(runtime)], capture_output=True, text=True).stdout.split()
     assert not leftover, f"the kernel is still running: {leftover}"
+
+
+@needs_bwrap
+def test_the_prompt_kernel_client_talks_to_a_sandboxed_kernel(tmp_path):
+    """The client that skips upstream's 0.2 s wait on IOPub: ready, then runs code and shows output."""
+    import asyncio
+
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    manager = sandbox.SandboxedKernelManager(runtime_dir=str(runtime))
+    seen = []
+
+    async def session():
+        await manager.start_kernel(cwd=str(tmp_path))
+        client = manager.client()
+        assert isinstance(client, sandbox.PromptKernelClient)
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            assert client.shell_channel.is_alive() and client.iopub_channel.is_alive()
+            reply = await client.execute_interactive(
+                "print(6 * 7)", timeout=30,
+                output_hook=lambda msg: seen.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+
+    asyncio.run(session())
+    assert "".join(seen) == "42\n"
+    assert list(runtime.iterdir()) == []
