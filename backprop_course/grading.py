@@ -155,6 +155,15 @@ class Course:
         workspace = self.class_path / ".grading"
         shutil.rmtree(workspace, ignore_errors=True)
         workspace.mkdir(parents=True)
+        shared = not is_sqlite(self.db_url)
+        if shared:
+            # a database server takes concurrent writers: the workers write to it directly.
+            # Students first, so that two workers never race to create the same one.
+            from nbgrader.api import Gradebook
+
+            with Gradebook(self.db_url) as gradebook:
+                for student in sorted({s.student for s in todo}):
+                    gradebook.update_or_create_student(student)
         try:
             with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
                                      initargs=(str(self.root), str(self.class_dir), str(workspace), self.db_url)) as pool, \
@@ -164,7 +173,7 @@ class Course:
                     sub = futures[future]
                     result, worker_db = future.result()
                     _record(sub, result)
-                    if not sub.problem:
+                    if not sub.problem and not shared:
                         merge_submission(gradebooks[worker_db], gradebooks[self.db_url], sub.assignment, sub.student)
                     bar.set_postfix_str(f"{sub.student}/{sub.assignment}")
                     bar.update()
@@ -227,15 +236,22 @@ def _start_worker(root, class_dir, workspace, main_db_url):
 
     from .nbgrader_ext import SandboxedExecute
 
-    db = Path(workspace) / f"worker-{os.getpid()}.db"
-    shutil.copyfile(main_db_url.removeprefix("sqlite:///"), db)
+    if is_sqlite(main_db_url):  # SQLite takes one writer at a time: a copy of one's own, merged after each submission
+        db = f"sqlite:///{Path(workspace) / f'worker-{os.getpid()}.db'}"
+        shutil.copyfile(main_db_url.removeprefix("sqlite:///"), db.removeprefix("sqlite:///"))
+    else:
+        db = main_db_url
     config = load_config(root, class_dir)
     # a kernel's exit (about 0.4 s, idle) overlaps the next submission; the last ones are
     # awaited as the worker exits, so the pool's shutdown waits for them
     config.SandboxedExecute.defer_shutdown = True
     Finalize(None, SandboxedExecute.finish_shutdowns, exitpriority=10)
     _quiet_nbgrader()
-    _worker.update(api=make_api(config, f"sqlite:///{db}"), db=f"sqlite:///{db}")
+    _worker.update(api=make_api(config, db), db=db)
+
+
+def is_sqlite(db_url):
+    return db_url.startswith("sqlite:")
 
 
 def _grade_in_worker(assignment, student):

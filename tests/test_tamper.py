@@ -6,6 +6,7 @@ broken ones (kernel death, infinite loop, syntax error, flood of output, deleted
 and edited cells, extra files). Each gets exactly what its honest work earns; nothing else moves.
 """
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -267,3 +268,34 @@ def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_pa
     assert gradebook_rows(f"sqlite:///{course / 'gradebook.db'}") == runs["killed"]
     assert runs["killed"] == runs["uninterrupted"]
     assert {row[0] for row in runs["killed"]} == set(students)
+
+
+@pytest.mark.skipif(not os.environ.get("BACKPROP_TEST_POSTGRES_URL"),
+                    reason="needs a PostgreSQL server: BACKPROP_TEST_POSTGRES_URL=postgresql+psycopg2://… of an empty database")
+def test_parallel_grading_into_postgresql_matches_sqlite(tmp_path, nbgrader_env, monkeypatch):
+    """With a database server the workers write to the class's gradebook directly (no copies
+    to merge): the rows are those of a SQLite run, and no worker fails on the shared database."""
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])
+    students = {"reference": REFERENCE, "no-phi": NO_PHI,
+                "first-output": next(s for s in CATALOGUE if s.name == "02-network-first-output-only")}
+    rows = {}
+    for name, db_url in (("sqlite", None), ("postgresql", os.environ["BACKPROP_TEST_POSTGRES_URL"])):
+        course = tmp_path / name
+        for folder in ("source", "release"):
+            shutil.copytree(ROOT / folder, course / folder)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+        for student, sub in students.items():
+            path = course / "submitted" / student / A / NOTEBOOK[A]
+            path.parent.mkdir(parents=True)
+            nbformat.write(build_notebook(sub, hidden_tests=False), path)
+        if db_url:
+            monkeypatch.setenv("NBGRADER_DB_URL", db_url)
+        else:
+            monkeypatch.delenv("NBGRADER_DB_URL", raising=False)
+        grader = grading.Course(root=course)
+        assert grader.db_url.startswith(name)
+        grader.release()
+        graded = grader.autograde(grader.submissions(), jobs=2)
+        assert not [s.problem for s in graded if s.problem]
+        rows[name] = gradebook_rows(grader.db_url)
+    assert rows["postgresql"] == rows["sqlite"] and {row[0] for row in rows["sqlite"]} == set(students)
