@@ -163,10 +163,24 @@ class PidsCgroup:
         """The group, or None where cgroups v1 pids cannot be created (not root, cgroup v2 only, ...)."""
         if not (Path(root) / "pids.max").exists() and not (Path(root) / "cgroup.procs").exists():
             return None
+        cls.sweep(root)
         try:
             return cls(name, limit, root)
         except OSError:
             return None
+
+    @staticmethod
+    def sweep(root=CGROUP_PIDS):
+        """Remove the groups of graders that were killed before they could: named after a
+        process that is gone, and empty (the kernel removes no group that still has a task)."""
+        parent = Path(root) / "backprop-sandbox"
+        for group in parent.iterdir() if parent.is_dir() else ():
+            creator = group.name.split("-", 1)[0]
+            if creator.isdigit() and not Path(f"/proc/{creator}").exists():
+                try:
+                    group.rmdir()
+                except OSError:
+                    pass
 
     def remove(self):
         for _ in range(50):

@@ -498,3 +498,21 @@ def test_the_prompt_kernel_client_talks_to_a_sandboxed_kernel(tmp_path):
     asyncio.run(session())
     assert "".join(seen) == "42\n"
     assert list(runtime.iterdir()) == []
+
+
+@pytest.mark.skipif(not sandbox.CGROUP_PIDS.joinpath("cgroup.procs").exists() or os.geteuid() != 0,
+                    reason="needs root and a cgroup v1 pids controller")
+def test_groups_of_killed_graders_are_swept_and_live_ones_kept():
+    gone = 4194303  # above any pid this machine has handed out (pid_max is at most 2**22)
+    assert not Path(f"/proc/{gone}").exists()
+    stale = sandbox.PidsCgroup(f"{gone}-stale", 8)
+    live = sandbox.PidsCgroup(f"{os.getpid()}-live", 8)
+    try:
+        fresh = sandbox.PidsCgroup.create(f"{os.getpid()}-fresh", 8)
+        assert fresh is not None and fresh.path.is_dir()
+        assert not stale.path.exists(), "the group of a grader that is gone was left"
+        assert live.path.is_dir(), "the group of a running grader was removed"
+    finally:
+        for group in (stale, live, fresh):
+            if group is not None:
+                group.remove()
