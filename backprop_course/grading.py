@@ -4,7 +4,8 @@ Every step is nbgrader's own (``NbGraderAPI`` and its export plugin), configured
 course's ``nbgrader_config.py``. What this module adds is what a stock course lacks:
 a check of each submission before nbgrader sees it, so that one broken folder is
 reported and skipped instead of stopping the batch; a progress bar; and parallel
-autograding, each worker with its own gradebook that is merged into the class's.
+autograding: with SQLite each worker grades into its own copy of the gradebook, merged into
+the class's after each submission; a database server (PostgreSQL) takes the workers' writes.
 """
 from __future__ import annotations
 
