@@ -150,6 +150,19 @@ def _user_tasks(uid):
     return count
 
 
+def gone(pid):
+    """Whether no process ``pid`` (a string of digits, as in a name) runs on this machine."""
+    return pid.isdigit() and not Path(f"/proc/{pid}").exists()
+
+
+def sweep_private_dirs(runtime_dir):
+    """Remove the private directories (``bpk-<grader pid>-…``) of graders killed before they could."""
+    for entry in os.scandir(runtime_dir):
+        parts = entry.name.split("-")
+        if len(parts) == 3 and parts[0] == "bpk" and gone(parts[1]) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
 class PidsCgroup:
     """A cgroup v1 ``pids`` controller group of one kernel: at most ``limit`` tasks."""
 
@@ -175,8 +188,7 @@ class PidsCgroup:
         process that is gone, and empty (the kernel removes no group that still has a task)."""
         parent = Path(root) / "backprop-sandbox"
         for group in parent.iterdir() if parent.is_dir() else ():
-            creator = group.name.split("-", 1)[0]
-            if creator.isdigit() and not Path(f"/proc/{creator}").exists():
+            if gone(group.name.split("-", 1)[0]):
                 try:
                     group.rmdir()
                 except OSError:
@@ -292,7 +304,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _make_private_dir(self):
         if self._private_dir and os.path.isdir(self._private_dir):
             return  # a restart keeps its directory
-        self._private_dir = os.path.realpath(tempfile.mkdtemp(prefix="bpk-", dir=self.runtime_dir))
+        sweep_private_dirs(self.runtime_dir)
+        self._private_dir = os.path.realpath(tempfile.mkdtemp(prefix=f"bpk-{os.getpid()}-", dir=self.runtime_dir))
         os.chmod(self._private_dir, 0o700)
         self.transport = "ipc"
         # absolute: the kernel's cwd is the notebook's folder, not ours (see upstream's 'kernel-ipc')

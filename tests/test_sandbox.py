@@ -516,3 +516,21 @@ def test_groups_of_killed_graders_are_swept_and_live_ones_kept():
         for group in (stale, live, fresh):
             if group is not None:
                 group.remove()
+
+
+def test_private_directories_of_killed_graders_are_swept(tmp_path):
+    gone = 4194303  # above any pid this machine has handed out
+    stale = tmp_path / f"bpk-{gone}-abcd1234"
+    live = tmp_path / f"bpk-{os.getpid()}-efgh5678"
+    other = tmp_path / f"bpk-{gone}"  # not a name the sandbox makes: not ours to remove
+    for folder in (stale, live, other):
+        (folder / "etc").mkdir(parents=True)
+        (folder / "kernel.json").write_text("{}")
+    manager = sandbox.SandboxedKernelManager(runtime_dir=str(tmp_path))
+    manager._make_private_dir()
+    try:
+        assert not stale.exists()
+        assert live.is_dir() and other.is_dir()
+        assert Path(manager._private_dir).name.startswith(f"bpk-{os.getpid()}-")
+    finally:
+        manager._remove_private_dir()
