@@ -211,6 +211,19 @@ def gradebook_rows(db_url):
                       for sub in gb.find_assignment(A).submissions for nb in sub.notebooks for grade in nb.grades)
 
 
+def course_with(course, students):
+    """A course root in ``course`` (source/, release/, the config) whose class has submitted
+    ``students`` ({student: catalogue submission}) for 02_backprop."""
+    for folder in ("source", "release"):
+        shutil.copytree(ROOT / folder, course / folder)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    for student, sub in students.items():
+        path = course / "submitted" / student / A / NOTEBOOK[A]
+        path.parent.mkdir(parents=True)
+        nbformat.write(build_notebook(sub, hidden_tests=False), path)
+    return course
+
+
 def orphans(course):
     """Processes whose command line names the course (kernels, sandboxes), as pid: command."""
     found = {}
@@ -225,7 +238,6 @@ def orphans(course):
 
 
 def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_path, nbgrader_env):
-    import os
     import signal
     import subprocess
     import sys
@@ -236,14 +248,7 @@ def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_pa
                 "first-output": next(s for s in CATALOGUE if s.name == "02-network-first-output-only")}
     runs = {}
     for run in ("uninterrupted", "killed"):
-        course = tmp_path / run
-        for name in ("source", "release"):
-            shutil.copytree(ROOT / name, course / name)
-        shutil.copy(ROOT / "nbgrader_config.py", course)
-        for student, sub in students.items():
-            path = course / "submitted" / student / A / NOTEBOOK[A]
-            path.parent.mkdir(parents=True)
-            nbformat.write(build_notebook(sub, hidden_tests=False), path)
+        course = course_with(tmp_path / run, students)
         command = [sys.executable, "-m", "backprop_course.cli", "--root", str(course), "grade",
                    "--only", "release", "--only", "autograde", "--jobs", "2"]
         if run == "killed":
@@ -280,14 +285,7 @@ def test_parallel_grading_into_postgresql_matches_sqlite(tmp_path, nbgrader_env,
                 "first-output": next(s for s in CATALOGUE if s.name == "02-network-first-output-only")}
     rows = {}
     for name, db_url in (("sqlite", None), ("postgresql", os.environ["BACKPROP_TEST_POSTGRES_URL"])):
-        course = tmp_path / name
-        for folder in ("source", "release"):
-            shutil.copytree(ROOT / folder, course / folder)
-        shutil.copy(ROOT / "nbgrader_config.py", course)
-        for student, sub in students.items():
-            path = course / "submitted" / student / A / NOTEBOOK[A]
-            path.parent.mkdir(parents=True)
-            nbformat.write(build_notebook(sub, hidden_tests=False), path)
+        course = course_with(tmp_path / name, students)
         if db_url:
             monkeypatch.setenv("NBGRADER_DB_URL", db_url)
         else:
