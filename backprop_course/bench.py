@@ -204,13 +204,11 @@ def release(course):
         raise SystemExit(f"release failed in {course}:\n{(course / 'release.log').read_text()}")
 
 
-def prepare(workdir, size, copies=()):
-    """workdir/template (released), copied to workdir/<copy> for each of ``copies``; returns the class."""
+def prepare(workdir, size):
+    """workdir/template, released; returns the class. Each round grades copies of it."""
     template = Path(workdir) / "template"
     students = build_course(template, size)
     release(template)
-    for name in copies:
-        shutil.copytree(template, Path(workdir) / name)
     return students
 
 
@@ -408,7 +406,7 @@ def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print):
     """
     workdir = Path(workdir)
     say(f"\n== {size} submissions in {workdir}, {rounds} round(s)")
-    students = prepare(workdir, size, copies=())
+    students = prepare(workdir, size)
     kinds = {}
     for _, kind, _ in students:
         kinds[kind] = kinds.get(kind, 0) + 1

@@ -238,8 +238,9 @@ def _start_worker(root, class_dir, workspace, main_db_url):
     from .nbgrader_ext import SandboxedExecute
 
     if is_sqlite(main_db_url):  # SQLite takes one writer at a time: a copy of one's own, merged after each submission
-        db = f"sqlite:///{Path(workspace) / f'worker-{os.getpid()}.db'}"
-        shutil.copyfile(main_db_url.removeprefix("sqlite:///"), db.removeprefix("sqlite:///"))
+        copy = Path(workspace) / f"worker-{os.getpid()}.db"
+        shutil.copyfile(main_db_url.removeprefix("sqlite:///"), copy)
+        db = f"sqlite:///{copy}"
     else:
         db = main_db_url
     config = load_config(root, class_dir)
