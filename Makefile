@@ -47,10 +47,10 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
 bench: $(STAMP)
-	$(BIN)/python -m backprop_course.bench --sizes $(SIZES) --jobs $(JOBS)
+	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) --jobs $(JOBS)
 
 site: $(STAMP)
-	$(BIN)/python -m backprop_course.site --out site
+	$(BIN)/python -m backprop_course.tools.site --out site
 
 clean:
 	rm -rf autograded feedback gradebook.db grades.csv report.html \
@@ -58,4 +58,4 @@ clean:
 	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
 
 demo-class: $(STAMP)
-	$(BIN)/python tests/demo_class.py
+	$(BIN)/python -m backprop_course.tools.demo_class

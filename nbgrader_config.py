@@ -33,6 +33,6 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-from backprop_course.nbgrader_ext import configure  # noqa: E402
+from backprop_course.grader.preprocessors import configure  # noqa: E402
 
 configure(c)

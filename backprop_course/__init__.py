@@ -1,8 +1,11 @@
-"""backprop_course: the course's own package.
+"""backprop_course: the course's own package, one room per place where its code runs.
 
-- ``checks``: the teaching checks the assignments' test cells call;
-- ``nbgrader_ext``: the course's nbgrader preprocessors and configuration;
-- ``grading`` and ``report``: the instructor's `make grade` pipeline;
-- ``plots`` and ``widgets``: figures and live widgets of the lecture notebooks.
+- ``lectures``: what the lecture notebooks import (activations, figures, widgets);
+- ``checks``: what the assignments' test cells import, in the student's kernel (the
+  finite-difference oracle, the checks and the mistakes they name);
+- ``grader``: what runs in the instructor's process while grading (the command line, the
+  nbgrader preprocessors, trusted verdicts, the sandbox, the report);
+- ``tools``: developer tools (the catalogue of submissions, the demo class, the benchmark,
+  the static site).
 """
 __version__ = "1.0.0"

@@ -1,4 +1,4 @@
-"""Puts tests/ on sys.path, so that tests import their helpers (``catalogue``) as plain modules."""
+"""Puts tests/ on sys.path, so that tests import their helpers (``grading_helpers``) as plain modules."""
 import sys
 from pathlib import Path
 

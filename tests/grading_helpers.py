@@ -2,8 +2,8 @@
 import hashlib
 from pathlib import Path
 
-from backprop_course import report
-from catalogue import EXERCISES, NOTEBOOK
+from backprop_course.grader import report
+from backprop_course.tools.catalogue import EXERCISES, NOTEBOOK
 
 
 def tree_hashes(root):

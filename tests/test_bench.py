@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from backprop_course import bench
+from backprop_course.tools import bench
 
 
 def test_the_class_mixes_correct_buggy_and_slow_but_valid_submissions():

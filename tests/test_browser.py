@@ -10,7 +10,7 @@ folder is served by ``jupyter lab``; Playwright drives Debian's Chromium through
    "Success! Your notebook passes all the tests.";
 4. Validate with a classic mistake (hidden δ without φ′): the dialog names the failing
    test and the mistake code ``hidden-delta-no-phi-prime``;
-5. the static site (``backprop_course.site``) of that lecture, opened from disk: widgets
+5. the static site (``backprop_course.tools.site``) of that lecture, opened from disk: widgets
    drawn from the saved state, math typeset, nothing requested from the internet.
 
 Screenshots go to ``tests/artifacts/browser/`` (or ``$BROWSER_ARTIFACTS``), with the
@@ -67,7 +67,7 @@ def lecture_with_widgets():
     for nb_path in sorted((ROOT / "notebooks").glob("[0-9]*_*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-        if re.search(r"ipywidgets|backprop_course\.widgets|\binteract\(", code):
+        if re.search(r"ipywidgets|backprop_course\.lectures\.widgets|\binteract\(", code):
             return nb_path
     pytest.fail("no lecture notebook uses widgets")
 
@@ -373,7 +373,7 @@ def test_validate_names_the_mistake_of_a_wrong_solution(page, lab):
 
 
 def test_static_site_page_shows_widgets_and_math_offline(browser, tmp_path):
-    from backprop_course import site
+    from backprop_course.tools import site
 
     nb_path = lecture_with_widgets()
     out = tmp_path / "site"

@@ -18,11 +18,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
+from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
 from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem
 from backprop_course.checks.core import ATOL, MISTAKES, RTOL, Mistake, WrongAnswer, compare, mistake_codes
 from backprop_course.checks.trusted import VARIANTS, TrustedNeuron, simulate
-from backprop_course.oracle import TwoLayerNet, numerical_gradient, phi
+from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 
 #: the mistake codes each assignment's catalogue must cover
 CODES = {

@@ -9,7 +9,7 @@ O(ε/h); with h = 1e-6 both stay below ~1e-9 for the values used here. Tolerance
 import numpy as np
 import pytest
 
-from backprop_course import activations as act
+from backprop_course.lectures import activations as act
 
 H = 1e-6
 

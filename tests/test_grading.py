@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course import grading, report
-from catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from backprop_course.grader import pipeline, report
+from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def graded(tmp_path_factory, nbgrader_env, monkeypatch_module):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text if text is not None else (ROOT / "release/01_neuron/neuron.ipynb").read_text())
     before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
-    grader = grading.Course(root=course)
+    grader = pipeline.Course(root=course)
     grader.release()
     submissions = grader.autograde(grader.submissions(), jobs=2)
     grader.feedback(submissions)
@@ -137,7 +137,7 @@ def test_the_report_counts_named_mistakes(graded, tmp_path):
 
 
 def test_the_committed_demo_class_is_what_its_generator_writes(tmp_path):
-    import demo_class
+    from backprop_course.tools import demo_class
 
     demo_class.main(tmp_path)
     committed = ROOT / "examples" / "demo_class" / "submitted"

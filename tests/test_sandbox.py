@@ -18,9 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course import grading, sandbox
-from backprop_course.nbgrader_ext import SandboxedExecute
-from catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from backprop_course.grader import pipeline, sandbox
+from backprop_course.grader.preprocessors import SandboxedExecute
+from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,7 +224,7 @@ def graded(tmp_path_factory, nbgrader_env, monkeypatch_module):
         submit(course, student, REFERENCE.cells)
     for student, cells in hostile_cells.items():
         submit(course, student, cells)
-    grader = grading.Course(root=course)
+    grader = pipeline.Course(root=course)
     grader.release()
     before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release", "nbgrader_config.py")}
     submissions = grader.autograde(grader.submissions(), jobs=2)
@@ -394,7 +394,7 @@ def test_no_sandbox_no_grading_unless_opted_out(tmp_path, nbgrader_env, monkeypa
         c.SandboxedKernelManager.bwrap_path = "/nonexistent/bwrap"
         """)
     submit(course, "honest", REFERENCE.cells)
-    grader = grading.Course(root=course)
+    grader = pipeline.Course(root=course)
     grader.release()  # runs no student code: no sandbox needed
     # plain nbgrader in the course root: nbgrader_config.py alone puts the sandbox in place
     env = {**nbgrader_env, "PYTHONHASHSEED": "0"}
@@ -410,7 +410,7 @@ def test_no_sandbox_no_grading_unless_opted_out(tmp_path, nbgrader_env, monkeypa
     assert "The grading sandbox cannot start" in str(stop.value) and "BACKPROP_SANDBOX=off" in str(stop.value)
 
     monkeypatch.setenv(sandbox.ENV_SWITCH, "off")
-    grader = grading.Course(root=course)
+    grader = pipeline.Course(root=course)
     (sub,) = grader.autograde(grader.submissions(), jobs=1)
     assert not sub.problem, sub.problem
     assert scores(grader, "honest") == FULL

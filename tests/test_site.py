@@ -1,4 +1,4 @@
-"""The static site of the lecture notebooks (``make site``, ``backprop_course/site.py``).
+"""The static site of the lecture notebooks (``make site``, ``backprop_course/tools/site.py``).
 
 Builds the real site once into a temporary folder (executing every lecture notebook), then
 checks every page: local links and images resolve, the previous/next chain and the index
@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from backprop_course import site
+from backprop_course.tools import site
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = site.lecture_notebooks(ROOT / "notebooks")

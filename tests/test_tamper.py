@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course import grading
-from catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from backprop_course.grader import pipeline
+from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,7 +146,7 @@ def batch(tmp_path_factory, nbgrader_env):
         for name, (sub, _) in SLOW.items():
             put(name, build_notebook(sub, hidden_tests=False))
         before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
-        grader = grading.Course(root=course)
+        grader = pipeline.Course(root=course)
         grader.release()
         submissions = grader.autograde(grader.submissions(), jobs=2)
         yield course, grader, submissions, before
@@ -249,7 +249,7 @@ def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_pa
     runs = {}
     for run in ("uninterrupted", "killed"):
         course = course_with(tmp_path / run, students)
-        command = [sys.executable, "-m", "backprop_course.cli", "--root", str(course), "grade",
+        command = [sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade",
                    "--only", "release", "--only", "autograde", "--jobs", "2"]
         if run == "killed":
             process = subprocess.Popen(command, env=nbgrader_env, start_new_session=True,
@@ -290,7 +290,7 @@ def test_parallel_grading_into_postgresql_matches_sqlite(tmp_path, nbgrader_env,
             monkeypatch.setenv("NBGRADER_DB_URL", db_url)
         else:
             monkeypatch.delenv("NBGRADER_DB_URL", raising=False)
-        grader = grading.Course(root=course)
+        grader = pipeline.Course(root=course)
         assert grader.db_url.startswith(name)
         grader.release()
         graded = grader.autograde(grader.submissions(), jobs=2)

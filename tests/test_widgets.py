@@ -6,9 +6,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from backprop_course import activations as act  # noqa: E402
-from backprop_course import widgets  # noqa: E402
-from backprop_course.widgets import (  # noqa: E402
+from backprop_course.lectures import activations as act  # noqa: E402
+from backprop_course.lectures import widgets  # noqa: E402
+from backprop_course.lectures.widgets import (  # noqa: E402
     TEXT_EXAMPLE, backprop_stepper, classify_learning_rate, learning_rate_explorer,
     neuron_playground)
 

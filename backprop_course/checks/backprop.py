@@ -1,6 +1,6 @@
 """Checks of 02_backprop: the Neuron backward pass, train() and Network.
 
-Every expected value comes from finite differences (``backprop_course.oracle``). Known
+Every expected value comes from finite differences (``backprop_course.checks.oracle``). Known
 mistakes are replayed beside it, so that a wrong answer can be named. Each check is a
 ``Check``: a scenario (JSON data), a probe that runs the student's code on it, and a judge.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..oracle import TwoLayerNet, numerical_gradient, phi
+from .oracle import TwoLayerNet, numerical_gradient, phi
 from .core import Check, WrongAnswer, as_vector, compare, plain, read, seen
 from .trusted import VARIANTS, simulate, trusted_layers
 

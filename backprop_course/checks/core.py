@@ -166,7 +166,7 @@ class Check:
 
     Calling the check runs all three in one process, as a test cell does. The grader runs the
     probe in the student's kernel and the scenario and judge in its own process
-    (``backprop_course.verdicts``), so a kernel the student has tampered with cannot fake a pass.
+    (``backprop_course.grader.verdicts``), so a kernel the student has tampered with cannot fake a pass.
     """
 
     def __init__(self, name, objects, scenario, probe, judge):

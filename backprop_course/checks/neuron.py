@@ -7,7 +7,7 @@ import contextlib
 
 import numpy as np
 
-from ..oracle import numerical_gradient, phi
+from .oracle import numerical_gradient, phi
 from .core import Check, Mistake, WrongAnswer, compare, plain, read, seen
 
 #: inputs clear of ReLU's kink at 0, where its derivative is undefined

@@ -1,6 +1,6 @@
 """The kernel's side of a trusted verdict: run one check's probe, print what it observed.
 
-The grader (``backprop_course.verdicts``) sends a call to :func:`probe` into the student's
+The grader (``backprop_course.grader.verdicts``) sends a call to :func:`probe` into the student's
 kernel after each test cell and judges the printed data in its own process.
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..oracle import phi
+from .oracle import phi
 
 
 def phi_prime(net, o, activation, mistake=None):

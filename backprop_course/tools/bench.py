@@ -1,7 +1,7 @@
 """`make bench`: how fast the course autogrades a class, against stock nbgrader and bare nbclient.
 
 For each class size it builds a synthetic class of 02_backprop submissions (correct, buggy
-and slow-but-valid ones, from tests/catalogue.py), releases the course once, and times,
+and slow-but-valid ones, from tools/catalogue.py), releases the course once, and times,
 each in a fresh subprocess so that import costs count alike:
 
 (a) stock nbgrader: ``nbgrader autograde 02_backprop --force`` in a copy, sequential;
@@ -21,12 +21,11 @@ and identical autograded notebooks apart from what legitimately differs between 
 It exits 1 if anything differs, 2 if a run failed. Besides wall time it reports each run's
 CPU time, kernels included, which the other load of a shared machine does not inflate.
 
-    python -m backprop_course.bench [--sizes 10x3,40x3,160] [--jobs N] [--keep DIR]
+    python -m backprop_course.tools.bench [--sizes 10x3,40x3,160] [--jobs N] [--keep DIR]
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -41,7 +40,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+from . import catalogue
+
+COURSE_ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "02_backprop"
 NOTEBOOK = "backprop.ipynb"
 TARGET_SPEEDUP = 1.8      # (a)/(b) at least this on 2 cores
@@ -61,19 +62,7 @@ def cores():
 
 # --- the synthetic class ------------------------------------------------------------------
 
-def load_catalogue():
-    """tests/catalogue.py, imported by path: it lives with the tests, not in the package."""
-    path = COURSE_ROOT / "tests" / "catalogue.py"
-    if "catalogue" in sys.modules and Path(sys.modules["catalogue"].__file__).resolve() == path:
-        return sys.modules["catalogue"]
-    spec = importlib.util.spec_from_file_location("catalogue", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["catalogue"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-def make_slow(catalogue, sub):
+def make_slow(sub):
     """A correct submission whose train() does an extra, harmless computation every epoch.
 
     train runs about 1,000 epochs in the notebook (its demo, plus the checks), so this adds
@@ -91,13 +80,12 @@ def make_slow(catalogue, sub):
 
 def class_of(size):
     """``size`` (student id, kind, catalogue submission): buggy, correct and slow-but-valid ones."""
-    catalogue = load_catalogue()
     pool = [s for s in catalogue.CATALOGUE if s.assignment == ASSIGNMENT]
     correct = [s for s in pool if s.correct]
     students, plain, slow = [], 0, 0
     for i in range(size):
         if i % SLOW_EVERY == SLOW_POSITION:
-            sub, kind = make_slow(catalogue, correct[slow % len(correct)]), "slow"
+            sub, kind = make_slow(correct[slow % len(correct)]), "slow"
             slow += 1
         else:
             sub = pool[(plain * STRIDE) % len(pool)]
@@ -121,7 +109,6 @@ def build_course(folder, size):
     cells (hidden tests included) restored from source/, for the bare nbclient run.
     Returns the class: [(student, kind, submission)].
     """
-    catalogue = load_catalogue()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(COURSE_ROOT / "source", folder / "source")
@@ -199,7 +186,7 @@ def run(cmd, cwd, log):
 
 def release(course):
     """release/ and the gradebook's assignments, as `make release` makes them (not timed)."""
-    if run([sys.executable, "-m", "backprop_course.cli", "--root", str(course), "release"],
+    if run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "release"],
            course, course / "release.log").code:
         raise SystemExit(f"release failed in {course}:\n{(course / 'release.log').read_text()}")
 
@@ -221,13 +208,13 @@ def run_stock(course):
 
 def run_ours(course, jobs):
     """(b) ours: the CLI behind `make autograde JOBS=N`, i.e. Course.autograde(subs, jobs=N)."""
-    return run([sys.executable, "-m", "backprop_course.cli", "--root", str(course), "grade",
+    return run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade",
                 "--class-dir", ".", "--jobs", str(jobs), "--only", "autograde"], course, course / "autograde.log")
 
 
 def run_bare(course):
     """(c) the same notebooks executed with nbclient, one after another, and nothing else."""
-    return run([sys.executable, "-m", "backprop_course.bench", "--bare", str(course / "bare")],
+    return run([sys.executable, "-m", "backprop_course.tools.bench", "--bare", str(course / "bare")],
                course, course / "bare.log")
 
 
@@ -537,7 +524,7 @@ def parse_sizes(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m backprop_course.bench", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m backprop_course.tools.bench", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="40", type=parse_sizes,
                         help="class sizes, comma-separated, each SIZE or SIZExROUNDS (default: 40), e.g. 10x3,40x3,160")

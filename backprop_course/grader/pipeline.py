@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+COURSE_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CLASS = "examples/demo_class"
 
 
@@ -235,7 +235,7 @@ _worker = {}
 def _start_worker(root, class_dir, workspace, main_db_url):
     from multiprocessing.util import Finalize
 
-    from .nbgrader_ext import SandboxedExecute
+    from .preprocessors import SandboxedExecute
 
     if is_sqlite(main_db_url):  # SQLite takes one writer at a time: a copy of one's own, merged after each submission
         copy = Path(workspace) / f"worker-{os.getpid()}.db"

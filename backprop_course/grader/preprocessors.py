@@ -49,7 +49,7 @@ class DeduplicateGradeIds(DeduplicateIds):
 
 
 class SandboxedExecute(HardenedExecute):
-    """HardenedExecute with the kernel in the grading sandbox (backprop_course.sandbox).
+    """HardenedExecute with the kernel in the grading sandbox (backprop_course.grader.sandbox).
 
     A class of its own, used by autograde only: nbgrader's ``Execute.__init__`` passes
     ``kernel_manager_class=AsyncKernelManager`` as a keyword, which beats
@@ -60,7 +60,7 @@ class SandboxedExecute(HardenedExecute):
     """
 
     def __init__(self, *args, **kwargs):
-        from backprop_course.sandbox import SandboxedKernelManager
+        from backprop_course.grader.sandbox import SandboxedKernelManager
 
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
@@ -70,7 +70,7 @@ class SandboxedExecute(HardenedExecute):
                                        "worker that calls finish_shutdowns() before it exits.").tag(config=True)
 
     async def _async_cleanup_kernel(self):
-        from backprop_course.sandbox import SandboxedKernelManager
+        from backprop_course.grader.sandbox import SandboxedKernelManager
 
         km, kc = self.km, self.kc
         if not (self.defer_shutdown and isinstance(km, SandboxedKernelManager)):
@@ -91,12 +91,12 @@ class SandboxedExecute(HardenedExecute):
     @staticmethod
     def finish_shutdowns():
         """Wait for every kernel whose shutdown was deferred, and clean up after it."""
-        from backprop_course.sandbox import SandboxedKernelManager
+        from backprop_course.grader.sandbox import SandboxedKernelManager
 
         run_sync(SandboxedKernelManager.reap_exited)(wait=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        from backprop_course.sandbox import SandboxUnavailableError
+        from backprop_course.grader.sandbox import SandboxUnavailableError
 
         try:
             return super().preprocess(nb, resources, km)

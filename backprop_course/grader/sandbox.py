@@ -1,6 +1,6 @@
 """A kernel manager that runs student code in a bubblewrap sandbox, for autograding.
 
-``nbgrader_config.py`` (through :func:`backprop_course.nbgrader_ext.configure`) makes nbgrader's
+``nbgrader_config.py`` (through :func:`backprop_course.grader.preprocessors.configure`) makes nbgrader's
 autograde run every submission's kernel through :class:`SandboxedKernelManager`, so the rule
 holds for ``make grade`` and for a plain ``nbgrader autograde`` in the course root alike.
 
@@ -49,7 +49,7 @@ from traitlets import Bool, Integer, List, Unicode, default
 
 #: environment variable that turns the sandbox off ("off", "0", "false", "no")
 ENV_SWITCH = "BACKPROP_SANDBOX"
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
 GiB = 1024 ** 3
 MiB = 1024 ** 2

@@ -1,21 +1,19 @@
 """Writes the demo class that `make grade` grades when there is no real class.
 
-    python tests/demo_class.py            # (re)writes examples/demo_class/submitted
+    python -m backprop_course.tools.demo_class            # (re)writes examples/demo_class/submitted
 
 Each student hands in the released notebook with their solution cells filled in, taken from
 the catalogue: complete, partly done, blank, typical mistakes, and one broken file.
 """
 import copy
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from catalogue import CATALOGUE, NOTEBOOK, reference_cells, strip_markers  # noqa: E402
+from .catalogue import CATALOGUE, NOTEBOOK, reference_cells, strip_markers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "examples" / "demo_class" / "submitted"
 BLANK, BROKEN = "blank", "broken-json"
 

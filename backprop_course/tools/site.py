@@ -1,6 +1,6 @@
 """Static HTML site of the executed lecture notebooks (``make site``).
 
-    python -m backprop_course.site [--out site] [--notebooks notebooks]
+    python -m backprop_course.tools.site [--out site] [--notebooks notebooks]
 
 Each ``notebooks/NN_*.ipynb`` is executed with nbclient in a fresh kernel (working
 directory ``notebooks/``, ipywidgets state stored) and exported with nbconvert's
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ASSETS = Path(__file__).resolve().parent / "site_assets"
 COURSE_TITLE = "From one neuron to backpropagation"
 STATIC = "_static"
@@ -314,7 +314,7 @@ def build_site(out: Path, notebooks_dir: Path | None = None, notebooks: list[Pat
             old.unlink()
     elif any(out.glob("*.html")):
         raise SiteError(f"{out} holds HTML files that this tool did not write; choose another --out")
-    marker.write_text("built by python -m backprop_course.site\n")
+    marker.write_text("built by python -m backprop_course.tools.site\n")
     urls = install_static(out, offline=offline, log=log)
 
     # Execute (in parallel: each notebook waits on its own kernel most of the time).
@@ -381,7 +381,7 @@ def build_site(out: Path, notebooks_dir: Path | None = None, notebooks: list[Pat
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m backprop_course.site", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m backprop_course.tools.site", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="site", help="output folder (default: site)")
     ap.add_argument("--notebooks", default=str(ROOT / "notebooks"), help="folder of the lecture notebooks")
     ap.add_argument("--timeout", type=int, default=300, help="seconds a cell may run (default 300)")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 NOTEBOOK = {"01_neuron": "neuron.ipynb", "02_backprop": "backprop.ipynb"}
 

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 
-from .checks.core import MISTAKES, mistake_codes  # noqa: E402
+from ..checks.core import MISTAKES, mistake_codes  # noqa: E402
 
 
 @dataclass

@@ -22,8 +22,8 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer
 
-from .checks.core import quiet
-from .checks.remote import MARK, REGISTRY
+from ..checks.core import quiet
+from ..checks.remote import MARK, REGISTRY
 
 
 def check_calls(source):

@@ -10,12 +10,12 @@ STEPS = ("release", "autograde", "feedback", "export", "report")
 
 
 def grade(args):
-    from . import grading, report
+    from . import pipeline, report
 
-    course = grading.Course(root=args.root, class_dir=args.class_dir)
+    course = pipeline.Course(root=args.root, class_dir=args.class_dir)
     only = set(args.only or STEPS)
     started = time.perf_counter()
-    demo = os.path.normpath(args.class_dir) == os.path.normpath(grading.DEMO_CLASS)
+    demo = os.path.normpath(args.class_dir) == os.path.normpath(pipeline.DEMO_CLASS)
     print(f"Grading the {'demo class in ' + args.class_dir if demo else 'class in ' + str(course.class_path)}")
     if "release" in only:
         print(f"1/5 release/ from source/: {', '.join(course.release())}")
@@ -60,9 +60,9 @@ def score_table(results):
 
 
 def release(args):
-    from . import grading
+    from . import pipeline
 
-    print("release/ regenerated:", ", ".join(grading.Course(root=args.root).release()))
+    print("release/ regenerated:", ", ".join(pipeline.Course(root=args.root).release()))
 
 
 def main(argv=None):
