@@ -275,16 +275,14 @@ def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_pa
     assert {row[0] for row in runs["killed"]} == set(students)
 
 
-@pytest.mark.skipif(not os.environ.get("BACKPROP_TEST_POSTGRES_URL"),
-                    reason="needs a PostgreSQL server: BACKPROP_TEST_POSTGRES_URL=postgresql+psycopg2://… of an empty database")
-def test_parallel_grading_into_postgresql_matches_sqlite(tmp_path, nbgrader_env, monkeypatch):
+def test_parallel_grading_into_postgresql_matches_sqlite(tmp_path, nbgrader_env, monkeypatch, postgres_url):
     """With a database server the workers write to the class's gradebook directly (no copies
     to merge): the rows are those of a SQLite run, and no worker fails on the shared database."""
     monkeypatch.setenv("PATH", nbgrader_env["PATH"])
     students = {"reference": REFERENCE, "no-phi": NO_PHI,
                 "first-output": next(s for s in CATALOGUE if s.name == "02-network-first-output-only")}
     rows = {}
-    for name, db_url in (("sqlite", None), ("postgresql", os.environ["BACKPROP_TEST_POSTGRES_URL"])):
+    for name, db_url in (("sqlite", None), ("postgresql", postgres_url)):
         course = course_with(tmp_path / name, students)
         if db_url:
             monkeypatch.setenv("NBGRADER_DB_URL", db_url)
