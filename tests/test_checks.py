@@ -255,7 +255,7 @@ def test_every_deviation_names_equations_of_the_reference(code, deviation):
 
 def _outcomes(eq):
     """What the reference computes, with ``eq``, in each place a check replays it: a value, or the
-    type of the error it raises."""
+    type of the error it raises. A new equation of reference.Equations gets a case here."""
     nets, t, y_hat = np.array([-1.5, -0.4, 0.5, 2.0]), np.array([1.0, 0.0, 0.7]), np.array([0.6, 0.2, 0.9])
     net, theta, inputs, targets = problem(5, 3, 3, 3, 3, "sigmoid")
     cases = {}
@@ -296,7 +296,8 @@ def test_every_deviation_changes_what_the_reference_computes(code, deviation):
     assert all(isinstance(v, np.ndarray) for v in right.values()), right
     differ = [case for case in right if isinstance(wrong.get(case), str)
               or not np.allclose(wrong.get(case, np.nan), right[case], rtol=RTOL, atol=ATOL)]
-    assert differ, f"[{code}] {sorted(deviation)} changes nothing the checks replay"
+    assert differ, (f"[{code}] {sorted(deviation)} changes nothing the checks replay "
+                    "(for a new equation, add a case that uses it to _outcomes)")
 
 
 # --- 3. the oracle ---------------------------------------------------------------------
