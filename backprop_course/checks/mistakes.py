@@ -12,7 +12,8 @@ The checks never name a mistake themselves. They replay the reference under ever
 (``core.Suspects``) and name the first entry, in table order, whose replay gives the student's
 wrong result: a value (``Suspects.compare``) or an error of the same type
 (``Suspects.blame`` with ``raises``). The table's order decides when two mistakes give the same
-result (``update-sign`` before ``output-delta-sign``: in training both move every weight uphill).
+result (``update-sign`` before ``output-delta-sign``: in training both move every weight uphill;
+the forward pass's mistakes last).
 
 How to add a mistake:
 
@@ -76,12 +77,6 @@ TABLE = [
           "The constructor tests `if not weights` / `if not bias`: that fails for numpy arrays and throws away a "
           "bias of 0. Test `is None` instead.",
           given_or_random=lambda value, draw: value if value else draw()),
-    known("forward-ignores-bias",
-          "The forward pass leaves out the bias: net = Σ_i w_i·o_i + b.",
-          net=lambda w, o_i, b: np.dot(w, o_i)),
-    known("forward-no-activation",
-          "The forward pass returns net: the output is o = φ(net).",
-          phi=lambda net, activation: net),
     # --- 02_backprop: one neuron ----------------------------------------------------------
     known("update-sign",
           "The update goes uphill: gradient descent subtracts, w ← w − η·δ·o_i.",
@@ -140,6 +135,15 @@ TABLE = [
     known("loss-not-summed-over-outputs",
           "The sample loss is e = ½ Σ_l (t_l − o_l)², summed over the outputs, not averaged.",
           sample_loss=lambda t, o_l: 0.5 * np.mean((t - o_l) ** 2)),
+    # --- 01_neuron: the forward pass, last: 02 gives it, so a tie there goes to 02's own mistakes
+    # (with every hidden ReLU off, a network that ignores the bias and one that never updates it
+    # end a step with the same weights)
+    known("forward-ignores-bias",
+          "The forward pass leaves out the bias: net = Σ_i w_i·o_i + b.",
+          net=lambda w, o_i, b: np.dot(w, o_i)),
+    known("forward-no-activation",
+          "The forward pass returns net: the output is o = φ(net).",
+          phi=lambda net, activation: net),
 ]
 
 #: every mistake a check can name: code -> what the student did and how to fix it
