@@ -29,6 +29,7 @@ from backprop_course.checks.core import ATOL, MISTAKES, RTOL, Mistake, WrongAnsw
 from backprop_course.checks.mistakes import TABLE
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 from backprop_course.checks.reference import LECTURE, Equations
+from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules
 
 #: the reference against the oracle: the oracle's error (≈1e-10) after a few steps,
 #: well inside the tolerance the checks allow a student (core.RTOL, core.ATOL)
@@ -298,6 +299,96 @@ def test_every_deviation_changes_what_the_reference_computes(code, deviation):
               or not np.allclose(wrong.get(case, np.nan), right[case], rtol=RTOL, atol=ATOL)]
     assert differ, (f"[{code}] {sorted(deviation)} changes nothing the checks replay "
                     "(for a new equation, add a case that uses it to _outcomes)")
+
+
+@cache
+def check_calls():
+    """(check name, objects' names, other arguments, keyword arguments) of every check call in
+    the test cells of source/, hidden ones included."""
+    calls = []
+    for assignment in EXERCISES:
+        for cell in source_notebook(assignment).cells:
+            if not _meta(cell).get("grade"):
+                continue
+            namespace = _Names({name: (lambda name: lambda *a, **k: calls.append((name, a, k)))(name) for name in REGISTRY},
+                               print=lambda *a: None)
+            code = "\n".join(line for line in cell.source.splitlines() if not line.startswith("from backprop_course"))
+            exec(code, {"__builtins__": {}}, namespace)
+    return [(name, args[:REGISTRY[name].objects], args[REGISTRY[name].objects:], kwargs) for name, args, kwargs in calls]
+
+
+class _Names(dict):
+    """A test cell's namespace where every student object is its own name (recorded, not called)."""
+
+    def __missing__(self, key):
+        return key
+
+
+def played_by(eq):
+    """A student whose every answer is the reference's with ``eq``: the objects the test cells pass."""
+    class Neuron(reference.Neuron):
+        def __init__(self, inputsize=3, weights=None, bias=None, activation="sigmoid"):
+            super().__init__(inputsize, weights, bias, activation, equations=eq)
+
+    def own(neurons):  # the checks hand train() and Network reference neurons: make them the student's
+        for neuron in neurons:
+            neuron.equations = eq
+
+    def train(hidden, output, inputs, targets, epochs=1000, learning_rate=0.1):
+        own(hidden + [output])
+        return reference.train(hidden, [output], inputs, [np.array([t]) for t in targets], epochs, learning_rate, eq)
+
+    class Network:
+        def __init__(self, inputsize, hidden_size, output_size, activation="sigmoid"):
+            self.hidden = [Neuron(inputsize, activation=activation) for _ in range(hidden_size)]
+            self.outputs = [Neuron(hidden_size, activation=activation) for _ in range(output_size)]
+
+        def forward(self, x):
+            own(self.hidden + self.outputs)
+            return reference.forward(self.hidden, self.outputs, x)
+
+        def backward(self, t, learning_rate=0.1):
+            own(self.hidden + self.outputs)
+            reference.backward(self.hidden, self.outputs, np.asarray(t, float), learning_rate, eq)
+
+        def train(self, inputs, targets, epochs=1000, learning_rate=0.1):
+            own(self.hidden + self.outputs)
+            return reference.train(self.hidden, self.outputs, inputs, np.asarray(targets, float), epochs,
+                                   learning_rate, eq)
+
+    return {"sigmoid": lambda net: eq.phi(net, "sigmoid"), "relu": lambda net: eq.phi(net, "relu"),
+            "sigmoid_derivative": lambda net: eq.phi_prime(net, phi(net, "sigmoid"), "sigmoid"),
+            "relu_derivative": lambda net: eq.phi_prime(net, phi(net, "relu"), "relu"),
+            "loss": eq.loss, "loss_derivative": eq.loss_derivative, "Neuron": Neuron, "train": train,
+            "Network": Network}
+
+
+def played(eq):
+    """The outcome of each check call of the test cells, in order, played by ``eq``: None or the error."""
+    student = played_by(eq)
+    for name, objects, args, kwargs in check_calls():
+        try:
+            REGISTRY[name](*(student[o] for o in objects), *args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            yield error
+        else:
+            yield None
+
+
+def test_the_reference_played_as_a_student_passes_every_check():
+    assert list(played(LECTURE)) == [None] * len(check_calls())
+    assert len(check_calls()) > 30
+
+
+@pytest.mark.parametrize("code,deviation", DEVIATIONS, ids=[f"{c}-{'+'.join(d)}" for c, d in DEVIATIONS])
+def test_every_deviation_played_as_a_student_is_named(code, deviation):
+    """One entry is enough for a mistake to be named: a student who makes it exactly as the entry
+    says (the reference with its deviation, in every exercise) is named by at least one check
+    call. Other codes may be named where both give the same results (a sign flipped in δ or in
+    the update moves a trained network the same way)."""
+    if not any(isinstance(error, Mistake) and error.code == code for error in played(Equations(**deviation))):
+        said = [str(error)[:100] for error in played(Equations(**deviation)) if error]
+        pytest.fail(f"[{code}] is never named; the checks said {said}")
 
 
 # --- 3. the oracle ---------------------------------------------------------------------
