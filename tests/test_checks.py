@@ -310,8 +310,8 @@ def check_calls():
         for cell in source_notebook(assignment).cells:
             if not _meta(cell).get("grade"):
                 continue
-            namespace = _Names({name: (lambda name: lambda *a, **k: calls.append((name, a, k)))(name) for name in REGISTRY},
-                               print=lambda *a: None)
+            record = {name: (lambda name: lambda *a, **k: calls.append((name, a, k)))(name) for name in REGISTRY}
+            namespace = _Names(record, print=lambda *a: None)
             code = "\n".join(line for line in cell.source.splitlines() if not line.startswith("from backprop_course"))
             exec(code, {"__builtins__": {}}, namespace)
     return [(name, args[:REGISTRY[name].objects], args[REGISTRY[name].objects:], kwargs) for name, args, kwargs in calls]

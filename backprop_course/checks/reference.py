@@ -168,21 +168,21 @@ class Neuron:
     def forward(self, x):
         eq = self.equations
         self.o_i = np.asarray(x, dtype=float)
-        self.net = float(eq.net(self.weights, self.o_i, self.bias))
-        self.o_j = float(eq.phi(self.net, self.activation_name))
+        self.net = float(eq.net(self.weights, self.o_i, self.bias))            # net = Σ_i w_i·o_i + b
+        self.o_j = float(eq.phi(self.net, self.activation_name))              # o = φ(net)
         return self.o_j
 
     def backward(self, t=None, y_hat=None, delta_l=None, w_l=None, learning_rate=0.1, output_neuron=False):
         eq = self.equations
-        prime = float(eq.phi_prime(self.net, self.o_j, self.activation_name))
+        prime = float(eq.phi_prime(self.net, self.o_j, self.activation_name))  # φ′(net)
         if output_neuron:
-            self.delta_j = eq.output_delta(y_hat, t, prime)
+            self.delta_j = eq.output_delta(y_hat, t, prime)                   # δ = (ŷ − t)·φ′(net)
         else:
             delta_l, w_l = np.asarray(delta_l, float).reshape(-1), np.asarray(w_l, float).reshape(-1)
-            self.delta_j = eq.hidden_delta(float(eq.backpropagated(delta_l, w_l)), prime)
+            self.delta_j = eq.hidden_delta(float(eq.backpropagated(delta_l, w_l)), prime)  # (Σ_l δ_l·w_jl)·φ′
         eta = eq.learning_rate(learning_rate)
-        self.weights = eq.weight_step(self.weights, eta, self.delta_j, self.o_i)
-        self.bias = eq.bias_step(self.bias, eta, self.delta_j)
+        self.weights = eq.weight_step(self.weights, eta, self.delta_j, self.o_i)  # w ← w − η·δ·o_i
+        self.bias = eq.bias_step(self.bias, eta, self.delta_j)                    # b ← b − η·δ
 
 
 def _random():
