@@ -325,7 +325,8 @@ class _Names(dict):
 
 
 def played_by(eq):
-    """A student whose every answer is the reference's with ``eq``: the objects the test cells pass."""
+    """A student whose every answer is the reference's with ``eq``: the objects the test cells pass
+    (a new assignment adds its own, built on its equations)."""
     class Neuron(reference.Neuron):
         def __init__(self, inputsize=3, weights=None, bias=None, activation="sigmoid"):
             super().__init__(inputsize, weights, bias, activation, equations=eq)
@@ -367,6 +368,8 @@ def played(eq):
     """The outcome of each check call of the test cells, in order, played by ``eq``: None or the error."""
     student = played_by(eq)
     for name, objects, args, kwargs in check_calls():
+        missing = [o for o in objects if o not in student]
+        assert not missing, f"played_by() has no {missing}: a new assignment's objects go there"
         try:
             REGISTRY[name](*(student[o] for o in objects), *args, **kwargs)
         except Exception as error:  # noqa: BLE001
