@@ -21,6 +21,8 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..checks.oracle import numerical_gradient
+from ..checks.reference import Neuron as _Neuron  # the checks' reference neuron (used when no class is given)
 from . import activations as act
 from .plots import draw_network, network_figsize, plot_activation, plot_descent
 
@@ -241,33 +243,6 @@ def learning_rate_explorer(o_i=2.0, t=1.0, eta=0.02, steps=20, w0=-1.0):
 
 
 # --------------------------------------------------------------------------- lecture 4
-class _Neuron:
-    """Minimal private neuron with the course's contract, used when no class is given."""
-
-    def __init__(self, inputsize=3, weights=None, bias=None, activation="sigmoid"):
-        rng = np.random.default_rng(0)
-        self.weights = (rng.normal(size=inputsize) if weights is None
-                        else np.array(weights, dtype=float))
-        self.bias = rng.random() if bias is None else float(bias)
-        self.phi, self.dphi = act.get(activation)
-
-    def forward(self, x):
-        self.o_i = np.asarray(x, dtype=float)
-        self.net = float(self.o_i @ self.weights + self.bias)
-        self.o_j = float(self.phi(self.net))
-        return self.o_j
-
-    def backward(self, t=None, y_hat=None, delta_l=None, w_l=None, learning_rate=0.1,
-                 output_neuron=False):
-        if output_neuron:
-            upstream = y_hat - t
-        else:
-            upstream = float(np.dot(delta_l, w_l))
-        self.delta_j = upstream * float(self.dphi(self.net))
-        self.weights = self.weights - learning_rate * self.delta_j * self.o_i
-        self.bias = self.bias - learning_rate * self.delta_j
-
-
 class BackpropStepper(_WidgetBase):
     """Forward / Backward / Update, one phase per click, on a network of neurons.
 
@@ -390,28 +365,21 @@ class BackpropStepper(_WidgetBase):
         _, y_hat = self._run_forward()
         return 0.5 * float(np.sum((self.t - y_hat) ** 2))  # e = ½ Σ_l (t_l − ŷ_l)²
 
-    def _numeric_gradient(self, h=1e-6):
-        """Centred finite differences of e through the class's own forward."""
+    def _numeric_gradient(self):
+        """∂e/∂(each neuron's weights and bias), by the checks' oracle (centred finite
+        differences) through the class's own forward: one list [w..., b] per neuron."""
         base = self._params()
-        grads = []
-        for k, (w, b) in enumerate(base):
-            neuron = (self.hidden + self.outputs)[k]
-            w = np.array(w, dtype=float)
-            g = []
-            for i in range(len(w) + 1):
-                values = []
-                for sign in (+1, -1):
-                    wp, bp = w.copy(), float(b)
-                    if i < len(w):
-                        wp[i] += sign * h
-                    else:
-                        bp += sign * h
-                    neuron.weights, neuron.bias = wp, bp
-                    values.append(self._loss())
-                g.append((values[0] - values[1]) / (2 * h))
-            self._restore(base)
-            grads.append(g)
-        return grads
+        theta = np.concatenate([np.append(np.asarray(w, dtype=float), float(b)) for w, b in base])
+        cuts = np.cumsum([np.size(w) + 1 for w, _ in base])[:-1]
+
+        def e(theta):
+            for neuron, part in zip(self.hidden + self.outputs, np.split(theta, cuts)):
+                neuron.weights, neuron.bias = part[:-1], float(part[-1])
+            return self._loss()
+
+        grads = numerical_gradient(e, theta)
+        self._restore(base)
+        return [list(g) for g in np.split(grads, cuts)]
 
     # ---- the three phases --------------------------------------------------------
     def reset(self):
@@ -532,11 +500,11 @@ def backprop_stepper(neuron_class=None, **kwargs):
     """Step through forward, backward and update on the text's 3-2-1 network.
 
     Inputs:
-    - neuron_class: a class with the course's Neuron contract (your own!); None uses a
-      small internal one
+    - neuron_class: a class with the course's Neuron contract (your own!); None uses the
+      checks' reference neuron (backprop_course.checks.reference.Neuron)
     - kwargs: see ``BackpropStepper`` (inputs, t, hidden_weights (J, I), hidden_biases
       (J,), output_weights (L, J), output_biases (L,), n_outputs, learning_rate,
-      activation, stale_weights, seed)
+      activation ('sigmoid' or 'relu', the contract's), stale_weights, seed)
 
     Returns a BackpropStepper; click its buttons or call ``forward()``, ``backward()``,
     ``update()``.

@@ -3,7 +3,9 @@
 Each :class:`Submission` gives the full source of every solution cell of one assignment and,
 for each exercise, the mistake code its test cells should name ('' when the exercise is right).
 A mistake submission changes one exercise only; the others keep the reference solution of
-source/, so it must lose points on that exercise and keep them on the rest.
+source/, so it must lose points on that exercise and keep them on the rest. Its code is an
+entry of the mistake table (backprop_course/checks/mistakes.py), and every entry needs at least
+one submission here: that pair is all a new mistake takes.
 
 The student code is written into the solution regions of the source notebook's cells (the
 given code around them stays as released), without the nbgrader markers. tests/test_checks.py
