@@ -24,6 +24,7 @@ from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem
 from backprop_course.checks.core import ATOL, MISTAKES, RTOL, Mistake, WrongAnswer, compare, mistake_codes
 from backprop_course.checks.trusted import VARIANTS, TrustedNeuron, simulate
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
+from grading_helpers import RIGHTLY_PASSING
 
 #: the mistake codes each assignment's catalogue must cover
 CODES = {
@@ -42,28 +43,6 @@ CODES = {
 TRUSTED_RTOL, TRUSTED_ATOL = 1e-7, 1e-9
 
 BY_NAME = {s.name: s for s in CATALOGUE}
-
-_HIDDEN_ONLY = "it tests hidden neurons only, and the mistake is in the output neuron's δ"
-_OUTPUT_ONLY = "it tests an output neuron only, and the mistake is in the hidden δ_j"
-_FORWARD_RIGHT = "Network.forward is right: the mistake is in backward or train"
-_NO_LOSS = "one backward() step computes no loss: the mistake is in train's loss"
-#: the test cells of a mistaken exercise that rightly pass, and why. Every other test cell of
-#: that exercise must fail, and name the mistake (a diagnosis that breaks in one cell shows).
-RIGHTLY_PASSING = {
-    "02-neuron-output-delta-sign": {"test_neuron_backward_hidden": _HIDDEN_ONLY, "test_neuron_backward_relu": _HIDDEN_ONLY},
-    "02-neuron-output-delta-no-phi-prime": {"test_neuron_backward_hidden": _HIDDEN_ONLY,
-                                            "test_neuron_backward_relu": _HIDDEN_ONLY},
-    "02-neuron-relu-sigmoid-derivative": {"test_neuron_backward_hidden": "its neurons are sigmoid neurons only"},
-    "02-neuron-derivative-of-net": {"test_neuron_backward_relu": "its neurons are ReLU neurons only"},
-    "02-neuron-hidden-no-phi-prime": {"test_neuron_backward_output": _OUTPUT_ONLY},
-    "02-neuron-hidden-last-output-only": {"test_neuron_backward_output": _OUTPUT_ONLY},
-    "02-neuron-hidden-mean": {"test_neuron_backward_output": _OUTPUT_ONLY},
-    **{name: {"test_multi_output_network_forward": _FORWARD_RIGHT}
-       for name in ("02-network-updated-weights", "02-network-first-output-only", "02-network-first-target",
-                    "02-network-learning-rate-not-passed")},
-    **{name: {"test_multi_output_network_forward": _FORWARD_RIGHT, "test_multi_output_network_backward": _NO_LOSS}
-       for name in ("02-network-loss-mean-over-outputs", "02-network-loss-after-update")},
-}
 
 
 # --- 1. the catalogue through the test cells ---------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 
 from backprop_course.grader import pipeline, report
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
-from grading_helpers import exercise_scores, tree_hashes
+from grading_helpers import cell_errors, exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "02_backprop"
@@ -227,13 +227,6 @@ def test_broken_submissions_get_what_they_earned(batch, name):
         assert score == expected.get(exercise, top), f"{name}: {exercise} scored {score}/{top}"
 
 
-def failed_cells(course, student):
-    """{grade_id: the error messages of that test cell} of a student's autograded notebook."""
-    nb = nbformat.read(course / "autograded" / student / A / NOTEBOOK[A], as_version=4)
-    return {grade_id(c): " ".join(o.get("evalue", "") for o in c.outputs if o.output_type == "error")
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
-
-
 @pytest.mark.parametrize("name", sorted(VERDICT_FAILURES))
 def test_a_probe_that_raises_or_cannot_be_read_fails_the_cell(batch, name):
     """Checks redefined in the kernel pass every cell there; the grader's verdict must not."""
@@ -243,7 +236,7 @@ def test_a_probe_that_raises_or_cannot_be_read_fails_the_cell(batch, name):
     assert set(got) == set(EXERCISES[A])
     for exercise, (score, top) in got.items():
         assert score == expected.get(exercise, top), f"{name}: {exercise} scored {score}/{top}"
-    messages = failed_cells(course, name)
+    messages = cell_errors(course, name, A)
     zeroed = [cell for cell in messages if report.exercise_of(cell, EXERCISES[A]) in expected]
     assert zeroed
     for cell in zeroed:
