@@ -47,3 +47,13 @@ def postgres_url():
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def graded_catalogue(tmp_path_factory, nbgrader_env):
+    """The catalogue class, graded once for the session (grading_helpers.grade_catalogue)."""
+    from grading_helpers import grade_catalogue
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", nbgrader_env["PATH"])  # nbgrader shells out to alembic, also when tests open the gradebook
+        yield grade_catalogue(tmp_path_factory.mktemp("course"))

@@ -247,8 +247,30 @@ def test_stepper_relu():
     assert s.max_grad_error < 1e-8
 
 
-def test_widgets_display():
-    for w in (neuron_playground(), learning_rate_explorer(), backprop_stepper()):
-        bundle = w._repr_mimebundle_()
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        assert "application/vnd.jupyter.widget-view+json" in data
+def descendants(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from descendants(child)
+
+
+@pytest.mark.parametrize("make,controls,says", [
+    (neuron_playground, lambda w: [*w.weight_sliders, w.bias_slider, w.activation_dropdown, w.readout],
+     lambda w: f"{w.net:.4f}" in w.readout.value),
+    (learning_rate_explorer, lambda w: [w.eta_slider, w.steps_slider, w.w0_slider, *w.preset_buttons.values(), w.readout],
+     lambda w: f"<b>{w.regime}</b>" in w.readout.value),
+    (backprop_stepper, lambda w: [w.forward_button, w.backward_button, w.update_button, w.reset_button,
+                                  w.stale_checkbox, w.status],
+     lambda w: "<b>phase:</b> ready" in w.status.value),
+], ids=["playground", "explorer", "stepper"])
+def test_widgets_display(make, controls, says):
+    """Displaying the object shows its widget tree: every control the lecture tells the student
+    to use, a drawn figure and a readout of the current state."""
+    w = make()
+    bundle = w._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.ui.model_id
+    shown = {widget.model_id for widget in descendants(w.ui)}
+    missing = [c.description or type(c).__name__ for c in controls(w) if c.model_id not in shown]
+    assert not missing, f"not displayed: {missing}"
+    assert w.image.model_id in shown and bytes(w.image.value).startswith(PNG)
+    assert says(w)

@@ -112,10 +112,13 @@ class HardenedExecute(Execute):
                 self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
             lines = [line for out in probe.outputs if out.output_type == "stream"
                      for line in out.get("text", "").splitlines() if line.startswith(MARK)]
-            if not lines:
+            try:
+                result = json.loads(lines[-1][len(MARK):]) if lines else None
+            except ValueError:  # the student's code printed the mark itself
+                result = None
+            if not isinstance(result, dict):
                 return error_output("WrongAnswer", "The grader could not read your code's results "
                                     "(did it replace print, sys.stdout or the kernel's output?).")
-            result = json.loads(lines[-1][len(MARK):])
             if "raised" in result:
                 return error_output("WrongAnswer", f"Running your code raised {result['raised']}")
             try:
