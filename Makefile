@@ -56,7 +56,7 @@ site: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.site --out site
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv report.html \
+	rm -rf autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
 
