@@ -26,6 +26,7 @@ import pytest
 
 from backprop_course.grader import sandbox
 from backprop_course.tools.catalogue import CATALOGUE
+from nbgrader_runner import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "01_neuron"
@@ -44,10 +45,6 @@ def run(args, cwd, env):
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     return done
-
-
-def nbgrader(*args, cwd, env):
-    return run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd, env)
 
 
 def work(path, plan):
