@@ -29,7 +29,7 @@ import pytest
 
 from backprop_course.grader import sandbox
 from backprop_course.grader.export import CanvasExport, GradesCsv, MoodleExport, points
-from backprop_course.grader.late import LatePenalty
+from backprop_course.grader.late import LatePenalty, parse_due
 from backprop_course.grader.safezip import printable
 from backprop_course.tools.demo_class import handed_in
 from nbgrader_runner import nbgrader
@@ -228,6 +228,23 @@ def test_penalty_follows_the_config():
     plugin = LatePenalty(per_day=0.25, max_fraction=1.0)
     assert plugin.fraction(3 * 86400) == pytest.approx(0.75)
     assert plugin.fraction(9 * 86400) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("text, utc", [
+    ("2026-12-07 23:59:00 Europe/Berlin", datetime(2026, 12, 7, 22, 59)),
+    ("2026-06-07 23:59 Europe/Berlin", datetime(2026, 6, 7, 21, 59)),      # summer time
+    ("2026-12-07 23:59 UTC", datetime(2026, 12, 7, 23, 59)),
+    ("2026-12-07T23:59:00+01:00", datetime(2026, 12, 7, 22, 59)),
+    ("2026-12-07 23:59", datetime(2026, 12, 7, 23, 59)),
+])
+def test_due_dates_are_read_with_their_zone(text, utc):
+    assert parse_due(text) == utc
+
+
+@pytest.mark.parametrize("text", ["2026-12-07 23:59 Europe/Berln", "2026-12-07 11:59 PM", "next friday UTC"])
+def test_a_due_date_that_cannot_be_read_is_an_error_not_utc(text):
+    with pytest.raises(ValueError, match="is not a due date"):
+        parse_due(text)
 
 
 # --- exports, from a gradebook built by hand ----------------------------------------------

@@ -17,12 +17,12 @@ what the report and the LMS exports show.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import AssignLatePenalties, NbGraderPreprocessor
-from nbgrader.utils import parse_utc
 from traitlets import Dict, Float, Unicode
 
 DAY = 86400.0
@@ -33,7 +33,7 @@ class DueDates(NbGraderPreprocessor):
 
     dates = Dict(value_trait=Unicode(), help=(
         "assignment -> due date, e.g. {'02_backprop': '2026-12-07 23:59:00 Europe/Berlin'}: "
-        "'YYYY-MM-DD HH:MM[:SS] ZONE' with an IANA zone or a numeric offset (+0100); "
+        "'YYYY-MM-DD HH:MM[:SS] ZONE' with an IANA zone or UTC, or ISO 8601 with an offset; "
         "without a zone, UTC.")).tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -53,7 +53,33 @@ class DueDates(NbGraderPreprocessor):
     def due(self, assignment):
         """The due date of ``assignment`` as nbgrader stores it (naive UTC), or None."""
         text = self.dates.get(assignment)
-        return parse_utc(text) if text else None
+        return parse_due(text, f"c.DueDates.dates[{assignment!r}]") if text else None
+
+
+def parse_due(text, where="a due date"):
+    """'2026-12-07 23:59 Europe/Berlin', '2026-12-07 23:59:00 UTC' or ISO 8601 with an offset
+    ('2026-12-07T23:59:00+01:00') as naive UTC. A zone nobody knows is an error, not UTC:
+    nbgrader's own parse_utc reads an unknown zone as UTC and '+0100' as 100 seconds."""
+    from dateutil import parser, tz
+
+    text = text.strip()
+    head, _, zone = text.rpartition(" ")
+    try:
+        if head and re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-/]*", zone):
+            where_tz = tz.UTC if zone.upper() in ("UTC", "Z", "GMT") else tz.gettz(zone)
+            if where_tz is None:
+                raise ValueError(f"unknown time zone {zone!r}")
+            when = parser.parse(head)
+            if when.tzinfo is not None:
+                raise ValueError("two time zones")
+            when = when.replace(tzinfo=where_tz)
+        else:
+            when = parser.parse(text)
+            when = when if when.tzinfo else when.replace(tzinfo=tz.UTC)
+    except (ValueError, OverflowError) as error:
+        raise ValueError(f"{where} = {text!r} is not a due date ({error}): write 'YYYY-MM-DD HH:MM[:SS] ZONE' "
+                         "with an IANA zone such as Europe/Berlin or UTC, or ISO 8601 with an offset") from None
+    return when.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 class LatePenalty(LateSubmissionPlugin):

@@ -55,8 +55,14 @@ class Row:
 
     def cells(self):
         stamp = self.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC") if self.timestamp else ""
-        return [safezip.printable(self.file), self.status, self.student, self.notebook, stamp,
-                safezip.printable(self.note)]
+        return [inert(self.file), self.status, self.student, self.notebook, stamp, inert(self.note)]
+
+
+def inert(text):
+    """A student's file name as a CSV cell: control characters escaped, and a leading = + - @
+    quoted, so that a spreadsheet opening the report does not run it as a formula."""
+    text = safezip.printable(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def write_report(path, rows):
@@ -97,6 +103,8 @@ class SafeExtractor(ExtractorPlugin):
         archive_root, extracted_root = Path(archive_path), Path(extracted_path)
         for folder, dirs, files in os.walk(archive_root):
             dirs.sort()
+            for name in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+                self._refuse(str((Path(folder) / name).relative_to(archive_root)), "a link to a folder: not followed")
             for name in sorted(files):
                 source = Path(folder) / name
                 relative = source.relative_to(archive_root)
@@ -345,7 +353,11 @@ class MoodleCollector(LmsCollector):
     timezone = Unicode("UTC", help="the time zone of the worksheet's times (the downloading user's)").tag(config=True)
 
     def plan(self):
-        self.participants = read_worksheet(self.worksheet, self.worksheet_columns, self.timezone) if self.worksheet else {}
+        try:
+            self.participants = read_worksheet(self.worksheet, self.worksheet_columns, self.timezone) \
+                if self.worksheet else {}
+        except (OSError, ValueError, csv.Error) as error:
+            self.parent.fail(f"The Moodle grading worksheet cannot be read: {error}")
         return super().plan()
 
     def identify(self, found, groups, roster):
