@@ -76,6 +76,14 @@ def notebook(assignment, plan):
     return nbformat.writes(handed_in(assignment, plan)).encode()
 
 
+def zipped(name, data):
+    """A zip holding one file: what a student uploads instead of the notebook."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(name, data)
+    return buffer.getvalue()
+
+
 def unix_entry(name, mode):
     info = zipfile.ZipInfo(name)
     info.create_system, info.external_attr = 3, mode << 16
@@ -97,6 +105,8 @@ CANVAS = {
         (notebook("02_backprop", "blank"), ("not collected", "alan", "wrong name")),
     canvas_name("Türing, Álan", 103, 9005, "draft.ipynb"):
         (notebook("02_backprop", "02-correct-loops"), ("not collected", "alan", "wrong name")),
+    canvas_name("Türing, Álan", 103, 9011, "work.zip"):
+        (zipped("backprop.ipynb", b"{}"), ("not collected", "", "an archive inside the download")),
     canvas_name("Mallory, Eve", 999, 9006, "backprop.ipynb"):
         (notebook("02_backprop", "02-correct-numpy"), ("not collected", "", "unknown student")),
     # hostile entries

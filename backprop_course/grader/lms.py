@@ -193,6 +193,11 @@ class LmsCollector(FileNameCollectorPlugin):
         assignment = coursedir.assignment_id
         _, extracted_root, report = _collect_paths(app)
         released = sorted(find_all_notebooks(coursedir.format_path(coursedir.release_directory, ".", assignment)))
+        if not released:
+            known = sorted(p.name for p in Path(coursedir.format_path(coursedir.release_directory, ".", "")).iterdir()
+                           if p.is_dir()) if Path(coursedir.format_path(coursedir.release_directory, ".", "")).is_dir() else []
+            app.fail(f"No released notebook for {assignment!r} in release/ (assignments: {', '.join(known) or 'none'}): "
+                     "is the assignment's name right?")
         roster = Roster.from_gradebook(coursedir.db_url)
         self.assignment, self.due = assignment, DueDates(parent=self).due(assignment)
         rows = list(getattr(getattr(app, "extractor_plugin_inst", None), "refused", []))
@@ -203,7 +208,9 @@ class LmsCollector(FileNameCollectorPlugin):
                 path = os.path.join(folder, name)
                 relative = os.path.relpath(path, extracted_root)
                 if Path(name).suffix.lower() != ".ipynb":
-                    rows.append(Row(relative, "not collected", note="not a notebook"))
+                    archive = name.lower().endswith((".zip",) + ARCHIVES)
+                    rows.append(Row(relative, "not collected", note="an archive inside the download, not unpacked: "
+                                    "ask for the notebook itself" if archive else "not a notebook"))
                     continue
                 m = re.match(self.named_regexp, relative)
                 if not m:
