@@ -9,9 +9,12 @@ def nbgrader(*args, cwd, env):
     Fails the test on a non-zero exit."""
     from nbgrader.tests import run_nbgrader
 
-    here = os.getcwd()
+    here, environ = os.getcwd(), os.environ
     os.chdir(cwd)
     try:
         return run_nbgrader([str(a) for a in args], env=dict(env))
     finally:
         os.chdir(here)
+        # run_nbgrader puts back a plain dict copy: the real os.environ object, which other
+        # modules hold (os.getenv, default arguments), must come back or later setenv is lost
+        os.environ = environ
