@@ -192,10 +192,10 @@ class LmsCollector(FileNameCollectorPlugin):
         coursedir = app.coursedir
         assignment = coursedir.assignment_id
         _, extracted_root, report = _collect_paths(app)
-        released = sorted(find_all_notebooks(coursedir.format_path(coursedir.release_directory, ".", assignment)))
+        release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
+        released = sorted(find_all_notebooks(str(release)))
         if not released:
-            known = sorted(p.name for p in Path(coursedir.format_path(coursedir.release_directory, ".", "")).iterdir()
-                           if p.is_dir()) if Path(coursedir.format_path(coursedir.release_directory, ".", "")).is_dir() else []
+            known = sorted(p.name for p in release.parent.glob("*/") if p.is_dir())
             app.fail(f"No released notebook for {assignment!r} in release/ (assignments: {', '.join(known) or 'none'}): "
                      "is the assignment's name right?")
         roster = Roster.from_gradebook(coursedir.db_url)
