@@ -13,7 +13,7 @@ SIZES ?= 40x3
 CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 JOBS  ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
 
-.PHONY: help venv grade release autograde feedback report test lab bench site clean demo-class
+.PHONY: help venv grade release autograde feedback report test lab bench site clean demo-class collect export
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -23,6 +23,9 @@ help:
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
+	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
+	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
+	@echo "make export     LMS=canvas|moodle: the grade CSV the LMS imports (nbgrader export)"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -53,9 +56,30 @@ site: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.site --out site
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv report.html \
+	rm -rf autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
 
 demo-class: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.demo_class
+
+# --- A term with an LMS (README): submissions in, grades out, through nbgrader's plugins ---
+LMS ?= canvas
+LMS_PLUGIN = $(if $(filter moodle,$(LMS)),Moodle,Canvas)
+# collect fills the real class (the course root) unless CLASS is given on the command line
+collect: export BACKPROP_CLASS_DIR = $(if $(filter command line,$(origin CLASS)),$(CLASS),.)
+collect: $(STAMP)
+	@case "$(LMS)" in canvas|moodle) ;; *) echo "LMS must be canvas or moodle, not '$(LMS)'"; exit 2;; esac
+	@test -n "$(ZIP)" -a -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=grading-worksheet.csv]"; exit 2; }
+	@test -f "$(ZIP)" || { echo "no such file: $(ZIP)"; exit 2; }
+	$(if $(ROSTER),$(BIN)/nbgrader db student import "$(ROSTER)")
+	mkdir -p "$$BACKPROP_CLASS_DIR/downloaded/$(ASSIGNMENT)/archive"
+	cp "$(ZIP)" "$$BACKPROP_CLASS_DIR/downloaded/$(ASSIGNMENT)/archive/"
+	$(BIN)/nbgrader zip_collect "$(ASSIGNMENT)" --force --collector=backprop_course.grader.lms.$(LMS_PLUGIN)Collector \
+	  $(if $(WORKSHEET),--MoodleCollector.worksheet="$(abspath $(WORKSHEET))")
+
+# export writes <class>/canvas_grades.csv or moodle_grades.csv for the class `make grade` graded
+export: export BACKPROP_CLASS_DIR = $(CLASS)
+export: $(STAMP)
+	@case "$(LMS)" in canvas|moodle) ;; *) echo "LMS must be canvas or moodle, not '$(LMS)'"; exit 2;; esac
+	$(BIN)/nbgrader export --exporter=backprop_course.grader.export.$(LMS_PLUGIN)Export

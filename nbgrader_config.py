@@ -36,3 +36,22 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 from backprop_course.grader.preprocessors import configure  # noqa: E402
 
 configure(c)
+
+# Late work (backprop_course/grader/late.py). Due dates: 'YYYY-MM-DD HH:MM[:SS] ZONE', e.g.
+# {"02_backprop": "2026-12-07 23:59:00 Europe/Berlin"}. The penalty: 10 % of the score for each
+# day or part of a day late, at most 50 %.
+c.DueDates.dates = {}
+c.LatePenalty.per_day = 0.10
+c.LatePenalty.max_fraction = 0.50
+
+from backprop_course.grader import late  # noqa: E402
+
+late.configure(c)
+
+# Submissions from an LMS (`make collect`, backprop_course/grader/lms.py): downloads go to
+# <class>/downloaded/<assignment>/archive, and are unpacked by the course's safe extractor.
+c.ZipCollectApp.downloaded_directory = os.path.normpath(os.path.join(class_dir, "downloaded"))
+c.ZipCollectApp.extractor_plugin = "backprop_course.grader.lms.SafeExtractor"
+
+# grades.csv (`make grade`, `nbgrader export`): nbgrader's columns, quoted properly.
+c.ExportApp.plugin_class = "backprop_course.grader.export.GradesCsv"

@@ -191,7 +191,7 @@ class Course:
 
     def export(self):
         from nbgrader.api import Gradebook
-        from nbgrader.plugins import CsvExportPlugin
+        from .export import GradesCsv as CsvExportPlugin  # grades.csv quoted properly (lms work)
 
         path = self.class_path / "grades.csv"
         plugin = CsvExportPlugin(config=self.config)
