@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from functools import cache
 
 import nbformat
@@ -56,9 +57,16 @@ def exercise_of(assignment, test_id):
     return max(matches, key=len)
 
 
+HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+
+
 @cache
-def run(name):
-    """{test cell grade_id: the exception it raised, or None} for one submission."""
+def run(name, public=False):
+    """{test cell grade_id: the exception it raised, or None} for one submission.
+
+    public=True runs the test cells as the released notebook has them, without the hidden
+    tests: what a student sees before grading.
+    """
     submission = BY_NAME[name]
     namespace = {"__name__": "__main__"}
     exec("import numpy as np", namespace)
@@ -70,7 +78,8 @@ def run(name):
                 exec(compile(submission.cells[meta["grade_id"]], f"<{name}:{meta['grade_id']}>", "exec"), namespace)
             elif meta.get("grade"):
                 try:
-                    exec(compile(cell.source, f"<{meta['grade_id']}>", "exec"), namespace)
+                    source = HIDDEN_TESTS.sub("", cell.source) if public else cell.source
+                    exec(compile(source, f"<{meta['grade_id']}>", "exec"), namespace)
                 except Exception as error:  # noqa: BLE001 — a test cell fails on any exception
                     results[meta["grade_id"]] = error
                 else:
@@ -97,6 +106,22 @@ def test_submission(submission):
         assert code in named.values(), f"no test cell of {exercise} names [{code}]:\n{_describe(failures)}"
         misnamed = {cell: e for cell, e in failures.items() if cell in named and named[cell] != code}
         assert not misnamed, f"{exercise} has [{code}], but a test cell names another mistake:\n{_describe(misnamed)}"
+
+
+#: Exercise 1 answers written with lecture 4's vector update, self.weights − η·δ·self.o_i
+LECTURE_4_STYLE = ["02-reference", "02-correct-lecture-4", "02-correct-in-place", "02-correct-generator-sum"]
+
+
+@pytest.mark.parametrize("name", LECTURE_4_STYLE)
+def test_lecture_4s_update_passes_the_public_tests(name):
+    """The public tests pass lists; the given forward and constructor store arrays, so the
+    natural vector update works (issue 16, item 1: it raised TypeError on a list o_i)."""
+    assert "self.weights - learning_rate * self.delta_j * self.o_i" in BY_NAME[name].cells["neuron_backward"] \
+        or "self.weights -= learning_rate * self.delta_j * self.o_i" in BY_NAME[name].cells["neuron_backward"]
+    public = "\n".join(HIDDEN_TESTS.sub("", c.source) for c in source_notebook("02_backprop").cells if _meta(c).get("grade"))
+    assert "x=[1, 2, 3]" in public, "the public tests no longer pass the inputs as a list"
+    failures = {cell: e for cell, e in run(name, public=True).items() if e is not None}
+    assert not failures, _describe(failures)
 
 
 def test_checks_put_the_students_activations_back():
