@@ -124,6 +124,32 @@ def test_lecture_4s_update_passes_the_public_tests(name):
     assert not failures, _describe(failures)
 
 
+#: assignments whose every catalogue mistake must be caught, and named, by a public test
+PUBLICLY_CAUGHT = ("01_neuron", "02_backprop")
+
+
+@pytest.mark.parametrize("submission", [s for s in CATALOGUE if not s.correct and s.assignment in PUBLICLY_CAUGHT],
+                         ids=lambda s: s.name)
+def test_each_mistake_fails_a_public_test_that_names_it(submission):
+    """A student learns of a mistake before grading (issue 16, item 5: a ReLU mistake passed every public test)."""
+    (exercise, code), = [(e, c) for e, c in submission.mistakes.items() if c]
+    results = run(submission.name, public=True)
+    named = {cell: e.code for cell, e in results.items()
+             if isinstance(e, Mistake) and exercise_of(submission.assignment, cell) == exercise}
+    assert code in named.values(), \
+        f"no public test of {exercise} names [{code}]:\n{_describe({c: e for c, e in results.items() if e})}"
+
+
+def test_relu_backward_has_a_public_test():
+    cell = next(c for c in source_notebook("02_backprop").cells if _meta(c).get("grade_id") == "test_neuron_backward_relu")
+    assert 'activation="relu"' in HIDDEN_TESTS.sub("", cell.source) and "reveal=True" in cell.source
+    relu_mistakes = [s.name for s in CATALOGUE if s.mistakes.get("neuron_backward") == "relu-with-sigmoid-derivative"]
+    assert relu_mistakes
+    for name in relu_mistakes:
+        error = run(name, public=True)["test_neuron_backward_relu"]
+        assert isinstance(error, Mistake) and error.code == "relu-with-sigmoid-derivative", error
+
+
 def test_checks_put_the_students_activations_back():
     """check_derivative runs the student's code with trusted activations, and must restore them."""
     from backprop_course.checks.neuron import check_derivative
