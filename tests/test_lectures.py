@@ -66,3 +66,54 @@ def test_runs_top_to_bottom(path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
+    figures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert figures, f"{path.name} shows no figure"
+
+
+# ------------------------------------------------------------------ notation (issue 16, item 4)
+
+ROOT = NOTEBOOKS.parent
+COURSE_NOTEBOOKS = lectures() + sorted((ROOT / "source").glob("*/*.ipynb")) + sorted((ROOT / "release").glob("*/*.ipynb"))
+
+
+def markdown(path):
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+
+
+def test_a_numbered_o_says_which_index_it_is():
+    """o_1 stood for the first input and for hidden neuron 1's output in one display of lecture 2:
+    with a number, the index is named, o_{i=1} or o_{j=1}, as the text writes w_{j=1,l=3}."""
+    bare = [(p.name, m.group()) for p in COURSE_NOTEBOOKS for text in markdown(p)
+            for m in re.finditer(r"(?<![A-Za-z\\])o_\{?\d", text)]
+    assert not bare, bare
+
+
+def test_capital_delta_is_only_a_gradient():
+    """Δ_{w_jl} is lecture 3's gradient; the δ matrices of lecture 5 are D_l and D_j."""
+    others = [(p.name, text[m.start():m.end() + 8]) for p in COURSE_NOTEBOOKS for text in markdown(p)
+              for m in re.finditer(r"\\Delta_", text) if not re.match(r"\{[wb]", text[m.end():])]
+    assert not others, others
+
+
+def test_the_network_has_three_inputs():
+    for path in COURSE_NOTEBOOKS:
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        assert "2-2-1" not in text, f"{path.name} calls the text's 3-2-1 network 2-2-1"
+
+
+def test_lecture_5_states_its_weight_layout_against_lecture_4s():
+    """W is (J, I) in lecture 4 (a row per neuron) and (I, J) in lecture 5 (a column per neuron)."""
+    lecture_4 = "\n".join(c.source for c in nbformat.read(NOTEBOOKS / EXPECTED[3], as_version=4).cells)
+    assert "W_h (J, I)" in lecture_4 and "W_o (L, J)" in lecture_4
+    cells = markdown(NOTEBOOKS / EXPECTED[4])
+    assert any("$(J, I)$" in c and "$(I, J)$" in c and "W_h^T" in c and "lecture 4" in c.lower() for c in cells)
+
+
+def test_assignment_2_points_to_the_lecture_that_teaches_epochs():
+    """Exercise 2 asks for online gradient descent over epochs: the lecture it links teaches both."""
+    recap = next(c.source for c in nbformat.read(ROOT / "source/02_backprop/backprop.ipynb", as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "train_recap")
+    (target,) = re.findall(r"Online gradient descent \(\[[^]]*\]\(\.\./\.\./notebooks/([^)]+)\)", recap)
+    taught = "\n".join(markdown(NOTEBOOKS / target))
+    for words in ("**epoch**", "**Online** gradient descent", "**Batch** gradient descent"):
+        assert words in taught, f"{target} does not teach {words}"
