@@ -117,3 +117,36 @@ def test_assignment_2_points_to_the_lecture_that_teaches_epochs():
     taught = "\n".join(markdown(NOTEBOOKS / target))
     for words in ("**epoch**", "**Online** gradient descent", "**Batch** gradient descent"):
         assert words in taught, f"{target} does not teach {words}"
+
+
+# ------------------------------------------------------------------ navigation (issue 16, item 6)
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def local_links(path):
+    """(text of the link target, the file it points to) of every relative Markdown link."""
+    for text in markdown(path):
+        for url in LINK.findall(text):
+            if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url) or url.startswith("#"):
+                continue
+            yield url, (path.parent / url.split("#")[0]).resolve()
+
+
+def test_every_link_between_notebooks_resolves():
+    broken = [f"{p.relative_to(ROOT)} → {url}" for p in COURSE_NOTEBOOKS for url, target in local_links(p)
+              if not target.exists()]
+    assert not broken, "\n".join(broken)
+
+
+def test_lectures_link_to_the_assignments_and_back():
+    assignments = {p.resolve() for p in (ROOT / "release").glob("*/*.ipynb")}
+    linked = set()
+    for lecture in lectures():
+        targets = {t for _, t in local_links(lecture)} & assignments
+        assert targets, f"{lecture.name} links to no assignment under release/"
+        linked |= targets
+    assert linked == assignments, f"no lecture links to {sorted(map(str, assignments - linked))}"
+    for assignment in sorted((ROOT / "source").glob("*/*.ipynb")):
+        assert any(t.parent == NOTEBOOKS.resolve() for _, t in local_links(assignment)), assignment.name
+
