@@ -13,7 +13,7 @@ SIZES ?= 40x3
 CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 JOBS  ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
 
-.PHONY: help venv grade release autograde feedback report test lab bench site clean demo-class
+.PHONY: help venv grade release autograde feedback report test lab bench site rendered clean demo-class
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -23,6 +23,7 @@ help:
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
+	@echo "make rendered   executed copies of the lectures in notebooks/rendered/ (what GitHub shows)"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -51,6 +52,9 @@ bench: $(STAMP)
 
 site: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.site --out site
+
+rendered: $(STAMP)
+	$(BIN)/python -m backprop_course.tools.rendered
 
 clean:
 	rm -rf autograded feedback gradebook.db grades.csv report.html \

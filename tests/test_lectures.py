@@ -73,7 +73,9 @@ def test_runs_top_to_bottom(path):
 # ------------------------------------------------------------------ notation (issue 16, item 4)
 
 ROOT = NOTEBOOKS.parent
-COURSE_NOTEBOOKS = lectures() + sorted((ROOT / "source").glob("*/*.ipynb")) + sorted((ROOT / "release").glob("*/*.ipynb"))
+RENDERED = NOTEBOOKS / "rendered"
+COURSE_NOTEBOOKS = (lectures() + sorted(RENDERED.glob("*.ipynb")) + sorted((ROOT / "source").glob("*/*.ipynb"))
+                    + sorted((ROOT / "release").glob("*/*.ipynb")))
 
 
 def markdown(path):
@@ -149,4 +151,31 @@ def test_lectures_link_to_the_assignments_and_back():
     assert linked == assignments, f"no lecture links to {sorted(map(str, assignments - linked))}"
     for assignment in sorted((ROOT / "source").glob("*/*.ipynb")):
         assert any(t.parent == NOTEBOOKS.resolve() for _, t in local_links(assignment)), assignment.name
+
+
+# ------------------------------------------------------------------ the rendered copies for GitHub (item 6)
+
+def test_every_lecture_has_one_rendered_copy():
+    assert sorted(p.name for p in RENDERED.glob("*.ipynb")) == [p.name for p in lectures()], "run `make rendered`"
+
+
+@pytest.mark.parametrize("path", lectures(), ids=lambda p: p.name)
+def test_the_rendered_copy_is_its_lecture_executed(path):
+    """notebooks/rendered/ holds each lecture with its outputs, for GitHub: same cells, run top to bottom."""
+    from backprop_course.tools.rendered import expected_cells
+
+    copy = nbformat.read(RENDERED / path.name, as_version=4)
+    nbformat.validate(copy)
+    names = {p.name for p in lectures()}
+    cells = [(c.cell_type, c.source) for c in copy.cells]
+    assert cells == expected_cells(nbformat.read(path, as_version=4), path.name, names), \
+        f"notebooks/rendered/{path.name} is out of date: run `make rendered`"
+    code = [c for c in copy.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "not one run from top to bottom"
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})], \
+        "GitHub draws no widget: a widget must be replaced by its snapshot"
+    assert "widgets" not in copy.metadata
 
