@@ -13,7 +13,7 @@ SIZES ?= 40x3
 CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 JOBS  ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
 
-.PHONY: help venv grade release autograde feedback report test lab bench site rendered clean demo-class
+.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make rendered   executed copies of the lectures in notebooks/rendered/ (what GitHub shows)"
+	@echo "make solutions  worked solutions of the assignments in solutions/ (git-ignored)"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -55,6 +56,15 @@ site: $(STAMP)
 
 rendered: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.rendered
+
+# nbgrader's generate_solution: source/ executed, solutions and all tests shown. It needs the
+# assignments in the gradebook, which `release` puts there.
+SOLUTIONS ?= solutions
+solutions: release
+	@for a in $(notdir $(wildcard source/*)); do \
+	  $(BIN)/nbgrader generate_solution $$a --force --CourseDirectory.solution_directory=$(SOLUTIONS) --log-level=WARN \
+	    || exit 1; done
+	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
 clean:
 	rm -rf autograded feedback gradebook.db grades.csv report.html \
