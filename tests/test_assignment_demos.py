@@ -69,6 +69,36 @@ def test_with_scaled_inputs_and_small_weights_the_demo_learns(snapshots):
     assert ns["history_scaled"][-1] < ns["mean_loss"] / 10
 
 
+def demo_cells():
+    cells = {_grade_id(c): c.source for c in source_notebook("02_backprop").cells}
+    return cells["train_demo"], cells["train_demo_scaled"]
+
+
+def test_raw_inputs_are_a_gamble_and_the_habits_win_every_draw(snapshots):
+    """What the text says of seeds 0 to 5: raw, three end on the mean and three learn; scaled, all six learn."""
+    import matplotlib.pyplot as plt
+
+    raw_cell, scaled_cell = demo_cells()
+    assert raw_cell.startswith("np.random.seed(2)\n") and scaled_cell.startswith("np.random.seed(2)\n")
+    on_the_mean, raw_learned, learned = [], [], []
+    for seed in range(6):
+        ns = dict(snapshots["train_multi_sample"])
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(raw_cell.replace("np.random.seed(2)", f"np.random.seed({seed})", 1), ns)
+            y_raw = predictions(ns, ns["inputs"])
+            exec(scaled_cell.replace("np.random.seed(2)", f"np.random.seed({seed})", 1), ns)
+            y_scaled = predictions(ns, ns["scaled"])
+        plt.close("all")
+        if np.all(np.abs(y_raw - np.mean(ns["t"])) < 0.01):
+            on_the_mean.append(seed)
+        if np.all(np.abs(y_raw - np.asarray(ns["t"])) < LEARNED):
+            raw_learned.append(seed)
+        learned.append(bool(np.all(np.abs(y_scaled - np.asarray(ns["t"])) < LEARNED)))
+    assert len(on_the_mean) == 3 and 2 in on_the_mean, on_the_mean
+    assert sorted(on_the_mean + raw_learned) == list(range(6)), (on_the_mean, raw_learned)
+    assert all(learned), learned
+
+
 def test_the_three_output_demo_tells_the_samples_apart(snapshots):
     """Exercise 3's demo: each sample's largest output is its target's 1, every output within 0.15."""
     ns = snapshots["network_demo"]

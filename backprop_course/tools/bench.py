@@ -65,8 +65,8 @@ def cores():
 def make_slow(sub):
     """A correct submission whose train() does an extra, harmless computation every epoch.
 
-    train runs about 1,000 epochs in the notebook (its demo, plus the checks), so this adds
-    about 1.5 s on a 2020s core, and changes no result.
+    train runs 1,000 epochs in each of the notebook's two demo cells (plus a few in the checks),
+    so this adds about 1.5 s to each on a 2020s core, and changes no result.
     """
     source = sub.cells["train_multi_sample"]
     loop = re.search(r"^( *)for \w+ in range\(epochs\):\n", source, flags=re.M)
