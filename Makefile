@@ -13,7 +13,7 @@ SIZES ?= 40x3
 CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 JOBS  ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
 
-.PHONY: help venv grade release autograde feedback report test lab bench site clean demo-class collect export
+.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -26,6 +26,8 @@ help:
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
 	@echo "make export     LMS=canvas|moodle: the grade CSV the LMS imports (nbgrader export)"
+	@echo "make rendered   executed copies of the lectures in notebooks/rendered/ (what GitHub shows)"
+	@echo "make solutions  worked solutions of the assignments in solutions/ (git-ignored)"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -54,6 +56,18 @@ bench: $(STAMP)
 
 site: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.site --out site
+
+rendered: $(STAMP)
+	$(BIN)/python -m backprop_course.tools.rendered
+
+# nbgrader's generate_solution: source/ executed, solutions and all tests shown. It needs the
+# assignments in the gradebook, which `release` puts there.
+SOLUTIONS ?= solutions
+solutions: release
+	@for a in $(notdir $(wildcard source/*)); do \
+	  $(BIN)/nbgrader generate_solution $$a --force --CourseDirectory.solution_directory=$(SOLUTIONS) --log-level=WARN \
+	    || exit 1; done
+	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
 clean:
 	rm -rf autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import re
 from functools import cache
 from pathlib import Path
 
@@ -56,9 +57,16 @@ def exercise_of(assignment, test_id):
     return max(matches, key=len)
 
 
+HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+
+
 @cache
-def run(name):
-    """{test cell grade_id: the exception it raised, or None} for one submission."""
+def run(name, public=False):
+    """{test cell grade_id: the exception it raised, or None} for one submission.
+
+    public=True runs the test cells as the released notebook has them, without the hidden
+    tests: what a student sees before grading.
+    """
     submission = BY_NAME[name]
     namespace = {"__name__": "__main__"}
     exec("import numpy as np", namespace)
@@ -70,7 +78,8 @@ def run(name):
                 exec(compile(submission.cells[meta["grade_id"]], f"<{name}:{meta['grade_id']}>", "exec"), namespace)
             elif meta.get("grade"):
                 try:
-                    exec(compile(cell.source, f"<{meta['grade_id']}>", "exec"), namespace)
+                    source = HIDDEN_TESTS.sub("", cell.source) if public else cell.source
+                    exec(compile(source, f"<{meta['grade_id']}>", "exec"), namespace)
                 except Exception as error:  # noqa: BLE001 — a test cell fails on any exception
                     results[meta["grade_id"]] = error
                 else:
@@ -107,6 +116,48 @@ def test_the_rightly_passing_cells_exist():
         sub = BY_NAME[name]
         (exercise,) = [e for e, code in sub.mistakes.items() if code]
         assert set(cells) <= {c for c in run(name) if exercise_of(sub.assignment, c) == exercise}, name
+
+
+#: Exercise 1 answers written with lecture 4's vector update, self.weights − η·δ·self.o_i
+LECTURE_4_STYLE = ["02-reference", "02-correct-lecture-4", "02-correct-in-place", "02-correct-generator-sum"]
+
+
+@pytest.mark.parametrize("name", LECTURE_4_STYLE)
+def test_lecture_4s_update_passes_the_public_tests(name):
+    """The public tests pass lists; the given forward and constructor store arrays, so the
+    natural vector update works (issue 16, item 1: it raised TypeError on a list o_i)."""
+    assert "self.weights - learning_rate * self.delta_j * self.o_i" in BY_NAME[name].cells["neuron_backward"] \
+        or "self.weights -= learning_rate * self.delta_j * self.o_i" in BY_NAME[name].cells["neuron_backward"]
+    public = "\n".join(HIDDEN_TESTS.sub("", c.source) for c in source_notebook("02_backprop").cells if _meta(c).get("grade"))
+    assert "x=[1, 2, 3]" in public, "the public tests no longer pass the inputs as a list"
+    failures = {cell: e for cell, e in run(name, public=True).items() if e is not None}
+    assert not failures, _describe(failures)
+
+
+#: assignments whose every catalogue mistake must be caught, and named, by a public test
+PUBLICLY_CAUGHT = ("01_neuron", "02_backprop")
+
+
+@pytest.mark.parametrize("submission", [s for s in CATALOGUE if not s.correct and s.assignment in PUBLICLY_CAUGHT],
+                         ids=lambda s: s.name)
+def test_each_mistake_fails_a_public_test_that_names_it(submission):
+    """A student learns of a mistake before grading (issue 16, item 5: a ReLU mistake passed every public test)."""
+    (exercise, code), = [(e, c) for e, c in submission.mistakes.items() if c]
+    results = run(submission.name, public=True)
+    named = {cell: e.code for cell, e in results.items()
+             if isinstance(e, Mistake) and exercise_of(submission.assignment, cell) == exercise}
+    assert code in named.values(), \
+        f"no public test of {exercise} names [{code}]:\n{_describe({c: e for c, e in results.items() if e})}"
+
+
+def test_relu_backward_has_a_public_test():
+    cell = next(c for c in source_notebook("02_backprop").cells if _meta(c).get("grade_id") == "test_neuron_backward_relu")
+    assert 'activation="relu"' in HIDDEN_TESTS.sub("", cell.source) and "reveal=True" in cell.source
+    relu_mistakes = [s.name for s in CATALOGUE if s.mistakes.get("neuron_backward") == "relu-with-sigmoid-derivative"]
+    assert relu_mistakes
+    for name in relu_mistakes:
+        error = run(name, public=True)["test_neuron_backward_relu"]
+        assert isinstance(error, Mistake) and error.code == "relu-with-sigmoid-derivative", error
 
 
 def test_checks_put_the_students_activations_back():

@@ -3,6 +3,8 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import re  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -205,6 +207,30 @@ def test_stepper_exposes_stale_weights():
     stale.stale_checkbox.value = False  # the checkbox switches the driver back
     stale.backward()
     assert stale.max_grad_error < 1e-8
+
+
+def _flagged(status_html):
+    """The parameters whose row of the stepper's gradient table shows ✘."""
+    return re.findall(r"<tr><td>(\w+)</td>(?:<td>[^<]*</td>)*?<td>✘</td></tr>", status_html)
+
+
+def test_stepper_flags_stale_weights_on_the_texts_example():
+    """Bug (c) on the text's own numbers differs by ≈1.6e-8 absolute, ≈3e-5 relative.
+
+    An absolute tolerance of 1e-6 passed it with ✔ (issue 16, item 3); the relative error of
+    lecture 4's gradient check, below 1e-5, flags it, and only in the hidden neurons.
+    """
+    good = backprop_stepper()
+    good.backward()
+    assert not _flagged(good.status.value)
+    stale = backprop_stepper(stale_weights=True)
+    stale.backward()
+    flagged = _flagged(stale.status.value)
+    assert flagged, "the stepper shows ✔ for every parameter of bug (c)"
+    assert set(flagged) <= {"w_11", "w_21", "w_31", "b_1", "w_12", "w_22", "w_32", "b_2"}, flagged
+    assert stale.max_grad_error < 1e-6                      # what the absolute tolerance saw
+    assert 1e-5 < stale.max_rel_error < 1e-3 and good.max_rel_error < 1e-6
+    assert "relative error" in stale.status.value
 
 
 def test_stepper_reports_constructor_bugs():

@@ -255,13 +255,15 @@ class BackpropStepper(_WidgetBase):
       neurons computed are kept as ``pending`` and the neurons are put back, so the
       diagram still shows the old weights next to the new δ. A centred finite-difference
       gradient of e = ½ Σ_l (t_l − ŷ_l)² through the class's own forward is compared
-      with what backward did, (w_old − w_new)/η.
+      with what backward did, (w_old − w_new)/η, by relative error
+      |a − n| / max(|a|, |n|, 1e-12): ✔ below ``grad_tol`` (1e-5, as in lecture 4).
     - Update: the pending weights are installed.
 
     State: ``phase`` ('ready', 'forward', 'backward', 'update'), ``o_j`` (J,),
     ``y_hat`` (L,), ``error`` (e), ``delta_j`` (J,), ``delta_l`` (L,),
     ``grad_backward`` and ``grad_numeric`` (dicts name -> float, names like 'w_13',
-    'b_3' in the text's numbering), ``max_grad_error``, ``steps`` (updates done),
+    'b_3' in the text's numbering), ``grad_rel_error`` (dict name -> relative error),
+    ``max_rel_error``, ``max_grad_error`` (absolute), ``steps`` (updates done),
     ``history`` (e at each forward), ``warnings`` (list of str).
     Widgets: ``forward_button``, ``backward_button``, ``update_button``,
     ``reset_button``, ``stale_checkbox``, ``status`` (HTML), ``image``.
@@ -270,7 +272,7 @@ class BackpropStepper(_WidgetBase):
     def __init__(self, neuron_class=None, inputs=None, t=None, hidden_weights=None,
                  hidden_biases=None, output_weights=None, output_biases=None,
                  n_outputs=None, learning_rate=0.1, activation="sigmoid",
-                 stale_weights=False, seed=0, grad_tol=1e-6):
+                 stale_weights=False, seed=0, grad_tol=1e-5):
         ex = TEXT_EXAMPLE
         self.neuron_class = neuron_class or _Neuron
         self.inputs = np.asarray(ex["inputs"] if inputs is None else inputs, dtype=float)
@@ -393,7 +395,8 @@ class BackpropStepper(_WidgetBase):
         self.error = None
         self.pending = None
         self.grad_backward = self.grad_numeric = None
-        self.max_grad_error = None
+        self.grad_rel_error = None
+        self.max_grad_error = self.max_rel_error = None
         self.steps = 0
         self.history = []
         self._redraw()
@@ -440,6 +443,13 @@ class BackpropStepper(_WidgetBase):
                 self.grad_numeric[name] = float(nmr)
         self.max_grad_error = max(abs(self.grad_backward[k] - self.grad_numeric[k])
                                   for k in self.grad_backward)
+        # Relative error, the yardstick of lecture 4: the gradients differ by orders of
+        # magnitude, and an absolute tolerance passes bug (c) on the text's example.
+        self.grad_rel_error = {
+            k: abs(self.grad_backward[k] - self.grad_numeric[k])
+            / max(abs(self.grad_backward[k]), abs(self.grad_numeric[k]), 1e-12)
+            for k in self.grad_backward}
+        self.max_rel_error = max(self.grad_rel_error.values())
         self.phase = "backward"
         self._redraw()
 
@@ -486,13 +496,13 @@ class BackpropStepper(_WidgetBase):
         if self.grad_backward:
             rows = "".join(
                 f"<tr><td>{k}</td><td>{self.grad_backward[k]:+.3e}</td>"
-                f"<td>{self.grad_numeric[k]:+.3e}</td><td>"
-                + ("✔" if abs(self.grad_backward[k] - self.grad_numeric[k])
-                   <= self.grad_tol * max(1.0, abs(self.grad_numeric[k])) else "✘")
+                f"<td>{self.grad_numeric[k]:+.3e}</td><td>{self.grad_rel_error[k]:.1e}</td><td>"
+                + ("✔" if self.grad_rel_error[k] < self.grad_tol else "✘")
                 + "</td></tr>" for k in self.grad_backward)
             parts.append("<table><tr><th>parameter</th><th>∂e/∂w from backward</th>"
-                         "<th>finite differences</th><th></th></tr>" + rows + "</table>"
-                         f"max difference: {self.max_grad_error:.2e}")
+                         "<th>finite differences</th><th>relative error</th><th></th></tr>"
+                         + rows + "</table>"
+                         f"max relative error: {self.max_rel_error:.1e} (✔ below {self.grad_tol:g})")
         return "<br>".join(parts)
 
 

@@ -7,7 +7,8 @@ directory ``notebooks/``, ipywidgets state stored) and exported with nbconvert's
 ``HTMLExporter`` (the "lab" template, extended by ``site_assets/templates/course_site``
 with previous / index / next links). An ``index.html`` lists the lectures in order,
 each titled by its notebook's first heading. Links between notebooks
-(``03_x.ipynb#part`` → ``03_x.html#part``) are rewritten.
+(``03_x.ipynb#part`` → ``03_x.html#part``) are rewritten. A link to another notebook of the
+course (an assignment in ``../release/``) points to a copy of it in ``_notebooks/``, to download.
 
 Nothing is fetched from the internet when a page is viewed: every script the pages load
 sits in ``<out>/_static/``:
@@ -249,6 +250,31 @@ def inline_attachments(nb):
     return nb
 
 
+def copy_linked_notebooks(page_html: str, notebooks_dir: Path, out: Path) -> str:
+    """Links to notebooks of the course outside the site → copies in ``<out>/_notebooks/``.
+
+    The site renders the lectures; an assignment they link to (``../release/01_x/x.ipynb``) is
+    copied to ``_notebooks/release/01_x/x.ipynb``, its path in the course, for the reader to
+    download and open in Jupyter. Files outside the course folder are never copied.
+    """
+    course = Path(notebooks_dir).resolve().parent
+
+    def sub(m):
+        url = m.group(3)
+        path, sep, frag = url.partition("#")
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", path) or path.startswith("/") or not path.endswith(".ipynb"):
+            return m.group(0)
+        src = (Path(notebooks_dir) / unquote(path)).resolve()
+        if not src.is_file() or course not in src.parents:
+            return m.group(0)  # left for the link check to report
+        rel = Path("_notebooks") / src.relative_to(course)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, out / rel)
+        return f"{m.group(1)}{m.group(2)}{rel.as_posix()}{sep}{frag}{m.group(2)}"
+
+    return HREF_RE.sub(sub, page_html)
+
+
 SRC_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])([^"']+)\1""", re.IGNORECASE)
 
 
@@ -371,7 +397,7 @@ def build_site(out: Path, notebooks_dir: Path | None = None, notebooks: list[Pat
             },
         }
         body, _ = exporter.from_notebook_node(nb, resources=resources)
-        body = rewrite_links(body, targets)
+        body = copy_linked_notebooks(rewrite_links(body, targets), page.notebook.parent, out)
         copy_local_images(body, page.notebook.parent, out)
         (out / page.html_name).write_text(body, encoding="utf-8")
         log(f"wrote {out / page.html_name}")
