@@ -150,7 +150,7 @@ class Course:
             try:
                 preflight(settings.get("bwrap_path", "bwrap"))
             except SandboxUnavailableError as error:
-                raise SystemExit(f"The grading sandbox cannot start: {error}") from None
+                raise SystemExit(str(error)) from None
 
     def _autograde_parallel(self, todo, jobs, bar):
         workspace = self.class_path / ".grading"
@@ -235,7 +235,7 @@ _worker = {}
 def _start_worker(root, class_dir, workspace, main_db_url):
     from multiprocessing.util import Finalize
 
-    from .preprocessors import SandboxedExecute
+    from .sandbox import ExitingKernels
 
     if is_sqlite(main_db_url):  # SQLite takes one writer at a time: a copy of one's own, merged after each submission
         copy = Path(workspace) / f"worker-{os.getpid()}.db"
@@ -246,8 +246,8 @@ def _start_worker(root, class_dir, workspace, main_db_url):
     config = load_config(root, class_dir)
     # a kernel's exit (about 0.4 s, idle) overlaps the next submission; the last ones are
     # awaited as the worker exits, so the pool's shutdown waits for them
-    config.SandboxedExecute.defer_shutdown = True
-    Finalize(None, SandboxedExecute.finish_shutdowns, exitpriority=10)
+    exits = config.SandboxedKernelManager.exits = ExitingKernels()
+    Finalize(None, exits.finish, exitpriority=10)
     _quiet_nbgrader()
     _worker.update(api=make_api(config, db), db=db)
 
