@@ -2,8 +2,7 @@
 import hashlib
 from pathlib import Path
 
-from backprop_course.grader import report
-from backprop_course.tools.catalogue import EXERCISES, NOTEBOOK
+from backprop_course.grader.assignments import assignments
 
 
 def tree_hashes(root):
@@ -20,10 +19,11 @@ def exercise_scores(grader, student, assignment):
     from nbgrader.api import Gradebook
 
     scores = {}
+    graded = assignments()[assignment]
     with Gradebook(grader.db_url) as gb:
-        notebook = gb.find_submission_notebook(Path(NOTEBOOK[assignment]).stem, assignment, student)
+        notebook = gb.find_submission_notebook(Path(graded.notebook).stem, assignment, student)
         for grade in notebook.grades:
-            exercise = report.exercise_of(grade.name, EXERCISES[assignment])
+            exercise = graded.exercise_of(grade.name)
             got, top = scores.get(exercise, (0.0, 0.0))
             scores[exercise] = (got + grade.score, top + grade.max_score)
     return scores

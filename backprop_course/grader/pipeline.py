@@ -24,9 +24,10 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
+from .assignments import COURSE_ROOT, assignments
+
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 
-COURSE_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CLASS = "examples/demo_class"
 
 
@@ -38,12 +39,33 @@ class Submission:
     log: str = field(default="", repr=False)
 
 
-def load_config(root, class_dir):
-    """The course's nbgrader config, for the class in ``class_dir`` (relative to root)."""
+def load_config(root, class_dir="."):
+    """The course's nbgrader config, for the class in ``class_dir`` (relative to root).
+
+    ``nbgrader_config.py`` describes the class in the course root, as a plain ``nbgrader``
+    command there sees it. Another class (the demo class) gets its own submitted/,
+    autograded/ and feedback/ folders and, when the course's gradebook is the default SQLite
+    file of the root, its own gradebook beside them.
+    """
     from traitlets.config.loader import PyFileConfigLoader
 
-    os.environ["BACKPROP_CLASS_DIR"] = str(class_dir)
-    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    if os.path.normpath(class_dir) != ".":
+        course = config.CourseDirectory
+        for step in ("submitted", "autograded", "feedback"):
+            setattr(course, f"{step}_directory", os.path.join(class_dir, step))
+        url = course.get("db_url", "")
+        if is_sqlite(url) and Path(url.removeprefix("sqlite:///")).resolve() == (Path(root) / "gradebook.db").resolve():
+            course.db_url = "sqlite:///" + str((Path(root) / class_dir / "gradebook.db").resolve())
+    return config
+
+
+def cores():
+    """The cores this process may run on: the default number of grading workers."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def make_api(config, db_url=None):
@@ -73,10 +95,10 @@ class Course:
 
     @property
     def assignments(self):
-        return sorted(p.name for p in (self.root / "source").iterdir() if p.is_dir() and not p.name.startswith("."))
+        return list(assignments(self.root / "source"))
 
     def source_notebooks(self, assignment):
-        return sorted(p.name for p in (self.root / "source" / assignment).glob("*.ipynb"))
+        return list(assignments(self.root / "source")[assignment].notebooks)
 
     # --- 1. release -------------------------------------------------------------------
     def release(self):
@@ -125,7 +147,9 @@ class Course:
         return ""
 
     def autograde(self, submissions, jobs=1):
-        """Autograde the submissions without a problem; returns them all, with any new problem."""
+        """Autograde the submissions without a problem with ``jobs`` workers (None: :func:`cores`);
+        returns them all, with any new problem."""
+        jobs = jobs or cores()
         _quiet_nbgrader()
         todo = [s for s in submissions if not s.problem]
         if todo:
