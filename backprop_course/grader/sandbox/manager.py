@@ -27,7 +27,7 @@ from traitlets import Bool, Instance, Integer, List, Unicode, default
 from .client import PromptKernelClient
 from .limits import GiB, MiB, PidsCgroup, gone, preexec, rlimits
 from .policy import Host, policy_for
-from .preflight import ENV_SWITCH, disabled_by_environment, preflight
+from .availability import ENV_SWITCH, disabled_by_environment, preflight
 
 
 class ExitingKernels:
