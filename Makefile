@@ -11,7 +11,9 @@ export PYTHONHASHSEED := 0
 # A real class lives in ./submitted; without one, `make grade` grades the demo class.
 SIZES ?= 40x3
 CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
-JOBS  ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
+# JOBS=N parallel grading workers; unset, the grader uses the cores it may run on
+JOBS  ?=
+JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 
 .PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
 
@@ -37,13 +39,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 grade: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) --jobs $(JOBS)
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG)
 
 release: $(STAMP)
 	$(BIN)/backprop-course release
 
 autograde: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) --jobs $(JOBS) --only autograde
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) --only autograde
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -52,7 +54,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
 bench: $(STAMP)
-	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) --jobs $(JOBS)
+	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 
 site: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.site --out site
@@ -80,20 +82,17 @@ demo-class: $(STAMP)
 # --- A term with an LMS (README): submissions in, grades out, through nbgrader's plugins ---
 LMS ?= canvas
 LMS_PLUGIN = $(if $(filter moodle,$(LMS)),Moodle,Canvas)
-# collect fills the real class (the course root) unless CLASS is given on the command line
-collect: export BACKPROP_CLASS_DIR = $(if $(filter command line,$(origin CLASS)),$(CLASS),.)
+# collect fills the real class, in the course root
 collect: $(STAMP)
 	@case "$(LMS)" in canvas|moodle) ;; *) echo "LMS must be canvas or moodle, not '$(LMS)'"; exit 2;; esac
 	@test -n "$(ZIP)" -a -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=grading-worksheet.csv]"; exit 2; }
 	@test -f "$(ZIP)" || { echo "no such file: $(ZIP)"; exit 2; }
 	$(if $(ROSTER),$(BIN)/nbgrader db student import "$(ROSTER)")
-	mkdir -p "$$BACKPROP_CLASS_DIR/downloaded/$(ASSIGNMENT)/archive"
-	cp "$(ZIP)" "$$BACKPROP_CLASS_DIR/downloaded/$(ASSIGNMENT)/archive/"
+	mkdir -p "downloaded/$(ASSIGNMENT)/archive"
+	cp "$(ZIP)" "downloaded/$(ASSIGNMENT)/archive/"
 	$(BIN)/nbgrader zip_collect "$(ASSIGNMENT)" --force --collector=backprop_course.grader.lms.$(LMS_PLUGIN)Collector \
 	  $(if $(WORKSHEET),--MoodleCollector.worksheet="$(abspath $(WORKSHEET))")
 
 # export writes <class>/canvas_grades.csv or moodle_grades.csv for the class `make grade` graded
-export: export BACKPROP_CLASS_DIR = $(CLASS)
 export: $(STAMP)
-	@case "$(LMS)" in canvas|moodle) ;; *) echo "LMS must be canvas or moodle, not '$(LMS)'"; exit 2;; esac
-	$(BIN)/nbgrader export --exporter=backprop_course.grader.export.$(LMS_PLUGIN)Export
+	$(BIN)/backprop-course export --lms "$(LMS)" --class-dir "$(CLASS)"

@@ -16,7 +16,6 @@ def nbgrader_env():
     """The environment for nbgrader subprocesses: the venv's bin/ first (nbgrader shells out to alembic)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("BACKPROP_CLASS_DIR", None)
     env.pop("NBGRADER_DB_URL", None)
     return env
 

@@ -70,6 +70,7 @@ def grade_catalogue(course):
     results = report.collect(grader.db_url, grader.class_path, course / "source",
                              {(s.student, s.assignment): s.problem for s in submissions if s.problem})
     return course, grader, submissions, results, before
+from backprop_course.grader.assignments import assignments
 
 
 def tree_hashes(root):
@@ -86,10 +87,11 @@ def exercise_scores(grader, student, assignment):
     from nbgrader.api import Gradebook
 
     scores = {}
+    graded = assignments()[assignment]
     with Gradebook(grader.db_url) as gb:
-        notebook = gb.find_submission_notebook(Path(NOTEBOOK[assignment]).stem, assignment, student)
+        notebook = gb.find_submission_notebook(Path(graded.notebook).stem, assignment, student)
         for grade in notebook.grades:
-            exercise = report.exercise_of(grade.name, EXERCISES[assignment])
+            exercise = graded.exercise_of(grade.name)
             got, top = scores.get(exercise, (0.0, 0.0))
             scores[exercise] = (got + grade.score, top + grade.max_score)
     return scores

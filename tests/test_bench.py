@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from backprop_course.grader import report
+from backprop_course.grader.assignments import assignments
 from backprop_course.tools import bench
 from backprop_course.tools.catalogue import EXERCISES
 from grading_helpers import RIGHTLY_PASSING
@@ -89,6 +89,6 @@ def test_both_graders_give_each_test_cell_the_expected_score(benched):
                      if re.match(r"backprop/test_", key)}
             assert len(cells) >= len(EXERCISES[bench.ASSIGNMENT]), student
             for cell, (auto_score, _, _, _, max_score) in cells.items():
-                code = sub.mistakes[report.exercise_of(cell, EXERCISES[bench.ASSIGNMENT])]
+                code = sub.mistakes[assignments()[bench.ASSIGNMENT].exercise_of(cell)]
                 full = not code or cell in RIGHTLY_PASSING.get(sub.name, {})
                 assert auto_score == (max_score if full else 0), f"{copy}: {student} {cell} scored {auto_score}/{max_score}"

@@ -306,7 +306,7 @@ def test_rewrite_links_only_touches_notebooks_of_the_site():
 def test_offline_build_needs_the_cached_npm_files_and_keeps_foreign_html(tmp_path, monkeypatch):
     monkeypatch.setenv("BACKPROP_SITE_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(site.SiteError, match="--offline"):
-        site.npm_package("@jupyter-widgets/html-manager", offline=True)
+        site.npm_modules(offline=True)
     foreign = tmp_path / "docs"
     foreign.mkdir()
     (foreign / "page.html").write_text("<p>not ours</p>")

@@ -32,8 +32,10 @@ class GradesCsv(CsvExportPlugin):
     """nbgrader's grades.csv, with its columns, written by the csv module: nbgrader joins the
     fields with bare commas, so a name like "Hopper, Jr." shifts every column after it."""
 
+    default_to = "grades.csv"
+
     def export(self, gradebook):
-        path = self.to or "grades.csv"
+        path = self.to or self.default_to
         late = lateness(gradebook)
         keys = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                 "raw_score", "late_submission_penalty", "score", "max_score"]
@@ -176,3 +178,7 @@ class MoodleExport(LmsExport):
             grade, done = grades[a.name]
             cells += [grade, done.describe() if done else ""]
         return cells
+
+
+#: what `backprop-course export --lms …` (and `make grade`, for grades.csv) writes
+EXPORTS = {None: GradesCsv, "canvas": CanvasExport, "moodle": MoodleExport}

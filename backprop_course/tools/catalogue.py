@@ -23,15 +23,11 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..grader.assignments import COURSE_ROOT as ROOT, assignments
 
-NOTEBOOK = {"01_neuron": "neuron.ipynb", "02_backprop": "backprop.ipynb"}
-
-#: the exercises (solution cells' grade_ids) of each assignment, in notebook order
-EXERCISES = {
-    "01_neuron": ["activations", "derivatives", "loss", "neuron_forward"],
-    "02_backprop": ["neuron_backward", "train_multi_sample", "multi_output_network"],
-}
+#: each assignment's notebook, and its exercises (solution cells' grade_ids) in notebook order, from source/
+NOTEBOOK = {name: a.notebook for name, a in assignments(ROOT / "source").items()}
+EXERCISES = {name: list(a.exercises) for name, a in assignments(ROOT / "source").items()}
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
