@@ -173,7 +173,7 @@ class Course:
         settings = self.config.SandboxedKernelManager
         if settings.get("enabled", True) and not disabled_by_environment():
             try:
-                preflight(settings.get("bwrap_path", "bwrap"))
+                preflight(settings.get("bwrap_path", ""))
             except SandboxUnavailableError as error:
                 raise SystemExit(str(error)) from None
 
