@@ -48,6 +48,27 @@ MISTAKES = {
     "loss-after-update": "A sample's loss is taken after its update: take it at the forward pass, before the step.",
     "wrong-target": "An output neuron is trained towards another output's or another sample's target: output l learns t_l of the same sample.",
     "loss-not-summed-over-outputs": "The sample loss is e = ½ Σ_l (t_l − o_l)², summed over the outputs, not averaged.",
+    # 03_vectorised (checks/vectorised.py; it also names forward-ignores-bias and update-sign)
+    "weight-gradient-transposed": "dW is transposed: dW = xᵀ·dout has W's shape (D, M), entry (d, m) = Σ_n x[n, d]·dout[n, m]; dout.T @ x gives (M, D).",
+    "bias-gradient-not-summed": "db is not summed over the batch: every sample adds its row of dout to the bias gradient, db = dout.sum(axis=0), shape (M,).",
+    "batch-divided-twice": "The gradient is divided by the batch size a second time: dlogits already carries the 1/N of the mean loss, so dense_backward and the update must not divide again.",
+    "cross-entropy-not-averaged": "The loss is the sum over the batch: it is the mean, e = −(1/N) Σ_n log ŷ[n, y_n].",
+    "softmax-gradient-not-averaged": "dlogits lacks the 1/N: the loss is the mean over the batch, so its gradient is (ŷ − t)/N, not ŷ − t.",
+    "softmax-gradient-sign": "dlogits has the wrong sign: ∂e/∂z = (ŷ − t)/N, prediction minus target, as ∂e/∂ŷ = ŷ − t in lecture 3.",
+    "softmax-gradient-missing-target": "dlogits lacks the −t: subtract 1 at each sample's true class, ∂e/∂z = (ŷ − t)/N with t one-hot.",
+    "softmax-overflow": "softmax overflows on large logits (exp(1000) is inf, inf/inf is nan): subtract each row's max first, ŷ = exp(z − max z) / Σ exp(z − max z), which does not change ŷ.",
+    "log-of-zero-probability": "The loss takes log ŷ of a probability that underflowed to 0 (or a clipped log(ŷ + ε)): compute log ŷ = (z − max z) − log Σ exp(z − max z) directly.",
+    "one-sided-difference": "grad_check uses a one-sided difference, (f(x + h) − f(x))/h, whose error grows like h: use the central difference (f(x + h) − f(x − h))/(2h), whose error grows like h².",
+    "step-too-large": "grad_check's step is too large, or is not the h it was given: the central difference's error grows like h²; use the argument h (1e-5 by default).",
+    "difference-not-halved": "The central difference is divided by h instead of 2h: x + h and x − h are 2h apart.",
+    "input-not-restored": "grad_check leaves x changed: put each entry back after perturbing it (old = x[i]; …; x[i] = old), or perturb a copy.",
+    "shuffled-without-targets": "The inputs are shuffled without their targets: use one permutation for both, idx = rng.permutation(N), then X[idx] and y[idx].",
+    "samples-not-shuffled": "The samples are visited in their stored order: visit them in the order idx = rng.permutation(N), drawn once per epoch.",
+    "last-batch-dropped": "The last, smaller batch is skipped: when N is not a multiple of batch_size, the final batch holds the remaining samples, idx[start:start + batch_size].",
+    "relu-backward-skipped": "The gradient skips ReLU's backward: mask it with relu_backward before the first layer's dense_backward, zero where the hidden net ≤ 0.",
+    "params-not-updated": "params is not updated: change the dict you were given (params['W1'] -= η·dW1, or params['W1'] = …), not a copy or a new dict.",
+    "batch-losses-summed": "The epoch loss is the sum of the batch losses: return their mean.",
+    "batch-losses-weighted": "The epoch loss weights each batch by its size: return the plain mean of the batch losses, np.mean(batch_losses).",
 }
 
 _CODE = re.compile(r"\[([a-z0-9-]+)\]")
