@@ -84,7 +84,7 @@ def expect(quantity, observed, expected, variants=(), reveal=False, rtol=None, a
 
 
 def _pair(result, name, size):
-    """A student's function's tuple result, or a WrongAnswer that says what it returned."""
+    """(result, "") when a student's function returned a tuple of ``size``, else (None, what it returned instead)."""
     if not isinstance(result, (tuple, list)) or len(result) != size:
         what = f"a {type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
         return None, f"{name} must return a tuple of {size} (see its docstring), not {what}."
