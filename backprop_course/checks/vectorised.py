@@ -108,7 +108,7 @@ def cross_entropy(logits, y):
     """e = −(1/N) Σ_n log ŷ_{n,y_n} with ŷ = softmax(z): the definition, through log-sum-exp."""
     logits = np.asarray(logits, dtype=float)
     log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-    return -float(np.mean(log_probs[np.arange(len(y)), y]))
+    return -float(log_probs[np.arange(len(y)), y].sum()) / len(y)
 
 
 def cross_entropy_gradient(logits, y):
@@ -168,9 +168,13 @@ def _pack(params):
 
 
 def _unpack(theta, shapes):
-    sizes = [int(np.prod(shapes[k])) for k in PARAMS]
-    parts = np.split(np.asarray(theta, float), np.cumsum(sizes)[:-1])
-    return {k: p.reshape(shapes[k]) for k, p in zip(PARAMS, parts)}
+    """θ (flat) → {"W1": …, "b1": …, "W2": …, "b2": …} of ``shapes``, as views of θ."""
+    theta, params, start = np.asarray(theta, float), {}, 0
+    for k in PARAMS:
+        size = int(np.prod(shapes[k]))
+        params[k] = theta[start:start + size].reshape(shapes[k])
+        start += size
+    return params
 
 
 def sgd_epoch_oracle(params, X, y, batch_size, learning_rate, rng_seed):
