@@ -11,9 +11,11 @@ export PYTHONHASHSEED := 0
 # A real class lives in ./submitted; without one, `make grade` grades the demo class.
 SIZES ?= 40x3
 CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
-JOBS  ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
+# JOBS=N parallel grading workers; unset, the grader uses the cores it may run on
+JOBS  ?=
+JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 
-.PHONY: help venv grade release autograde feedback report test lab bench site clean demo-class
+.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -23,6 +25,11 @@ help:
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
+	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
+	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
+	@echo "make export     LMS=canvas|moodle: the grade CSV the LMS imports (nbgrader export)"
+	@echo "make rendered   executed copies of the lectures in notebooks/rendered/ (what GitHub shows)"
+	@echo "make solutions  worked solutions of the assignments in solutions/ (git-ignored)"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -32,13 +39,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 grade: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) --jobs $(JOBS)
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG)
 
 release: $(STAMP)
 	$(BIN)/backprop-course release
 
 autograde: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) --jobs $(JOBS) --only autograde
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) --only autograde
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -47,15 +54,45 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
 bench: $(STAMP)
-	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) --jobs $(JOBS)
+	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 
 site: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.site --out site
 
+rendered: $(STAMP)
+	$(BIN)/python -m backprop_course.tools.rendered
+
+# nbgrader's generate_solution: source/ executed, solutions and all tests shown. It needs the
+# assignments in the gradebook, which `release` puts there.
+SOLUTIONS ?= solutions
+solutions: release
+	@for a in $(notdir $(wildcard source/*)); do \
+	  $(BIN)/nbgrader generate_solution $$a --force --CourseDirectory.solution_directory=$(SOLUTIONS) --log-level=WARN \
+	    || exit 1; done
+	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
+
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv report.html \
+	rm -rf autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
 
 demo-class: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.demo_class
+
+# --- A term with an LMS (README): submissions in, grades out, through nbgrader's plugins ---
+LMS ?= canvas
+LMS_PLUGIN = $(if $(filter moodle,$(LMS)),Moodle,Canvas)
+# collect fills the real class, in the course root
+collect: $(STAMP)
+	@case "$(LMS)" in canvas|moodle) ;; *) echo "LMS must be canvas or moodle, not '$(LMS)'"; exit 2;; esac
+	@test -n "$(ZIP)" -a -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=grading-worksheet.csv]"; exit 2; }
+	@test -f "$(ZIP)" || { echo "no such file: $(ZIP)"; exit 2; }
+	$(if $(ROSTER),$(BIN)/nbgrader db student import "$(ROSTER)")
+	mkdir -p "downloaded/$(ASSIGNMENT)/archive"
+	cp "$(ZIP)" "downloaded/$(ASSIGNMENT)/archive/"
+	$(BIN)/nbgrader zip_collect "$(ASSIGNMENT)" --force --collector=backprop_course.grader.lms.$(LMS_PLUGIN)Collector \
+	  $(if $(WORKSHEET),--MoodleCollector.worksheet="$(abspath $(WORKSHEET))")
+
+# export writes <class>/canvas_grades.csv or moodle_grades.csv for the class `make grade` graded
+export: $(STAMP)
+	$(BIN)/backprop-course export --lms "$(LMS)" --class-dir "$(CLASS)"

@@ -6,18 +6,18 @@ c = get_config()  # noqa: F821 (injected by traitlets)
 c.CourseDirectory.course_id = "backprop-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
-# Where the class lives: "." for a real class, examples/demo_class for the demo.
-# Keeps the demo's submissions, grades and gradebook apart from a real class.
-class_dir = os.path.normpath(os.environ.get("BACKPROP_CLASS_DIR", "."))
-c.CourseDirectory.submitted_directory = os.path.join(class_dir, "submitted")
-c.CourseDirectory.autograded_directory = os.path.join(class_dir, "autograded")
-c.CourseDirectory.feedback_directory = os.path.join(class_dir, "feedback")
+# The class lives in the course root: submitted/, autograded/, feedback/ and the gradebook.
+# (`make grade` grades the demo class in examples/demo_class with its own copies of these:
+# backprop_course.grader.pipeline.load_config.)
+c.CourseDirectory.submitted_directory = "./submitted"
+c.CourseDirectory.autograded_directory = "./autograded"
+c.CourseDirectory.feedback_directory = "./feedback"
 
 # SQLite by default; point NBGRADER_DB_URL at a shared PostgreSQL for JupyterHub,
 # e.g. postgresql+psycopg2://nbgrader:secret@db.example.org/backprop_course
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL",
-    "sqlite:///" + os.path.join(c.CourseDirectory.root, class_dir, "gradebook.db"),
+    "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"),
 )
 
 # The reference solution runs in well under a second a cell; 20 s leaves room for slow
@@ -36,3 +36,22 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 from backprop_course.grader.preprocessors import configure  # noqa: E402
 
 configure(c)
+
+# Late work (backprop_course/grader/late.py). Due dates: 'YYYY-MM-DD HH:MM[:SS] ZONE', e.g.
+# {"02_backprop": "2026-12-07 23:59:00 Europe/Berlin"}. The penalty: 10 % of the score for each
+# day or part of a day late, at most 50 %.
+c.DueDates.dates = {}
+c.LatePenalty.per_day = 0.10
+c.LatePenalty.max_fraction = 0.50
+
+from backprop_course.grader import late  # noqa: E402
+
+late.configure(c)
+
+# Submissions from an LMS (`make collect`, backprop_course/grader/lms.py): downloads go to
+# downloaded/<assignment>/archive, and are unpacked by the course's safe extractor.
+c.ZipCollectApp.downloaded_directory = "downloaded"
+c.ZipCollectApp.extractor_plugin = "backprop_course.grader.lms.SafeExtractor"
+
+# grades.csv (`make grade`, `nbgrader export`): nbgrader's columns, quoted properly.
+c.ExportApp.plugin_class = "backprop_course.grader.export.GradesCsv"

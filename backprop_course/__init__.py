@@ -2,7 +2,8 @@
 
 - ``lectures``: what the lecture notebooks import (activations, figures, widgets);
 - ``checks``: what the assignments' test cells import, in the student's kernel (the
-  finite-difference oracle, the checks and the mistakes they name);
+  finite-difference oracle, the checks, the mistake table and the reference neuron and network
+  that the mistakes deviate from);
 - ``grader``: what runs in the instructor's process while grading (the command line, the
   nbgrader preprocessors, trusted verdicts, the sandbox, the report);
 - ``tools``: developer tools (the catalogue of submissions, the demo class, the benchmark,

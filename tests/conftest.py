@@ -16,6 +16,43 @@ def nbgrader_env():
     """The environment for nbgrader subprocesses: the venv's bin/ first (nbgrader shells out to alembic)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("BACKPROP_CLASS_DIR", None)
     env.pop("NBGRADER_DB_URL", None)
     return env
+
+
+@pytest.fixture
+def postgres_url():
+    """A new, empty PostgreSQL database for one test, dropped after it.
+
+    BACKPROP_TEST_POSTGRES_URL names a server and a role that may create databases
+    (.ci/run starts Debian's PostgreSQL and sets it); without it the test is skipped.
+    """
+    admin_url = os.environ.get("BACKPROP_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("needs a PostgreSQL server: set BACKPROP_TEST_POSTGRES_URL=postgresql+psycopg2://user:pw@host:port/db "
+                    "for a role with CREATEDB (.ci/run does)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"backprop_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def graded_catalogue(tmp_path_factory, nbgrader_env):
+    """The catalogue class, graded once for the session (grading_helpers.grade_catalogue)."""
+    from grading_helpers import grade_catalogue
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", nbgrader_env["PATH"])  # nbgrader shells out to alembic, also when tests open the gradebook
+        yield grade_catalogue(tmp_path_factory.mktemp("course"))

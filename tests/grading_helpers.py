@@ -1,9 +1,76 @@
-"""What the grading tests read back: file hashes and per-exercise scores from the gradebook."""
+"""What the grading tests share: the graded catalogue class, the test cells a mistake rightly
+passes, and what they read back (file hashes, scores from the gradebook, cells' errors)."""
 import hashlib
+import shutil
 from pathlib import Path
 
-from backprop_course.grader import report
-from backprop_course.tools.catalogue import EXERCISES, NOTEBOOK
+import nbformat
+
+from backprop_course.grader import pipeline, report
+from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKEN = {  # student -> (assignment folder, files), each reported, none graded
+    "broken-json": ("02_backprop", {"backprop.ipynb": '{"cells": [ {"cell_type": "code",'}),
+    "renamed-notebook": ("01_neuron", {"neuron (1).ipynb": None}),
+    "unknown-assignment": ("03_convolutions", {"conv.ipynb": None}),
+    "no-notebook": ("01_neuron", {"notes.txt": "I ran out of time"}),
+}
+
+_HIDDEN_ONLY = "it tests hidden neurons only, and the mistake is in the output neuron's δ"
+_OUTPUT_ONLY = "it tests an output neuron only, and the mistake is in the hidden δ_j"
+_FORWARD_RIGHT = "Network.forward is right: the mistake is in backward or train"
+_NO_LOSS = "one backward() step computes no loss: the mistake is in train's loss"
+#: the test cells of a mistaken exercise that rightly pass, and why. Every other test cell of
+#: that exercise must fail, and name the mistake (a diagnosis that breaks in one cell shows).
+RIGHTLY_PASSING = {
+    "02-neuron-output-delta-sign": {"test_neuron_backward_hidden": _HIDDEN_ONLY, "test_neuron_backward_relu": _HIDDEN_ONLY},
+    "02-neuron-output-delta-no-phi-prime": {"test_neuron_backward_hidden": _HIDDEN_ONLY,
+                                            "test_neuron_backward_relu": _HIDDEN_ONLY},
+    "02-neuron-relu-sigmoid-derivative": {"test_neuron_backward_hidden": "its neurons are sigmoid neurons only"},
+    "02-neuron-derivative-of-net": {"test_neuron_backward_relu": "its neurons are ReLU neurons only"},
+    "02-neuron-hidden-no-phi-prime": {"test_neuron_backward_output": _OUTPUT_ONLY},
+    "02-neuron-hidden-last-output-only": {"test_neuron_backward_output": _OUTPUT_ONLY},
+    "02-neuron-hidden-mean": {"test_neuron_backward_output": _OUTPUT_ONLY},
+    **{name: {"test_multi_output_network_forward": _FORWARD_RIGHT}
+       for name in ("02-network-updated-weights", "02-network-first-output-only", "02-network-first-target",
+                    "02-network-learning-rate-not-passed")},
+    **{name: {"test_multi_output_network_forward": _FORWARD_RIGHT, "test_multi_output_network_backward": _NO_LOSS}
+       for name in ("02-network-loss-mean-over-outputs", "02-network-loss-after-update")},
+}
+
+
+def grade_catalogue(course):
+    """A class in ``course`` of every catalogue submission, the source ("reference"), the blank
+    release ("blank") and the BROKEN folders: released, autograded in one batch, feedback made.
+
+    Returns (course, grader, submissions, report.collect's results, hashes of the inputs before).
+    """
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, course / name)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    submitted = course / "submitted"
+    for sub in CATALOGUE:
+        path = submitted / sub.name / sub.assignment / NOTEBOOK[sub.assignment]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(build_notebook(sub, hidden_tests=False), path)
+    for assignment in NOTEBOOK:
+        shutil.copytree(ROOT / "source" / assignment, submitted / "reference" / assignment)
+        shutil.copytree(ROOT / "release" / assignment, submitted / "blank" / assignment)
+    for student, (assignment, files) in BROKEN.items():
+        for name, text in files.items():
+            path = submitted / student / assignment / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text if text is not None else (ROOT / "release/01_neuron/neuron.ipynb").read_text())
+    before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
+    grader = pipeline.Course(root=course)
+    grader.release()
+    submissions = grader.autograde(grader.submissions(), jobs=2)
+    grader.feedback(submissions)
+    results = report.collect(grader.db_url, grader.class_path, course / "source",
+                             {(s.student, s.assignment): s.problem for s in submissions if s.problem})
+    return course, grader, submissions, results, before
+from backprop_course.grader.assignments import assignments
 
 
 def tree_hashes(root):
@@ -20,10 +87,18 @@ def exercise_scores(grader, student, assignment):
     from nbgrader.api import Gradebook
 
     scores = {}
+    graded = assignments()[assignment]
     with Gradebook(grader.db_url) as gb:
-        notebook = gb.find_submission_notebook(Path(NOTEBOOK[assignment]).stem, assignment, student)
+        notebook = gb.find_submission_notebook(Path(graded.notebook).stem, assignment, student)
         for grade in notebook.grades:
-            exercise = report.exercise_of(grade.name, EXERCISES[assignment])
+            exercise = graded.exercise_of(grade.name)
             got, top = scores.get(exercise, (0.0, 0.0))
             scores[exercise] = (got + grade.score, top + grade.max_score)
     return scores
+
+
+def cell_errors(course, student, assignment):
+    """{grade_id: the error messages of that test cell, joined} of a student's autograded notebook."""
+    nb = nbformat.read(Path(course) / "autograded" / student / assignment / NOTEBOOK[assignment], as_version=4)
+    return {c.metadata.nbgrader.grade_id: " ".join(o.get("evalue", "") for o in c.outputs if o.output_type == "error")
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}

@@ -1,14 +1,18 @@
 """`make bench`'s machinery, for correctness only (no timing is asserted: the machine is shared).
 
 A small class autograded by stock ``nbgrader autograde`` and by ours with two workers gives
-the same grades, per student and grade cell, and the same autograded notebooks.
+the same grades, per student and grade cell, and the same autograded notebooks; and those
+grades are the ones the catalogue expects of each submission, test cell by test cell.
 """
 import argparse
 import re
 
 import pytest
 
+from backprop_course.grader.assignments import assignments
 from backprop_course.tools import bench
+from backprop_course.tools.catalogue import EXERCISES
+from grading_helpers import RIGHTLY_PASSING
 
 
 def test_the_class_mixes_correct_buggy_and_slow_but_valid_submissions():
@@ -72,3 +76,19 @@ def test_the_grades_are_right_and_both_gradebooks_hold_every_student(benched):
         grades = bench.gradebook_grades(workdir / copy)
         assert sorted(grades) == sorted(students)
         assert all(any(re.match(r"backprop/test_", key) for key in record) for record in grades.values())
+
+
+def test_both_graders_give_each_test_cell_the_expected_score(benched):
+    """Right exercises keep every point; a mistake's exercise loses every test cell but those
+    that rightly pass (grading_helpers.RIGHTLY_PASSING); nothing else loses a point."""
+    workdir, _ = benched
+    for copy in ("a0", "b0"):
+        grades = bench.gradebook_grades(workdir / copy)
+        for student, _, sub in bench.class_of(4):
+            cells = {key.split("/", 1)[1]: record for key, record in grades[student].items()
+                     if re.match(r"backprop/test_", key)}
+            assert len(cells) >= len(EXERCISES[bench.ASSIGNMENT]), student
+            for cell, (auto_score, _, _, _, max_score) in cells.items():
+                code = sub.mistakes[assignments()[bench.ASSIGNMENT].exercise_of(cell)]
+                full = not code or cell in RIGHTLY_PASSING.get(sub.name, {})
+                assert auto_score == (max_score if full else 0), f"{copy}: {student} {cell} scored {auto_score}/{max_score}"

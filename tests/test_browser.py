@@ -5,7 +5,8 @@ folder is served by ``jupyter lab``; Playwright drives Debian's Chromium through
 
 1. a lecture notebook with widgets: run all, the widgets render, moving a slider changes
    what the kernel computes and displays;
-2. the student version of 02_backprop: run all, the stubs raise ``NotImplementedError``;
+2. the student version of 02_backprop: run all, the first test cell fails with the stub's
+   ``NotImplementedError`` and no test cell reports a pass;
 3. nbgrader's Validate button with the reference solution typed into the solution cells:
    "Success! Your notebook passes all the tests.";
 4. Validate with a classic mistake (hidden δ without φ′): the dialog names the failing
@@ -139,6 +140,15 @@ JS_SET_SOLUTIONS = """([id, sources]) => {
         }
     }
     return n;
+}"""
+
+
+JS_OUTPUTS = """(id) => {
+    const app = window.jupyterapp;
+    app.shell.activateById(id);
+    return app.shell.currentWidget.content.widgets.filter(c => c.model.type === 'code').map(c => ({
+        grade_id: (c.model.getMetadata('nbgrader') || {}).grade_id || null,
+        outputs: c.model.outputs.toJSON()}));
 }"""
 
 
@@ -318,6 +328,15 @@ def test_student_version_raises_not_implemented(page):
     err.wait_for(state="visible", timeout=30_000)
     err.scroll_into_view_if_needed()
     shot(page, "04_release_not_implemented")
+    cells = page.evaluate(JS_OUTPUTS, panel_id)
+    errors = [(cell["grade_id"], out) for cell in cells for out in cell["outputs"] if out["output_type"] == "error"]
+    assert errors, "running the student version raised nothing"
+    grade_id, first = errors[0]
+    assert grade_id == "test_neuron_backward_output", f"the first error is in {grade_id}: {first}"
+    assert first["ename"] == "NotImplementedError" and "Replace this line with your code." in first["evalue"], first
+    assert all(out["ename"] == "NotImplementedError" for _, out in errors), errors
+    printed = "".join(str(out.get("text", "")) for cell in cells for out in cell["outputs"])
+    assert "✓" not in printed, "a test cell of the unanswered notebook reports a pass"
 
 
 def _validate(page, panel_id):

@@ -2,43 +2,44 @@
 
 1. Every submission of the catalogue runs through the test cells of source/, in-process: the
    solution cells and the test cells (hidden tests included) are exec'd in notebook order in
-   one namespace. Correct submissions pass every test cell; a mistake submission fails a test
-   cell of its exercise with a Mistake naming its code, and passes those of the other exercises.
-2. The trusted helpers (TrustedNeuron, simulate) against the finite-difference oracle.
+   one namespace. Correct submissions pass every test cell; a mistake submission fails every
+   test cell of its exercise with a Mistake naming its code (but the cells listed, with the
+   reason, in RIGHTLY_PASSING), and passes those of the other exercises.
+2. The reference (its Neuron and its training of a network) against the finite-difference
+   oracle, and the mistake table: one entry per mistake, each a live deviation of the reference.
 3. The oracle's numerical_gradient against a function with a known gradient.
 4. core.compare and core.mistake_codes.
 """
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
+import re
 from functools import cache
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
+import backprop_course.checks as checks
+from backprop_course.checks import reference
 from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem
 from backprop_course.checks.core import ATOL, MISTAKES, RTOL, Mistake, WrongAnswer, compare, mistake_codes
-from backprop_course.checks.trusted import VARIANTS, TrustedNeuron, simulate
+from backprop_course.checks.mistakes import TABLE
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
+from backprop_course.checks.reference import LECTURE, Equations
+from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules
+from grading_helpers import RIGHTLY_PASSING
 
-#: the mistake codes each assignment's catalogue must cover
-CODES = {
-    "01_neuron": {"relu-not-vectorised", "sigmoid-not-vectorised", "derivative-of-net", "relu-derivative-wrong",
-                  "loss-no-half", "loss-gradient-sign", "constructor-truthiness", "forward-ignores-bias",
-                  "forward-no-activation"},
-    "02_backprop": {"update-sign", "bias-not-updated", "learning-rate-ignored", "output-delta-sign",
-                    "output-delta-no-phi-prime", "relu-with-sigmoid-derivative", "derivative-of-net",
-                    "hidden-delta-no-phi-prime", "only-one-output-delta", "averaged-over-outputs",
-                    "updated-weights-propagated", "subset-of-samples", "epochs-ignored", "loss-not-averaged",
-                    "loss-after-update", "wrong-target", "loss-not-summed-over-outputs"},
-}
-
-#: the trusted helpers against the oracle: the oracle's error (≈1e-10) after a few steps,
+#: the reference against the oracle: the oracle's error (≈1e-10) after a few steps,
 #: well inside the tolerance the checks allow a student (core.RTOL, core.ATOL)
 TRUSTED_RTOL, TRUSTED_ATOL = 1e-7, 1e-9
+
+#: every deviation of the table: (code, the equations it replaces)
+DEVIATIONS = [(entry.code, deviation) for entry in TABLE for deviation in entry.deviations]
 
 BY_NAME = {s.name: s for s in CATALOGUE}
 
@@ -56,9 +57,16 @@ def exercise_of(assignment, test_id):
     return max(matches, key=len)
 
 
+HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+
+
 @cache
-def run(name):
-    """{test cell grade_id: the exception it raised, or None} for one submission."""
+def run(name, public=False):
+    """{test cell grade_id: the exception it raised, or None} for one submission.
+
+    public=True runs the test cells as the released notebook has them, without the hidden
+    tests: what a student sees before grading.
+    """
     submission = BY_NAME[name]
     namespace = {"__name__": "__main__"}
     exec("import numpy as np", namespace)
@@ -70,7 +78,8 @@ def run(name):
                 exec(compile(submission.cells[meta["grade_id"]], f"<{name}:{meta['grade_id']}>", "exec"), namespace)
             elif meta.get("grade"):
                 try:
-                    exec(compile(cell.source, f"<{meta['grade_id']}>", "exec"), namespace)
+                    source = HIDDEN_TESTS.sub("", cell.source) if public else cell.source
+                    exec(compile(source, f"<{meta['grade_id']}>", "exec"), namespace)
                 except Exception as error:  # noqa: BLE001 — a test cell fails on any exception
                     results[meta["grade_id"]] = error
                 else:
@@ -92,11 +101,63 @@ def test_submission(submission):
         if not code:
             assert not failures, f"{exercise} is right but loses points:\n{_describe(failures)}"
             continue
-        assert failures, f"{exercise} has [{code}] but passes every test cell"
-        named = {cell: e.code for cell, e in failures.items() if isinstance(e, Mistake)}
-        assert code in named.values(), f"no test cell of {exercise} names [{code}]:\n{_describe(failures)}"
-        misnamed = {cell: e for cell, e in failures.items() if cell in named and named[cell] != code}
-        assert not misnamed, f"{exercise} has [{code}], but a test cell names another mistake:\n{_describe(misnamed)}"
+        passing = RIGHTLY_PASSING.get(submission.name, {})
+        for cell, error in cells.items():
+            if cell in passing:
+                assert error is None, f"{cell} should pass ({passing[cell]}):\n{_describe({cell: error})}"
+            else:
+                assert isinstance(error, Mistake) and error.code == code, (
+                    f"{exercise} has [{code}]: {cell} must fail naming it, but "
+                    + ("passes" if error is None else f"fails with\n{_describe({cell: error})}"))
+
+
+def test_the_rightly_passing_cells_exist():
+    for name, cells in RIGHTLY_PASSING.items():
+        sub = BY_NAME[name]
+        (exercise,) = [e for e, code in sub.mistakes.items() if code]
+        assert set(cells) <= {c for c in run(name) if exercise_of(sub.assignment, c) == exercise}, name
+
+
+#: Exercise 1 answers written with lecture 4's vector update, self.weights − η·δ·self.o_i
+LECTURE_4_STYLE = ["02-reference", "02-correct-lecture-4", "02-correct-in-place", "02-correct-generator-sum"]
+
+
+@pytest.mark.parametrize("name", LECTURE_4_STYLE)
+def test_lecture_4s_update_passes_the_public_tests(name):
+    """The public tests pass lists; the given forward and constructor store arrays, so the
+    natural vector update works (issue 16, item 1: it raised TypeError on a list o_i)."""
+    assert "self.weights - learning_rate * self.delta_j * self.o_i" in BY_NAME[name].cells["neuron_backward"] \
+        or "self.weights -= learning_rate * self.delta_j * self.o_i" in BY_NAME[name].cells["neuron_backward"]
+    public = "\n".join(HIDDEN_TESTS.sub("", c.source) for c in source_notebook("02_backprop").cells if _meta(c).get("grade"))
+    assert "x=[1, 2, 3]" in public, "the public tests no longer pass the inputs as a list"
+    failures = {cell: e for cell, e in run(name, public=True).items() if e is not None}
+    assert not failures, _describe(failures)
+
+
+#: assignments whose every catalogue mistake must be caught, and named, by a public test
+PUBLICLY_CAUGHT = ("01_neuron", "02_backprop")
+
+
+@pytest.mark.parametrize("submission", [s for s in CATALOGUE if not s.correct and s.assignment in PUBLICLY_CAUGHT],
+                         ids=lambda s: s.name)
+def test_each_mistake_fails_a_public_test_that_names_it(submission):
+    """A student learns of a mistake before grading (issue 16, item 5: a ReLU mistake passed every public test)."""
+    (exercise, code), = [(e, c) for e, c in submission.mistakes.items() if c]
+    results = run(submission.name, public=True)
+    named = {cell: e.code for cell, e in results.items()
+             if isinstance(e, Mistake) and exercise_of(submission.assignment, cell) == exercise}
+    assert code in named.values(), \
+        f"no public test of {exercise} names [{code}]:\n{_describe({c: e for c, e in results.items() if e})}"
+
+
+def test_relu_backward_has_a_public_test():
+    cell = next(c for c in source_notebook("02_backprop").cells if _meta(c).get("grade_id") == "test_neuron_backward_relu")
+    assert 'activation="relu"' in HIDDEN_TESTS.sub("", cell.source) and "reveal=True" in cell.source
+    relu_mistakes = [s.name for s in CATALOGUE if s.mistakes.get("neuron_backward") == "relu-with-sigmoid-derivative"]
+    assert relu_mistakes
+    for name in relu_mistakes:
+        error = run(name, public=True)["test_neuron_backward_relu"]
+        assert isinstance(error, Mistake) and error.code == "relu-with-sigmoid-derivative", error
 
 
 def test_checks_put_the_students_activations_back():
@@ -113,13 +174,26 @@ def test_checks_put_the_students_activations_back():
         assert namespace["sigmoid"] is student_sigmoid
 
 
-def test_catalogue_covers_every_mistake():
-    for assignment, codes in CODES.items():
-        covered = {c for s in CATALOGUE if s.assignment == assignment for c in s.mistakes.values() if c}
-        assert codes <= covered, f"{assignment}: no submission for {sorted(codes - covered)}"
-        assert covered <= set(MISTAKES)
-    every = {c for s in CATALOGUE for c in s.mistakes.values() if c}
-    assert every == set(MISTAKES), f"codes without a submission: {sorted(set(MISTAKES) - every)}"
+def test_a_mistake_is_one_table_entry_and_a_catalogue_submission():
+    """How to add a mistake (checks/mistakes.py): an entry in the table and a submission in the
+    catalogue. test_submission then requires a test cell of its exercise to name it."""
+    codes = [entry.code for entry in TABLE]
+    assert len(codes) == len(set(codes)), "one entry per mistake"
+    assert list(MISTAKES) == codes and checks.MISTAKES is MISTAKES
+    submitted = {code for s in CATALOGUE for code in s.mistakes.values() if code}
+    assert set(codes) <= submitted, f"entries without a catalogue submission: {sorted(set(codes) - submitted)}"
+    assert submitted <= set(codes), f"catalogue codes without an entry: {sorted(submitted - set(codes))}"
+
+
+def test_checks_name_no_mistake_themselves():
+    """Every code is named through the table: no check module spells one out."""
+    folder = Path(checks.__file__).parent
+    for module in sorted(folder.glob("*.py")):
+        if module.name == "mistakes.py":
+            continue
+        text = module.read_text(encoding="utf-8")
+        spelt = [code for code in MISTAKES if f'"{code}"' in text or f"'{code}'" in text]
+        assert not spelt, f"{module.name} names {spelt}: name a mistake by its deviation in the table"
 
 
 def test_catalogue_has_three_correct_styles_per_exercise():
@@ -154,11 +228,11 @@ def test_build_notebook():
         assert "check_neuron_backward_output(Neuron" in tests
 
 
-# --- 2. the trusted helpers against the oracle ---------------------------------------------
+# --- 2. the reference against the oracle, and the mistake table ----------------------------
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_trusted_output_neuron_matches_finite_differences(activation, seed):
+def test_reference_output_neuron_matches_finite_differences(activation, seed):
     rng = np.random.default_rng(seed)
     x, w, b = _net_away_from_kink(rng, 3, activation, positive=True)
     t, lr = rng.uniform(0, 1), 0.3
@@ -167,7 +241,7 @@ def test_trusted_output_neuron_matches_finite_differences(activation, seed):
         return 0.5 * (t - phi(x @ theta[:-1] + theta[-1], activation)) ** 2
 
     grad = numerical_gradient(e, np.append(w, b))
-    neuron = TrustedNeuron(3, w, b, activation)
+    neuron = reference.Neuron(3, w, b, activation)
     y_hat = neuron.forward(x)
     assert np.isclose(y_hat, phi(x @ w + b, activation), rtol=TRUSTED_RTOL)
     neuron.backward(t=t, y_hat=y_hat, learning_rate=lr, output_neuron=True)
@@ -178,7 +252,7 @@ def test_trusted_output_neuron_matches_finite_differences(activation, seed):
 
 @pytest.mark.parametrize("activation,positive", [("sigmoid", None), ("relu", True), ("relu", False)])
 @pytest.mark.parametrize("n_outputs", [1, 3])
-def test_trusted_hidden_neuron_matches_finite_differences(activation, positive, n_outputs):
+def test_reference_hidden_neuron_matches_finite_differences(activation, positive, n_outputs):
     """A hidden neuron feeding n_outputs sigmoid outputs: δ_l and δ_j are ∂e/∂b_l and ∂e/∂b_j."""
     rng = np.random.default_rng(7 + n_outputs)
     x, w, b = _net_away_from_kink(rng, 3, activation, positive)
@@ -190,7 +264,7 @@ def test_trusted_hidden_neuron_matches_finite_differences(activation, positive, 
         return 0.5 * np.sum((t_l - phi(w_l * o_j + others + theta[4:], "sigmoid")) ** 2)
 
     grad = numerical_gradient(e, np.concatenate([w, [b], b_l]))
-    neuron = TrustedNeuron(3, w, b, activation)
+    neuron = reference.Neuron(3, w, b, activation)
     neuron.forward(x)
     neuron.backward(delta_l=grad[4:], w_l=w_l, learning_rate=lr)
     np.testing.assert_allclose(neuron.delta_j, grad[3], rtol=TRUSTED_RTOL, atol=TRUSTED_ATOL)
@@ -214,27 +288,173 @@ def problem(seed, m, J, L, n, activation):
     return _net(s), np.asarray(s["theta"]), np.asarray(s["inputs"]), np.asarray(s["targets"])
 
 
+def reference_training(net, theta, inputs, targets, epochs, lr, equations=LECTURE):
+    hidden, outputs = reference.layers(net, theta, equations)
+    history = reference.train(hidden, outputs, inputs, targets, epochs, lr, equations)
+    return reference.parameters(net, hidden, outputs), history
+
+
 @pytest.mark.parametrize("activation,J,L,n,epochs,lr,seed", SGD_CASES)
-def test_simulate_without_variant_is_sgd_on_numerical_gradients(activation, J, L, n, epochs, lr, seed):
+def test_reference_training_is_sgd_on_numerical_gradients(activation, J, L, n, epochs, lr, seed):
     net, theta, inputs, targets = problem(seed, 3, J, L, n, activation)
-    theta_sim, history_sim = simulate(net, theta, inputs, targets, epochs, lr, variant=None)
+    theta_ref, history_ref = reference_training(net, theta, inputs, targets, epochs, lr)
     theta_sgd, history_sgd = net.sgd(theta, inputs, targets, epochs, lr)
-    assert len(history_sim) == epochs
-    np.testing.assert_allclose(history_sim, history_sgd, rtol=TRUSTED_RTOL, atol=TRUSTED_ATOL)
-    np.testing.assert_allclose(theta_sim, theta_sgd, rtol=TRUSTED_RTOL, atol=TRUSTED_ATOL)
+    assert len(history_ref) == epochs
+    np.testing.assert_allclose(history_ref, history_sgd, rtol=TRUSTED_RTOL, atol=TRUSTED_ATOL)
+    np.testing.assert_allclose(theta_ref, theta_sgd, rtol=TRUSTED_RTOL, atol=TRUSTED_ATOL)
     assert not np.allclose(theta_sgd, theta), "training must move θ, or the comparison proves nothing"
 
 
-@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "epochs-ignored"])
-def test_every_simulated_variant_differs_from_the_right_answer(variant):
-    """A variant that coincides with the right answer could never be named."""
-    activation = "relu" if variant == "relu-with-sigmoid-derivative" else "sigmoid"  # the only one it applies to
-    net, theta, inputs, targets = problem(5, 3, 3, 3, 3, activation)
-    with np.errstate(over="ignore"):  # derivative-of-net diverges, as it does in the checks
-        theta_ok, history_ok = simulate(net, theta, inputs, targets, 2, 0.3)
-        theta_v, history_v = simulate(net, theta, inputs, targets, 2, 0.3, variant)
-    assert not (np.allclose(theta_v, theta_ok, rtol=RTOL, atol=ATOL)
-                and np.allclose(history_v, history_ok, rtol=RTOL, atol=ATOL))
+@pytest.mark.parametrize("code,deviation", DEVIATIONS, ids=[f"{c}-{'+'.join(d)}" for c, d in DEVIATIONS])
+def test_every_deviation_names_equations_of_the_reference(code, deviation):
+    """A wrong version takes the arguments of the equation it replaces."""
+    for name, wrong in deviation.items():
+        right = getattr(Equations, name, None)
+        assert callable(right), f"[{code}]: {name!r} is not an equation of reference.Equations"
+        expected = list(inspect.signature(right).parameters)[1:]  # without self
+        assert list(inspect.signature(wrong).parameters) == expected, f"[{code}]: {name} takes {expected}"
+    with pytest.raises(TypeError, match="not an equation"):
+        Equations(no_such_equation=lambda: 0)
+
+
+def _outcomes(eq):
+    """What the reference computes, with ``eq``, in each place a check replays it: a value, or the
+    type of the error it raises. A new equation of reference.Equations gets a case here."""
+    nets, t, y_hat = np.array([-1.5, -0.4, 0.5, 2.0]), np.array([1.0, 0.0, 0.7]), np.array([0.6, 0.2, 0.9])
+    net, theta, inputs, targets = problem(5, 3, 3, 3, 3, "sigmoid")
+    cases = {}
+    for activation in ("sigmoid", "relu"):
+        cases[f"{activation} on an array"] = lambda a=activation: eq.phi(nets, a)
+        cases[f"{activation}′ on an array"] = lambda a=activation: eq.phi_prime(nets, phi(nets, a), a)
+        cases[f"{activation} output neuron"] = lambda a=activation: _neuron_step(eq, a, t=0.3, output_neuron=True)
+        cases[f"{activation} hidden neuron"] = lambda a=activation: _neuron_step(eq, a, delta_l=[0.2, -0.5, 0.3],
+                                                                                  w_l=[0.4, 0.9, -1.1])
+    cases["loss"] = lambda: eq.loss(t, y_hat)
+    cases["loss′"] = lambda: eq.loss_derivative(t, y_hat)
+    cases["Neuron(weights=array)"] = lambda: reference.Neuron(3, np.ones(3), 0.5, equations=eq).weights
+    cases["Neuron(bias=0)"] = lambda: reference.Neuron(3, [1.0, 1.0, 1.0], 0, equations=eq).bias
+    cases["epochs"] = lambda: eq.epochs(2)
+    if eq.epochs(2) == 2:  # ("epochs-ignored" is told by the count alone, as in the checks)
+        cases["training"] = lambda: np.concatenate(reference_training(net, theta, inputs, targets, 2, 0.3, eq))
+    outcomes = {}
+    with np.errstate(all="ignore"):  # derivative-of-net diverges, as it does in the checks
+        for case, compute in cases.items():
+            try:
+                outcomes[case] = np.asarray(compute(), dtype=float)
+            except Exception as error:  # noqa: BLE001
+                outcomes[case] = type(error).__name__
+    return outcomes
+
+
+def _neuron_step(eq, activation, **backward):
+    neuron = reference.Neuron(3, [0.5, -0.3, 0.8], 0.2, activation, equations=eq)
+    out = neuron.forward([1.0, 0.5, 0.25])
+    neuron.backward(y_hat=out if backward.get("output_neuron") else None, learning_rate=0.3, **backward)
+    return np.concatenate([[out, neuron.delta_j, neuron.bias], neuron.weights])
+
+
+@pytest.mark.parametrize("code,deviation", DEVIATIONS, ids=[f"{c}-{'+'.join(d)}" for c, d in DEVIATIONS])
+def test_every_deviation_changes_what_the_reference_computes(code, deviation):
+    """A deviation that coincides with the reference everywhere could never be named."""
+    right, wrong = _outcomes(LECTURE), _outcomes(Equations(**deviation))
+    assert all(isinstance(v, np.ndarray) for v in right.values()), right
+    differ = [case for case in right if isinstance(wrong.get(case), str)
+              or not np.allclose(wrong.get(case, np.nan), right[case], rtol=RTOL, atol=ATOL)]
+    assert differ, (f"[{code}] {sorted(deviation)} changes nothing the checks replay "
+                    "(for a new equation, add a case that uses it to _outcomes)")
+
+
+@cache
+def check_calls():
+    """(check name, objects' names, other arguments, keyword arguments) of every check call in
+    the test cells of source/, hidden ones included."""
+    calls = []
+    for assignment in EXERCISES:
+        for cell in source_notebook(assignment).cells:
+            if not _meta(cell).get("grade"):
+                continue
+            record = {name: (lambda name: lambda *a, **k: calls.append((name, a, k)))(name) for name in REGISTRY}
+            namespace = _Names(record, print=lambda *a: None)
+            code = "\n".join(line for line in cell.source.splitlines() if not line.startswith("from backprop_course"))
+            exec(code, {"__builtins__": {}}, namespace)
+    return [(name, args[:REGISTRY[name].objects], args[REGISTRY[name].objects:], kwargs) for name, args, kwargs in calls]
+
+
+class _Names(dict):
+    """A test cell's namespace where every student object is its own name (recorded, not called)."""
+
+    def __missing__(self, key):
+        return key
+
+
+def played_by(eq):
+    """A student whose every answer is the reference's with ``eq``: the objects the test cells pass
+    (a new assignment adds its own, built on its equations)."""
+    class Neuron(reference.Neuron):
+        def __init__(self, inputsize=3, weights=None, bias=None, activation="sigmoid"):
+            super().__init__(inputsize, weights, bias, activation, equations=eq)
+
+    def own(neurons):  # the checks hand train() and Network reference neurons: make them the student's
+        for neuron in neurons:
+            neuron.equations = eq
+
+    def train(hidden, output, inputs, targets, epochs=1000, learning_rate=0.1):
+        own(hidden + [output])
+        return reference.train(hidden, [output], inputs, [np.array([t]) for t in targets], epochs, learning_rate, eq)
+
+    class Network:
+        def __init__(self, inputsize, hidden_size, output_size, activation="sigmoid"):
+            self.hidden = [Neuron(inputsize, activation=activation) for _ in range(hidden_size)]
+            self.outputs = [Neuron(hidden_size, activation=activation) for _ in range(output_size)]
+
+        def forward(self, x):
+            own(self.hidden + self.outputs)
+            return reference.forward(self.hidden, self.outputs, x)
+
+        def backward(self, t, learning_rate=0.1):
+            own(self.hidden + self.outputs)
+            reference.backward(self.hidden, self.outputs, np.asarray(t, float), learning_rate, eq)
+
+        def train(self, inputs, targets, epochs=1000, learning_rate=0.1):
+            own(self.hidden + self.outputs)
+            return reference.train(self.hidden, self.outputs, inputs, np.asarray(targets, float), epochs,
+                                   learning_rate, eq)
+
+    return {"sigmoid": lambda net: eq.phi(net, "sigmoid"), "relu": lambda net: eq.phi(net, "relu"),
+            "sigmoid_derivative": lambda net: eq.phi_prime(net, phi(net, "sigmoid"), "sigmoid"),
+            "relu_derivative": lambda net: eq.phi_prime(net, phi(net, "relu"), "relu"),
+            "loss": eq.loss, "loss_derivative": eq.loss_derivative, "Neuron": Neuron, "train": train,
+            "Network": Network}
+
+
+def played(eq):
+    """The outcome of each check call of the test cells, in order, played by ``eq``: None or the error."""
+    student = played_by(eq)
+    for name, objects, args, kwargs in check_calls():
+        missing = [o for o in objects if o not in student]
+        assert not missing, f"played_by() has no {missing}: a new assignment's objects go there"
+        try:
+            REGISTRY[name](*(student[o] for o in objects), *args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            yield error
+        else:
+            yield None
+
+
+def test_the_reference_played_as_a_student_passes_every_check():
+    assert list(played(LECTURE)) == [None] * len(check_calls())
+    assert len(check_calls()) > 30
+
+
+@pytest.mark.parametrize("code,deviation", DEVIATIONS, ids=[f"{c}-{'+'.join(d)}" for c, d in DEVIATIONS])
+def test_every_deviation_played_as_a_student_is_named(code, deviation):
+    """One entry is enough for a mistake to be named: a student who makes it exactly as the entry
+    says (the reference with its deviation, in every exercise) is named by at least one check
+    call. Other codes may be named where both give the same results (a sign flipped in δ or in
+    the update moves a trained network the same way)."""
+    if not any(isinstance(error, Mistake) and error.code == code for error in played(Equations(**deviation))):
+        said = [str(error)[:100] for error in played(Equations(**deviation)) if error]
+        pytest.fail(f"[{code}] is never named; the checks said {said}")
 
 
 # --- 3. the oracle ---------------------------------------------------------------------

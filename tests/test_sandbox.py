@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import pipeline, sandbox
-from backprop_course.grader.preprocessors import SandboxedExecute
+from backprop_course.grader.preprocessors import GradingExecute
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, tree_hashes
 
@@ -424,9 +424,9 @@ def test_the_sandbox_applies_to_autograde_only():
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     steps = config.Autograde.autograde_preprocessors
-    assert SandboxedExecute in steps and Execute not in steps
-    assert SandboxedExecute(config=config).kernel_manager_class is sandbox.SandboxedKernelManager
-    assert SandboxedExecute(config=config).timeout == config.Execute.timeout
+    assert GradingExecute in steps and Execute not in steps
+    assert GradingExecute(config=config).kernel_manager_class is sandbox.SandboxedKernelManager
+    assert GradingExecute(config=config).timeout == config.Execute.timeout
     assert Execute in Validator.class_traits()["preprocessors"].default()
     assert Execute not in GenerateAssignment.class_traits()["preprocessors"].default()
     assert Autograde.class_traits()["sanitize_preprocessors"].default()  # nothing of ours runs code there
@@ -437,8 +437,8 @@ def test_cleanup_of_an_already_dead_kernel_removes_its_private_directory(tmp_pat
     import asyncio
 
     manager = sandbox.SandboxedKernelManager(runtime_dir=str(tmp_path))
-    manager._make_private_dir()
-    private = Path(manager._private_dir)
+    manager.provisioner.make_private_dir()
+    private = Path(manager.provisioner.private_dir)
     assert private.is_dir()
     asyncio.run(manager.cleanup_resources())
     assert not private.exists() and list(tmp_path.iterdir()) == []
@@ -446,8 +446,8 @@ def test_cleanup_of_an_already_dead_kernel_removes_its_private_directory(tmp_pat
 
 @needs_bwrap
 def test_a_deferred_shutdown_is_finished(tmp_path):
-    """With defer_shutdown, the notebook returns before its kernel has exited; finish_shutdowns
-    then reaps it, killing one that will not exit, and removes its private directory."""
+    """With a list of exiting kernels, the notebook returns before its kernel has exited; the
+    list's finish() then reaps it, killing one that will not exit, and removes its private directory."""
     from nbformat.v4 import new_code_cell, new_notebook
     from traitlets.config import Config
 
@@ -455,15 +455,16 @@ def test_a_deferred_shutdown_is_finished(tmp_path):
     runtime.mkdir()
     config = Config()
     config.SandboxedKernelManager.runtime_dir = str(runtime)
-    executor = SandboxedExecute(config=config, defer_shutdown=True, timeout=20)
+    exits = config.SandboxedKernelManager.exits = sandbox.ExitingKernels()
+    executor = GradingExecute(config=config, timeout=20)
     notebook = new_notebook(cells=[new_code_cell("import atexit, time\natexit.register(time.sleep, 3600)")])
     executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
     try:
-        assert len(sandbox.SandboxedKernelManager._exiting) == 1
+        assert len(exits) == 1
         assert list(runtime.iterdir()), "the kernel's private directory went before the kernel"
     finally:
-        SandboxedExecute.finish_shutdowns()
-    assert sandbox.SandboxedKernelManager._exiting == []
+        exits.finish()
+    assert len(exits) == 0
     assert list(runtime.iterdir()) == []
     leftover = subprocess.run(["pgrep", "-f", str(runtime)], capture_output=True, text=True).stdout.split()
     assert not leftover, f"the kernel is still running: {leftover}"
@@ -527,10 +528,10 @@ def test_private_directories_of_killed_graders_are_swept(tmp_path):
         (folder / "etc").mkdir(parents=True)
         (folder / "kernel.json").write_text("{}")
     manager = sandbox.SandboxedKernelManager(runtime_dir=str(tmp_path))
-    manager._make_private_dir()
+    manager.provisioner.make_private_dir()
     try:
         assert not stale.exists()
         assert live.is_dir() and other.is_dir()
-        assert Path(manager._private_dir).name.startswith(f"bpk-{os.getpid()}-")
+        assert Path(manager.provisioner.private_dir).name.startswith(f"bpk-{os.getpid()}-")
     finally:
-        manager._remove_private_dir()
+        manager.provisioner.remove()

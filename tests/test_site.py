@@ -130,7 +130,7 @@ def test_every_local_link_and_src_resolves(built):
                 # nbconvert percent-encodes heading ids; browsers match raw, then decoded
                 if not {fragment, unquote(fragment)} & pages[target.name].ids:
                     broken.append(f"{name}: <{tag} {attr}={url!r}> → no id {fragment!r}")
-            if urlsplit(url).path.endswith(".ipynb"):
+            if urlsplit(url).path.endswith(".ipynb") and not urlsplit(url).path.startswith("_notebooks/"):
                 broken.append(f"{name}: link to a notebook left unrewritten: {url}")
     assert not broken, "\n".join(broken)
 
@@ -145,6 +145,16 @@ def test_links_between_notebooks_were_rewritten(built):
         hrefs = {a.get("href", "") for t, a in pages[nb.with_suffix(".html").name].tags if t == "a"}
         for stem in linked:
             assert any(h.split("#")[0] == f"{stem}.html" for h in hrefs), (nb.name, stem)
+
+
+def test_links_to_assignments_download_a_copy(built):
+    """The lectures link to the assignments in ../release/: the site carries them, to download."""
+    out, pages = built
+    copies = {a["href"] for name, parsed in pages.items() for t, a in parsed.tags
+              if t == "a" and a.get("href", "").startswith("_notebooks/")}
+    assert {"_notebooks/release/01_neuron/neuron.ipynb", "_notebooks/release/02_backprop/backprop.ipynb"} <= copies
+    for href in copies:
+        assert (out / href).read_bytes() == (ROOT / href.removeprefix("_notebooks/")).read_bytes()
 
 
 def test_images_decode(built):
@@ -296,7 +306,7 @@ def test_rewrite_links_only_touches_notebooks_of_the_site():
 def test_offline_build_needs_the_cached_npm_files_and_keeps_foreign_html(tmp_path, monkeypatch):
     monkeypatch.setenv("BACKPROP_SITE_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(site.SiteError, match="--offline"):
-        site.npm_package("@jupyter-widgets/html-manager", offline=True)
+        site.npm_modules(offline=True)
     foreign = tmp_path / "docs"
     foreign.mkdir()
     (foreign / "page.html").write_text("<p>not ours</p>")

@@ -13,9 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import pipeline
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
-from grading_helpers import exercise_scores, tree_hashes
+from backprop_course.grader import pipeline, report
+from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from grading_helpers import cell_errors, exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "02_backprop"
@@ -30,6 +30,13 @@ def prefixed(name, base, code, exercise="neuron_backward", after=False):
     cells[exercise] = "\n\n".join(parts)
     return dataclasses.replace(base, name=name, cells=cells)
 
+
+REDEFINED_CHECKS = """
+import backprop_course.checks.backprop as _checks
+for _name in dir(_checks):
+    if _name.startswith("check_"):
+        setattr(_checks, _name, lambda *args, **kwargs: None)
+"""
 
 HARD_CODED = """
 class Neuron(Neuron):
@@ -63,13 +70,46 @@ sys.excepthook = lambda *args: None
 get_ipython().showtraceback = lambda *args, **kwargs: None
 get_ipython()._showtraceback = lambda *args, **kwargs: None
 """), NO_PHI),
-    "redefined-checks": (prefixed("redefined-checks", NO_PHI, """
-import backprop_course.checks.backprop as _checks
-for _name in dir(_checks):
-    if _name.startswith("check_"):
-        setattr(_checks, _name, lambda *args, **kwargs: None)
-"""), NO_PHI),
+    "redefined-checks": (prefixed("redefined-checks", NO_PHI, REDEFINED_CHECKS), NO_PHI),
     "hard-coded": (prefixed("hard-coded", REFERENCE, HARD_CODED, after=True), None),
+}
+
+
+def released_cells(assignment):
+    """grade_id -> source of each solution cell of the released notebook: a blank submission."""
+    nb = nbformat.read(ROOT / "release" / assignment / NOTEBOOK[assignment], as_version=4)
+    return {c.metadata.nbgrader.grade_id: c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+BLANK = dataclasses.replace(REFERENCE, name="blank", cells=released_cells(A))
+RAISING = """
+def _backward(self, *args, **kwargs):
+    raise ZeroDivisionError("the student's own bug")
+Neuron.backward = _backward
+"""
+RAISED, UNREADABLE = "raised", "could not read"  # what the grader's verdict says (grader/verdicts.py)
+EVERY_EXERCISE = {exercise: 0 for exercise in EXERCISES[A]}
+
+#: name -> (submission, expected score per exercise (None: full), the verdict's words on each
+#: test cell scored 0). The student's code raises, or the probe's output cannot be read, while
+#: the checks in the kernel are no-ops: only the grader's own verdict can fail those cells.
+VERDICT_FAILURES = {
+    "blank-redefined-checks": (prefixed("blank-redefined-checks", BLANK, REDEFINED_CHECKS),
+                               EVERY_EXERCISE, f"{RAISED} NotImplementedError"),
+    "raising-redefined-checks": (prefixed("raising-redefined-checks", REFERENCE, REDEFINED_CHECKS + RAISING, after=True),
+                                 {"neuron_backward": 0}, f"{RAISED} ZeroDivisionError"),
+    "blank-probe-replaced": (prefixed("blank-probe-replaced", BLANK, REDEFINED_CHECKS + """
+import backprop_course.checks.remote as _remote
+_remote.probe = lambda *args, **kwargs: None
+"""), EVERY_EXERCISE, UNREADABLE),
+    "blank-stdout-silenced": (prefixed("blank-stdout-silenced", BLANK, REDEFINED_CHECKS + """
+import io, sys
+sys.stdout = io.StringIO()
+"""), EVERY_EXERCISE, UNREADABLE),
+    "blank-probe-garbled": (prefixed("blank-probe-garbled", BLANK, REDEFINED_CHECKS + """
+import backprop_course.checks.remote as _remote
+_remote.probe = lambda *args, **kwargs: print(_remote.MARK + "{not json")
+"""), EVERY_EXERCISE, UNREADABLE),
 }
 
 
@@ -145,6 +185,8 @@ def batch(tmp_path_factory, nbgrader_env):
             put(name, nb, extra)
         for name, (sub, _) in SLOW.items():
             put(name, build_notebook(sub, hidden_tests=False))
+        for name, (sub, _, _) in VERDICT_FAILURES.items():
+            put(name, build_notebook(sub, hidden_tests=False))
         before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
         grader = pipeline.Course(root=course)
         grader.release()
@@ -183,6 +225,22 @@ def test_broken_submissions_get_what_they_earned(batch, name):
     expected = BROKEN[name][2] if name in BROKEN else SLOW[name][1]
     for exercise, (score, top) in scores(grader, name).items():
         assert score == expected.get(exercise, top), f"{name}: {exercise} scored {score}/{top}"
+
+
+@pytest.mark.parametrize("name", sorted(VERDICT_FAILURES))
+def test_a_probe_that_raises_or_cannot_be_read_fails_the_cell(batch, name):
+    """Checks redefined in the kernel pass every cell there; the grader's verdict must not."""
+    course, grader, _, _ = batch
+    _, expected, words = VERDICT_FAILURES[name]
+    got = scores(grader, name)
+    assert set(got) == set(EXERCISES[A])
+    for exercise, (score, top) in got.items():
+        assert score == expected.get(exercise, top), f"{name}: {exercise} scored {score}/{top}"
+    messages = cell_errors(course, name, A)
+    zeroed = [cell for cell in messages if report.exercise_of(cell, EXERCISES[A]) in expected]
+    assert zeroed
+    for cell in zeroed:
+        assert words in messages[cell], f"{name}: {cell} says {messages[cell]!r}, not {words!r}"
 
 
 def test_the_honest_reference_is_untouched_by_the_others(batch):
@@ -275,16 +333,14 @@ def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(tmp_pa
     assert {row[0] for row in runs["killed"]} == set(students)
 
 
-@pytest.mark.skipif(not os.environ.get("BACKPROP_TEST_POSTGRES_URL"),
-                    reason="needs a PostgreSQL server: BACKPROP_TEST_POSTGRES_URL=postgresql+psycopg2://… of an empty database")
-def test_parallel_grading_into_postgresql_matches_sqlite(tmp_path, nbgrader_env, monkeypatch):
+def test_parallel_grading_into_postgresql_matches_sqlite(tmp_path, nbgrader_env, monkeypatch, postgres_url):
     """With a database server the workers write to the class's gradebook directly (no copies
     to merge): the rows are those of a SQLite run, and no worker fails on the shared database."""
     monkeypatch.setenv("PATH", nbgrader_env["PATH"])
     students = {"reference": REFERENCE, "no-phi": NO_PHI,
                 "first-output": next(s for s in CATALOGUE if s.name == "02-network-first-output-only")}
     rows = {}
-    for name, db_url in (("sqlite", None), ("postgresql", os.environ["BACKPROP_TEST_POSTGRES_URL"])):
+    for name, db_url in (("sqlite", None), ("postgresql", postgres_url)):
         course = course_with(tmp_path / name, students)
         if db_url:
             monkeypatch.setenv("NBGRADER_DB_URL", db_url)

@@ -3,6 +3,8 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import re  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -207,6 +209,30 @@ def test_stepper_exposes_stale_weights():
     assert stale.max_grad_error < 1e-8
 
 
+def _flagged(status_html):
+    """The parameters whose row of the stepper's gradient table shows ✘."""
+    return re.findall(r"<tr><td>(\w+)</td>(?:<td>[^<]*</td>)*?<td>✘</td></tr>", status_html)
+
+
+def test_stepper_flags_stale_weights_on_the_texts_example():
+    """Bug (c) on the text's own numbers differs by ≈1.6e-8 absolute, ≈3e-5 relative.
+
+    An absolute tolerance of 1e-6 passed it with ✔ (issue 16, item 3); the relative error of
+    lecture 4's gradient check, below 1e-5, flags it, and only in the hidden neurons.
+    """
+    good = backprop_stepper()
+    good.backward()
+    assert not _flagged(good.status.value)
+    stale = backprop_stepper(stale_weights=True)
+    stale.backward()
+    flagged = _flagged(stale.status.value)
+    assert flagged, "the stepper shows ✔ for every parameter of bug (c)"
+    assert set(flagged) <= {"w_11", "w_21", "w_31", "b_1", "w_12", "w_22", "w_32", "b_2"}, flagged
+    assert stale.max_grad_error < 1e-6                      # what the absolute tolerance saw
+    assert 1e-5 < stale.max_rel_error < 1e-3 and good.max_rel_error < 1e-6
+    assert "relative error" in stale.status.value
+
+
 def test_stepper_reports_constructor_bugs():
     """Bug (a): `if not weights` fails on numpy arrays, `if not bias` drops a bias of 0."""
     class TextConstructor(widgets._Neuron):
@@ -247,8 +273,30 @@ def test_stepper_relu():
     assert s.max_grad_error < 1e-8
 
 
-def test_widgets_display():
-    for w in (neuron_playground(), learning_rate_explorer(), backprop_stepper()):
-        bundle = w._repr_mimebundle_()
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        assert "application/vnd.jupyter.widget-view+json" in data
+def descendants(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from descendants(child)
+
+
+@pytest.mark.parametrize("make,controls,says", [
+    (neuron_playground, lambda w: [*w.weight_sliders, w.bias_slider, w.activation_dropdown, w.readout],
+     lambda w: f"{w.net:.4f}" in w.readout.value),
+    (learning_rate_explorer, lambda w: [w.eta_slider, w.steps_slider, w.w0_slider, *w.preset_buttons.values(), w.readout],
+     lambda w: f"<b>{w.regime}</b>" in w.readout.value),
+    (backprop_stepper, lambda w: [w.forward_button, w.backward_button, w.update_button, w.reset_button,
+                                  w.stale_checkbox, w.status],
+     lambda w: "<b>phase:</b> ready" in w.status.value),
+], ids=["playground", "explorer", "stepper"])
+def test_widgets_display(make, controls, says):
+    """Displaying the object shows its widget tree: every control the lecture tells the student
+    to use, a drawn figure and a readout of the current state."""
+    w = make()
+    bundle = w._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.ui.model_id
+    shown = {widget.model_id for widget in descendants(w.ui)}
+    missing = [c.description or type(c).__name__ for c in controls(w) if c.model_id not in shown]
+    assert not missing, f"not displayed: {missing}"
+    assert w.image.model_id in shown and bytes(w.image.value).startswith(PNG)
+    assert says(w)

@@ -1,16 +1,19 @@
 """Checks of 02_backprop: the Neuron backward pass, train() and Network.
 
 Every expected value comes from finite differences (``backprop_course.checks.oracle``). Known
-mistakes are replayed beside it, so that a wrong answer can be named. Each check is a
-``Check``: a scenario (JSON data), a probe that runs the student's code on it, and a judge.
+mistakes are replayed beside it on the reference (``core.Suspects``), so that a wrong answer can
+be named. Each check is a ``Check``: a scenario (JSON data), a probe that runs the student's code
+on it, and a judge.
 """
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
+from . import reference
+from .core import Check, Suspects, WrongAnswer, as_vector, compare, plain, read, seen
 from .oracle import TwoLayerNet, numerical_gradient, phi
-from .core import Check, WrongAnswer, as_vector, compare, plain, read, seen
-from .trusted import VARIANTS, simulate, trusted_layers
 
 
 def _net_away_from_kink(rng, m, activation, positive=None):
@@ -28,15 +31,28 @@ def _sequence(values, as_array):
     return np.array(values, float) if as_array else [float(v) for v in values]
 
 
-def _check_update(s, observed, grad_w, delta, reveal):
+def _replay_neuron(s):
+    """What the reference neuron computes in an output or hidden scenario, as a function of the
+    equations (cached: each quantity compared reads the same replay)."""
+    @cache
+    def replay(eq):
+        neuron = reference.Neuron(len(s["w"]), s["w"], s["b"], s["activation"], equations=eq)
+        out = neuron.forward(s["x"])
+        if "t" in s:
+            neuron.backward(t=s["t"], y_hat=out, learning_rate=s["learning_rate"], output_neuron=True)
+        else:
+            neuron.backward(delta_l=s["delta_l"], w_l=s["w_l"], learning_rate=s["learning_rate"])
+        return {"out": out, "delta_j": neuron.delta_j, "weights": neuron.weights, "bias": neuron.bias}
+    return replay
+
+
+def _check_update(s, observed, grad_w, delta, suspects, replay, reveal):
     """w ← w − η·δ·o_i and b ← b − η·δ, naming the update mistakes."""
-    w, b, x, eta = np.asarray(s["w"]), s["b"], np.asarray(s["x"]), s["learning_rate"]
-    compare("The weights after backward()", seen(observed, "weights", "Neuron"), w - eta * grad_w,
-            [("update-sign", w + eta * delta * x), ("learning-rate-ignored", w - delta * x),
-             ("learning-rate-ignored", w - 0.1 * delta * x)], reveal)
-    compare("The bias after backward()", seen(observed, "bias", "Neuron"), b - eta * delta,
-            [("bias-not-updated", b), ("update-sign", b + eta * delta),
-             ("learning-rate-ignored", b - delta), ("learning-rate-ignored", b - 0.1 * delta)], reveal)
+    w, b, eta = np.asarray(s["w"]), s["b"], s["learning_rate"]
+    suspects.compare("The weights after backward()", seen(observed, "weights", "Neuron"), w - eta * grad_w,
+                     lambda eq: replay(eq)["weights"], reveal, narrow=False)  # the bias is updated beside them
+    suspects.compare("The bias after backward()", seen(observed, "bias", "Neuron"), b - eta * delta,
+                     lambda eq: replay(eq)["bias"], reveal)
 
 
 def _make_neuron(Neuron, s):
@@ -69,16 +85,12 @@ def judge_output(s, observed, reveal):
     x, w, b, t, activation = np.asarray(s["x"]), np.asarray(s["w"]), s["b"], s["t"], s["activation"]
     grad = numerical_gradient(lambda th: 0.5 * (t - phi(x @ th[:-1] + th[-1], activation)) ** 2, np.append(w, b))
     delta = grad[-1]  # ∂e/∂b = δ
-    net = x @ w + b
-    o = phi(net, activation)
-    compare("ŷ returned by forward()", observed["y_hat"], o, reveal=reveal)
-    variants = [("output-delta-sign", -delta), ("output-delta-no-phi-prime", o - t)]
-    if activation == "relu":
-        variants.append(("relu-with-sigmoid-derivative", (o - t) * o * (1 - o)))
-    else:
-        variants.append(("derivative-of-net", (o - t) * net * (1 - net)))
-    compare("δ of the output neuron (self.delta_j)", seen(observed, "delta_j", "backward()"), delta, variants, reveal)
-    _check_update(s, observed, grad[:-1], delta, reveal)
+    suspects, replay = Suspects(), _replay_neuron(s)
+    suspects.compare("ŷ returned by forward()", observed["y_hat"], phi(x @ w + b, activation),
+                     lambda eq: replay(eq)["out"], reveal)
+    suspects.compare("δ of the output neuron (self.delta_j)", seen(observed, "delta_j", "backward()"), delta,
+                     lambda eq: replay(eq)["delta_j"], reveal)
+    _check_update(s, observed, grad[:-1], delta, suspects, replay, reveal)
 
 
 check_neuron_backward_output = Check("check_neuron_backward_output", 1, output_scenario, probe_output, judge_output)
@@ -141,22 +153,12 @@ def judge_hidden(s, observed, reveal):
         grad = numerical_gradient(lambda th: float(delta_l @ w_l) * phi(x @ th[:-1] + th[-1], activation),
                                   np.append(w, b))
         grad_w, delta = grad[:-1], grad[-1]
-    net = x @ w + b
-    o = phi(net, activation)
-    compare("o_j returned by forward()", observed["o_j"], o, reveal=reveal)
-    total = float(delta_l @ w_l)
-    variants = [("hidden-delta-no-phi-prime", total)]
-    if activation == "relu":
-        variants.append(("relu-with-sigmoid-derivative", total * o * (1 - o)))
-    else:
-        variants.append(("derivative-of-net", total * net * (1 - net)))
-    prime = delta / total if total else 0.0
-    if len(delta_l) > 1:
-        variants += [("only-one-output-delta", delta_l[0] * w_l[0] * prime),
-                     ("only-one-output-delta", delta_l[-1] * w_l[-1] * prime),
-                     ("averaged-over-outputs", delta / len(delta_l))]
-    compare("δ_j of the hidden neuron (self.delta_j)", seen(observed, "delta_j", "backward()"), delta, variants, reveal)
-    _check_update(s, observed, grad_w, delta, reveal)
+    suspects, replay = Suspects(), _replay_neuron(s)
+    suspects.compare("o_j returned by forward()", observed["o_j"], phi(x @ w + b, activation),
+                     lambda eq: replay(eq)["out"], reveal)
+    suspects.compare("δ_j of the hidden neuron (self.delta_j)", seen(observed, "delta_j", "backward()"), delta,
+                     lambda eq: replay(eq)["delta_j"], reveal)
+    _check_update(s, observed, grad_w, delta, suspects, replay, reveal)
 
 
 check_neuron_backward_hidden = Check("check_neuron_backward_hidden", 1, hidden_scenario, probe_hidden, judge_hidden)
@@ -201,31 +203,30 @@ def _parameters(s, layers):
         raise WrongAnswer(f"The neurons' weights no longer have their shapes: {error}") from None
 
 
-def _replay(s, variants, epochs, learning_rate, samples=None):
-    net, theta = _net(s), np.asarray(s["theta"])
-    inputs, targets = np.asarray(s["inputs"])[:samples], np.asarray(s["targets"])[:samples]
-    names = [v for v in variants if not (v == "learning-rate-default" and learning_rate == 0.1)]
-    expected = net.sgd(theta, inputs, targets, epochs, learning_rate)
-    return expected, {name: simulate(net, theta, inputs, targets, epochs, learning_rate, name) for name in names}
-
-
-def _judge_training(s, observed, variants, reveal, quantity):
+def _judge_training(s, observed, reveal, quantity):
+    """The epoch losses and the weights after training against SGD on numerical gradients."""
     history = observed["history"]
     if not isinstance(history, list) or isinstance(history, dict):
         raise WrongAnswer(f"train must return a list of per-epoch losses, not {history}.")
-    (theta, expected_history), results = _replay(s, variants, s["epochs"], s["learning_rate"])
-    compare("The number of epoch losses returned", len(history), s["epochs"], [("epochs-ignored", 1000)], reveal=True)
-    compare("The per-epoch mean losses returned", history, expected_history,
-            [(VARIANTS[n], h) for n, (_, h) in results.items()], reveal)
-    compare(quantity, _parameters(s, observed["layers"]), theta,
-            [(VARIANTS[n], th) for n, (th, _) in results.items()], reveal)
+    net, theta, epochs, eta = _net(s), np.asarray(s["theta"]), s["epochs"], s["learning_rate"]
+    inputs, targets = np.asarray(s["inputs"]), np.asarray(s["targets"])
+    expected_theta, expected_history = net.sgd(theta, inputs, targets, epochs, eta)
 
+    @cache
+    def replay(eq):
+        hidden, outputs = reference.layers(net, theta, eq)
+        history = reference.train(hidden, outputs, inputs, targets, epochs, eta, eq)
+        return {"history": history, "theta": reference.parameters(net, hidden, outputs)}
 
-# No "epochs-ignored" replay in these lists: the number of epoch losses names that mistake before
-# any value is compared, and replaying 1000 epochs took most of a grading run's time.
-TRAIN_VARIANTS = ["updated-weights-propagated", "first-sample-only", "last-sample-only",
-                  "learning-rate-one", "learning-rate-default", "hidden-delta-no-phi-prime", "update-sign",
-                  "bias-not-updated", "loss-not-averaged", "loss-after-update"]
+    suspects = Suspects()
+    # First the count, which also clears the suspects that train for another number of epochs:
+    # replaying train()'s default of 1000 epochs took most of a grading run's time.
+    suspects.compare("The number of epoch losses returned", len(history), epochs, lambda eq: eq.epochs(epochs),
+                     reveal=True)
+    suspects.compare("The per-epoch mean losses returned", history, expected_history,
+                     lambda eq: replay(eq)["history"], reveal)
+    suspects.compare(quantity, _parameters(s, observed["layers"]), expected_theta, lambda eq: replay(eq)["theta"],
+                     reveal)
 
 
 def train_scenario(*, seed=0, activation="sigmoid", n_hidden=2, epochs=3, learning_rate=0.1, n_samples=2):
@@ -238,7 +239,7 @@ def _history(value):
 
 
 def probe_train(train, s):
-    hidden, (output,) = trusted_layers(_net(s), np.asarray(s["theta"]))
+    hidden, (output,) = reference.layers(_net(s), np.asarray(s["theta"]))
     history = train(hidden, output, [list(x) for x in s["inputs"]], [t[0] for t in s["targets"]],
                     epochs=s["epochs"], learning_rate=s["learning_rate"])
     return {"history": _history(history), "layers": _read_layers(hidden, [output])}
@@ -246,7 +247,7 @@ def probe_train(train, s):
 
 def judge_train(s, observed, reveal):
     """train(hidden, output, inputs, targets, epochs, learning_rate) against SGD on numerical gradients."""
-    _judge_training(s, observed, TRAIN_VARIANTS, reveal, "The network's weights and biases after train()")
+    _judge_training(s, observed, reveal, "The network's weights and biases after train()")
 
 
 check_train = Check("check_train", 1, train_scenario, probe_train, judge_train)
@@ -254,23 +255,14 @@ check_train = Check("check_train", 1, train_scenario, probe_train, judge_train)
 
 # --- Network ----------------------------------------------------------------------------
 
-NETWORK_VARIANTS = ["updated-weights-propagated", "first-output-delta-only", "last-output-delta-only",
-                    "averaged-over-outputs", "first-target-for-every-output", "hidden-delta-no-phi-prime",
-                    "relu-with-sigmoid-derivative", "derivative-of-net", "update-sign", "bias-not-updated",
-                    "learning-rate-one", "learning-rate-default"]
-NETWORK_TRAIN_VARIANTS = NETWORK_VARIANTS + ["first-sample-only", "last-sample-only",
-                                             "loss-not-averaged", "loss-after-update",
-                                             "first-sample-target-for-every-sample", "loss-not-summed-over-outputs"]
-
-
 def _network(Network, s):
-    """A student's Network whose neurons are swapped, in place, for trusted ones holding θ."""
+    """A student's Network whose neurons are swapped, in place, for reference ones holding θ."""
     network = Network(inputsize=s["m"], hidden_size=s["J"], output_size=s["L"], activation=s["activation"])
     for name, size in (("hidden", s["J"]), ("outputs", s["L"])):
         layer = getattr(network, name, None)
         if not isinstance(layer, list) or len(layer) != size:
             return None, f"Network.{name} must be a list of {size} Neuron objects."
-    hidden, outputs = trusted_layers(_net(s), np.asarray(s["theta"]))
+    hidden, outputs = reference.layers(_net(s), np.asarray(s["theta"]))
     network.hidden[:] = hidden
     network.outputs[:] = outputs
     return network, ""
@@ -322,9 +314,18 @@ def judge_network_backward(s, observed, reveal):
     """One Network.backward() step against gradient descent on numerical gradients."""
     if "problem" in observed:
         raise WrongAnswer(observed["problem"])
-    (theta, _), results = _replay(s, NETWORK_VARIANTS, 1, s["learning_rate"], samples=1)
-    compare("The network's weights and biases after one backward()", _parameters(s, observed["layers"]), theta,
-            [(VARIANTS[n], th) for n, (th, _) in results.items()], reveal)
+    net, theta, eta = _net(s), np.asarray(s["theta"]), s["learning_rate"]
+    x, t = np.asarray(s["inputs"][0]), np.asarray(s["targets"][0])
+    expected, _ = net.sgd(theta, [x], [t], 1, eta)
+
+    def replay(eq):
+        hidden, outputs = reference.layers(net, theta, eq)
+        reference.forward(hidden, outputs, x)
+        reference.backward(hidden, outputs, t, eta, eq)
+        return reference.parameters(net, hidden, outputs)
+
+    Suspects().compare("The network's weights and biases after one backward()", _parameters(s, observed["layers"]),
+                       expected, replay, reveal)
 
 
 def network_train_scenario(*, epochs=3, **arguments):
@@ -344,7 +345,7 @@ def judge_network_train(s, observed, reveal):
     """Network.train() against SGD on numerical gradients."""
     if "problem" in observed:
         raise WrongAnswer(observed["problem"])
-    _judge_training(s, observed, NETWORK_TRAIN_VARIANTS, reveal, "The network's weights and biases after train()")
+    _judge_training(s, observed, reveal, "The network's weights and biases after train()")
 
 
 check_network_forward = Check("check_network_forward", 1, network_scenario, probe_network_forward,

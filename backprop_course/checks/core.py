@@ -1,9 +1,10 @@
 """How a check compares and how it talks to the student.
 
 A check computes the right answer from the oracle and, beside it, the answers that known
-mistakes would give. When the student's result is wrong but matches a known mistake,
-the check raises :class:`Mistake`, which names it; otherwise :class:`WrongAnswer`.
-The grade report counts mistakes by the code in brackets, e.g. ``[hidden-delta-no-phi-prime]``.
+mistakes would give: the reference replayed with each deviation of the mistake table
+(:class:`Suspects`). When the student's result is wrong but matches a known mistake, the check
+raises :class:`Mistake`, which names it; otherwise :class:`WrongAnswer`. The grade report counts
+mistakes by the code in brackets, e.g. ``[hidden-delta-no-phi-prime]``.
 """
 from __future__ import annotations
 
@@ -13,63 +14,11 @@ import warnings
 
 import numpy as np
 
+from .mistakes import MISTAKES, TABLE  # noqa: F401 (MISTAKES: the codes' messages, imported from here)
+from .reference import Equations
+
 #: stated tolerance between a student's float64 result and the finite-difference oracle
 RTOL, ATOL = 1e-5, 1e-7
-
-LECTURE = "notebooks/04_backpropagation.ipynb"
-
-#: every mistake a check can name: code -> what the student did and how to fix it
-MISTAKES = {
-    # 01_neuron
-    "relu-not-vectorised": "ReLU uses `if`, which works on one number only. Use np.maximum(0, net) so it works elementwise on arrays.",
-    "sigmoid-not-vectorised": "sigmoid does not work elementwise on arrays. Use np.exp, not math.exp.",
-    "derivative-of-net": "φ′ was taken of net instead of o: for the sigmoid φ′(net) = o(1 − o) with o = φ(net), not net(1 − net).",
-    "relu-derivative-wrong": "ReLU′(net) is 1 where net > 0 and 0 elsewhere.",
-    "loss-no-half": "The loss is e = ½(t − ŷ)²: the ½ is missing, which doubles e and its gradient.",
-    "loss-gradient-sign": "∂e/∂ŷ = ŷ − t, not t − ŷ: differentiate ½(t − ŷ)² with the chain rule, the inner derivative is −1.",
-    "constructor-truthiness": "The constructor tests `if not weights` / `if not bias`: that fails for numpy arrays and throws away a bias of 0. Test `is None` instead.",
-    "forward-ignores-bias": "The forward pass leaves out the bias: net = Σ_i w_i·o_i + b.",
-    "forward-no-activation": "The forward pass returns net: the output is o = φ(net).",
-    # 02_backprop: one neuron
-    "update-sign": "The update goes uphill: gradient descent subtracts, w ← w − η·δ·o_i.",
-    "bias-not-updated": "The bias is not updated: b ← b − η·δ.",
-    "learning-rate-ignored": "The learning_rate argument is ignored: the step must be η·δ·o_i with the η that was passed in.",
-    "output-delta-sign": "δ of the output neuron has the wrong sign: δ = (ŷ − t)·φ′(net).",
-    "output-delta-no-phi-prime": "δ of the output neuron lacks φ′(net): δ = (ŷ − t)·φ′(net).",
-    "relu-with-sigmoid-derivative": "A ReLU neuron uses the sigmoid's derivative o(1 − o). For ReLU, φ′(net) is 1 if net > 0, else 0.",
-    "hidden-delta-no-phi-prime": "The hidden δ_j lacks φ′(net_j), bug (b) of the original code: δ_j = (Σ_l δ_l·w_jl)·φ′(net_j).",
-    "only-one-output-delta": "Only one output's δ reaches the hidden neuron: δ_j sums over every output, Σ_l δ_l·w_jl.",
-    "averaged-over-outputs": "The hidden δ_j averages over the outputs: it must sum them, Σ_l δ_l·w_jl, because each output adds its own term to the loss.",
-    # 02_backprop: training
-    "updated-weights-propagated": "Deltas are propagated with output weights that were already updated, bug (c) of the original code: read w_jl before the output neuron updates it.",
-    "subset-of-samples": "Training uses only some of the samples: each epoch must visit every sample.",
-    "epochs-ignored": "The epochs argument is ignored: train for exactly `epochs` epochs and return one loss per epoch.",
-    "loss-not-averaged": "The epoch loss is the sum over samples: return the mean of the samples' losses.",
-    "loss-after-update": "A sample's loss is taken after its update: take it at the forward pass, before the step.",
-    "wrong-target": "An output neuron is trained towards another output's or another sample's target: output l learns t_l of the same sample.",
-    "loss-not-summed-over-outputs": "The sample loss is e = ½ Σ_l (t_l − o_l)², summed over the outputs, not averaged.",
-    # 03_vectorised (checks/vectorised.py; it also names forward-ignores-bias and update-sign)
-    "weight-gradient-transposed": "dW is transposed: dW = xᵀ·dout has W's shape (D, M), entry (d, m) = Σ_n x[n, d]·dout[n, m]; dout.T @ x gives (M, D).",
-    "bias-gradient-not-summed": "db is not summed over the batch: every sample adds its row of dout to the bias gradient, db = dout.sum(axis=0), shape (M,).",
-    "batch-divided-twice": "The gradient is divided by the batch size a second time: dlogits already carries the 1/N of the mean loss, so dense_backward and the update must not divide again.",
-    "cross-entropy-not-averaged": "The loss is the sum over the batch: it is the mean, e = −(1/N) Σ_n log ŷ[n, y_n].",
-    "softmax-gradient-not-averaged": "dlogits lacks the 1/N: the loss is the mean over the batch, so its gradient is (ŷ − t)/N, not ŷ − t.",
-    "softmax-gradient-sign": "dlogits has the wrong sign: ∂e/∂z = (ŷ − t)/N, prediction minus target, as ∂e/∂ŷ = ŷ − t in lecture 3.",
-    "softmax-gradient-missing-target": "dlogits lacks the −t: subtract 1 at each sample's true class, ∂e/∂z = (ŷ − t)/N with t one-hot.",
-    "softmax-overflow": "softmax overflows on large logits (exp(1000) is inf, inf/inf is nan): subtract each row's max first, ŷ = exp(z − max z) / Σ exp(z − max z), which does not change ŷ.",
-    "log-of-zero-probability": "The loss takes log ŷ of a probability that underflowed to 0 (or a clipped log(ŷ + ε)): compute log ŷ = (z − max z) − log Σ exp(z − max z) directly.",
-    "one-sided-difference": "grad_check uses a one-sided difference, (f(x + h) − f(x))/h, whose error grows like h: use the central difference (f(x + h) − f(x − h))/(2h), whose error grows like h².",
-    "step-too-large": "grad_check's step is too large, or is not the h it was given: the central difference's error grows like h²; use the argument h (1e-5 by default).",
-    "difference-not-halved": "The central difference is divided by h instead of 2h: x + h and x − h are 2h apart.",
-    "input-not-restored": "grad_check leaves x changed: put each entry back after perturbing it (old = x[i]; …; x[i] = old), or perturb a copy.",
-    "shuffled-without-targets": "The inputs are shuffled without their targets: use one permutation for both, idx = rng.permutation(N), then X[idx] and y[idx].",
-    "samples-not-shuffled": "The samples are visited in their stored order: visit them in the order idx = rng.permutation(N), drawn once per epoch.",
-    "last-batch-dropped": "The last, smaller batch is skipped: when N is not a multiple of batch_size, the final batch holds the remaining samples, idx[start:start + batch_size].",
-    "relu-backward-skipped": "The gradient skips ReLU's backward: mask it with relu_backward before the first layer's dense_backward, zero where the hidden net ≤ 0.",
-    "params-not-updated": "params is not updated: change the dict you were given (params['W1'] -= η·dW1, or params['W1'] = …), not a copy or a new dict.",
-    "batch-losses-summed": "The epoch loss is the sum of the batch losses: return their mean.",
-    "batch-losses-weighted": "The epoch loss weights each batch by its size: return the plain mean of the batch losses, np.mean(batch_losses).",
-}
 
 _CODE = re.compile(r"\[([a-z0-9-]+)\]")
 
@@ -126,6 +75,81 @@ def compare(quantity, actual, expected, variants=(), reveal=False):
     else:
         message += " (hidden test: the expected values are not shown)"
     raise WrongAnswer(message)
+
+
+class Suspects:
+    """The known mistakes a student's results may show: the reference with each deviation of the table.
+
+    A judge compares the student's results one quantity at a time, in the order they are
+    computed. A wrong result is named after the first suspect, in table order, whose replay
+    gives the same (``compare``) or raises the same type of error (``blame`` with ``raises``).
+    A right result clears the suspects that get it wrong, so a later quantity is only blamed on
+    a mistake consistent with what the student got right: with δ right, wrong weights that match
+    a flipped δ are an update's sign, not δ's.
+
+    Suspects are replayed only to explain a wrong result, and only until one matches: a right
+    answer costs no replay.
+    """
+
+    def __init__(self, table=TABLE):
+        self.suspects = [(entry.code, Equations(**deviation)) for entry in table for deviation in entry.deviations]
+        self.cleared_by = []  # (replay, expected) of each right result so far: a suspect must agree
+
+    def compare(self, quantity, actual, expected, replay, reveal=False, narrow=True):
+        """``compare`` with each suspect's ``replay(equations)`` as its variant.
+
+        replay: computes the quantity with the given equations (a suspect whose replay raises
+        is no variant for it). narrow=False: a right result clears no suspect, for a quantity
+        the next ones are not computed from (the bias beside the weights).
+        """
+        compare(quantity, actual, expected, self._variants(replay), reveal)
+        if narrow:
+            self.cleared_by.append((replay, expected))
+
+    def blame(self, quantity, guilty):
+        """Raise the Mistake of the first suspect for which ``guilty(equations)`` is true, if any."""
+        for code, equations in self._left():
+            try:
+                hit = guilty(equations)
+            except Exception:  # noqa: BLE001 (a suspect that breaks is not guilty)
+                hit = False
+            if hit:
+                raise Mistake(code, quantity)
+
+    def _left(self):
+        """The suspects that agree with every right result so far, in table order."""
+        for code, equations in self.suspects:
+            if all(_agrees(replay, equations, expected) for replay, expected in self.cleared_by):
+                yield code, equations
+
+    def _variants(self, replay):
+        for code, equations in self._left():
+            try:
+                yield code, np.asarray(replay(equations), dtype=float)
+            except Exception:  # noqa: BLE001 (a deviation may break anything, e.g. math.exp of an array)
+                continue
+
+
+def _agrees(replay, equations, expected):
+    try:
+        return close(replay(equations), expected)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def raises(error, replay):
+    """A ``guilty`` test for ``Suspects.blame``: the replay raises the type of the student's
+    ``error`` (reported as "TypeName: message")."""
+    kind = str(error).split(":")[0]
+
+    def guilty(equations):
+        try:
+            replay(equations)
+        except Exception as own:  # noqa: BLE001
+            return type(own).__name__ == kind
+        return False
+
+    return guilty
 
 
 # --- checks in three parts, so the verdict can be reached outside the student's kernel ------

@@ -1,14 +1,16 @@
 """Checks of 01_neuron: activations, their derivatives, the loss and the forward pass.
 
-Each is a ``Check`` (scenario → probe → judge, see ``core``)."""
+Each is a ``Check`` (scenario → probe → judge, see ``core``). Expected values come from the
+oracle; the mistakes a wrong result may show come from the mistake table (``core.Suspects``)."""
 from __future__ import annotations
 
 import contextlib
 
 import numpy as np
 
+from .core import Check, Suspects, WrongAnswer, plain, raises, read, seen
 from .oracle import numerical_gradient, phi
-from .core import Check, Mistake, WrongAnswer, compare, plain, read, seen
+from .reference import Neuron as ReferenceNeuron
 
 #: inputs clear of ReLU's kink at 0, where its derivative is undefined
 NETS = [-3.0, -1.2, -0.4, 0.3, 0.9, 2.5]
@@ -23,11 +25,14 @@ def _call(fn, argument):
     return {"value": plain(out), "shape": list(np.shape(out))}
 
 
-def _elementwise(result, name, shape):
-    """The probed fn(array), or a Mistake/WrongAnswer that says why it does not work on arrays."""
+def _elementwise(result, name, shape, suspects, replay):
+    """The probed fn(array), or a Mistake/WrongAnswer that says why it does not work on arrays.
+
+    replay(equations): the same computation by the reference, to name an error it raises too.
+    """
     if "raised" in result:
-        code = "relu-not-vectorised" if "truth value" in result["raised"] else "sigmoid-not-vectorised"
-        raise Mistake(code, f"{name}(net) on an array")
+        suspects.blame(f"{name}(net) on an array", raises(result["raised"], replay))
+        raise WrongAnswer(f"{name}(net) raised {result['raised']} on an array: it must work elementwise.")
     if tuple(result["shape"]) != tuple(shape):
         raise WrongAnswer(f"{name}(net) must return one value per element: shape {tuple(shape)}, got {tuple(result['shape'])}.")
     return result["value"]
@@ -69,11 +74,14 @@ def probe_activation(fn, s):
 def judge_activation(s, observed, reveal):
     """sigmoid or relu, elementwise, on a scalar and on an array of any shape."""
     name, nets = s["name"], np.asarray(s["nets"])
-    compare(f"{name}({nets[0]})", observed["scalar"], phi(nets[0], name), reveal=reveal)
-    compare(f"{name}(net) on an array", _elementwise(observed["array"], name, nets.shape), phi(nets, name), reveal=reveal)
-    grid = _grid(nets)
-    compare(f"{name}(net) on a 2-D array", _elementwise(observed["grid"], name, grid.shape), phi(grid, name),
-            reveal=reveal)
+    grid, suspects = _grid(nets), Suspects()
+    suspects.compare(f"{name}({nets[0]})", observed["scalar"], phi(nets[0], name),
+                     lambda eq: eq.phi(nets[0], name), reveal)
+    for key, values, what in (("array", nets, "an array"), ("grid", grid, "a 2-D array")):
+        replay = lambda eq, values=values: eq.phi(values, name)  # noqa: E731
+        result = _elementwise(observed[key], name, values.shape, suspects, replay)
+        suspects.compare(f"{name}(net) on {what}", result, phi(values, name), replay, reveal,
+                         narrow=False)  # a 1-D array working says nothing of a 2-D one
 
 
 check_activation = Check("check_activation", 1, activation_scenario, probe_activation, judge_activation)
@@ -90,12 +98,13 @@ def judge_derivative(s, observed, reveal):
     """φ′(net) against centred finite differences of φ, elementwise."""
     name, nets = s["name"], np.asarray(s["nets"])
     expected = np.array([numerical_gradient(lambda v: phi(v[0], name), [n])[0] for n in nets])
-    o = phi(nets, name)
-    variants = [("derivative-of-net", nets * (1 - nets))] if name == "sigmoid" else [
-        ("relu-with-sigmoid-derivative", o * (1 - o)), ("relu-derivative-wrong", o),
-        ("relu-derivative-wrong", np.sign(nets))]  # −1 for net < 0
-    result = _elementwise(observed["array"], f"{name}_derivative", nets.shape)
-    compare(f"{name}_derivative(net)", result, expected, variants, reveal)
+    o, suspects = phi(nets, name), Suspects()  # o from the oracle: the probe gives the student trusted activations
+
+    def replay(eq):
+        return eq.phi_prime(nets, o, name)
+
+    result = _elementwise(observed["array"], f"{name}_derivative", nets.shape, suspects, replay)
+    suspects.compare(f"{name}_derivative(net)", result, expected, replay, reveal)
 
 
 check_derivative = Check("check_derivative", 1, activation_scenario, probe_derivative, judge_derivative)
@@ -115,10 +124,12 @@ def probe_loss(loss, loss_derivative, s):
 def judge_loss(s, observed, reveal):
     """e = ½(t − ŷ)² and ∂e/∂ŷ (finite differences), elementwise over arrays t and ŷ."""
     t, y_hat = np.asarray(s["t"]), np.asarray(s["y_hat"])
-    compare("loss(t, y_hat)", observed["loss"], 0.5 * (t - y_hat) ** 2, [("loss-no-half", (t - y_hat) ** 2)], reveal)
+    suspects = Suspects()
+    suspects.compare("loss(t, y_hat)", observed["loss"], 0.5 * (t - y_hat) ** 2, lambda eq: eq.loss(t, y_hat), reveal,
+                     narrow=False)  # the derivative is not computed from the loss's value
     expected = np.array([numerical_gradient(lambda v: 0.5 * (ti - v[0]) ** 2, [yi])[0] for ti, yi in zip(t, y_hat)])
-    compare("loss_derivative(t, y_hat)", observed["gradient"], expected,
-            [("loss-gradient-sign", t - y_hat), ("loss-no-half", 2 * (y_hat - t))], reveal)
+    suspects.compare("loss_derivative(t, y_hat)", observed["gradient"], expected,
+                     lambda eq: eq.loss_derivative(t, y_hat), reveal)
 
 
 check_loss = Check("check_loss", 2, loss_scenario, probe_loss, judge_loss)
@@ -150,18 +161,24 @@ def probe_forward(Neuron, s):
 
 def judge_forward(s, observed, reveal):
     """Neuron(weights=…, bias=…) keeps what it is given (arrays, lists, 0) and forward() = φ(w·x + b)."""
-    if observed.get("constructor") == "truth value":
-        raise Mistake("constructor-truthiness", "Neuron(weights=<numpy array>)")
     w, b, x, activation = np.asarray(s["w"]), s["b"], np.asarray(s["x"]), s["activation"]
-    compare("neuron.weights after the constructor", seen(observed, "weights", "Neuron"), w, reveal=reveal)
+    suspects = Suspects()
+
+    def build(eq, weights=np.array(s["w"]) if s["as_array"] else list(s["w"])):  # as the probe passes them
+        return ReferenceNeuron(len(w), weights, int(b) if s["bias_is_int"] else b, activation, equations=eq)
+
+    if observed.get("constructor") == "truth value":
+        suspects.blame("Neuron(weights=<numpy array>)", raises("ValueError", build))
+        raise WrongAnswer("Neuron(weights=<numpy array>) raised ValueError: the truth value of an array is ambiguous.")
+    suspects.compare("neuron.weights after the constructor", seen(observed, "weights", "Neuron"), w,
+                     lambda eq: build(eq).weights, reveal, narrow=False)  # the bias is kept or lost by itself
     bias = observed["bias"]
     if not isinstance(bias, float) or not np.isclose(bias, b):
-        if b == 0:
-            raise Mistake("constructor-truthiness", "neuron.bias after Neuron(bias=0)")
+        # weights as a list, so that only the bias is in question
+        suspects.blame(f"neuron.bias after Neuron(bias={b:g})", lambda eq: not np.isclose(build(eq, list(w)).bias, b))
         raise WrongAnswer(f"neuron.bias should be the bias given to the constructor{f', {b}' if reveal else ''}.")
-    net = float(x @ w + b)
-    variants = [("forward-ignores-bias", phi(net - b, activation)), ("forward-no-activation", net)]
-    compare(f"forward(x) of a {activation} neuron", observed["output"], phi(net, activation), variants, reveal)
+    suspects.compare(f"forward(x) of a {activation} neuron", observed["output"], phi(float(x @ w + b), activation),
+                     lambda eq: build(eq).forward(x), reveal)
 
 
 check_neuron_forward = Check("check_neuron_forward", 1, forward_scenario, probe_forward, judge_forward)

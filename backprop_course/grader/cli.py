@@ -14,6 +14,7 @@ def grade(args):
 
     course = pipeline.Course(root=args.root, class_dir=args.class_dir)
     only = set(args.only or STEPS)
+    jobs = args.jobs or pipeline.cores()
     started = time.perf_counter()
     demo = os.path.normpath(args.class_dir) == os.path.normpath(pipeline.DEMO_CLASS)
     print(f"Grading the {'demo class in ' + args.class_dir if demo else 'class in ' + str(course.class_path)}")
@@ -22,9 +23,9 @@ def grade(args):
     submissions = course.submissions()
     if "autograde" in only:
         broken = sum(1 for s in submissions if s.problem)
-        print(f"2/5 autograde {len(submissions) - broken} submissions with {args.jobs} worker(s)"
+        print(f"2/5 autograde {len(submissions) - broken} submissions with {jobs} worker(s)"
               + (f" ({broken} more cannot be graded, see below)" if broken else ""))
-        course.autograde(submissions, jobs=args.jobs)
+        course.autograde(submissions, jobs=jobs)
         for sub in submissions:
             if sub.problem:
                 print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
@@ -39,24 +40,14 @@ def grade(args):
                                    title=f"Grade report · {course.config.CourseDirectory.course_id}"
                                          + (" · demo class" if demo else ""))
         print(f"5/5 report:   {path}\n")
-        print(score_table(results))
+        print(report.text_table(report.score_table(results)))
     print(f"\nDone in {time.perf_counter() - started:.0f} s.")
 
 
-def score_table(results):
-    width = max([len("student")] + [len(s) for s in results.students])
-    lines = ["student".ljust(width) + "".join(f"  {a:>12}" for a in results.assignments)]
-    for student in results.students:
-        cells = []
-        for a in results.assignments:
-            if (student, a) in results.problems:
-                cells.append("not graded")
-            elif (student, a) in results.scores:
-                cells.append(f"{results.scores[student, a]:g}/{results.max_scores[a]:g}")
-            else:
-                cells.append("-")
-        lines.append(student.ljust(width) + "".join(f"  {c:>12}" for c in cells))
-    return "\n".join(lines)
+def export(args):
+    from . import pipeline
+
+    print("written:", pipeline.Course(root=args.root, class_dir=args.class_dir).export(args.lms))
 
 
 def release(args):
@@ -71,10 +62,14 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("grade", help="release, autograde, feedback, grades.csv, report")
     p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel autograde workers")
+    p.add_argument("--jobs", type=int, help="parallel autograde workers (default: the cores this process may use)")
     p.add_argument("--only", action="append", choices=STEPS, help="run only this step (repeatable)")
     p.set_defaults(func=grade)
     sub.add_parser("release", help="regenerate release/ from source/").set_defaults(func=release)
+    p = sub.add_parser("export", help="the grade CSV an LMS imports, from the class's gradebook")
+    p.add_argument("--lms", required=True, choices=("canvas", "moodle"))
+    p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")
+    p.set_defaults(func=export)
     args = parser.parse_args(argv)
     args.func(args)
 

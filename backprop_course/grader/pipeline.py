@@ -24,9 +24,10 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
+from .assignments import COURSE_ROOT, assignments
+
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 
-COURSE_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CLASS = "examples/demo_class"
 
 
@@ -38,12 +39,34 @@ class Submission:
     log: str = field(default="", repr=False)
 
 
-def load_config(root, class_dir):
-    """The course's nbgrader config, for the class in ``class_dir`` (relative to root)."""
+def load_config(root, class_dir="."):
+    """The course's nbgrader config, for the class in ``class_dir`` (relative to root).
+
+    ``nbgrader_config.py`` describes the class in the course root, as a plain ``nbgrader``
+    command there sees it. Another class (the demo class) gets its own submitted/,
+    autograded/ and feedback/ folders and, when the course's gradebook is the default SQLite
+    file of the root, its own gradebook beside them.
+    """
     from traitlets.config.loader import PyFileConfigLoader
 
-    os.environ["BACKPROP_CLASS_DIR"] = str(class_dir)
-    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    if os.path.normpath(class_dir) != ".":
+        course = config.CourseDirectory
+        for step in ("submitted", "autograded", "feedback"):
+            setattr(course, f"{step}_directory", os.path.join(class_dir, step))
+        config.ZipCollectApp.downloaded_directory = os.path.join(class_dir, "downloaded")
+        url = course.get("db_url", "")
+        if is_sqlite(url) and Path(url.removeprefix("sqlite:///")).resolve() == (Path(root) / "gradebook.db").resolve():
+            course.db_url = "sqlite:///" + str((Path(root) / class_dir / "gradebook.db").resolve())
+    return config
+
+
+def cores():
+    """The cores this process may run on: the default number of grading workers."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def make_api(config, db_url=None):
@@ -73,10 +96,10 @@ class Course:
 
     @property
     def assignments(self):
-        return sorted(p.name for p in (self.root / "source").iterdir() if p.is_dir() and not p.name.startswith("."))
+        return list(assignments(self.root / "source"))
 
     def source_notebooks(self, assignment):
-        return sorted(p.name for p in (self.root / "source" / assignment).glob("*.ipynb"))
+        return list(assignments(self.root / "source")[assignment].notebooks)
 
     # --- 1. release -------------------------------------------------------------------
     def release(self):
@@ -125,7 +148,9 @@ class Course:
         return ""
 
     def autograde(self, submissions, jobs=1):
-        """Autograde the submissions without a problem; returns them all, with any new problem."""
+        """Autograde the submissions without a problem with ``jobs`` workers (None: :func:`cores`);
+        returns them all, with any new problem."""
+        jobs = jobs or cores()
         _quiet_nbgrader()
         todo = [s for s in submissions if not s.problem]
         if todo:
@@ -150,7 +175,7 @@ class Course:
             try:
                 preflight(settings.get("bwrap_path", "bwrap"))
             except SandboxUnavailableError as error:
-                raise SystemExit(f"The grading sandbox cannot start: {error}") from None
+                raise SystemExit(str(error)) from None
 
     def _autograde_parallel(self, todo, jobs, bar):
         workspace = self.class_path / ".grading"
@@ -189,16 +214,17 @@ class Course:
                 print(f"warning: feedback for {assignment} failed:\n{result.get('error', '')}", file=sys.stderr)
         return self.class_path / "feedback"
 
-    def export(self):
+    def export(self, lms=None):
+        """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's folder."""
         from nbgrader.api import Gradebook
-        from nbgrader.plugins import CsvExportPlugin
 
-        path = self.class_path / "grades.csv"
-        plugin = CsvExportPlugin(config=self.config)
-        plugin.to = str(path)
+        from .export import EXPORTS
+
+        plugin = EXPORTS[lms](config=self.config)
+        plugin.to = str(self.class_path / plugin.default_to)
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)
-        return path
+        return Path(plugin.to)
 
 
 def _record(sub, result):
@@ -235,7 +261,7 @@ _worker = {}
 def _start_worker(root, class_dir, workspace, main_db_url):
     from multiprocessing.util import Finalize
 
-    from .preprocessors import SandboxedExecute
+    from .sandbox import ExitingKernels
 
     if is_sqlite(main_db_url):  # SQLite takes one writer at a time: a copy of one's own, merged after each submission
         copy = Path(workspace) / f"worker-{os.getpid()}.db"
@@ -246,8 +272,8 @@ def _start_worker(root, class_dir, workspace, main_db_url):
     config = load_config(root, class_dir)
     # a kernel's exit (about 0.4 s, idle) overlaps the next submission; the last ones are
     # awaited as the worker exits, so the pool's shutdown waits for them
-    config.SandboxedExecute.defer_shutdown = True
-    Finalize(None, SandboxedExecute.finish_shutdowns, exitpriority=10)
+    exits = config.SandboxedKernelManager.exits = ExitingKernels()
+    Finalize(None, exits.finish, exitpriority=10)
     _quiet_nbgrader()
     _worker.update(api=make_api(config, db), db=db)
 

@@ -5,12 +5,19 @@ course root get the same behaviour as ``make grade``.
 """
 from __future__ import annotations
 
-from jupyter_core.utils import ensure_async, run_sync
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
-from traitlets import Bool, Unicode
+import json
 
-from .verdicts import HardenedExecute, error_output
+from nbclient.exceptions import DeadKernelError
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbformat.v4 import new_code_cell, new_output
+from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
+from nbgrader.utils import is_grade
+from traitlets import Bool, Integer, Unicode
+
+from ..checks.core import quiet
+from . import verdicts
+from .sandbox import SandboxedKernelManager
+from .verdicts import error_output
 
 
 class HideHiddenTestDetails(NbGraderPreprocessor):
@@ -48,75 +55,86 @@ class DeduplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
-class SandboxedExecute(HardenedExecute):
-    """HardenedExecute with the kernel in the grading sandbox (backprop_course.grader.sandbox).
+class GradingExecute(Execute):
+    """nbgrader's Execute for autograding: the kernel in the sandbox, trusted verdicts, a dead
+    kernel costing only the cells from that point on, and output cut as it arrives.
 
-    A class of its own, used by autograde only: nbgrader's ``Execute.__init__`` passes
-    ``kernel_manager_class=AsyncKernelManager`` as a keyword, which beats
-    ``c.Execute.kernel_manager_class`` in the config, and ``nbgrader validate`` and
-    ``generate_solution`` (instructor's or student's own code) share ``Execute``.
-    Its config is Execute's (timeout, interrupt_on_timeout, ...); the sandbox's is
+    Used by autograde only, in place of Execute (:func:`configure`): ``nbgrader validate`` and
+    ``generate_solution`` (instructor's or student's own code) keep Execute. Its config is
+    Execute's (timeout, interrupt_on_timeout, ...) and its own traits below; the sandbox's is
     ``c.SandboxedKernelManager``.
     """
 
-    def __init__(self, *args, **kwargs):
-        from backprop_course.grader.sandbox import SandboxedKernelManager
+    trusted_verdicts = Bool(True, help="Judge test cells' checks outside the student's kernel.").tag(config=True)
+    max_output_chars = Integer(200_000, help="Output kept per cell; the rest is dropped as it arrives.").tag(config=True)
 
+    def __init__(self, *args, **kwargs):
+        # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
+        # keyword, which beats c.Execute.kernel_manager_class in the config
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
-    defer_shutdown = Bool(False, help="Ask the kernel to exit after the notebook and move on; its exit is "
-                                       "reaped at the next notebook or by finish_shutdowns(). For a grading "
-                                       "worker that calls finish_shutdowns() before it exits.").tag(config=True)
-
-    async def _async_cleanup_kernel(self):
-        from backprop_course.grader.sandbox import SandboxedKernelManager
-
-        km, kc = self.km, self.kc
-        if not (self.defer_shutdown and isinstance(km, SandboxedKernelManager)):
-            return await super()._async_cleanup_kernel()
-        try:
-            if kc is not None:
-                await ensure_async(kc.stop_channels())
-            if await km.is_alive():
-                await km.request_exit()
-            else:
-                await km.cleanup_resources()
-            await SandboxedKernelManager.reap_exited()
-        finally:
-            self.kc = self.km = None
-
-    _cleanup_kernel = run_sync(_async_cleanup_kernel)  # nbclient binds the sync name to its own method
-
-    @staticmethod
-    def finish_shutdowns():
-        """Wait for every kernel whose shutdown was deferred, and clean up after it."""
-        from backprop_course.grader.sandbox import SandboxedKernelManager
-
-        run_sync(SandboxedKernelManager.reap_exited)(wait=True)
-
     def preprocess(self, nb, resources=None, km=None):
-        from backprop_course.grader.sandbox import SandboxUnavailableError
+        self._dead_at = None
+        self._output_chars = {}
+        return super().preprocess(nb, resources, km)
 
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._dead_at is not None:
+            cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
+                                         "(os._exit, a crash, or too much memory).")]
+            return cell, resources
         try:
-            return super().preprocess(nb, resources, km)
-        except SandboxUnavailableError as error:
-            # first [ERROR] line of the log: what `make grade` reports for the submission
-            self.log.error("The grading sandbox cannot start: %s", error)
-            raise
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if self.trusted_verdicts and is_grade(cell):
+                self.judge(cell, index)
+        except DeadKernelError:
+            self._dead_at = index
+            cell.outputs.append(error_output("DeadKernelError", "The kernel died while running this cell "
+                                             "(os._exit, a crash, or too much memory)."))
+            self.log.warning("Kernel died in cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
+        if self._output_chars.get(index, 0) > self.max_output_chars:
+            cell.outputs.append(new_output("stream", name="stdout",
+                                           text=f"\n[output cut at {self.max_output_chars} characters]\n"))
+        return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        self._output_chars[cell_index] = self._output_chars.get(cell_index, 0) + size
+        if self._output_chars[cell_index] > self.max_output_chars:
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def judge(self, cell, index):
+        """Run each check's probe in the kernel and its verdict here; the first failure overrules the cell."""
+        for check, objects, args, kwargs in verdicts.check_calls(cell.source):
+            reveal = kwargs.pop("reveal", False)
+            with quiet(Warning):
+                case = verdicts.scenario(check, args, kwargs)
+                probe = new_code_cell(verdicts.probe_code(check, objects, case))
+                try:
+                    self.execute_cell(probe, index, store_history=False)
+                finally:
+                    self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
+                failure = verdicts.verdict(check, case, verdicts.observation(probe.outputs), reveal)
+            if failure is not None:
+                verdicts.overrule(cell, failure)
+                return
 
 
 def configure(c):
     """Apply the course's nbgrader configuration to the config object ``c``."""
     c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestDetails, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
-    # Autograde runs each student's kernel in the sandbox: Execute -> SandboxedExecute, keeping
+    # Autograde runs each student's kernel in the sandbox: Execute -> GradingExecute, keeping
     # any other change to the list. Opt out: c.SandboxedKernelManager.enabled = False, or
     # BACKPROP_SANDBOX=off in the environment.
     from nbgrader.converters import Autograde
 
     steps = c.Autograde.autograde_preprocessors if "autograde_preprocessors" in c.Autograde \
         else Autograde.class_traits()["autograde_preprocessors"].default()
-    c.Autograde.autograde_preprocessors = [SandboxedExecute if step is Execute else step for step in steps]
+    c.Autograde.autograde_preprocessors = [GradingExecute if step is Execute else step for step in steps]
     steps = c.Autograde.sanitize_preprocessors if "sanitize_preprocessors" in c.Autograde \
         else Autograde.class_traits()["sanitize_preprocessors"].default()
     c.Autograde.sanitize_preprocessors = [DeduplicateGradeIds if step is DeduplicateIds else step for step in steps]

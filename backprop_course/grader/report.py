@@ -1,17 +1,19 @@
 """The grade report: what the class struggles with, in one self-contained HTML file.
 
 Scores come from the gradebook; the named mistakes from the autograded notebooks' error
-messages (``[code]``, see ``checks.core``); problems from the grading run itself.
+messages (``[code]``, see ``checks.core``); problems from the grading run itself. The page is
+rendered from ``templates/report.html.j2``; :func:`score_table` is the one table of scores,
+shown in the page and printed by ``make grade``.
 """
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
 import matplotlib
 
 matplotlib.use("Agg")
@@ -19,6 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 
 from ..checks.core import MISTAKES, mistake_codes  # noqa: E402
+from .assignments import assignments as course_assignments  # noqa: E402
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+NOT_GRADED = "not graded"
 
 
 @dataclass
@@ -36,31 +42,24 @@ class ClassResults:
         return sorted({s for s, _ in self.scores} | {s for s, _ in self.problems})
 
 
-def exercise_of(cell_name, exercise_ids):
-    """The exercise a test cell grades: its grade_id is test_<exercise id>…"""
-    matches = [e for e in exercise_ids if cell_name.startswith(f"test_{e}")]
-    return max(matches, key=len) if matches else cell_name
-
-
 def collect(db_url, class_path, source_root, problems):
     """Read the gradebook and the autograded notebooks into ClassResults."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    assignments = sorted(p.name for p in Path(source_root).iterdir() if p.is_dir())
-    results = ClassResults(assignments, problems=dict(problems))
+    assignments = course_assignments(source_root)
+    results = ClassResults(list(assignments), problems=dict(problems))
     with Gradebook(db_url) as gb:
-        for assignment in assignments:
+        for name, assignment in assignments.items():
             try:
-                record = gb.find_assignment(assignment)
+                record = gb.find_assignment(name)
             except MissingEntry:
                 continue
-            results.max_scores[assignment] = record.max_score
-            exercise_ids = [cell.name for nb in record.notebooks for cell in nb.solution_cells]
-            results.exercises[assignment] = {cell.name: exercise_of(cell.name, exercise_ids)
-                                             for nb in record.notebooks for cell in nb.grade_cells}
-            cells = results.cells.setdefault(assignment, defaultdict(list))
+            results.max_scores[name] = record.max_score
+            results.exercises[name] = {cell.name: assignment.exercise_of(cell.name)
+                                       for nb in record.notebooks for cell in nb.grade_cells}
+            cells = results.cells.setdefault(name, defaultdict(list))
             for submission in record.submissions:
-                key = (submission.student.id, assignment)
+                key = (submission.student.id, name)
                 if key in results.problems:
                     continue
                 results.scores[key] = submission.score
@@ -68,7 +67,7 @@ def collect(db_url, class_path, source_root, problems):
                     for grade in notebook.grades:
                         cells[grade.name].append(grade.score >= grade.max_score)
                     results.mistakes[key] = _mistakes_in(Path(class_path) / "autograded" / submission.student.id
-                                                         / assignment / f"{notebook.name}.ipynb")
+                                                         / name / f"{notebook.name}.ipynb")
     return results
 
 
@@ -83,10 +82,11 @@ def _mistakes_in(path):
 
 
 def _png(fig):
+    """The figure as a data: URI of a PNG, to embed."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
     plt.close(fig)
-    return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
 
 
 def plot_score_histograms(results):
@@ -137,54 +137,58 @@ def plot_mistakes(counts):
     return fig
 
 
-def render(results, title="Grade report"):
-    """The report as one HTML string, plots embedded as PNG data."""
-    esc = html.escape
-    counts = mistake_counts(results)
-    head = "".join(f"<th>{esc(a)} (/{results.max_scores.get(a, 0):g})</th>" for a in results.assignments)
+@dataclass
+class ScoreTable:
+    header: list[str]       # "student", then the assignments
+    rows: list["ScoreRow"]
+
+
+@dataclass
+class ScoreRow:
+    student: str
+    cells: list[str]        # per assignment: "score/max", "not graded" or "-"
+    notes: list[str]        # why not graded, and the mistakes named, per assignment
+
+
+def score_table(results):
+    """Every student's score in every assignment: the one table, on the terminal and in the report."""
     rows = []
     for student in results.students:
         cells, notes = [], []
         for assignment in results.assignments:
             key = (student, assignment)
             if key in results.problems:
-                cells.append('<td class="problem">not graded</td>')
+                cells.append(NOT_GRADED)
                 notes.append(f"{assignment}: {results.problems[key]}")
             elif key in results.scores:
-                cells.append(f"<td>{results.scores[key]:g}</td>")
+                cells.append(f"{results.scores[key]:g}/{results.max_scores[assignment]:g}")
                 notes += [f"{assignment}: [{code}]" for code in sorted(results.mistakes.get(key, ()))]
             else:
-                cells.append("<td>—</td>")
-        for (s, a), reason in results.problems.items():
-            if s == student and a not in results.assignments:
-                notes.append(f"{a}: {reason}")
-        rows.append(f"<tr><td>{esc(student)}</td>{''.join(cells)}<td>{'<br>'.join(esc(n) for n in notes)}</td></tr>")
-    mistakes = "".join(f"<tr><td>{n}</td><td><code>{esc(code)}</code></td><td>{esc(MISTAKES[code])}</td></tr>"
-                       for code, n in counts.most_common())
-    problems = "".join(f"<li><b>{esc(s)}</b> / {esc(a)}: {esc(r)}</li>" for (s, a), r in sorted(results.problems.items()))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border: 1px solid #ccc; padding: .3em .6em; text-align: left; }}
-td.problem {{ background: #fde2e1; }} h2 {{ margin-top: 2em; }} img {{ max-width: 100%; }}
-</style></head><body>
-<h1>{esc(title)}</h1>
-<p>{len(results.students)} students, {len(results.scores)} graded submissions, {len(results.problems)} that could not be graded.</p>
-<h2>Score distribution</h2>{_png(plot_score_histograms(results))}
-<h2>Pass rate per exercise and test cell</h2>
-<p>Dark bars: exercises; light bars: their test cells. Low bars are where the class struggles.</p>
-{_png(plot_pass_rates(results))}
-<h2>Diagnosed mistakes</h2>
-<p>How many submissions made each mistake that the tests can name.</p>
-{_png(plot_mistakes(counts)) if counts else "<p>None.</p>"}
-<table><tr><th>submissions</th><th>mistake</th><th>what it is</th></tr>{mistakes}</table>
-<h2>Students</h2>
-<table><tr><th>student</th>{head}<th>notes</th></tr>{''.join(rows)}</table>
-<h2>Submissions that could not be graded</h2>
-{f"<ul>{problems}</ul>" if problems else "<p>None.</p>"}
-</body></html>
-"""
+                cells.append("-")
+        notes += [f"{a}: {reason}" for (s, a), reason in results.problems.items()
+                  if s == student and a not in results.assignments]
+        rows.append(ScoreRow(student, cells, notes))
+    return ScoreTable(["student", *results.assignments], rows)
+
+
+def text_table(table):
+    """The score table as fixed-width text."""
+    width = max(len(row.student) for row in [ScoreRow(table.header[0], [], []), *table.rows])
+    lines = [table.header[0].ljust(width) + "".join(f"  {a:>12}" for a in table.header[1:])]
+    lines += [row.student.ljust(width) + "".join(f"  {c:>12}" for c in row.cells) for row in table.rows]
+    return "\n".join(lines)
+
+
+def render(results, title="Grade report"):
+    """The report as one HTML string, plots embedded as PNG data."""
+    counts = mistake_counts(results)
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                     keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    plots = {"scores": _png(plot_score_histograms(results)), "pass_rates": _png(plot_pass_rates(results)),
+             "mistakes": _png(plot_mistakes(counts)) if counts else None}
+    return environment.get_template("report.html.j2").render(
+        title=title, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
+        table=score_table(results), problems=sorted(results.problems.items()), NOT_GRADED=NOT_GRADED)
 
 
 def write_report(results, path, title="Grade report"):

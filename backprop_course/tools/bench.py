@@ -40,24 +40,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..grader.assignments import COURSE_ROOT, assignments
+from ..grader.pipeline import cores
 from . import catalogue
 
-COURSE_ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "02_backprop"
-NOTEBOOK = "backprop.ipynb"
+NOTEBOOK = assignments()[ASSIGNMENT].notebook
 TARGET_SPEEDUP = 1.8      # (a)/(b) at least this on 2 cores
 TARGET_OVERHEAD = 1.25    # (b) at most this times (c)/cores
 SLOW_EVERY = 5            # one submission in five is slow-but-valid
 SLOW_POSITION = 2         # ... the third of every five, so that 4 submissions include one
-STRIDE = 9                # walks the catalogue (28 entries, coprime) so small classes get a mix
+STRIDE = 9                # walks the catalogue (31 entries, coprime) so small classes get a mix
 SLOW_WORK = "_slow = sum(k * k for k in range(20000))  # harmless extra work each epoch: slow but valid"
-
-
-def cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 # --- the synthetic class ------------------------------------------------------------------
@@ -65,8 +59,8 @@ def cores():
 def make_slow(sub):
     """A correct submission whose train() does an extra, harmless computation every epoch.
 
-    train runs about 1,000 epochs in the notebook (its demo, plus the checks), so this adds
-    about 1.5 s on a 2020s core, and changes no result.
+    train runs 1,000 epochs in each of the notebook's two demo cells (plus a few in the checks),
+    so this adds about 1.5 s to each on a 2020s core, and changes no result.
     """
     source = sub.cells["train_multi_sample"]
     loop = re.search(r"^( *)for \w+ in range\(epochs\):\n", source, flags=re.M)
@@ -131,8 +125,7 @@ def nbgrader_env():
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONHASHSEED"] = "0"
-    for name in ("BACKPROP_CLASS_DIR", "NBGRADER_DB_URL"):
-        env.pop(name, None)
+    env.pop("NBGRADER_DB_URL", None)
     return env
 
 

@@ -3,7 +3,9 @@
 Each :class:`Submission` gives the full source of every solution cell of one assignment and,
 for each exercise, the mistake code its test cells should name ('' when the exercise is right).
 A mistake submission changes one exercise only; the others keep the reference solution of
-source/, so it must lose points on that exercise and keep them on the rest.
+source/, so it must lose points on that exercise and keep them on the rest. Its code is an
+entry of the mistake table (backprop_course/checks/mistakes.py), and every entry needs at least
+one submission here: that pair is all a new mistake takes.
 
 The student code is written into the solution regions of the source notebook's cells (the
 given code around them stays as released), without the nbgrader markers. tests/test_checks.py
@@ -21,16 +23,11 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..grader.assignments import COURSE_ROOT as ROOT, assignments
 
-NOTEBOOK = {"01_neuron": "neuron.ipynb", "02_backprop": "backprop.ipynb", "03_vectorised": "vectorised.ipynb"}
-
-#: the exercises (solution cells' grade_ids) of each assignment, in notebook order
-EXERCISES = {
-    "01_neuron": ["activations", "derivatives", "loss", "neuron_forward"],
-    "02_backprop": ["neuron_backward", "train_multi_sample", "multi_output_network"],
-    "03_vectorised": ["dense_layer", "softmax_cross_entropy", "grad_check", "sgd_epoch"],
-}
+#: each assignment's notebook, and its exercises (solution cells' grade_ids) in notebook order, from source/
+NOTEBOOK = {name: a.notebook for name, a in assignments(ROOT / "source").items()}
+EXERCISES = {name: list(a.exercises) for name, a in assignments(ROOT / "source").items()}
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -609,6 +606,47 @@ CORRECT_02 = [
          "neuron_backward": _neuron2(BACKWARD_UPDATE_FIRST),
          "train_multi_sample": TRAIN_DEEPCOPY,
          "multi_output_network": NETWORK_DEEPCOPY}),
+]
+
+# Exercise 1 written as lecture 4 writes it: the vector update on self.weights and self.o_i as they
+# are, relying on the given constructor and forward to store numpy arrays (the tests pass lists).
+CORRECT_02 += [
+    ("02-correct-lecture-4", "lecture 4's backward: ∂e/∂o then φ′, self.weights − η·δ·self.o_i on the given arrays", {
+        "neuron_backward": _neuron2("""
+            if output_neuron:
+                de_do = y_hat - t
+            else:
+                de_do = np.dot(delta_l, w_l)
+            phi_prime = self.o_j * (1 - self.o_j) if self.activation_name == 'sigmoid' else float(self.net > 0)
+            self.delta_j = de_do * phi_prime
+            self.weights = self.weights - learning_rate * self.delta_j * self.o_i
+            self.bias = self.bias - learning_rate * self.delta_j
+            """)}),
+    ("02-correct-in-place", "the text's np.matmul(δ_l, w_l), ReLU′ by np.heaviside, in-place -= on the given arrays", {
+        "neuron_backward": _neuron2("""
+            if self.activation_name == 'relu':
+                d_phi = np.heaviside(self.net, 0.0)
+            else:
+                d_phi = self.o_j * (1.0 - self.o_j)
+            if output_neuron:
+                self.delta_j = (y_hat - t) * d_phi
+            else:
+                self.delta_j = np.matmul(delta_l, w_l) * d_phi
+            self.weights -= learning_rate * self.delta_j * self.o_i
+            self.bias -= learning_rate * self.delta_j
+            """)}),
+    ("02-correct-generator-sum", "sum(d·w for …) over the outputs, φ′ from self.sigmoid(net), the vector update", {
+        "neuron_backward": _neuron2("""
+            if self.activation_name == 'sigmoid':
+                s = self.sigmoid(self.net)
+                phi_prime = s * (1 - s)
+            else:
+                phi_prime = 1.0 if self.net > 0 else 0.0
+            error = (y_hat - t) if output_neuron else sum(d * w for d, w in zip(delta_l, w_l))
+            self.delta_j = error * phi_prime
+            self.weights = self.weights - learning_rate * self.delta_j * self.o_i
+            self.bias = self.bias - learning_rate * self.delta_j
+            """)}),
 ]
 
 #: (name, description, exercise, code, cell source)

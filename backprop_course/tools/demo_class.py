@@ -11,9 +11,9 @@ from pathlib import Path
 
 import nbformat
 
-from .catalogue import CATALOGUE, NOTEBOOK, reference_cells, strip_markers
+from ..grader.assignments import COURSE_ROOT as ROOT, assignments
+from .catalogue import CATALOGUE, reference_cells, strip_markers
 
-ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "examples" / "demo_class" / "submitted"
 BLANK, BROKEN = "blank", "broken-json"
 
@@ -42,7 +42,7 @@ for student, plan in {  # 03_vectorised
 
 def handed_in(assignment, plan):
     """The released notebook with the plan's solution cells filled in."""
-    nb = nbformat.read(ROOT / "release" / assignment / NOTEBOOK[assignment], as_version=4)
+    nb = nbformat.read(ROOT / "release" / assignment / assignments()[assignment].notebook, as_version=4)
     if plan == BLANK:
         return nb
     if isinstance(plan, tuple):
@@ -61,7 +61,7 @@ def main(out=OUT):
     shutil.rmtree(out, ignore_errors=True)
     for student, plans in CLASS.items():
         for assignment, plan in plans.items():
-            path = Path(out) / student / assignment / NOTEBOOK[assignment]
+            path = Path(out) / student / assignment / assignments()[assignment].notebook
             path.parent.mkdir(parents=True, exist_ok=True)
             if plan == BROKEN:  # saved while the disk was full: the JSON stops half-way
                 text = nbformat.writes(handed_in(assignment, BLANK))

@@ -7,7 +7,8 @@ directory ``notebooks/``, ipywidgets state stored) and exported with nbconvert's
 ``HTMLExporter`` (the "lab" template, extended by ``site_assets/templates/course_site``
 with previous / index / next links). An ``index.html`` lists the lectures in order,
 each titled by its notebook's first heading. Links between notebooks
-(``03_x.ipynb#part`` → ``03_x.html#part``) are rewritten.
+(``03_x.ipynb#part`` → ``03_x.html#part``) are rewritten. A link to another notebook of the
+course (an assignment in ``../release/``) points to a copy of it in ``_notebooks/``, to download.
 
 Nothing is fetched from the internet when a page is viewed: every script the pages load
 sits in ``<out>/_static/``:
@@ -17,25 +18,22 @@ sits in ``<out>/_static/``:
 - the widget renderer (``embed-amd.js`` of npm's ``@jupyter-widgets/html-manager``, which
   draws the saved widget state) and ``require.js`` (npm's ``requirejs``) that loads it.
 
-No PyPI package carries those two, so they come from the npm registry: the first build
-runs ``npm pack`` for the pinned versions into a cache folder (``$BACKPROP_SITE_CACHE``,
-default ``~/.cache/backprop-course/site``), checks each tarball's sha512 against the
-pinned integrity and unpacks it there. Later builds use the cache and fetch nothing;
+No PyPI package carries those two, so they come from the npm registry, pinned by the
+committed ``site_assets/npm/package.json`` and ``package-lock.json``: the first build runs
+``npm ci`` on them in a cache folder (``$BACKPROP_SITE_CACHE``, default
+``~/.cache/backprop-course/site``), named after the lock file's hash; npm checks every
+tarball against the lock's integrity. Later builds use the cache and fetch nothing;
 ``--offline`` makes a missing cache an error instead of a fetch.
 """
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
-import html
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -48,17 +46,7 @@ COURSE_TITLE = "From one neuron to backpropagation"
 STATIC = "_static"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # the config jupyter-server-mathjax ships
 
-# npm packages whose files the pages load, pinned with the registry's sha512 integrity.
-NPM_PACKAGES = {
-    "@jupyter-widgets/html-manager": (
-        "1.0.15",
-        "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
-    ),
-    "requirejs": (
-        "2.3.8",
-        "sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
-    ),
-}
+NPM = ASSETS / "npm"  # package.json and package-lock.json of the npm packages whose files the pages load
 
 NOTEBOOK_RE = re.compile(r"^\d+_.*\.ipynb$")
 HREF_RE = re.compile(r"""(\bhref\s*=\s*)(["'])([^"']*)\2""", re.IGNORECASE)
@@ -87,40 +75,28 @@ def cache_dir() -> Path:
     return Path(base) / "backprop-course" / "site"
 
 
-def _npm_dir(cache: Path, name: str, version: str) -> Path:
-    return cache / f"{name.replace('/', '__').lstrip('@')}-{version}"
-
-
-def npm_package(name: str, cache: Path | None = None, offline: bool = False, log=print) -> Path:
-    """Folder holding the unpacked pinned npm package ``name`` (its ``package/``)."""
-    version, integrity = NPM_PACKAGES[name]
-    cache = cache or cache_dir()
-    target = _npm_dir(cache, name, version)
-    done = target / ".complete"
-    if done.exists():
-        return target / "package"
+def npm_modules(cache: Path | None = None, offline: bool = False, log=print) -> Path:
+    """The ``node_modules`` folder of ``site_assets/npm``, installed with ``npm ci`` into the cache once."""
+    lock = (NPM / "package-lock.json").read_bytes()
+    target = (cache or cache_dir()) / f"npm-{hashlib.sha256(lock).hexdigest()[:16]}"
+    if (target / ".complete").exists():
+        return target / "node_modules"
     if offline:
-        raise SiteError(f"{name}@{version} is not in {cache} and --offline forbids fetching it")
+        raise SiteError(f"the site's npm packages are not in {target} and --offline forbids fetching them")
     npm = shutil.which("npm")
     if not npm:
-        raise SiteError(f"{name}@{version} is not in {cache}, and npm is not installed to fetch it")
-    log(f"fetching {name}@{version} from the npm registry into {target}")
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        subprocess.run([npm, "pack", f"{name}@{version}", "--pack-destination", tmp, "--silent"],
-                       check=True, cwd=tmp, stdout=subprocess.DEVNULL)
-        (tgz,) = Path(tmp).glob("*.tgz")
-        algo, _, expected = integrity.partition("-")
-        digest = base64.b64encode(hashlib.new(algo, tgz.read_bytes()).digest()).decode()
-        if digest != expected:
-            raise SiteError(f"{name}@{version}: integrity mismatch ({algo}-{digest})")
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        with tarfile.open(tgz) as tar:
-            tar.extractall(target, filter="data")
-    done.touch()
-    return target / "package"
+        raise SiteError(f"the site's npm packages are not in {target}, and npm is not installed to fetch them")
+    log(f"installing the site's npm packages (npm ci) into {target}")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy2(NPM / name, target / name)
+    run = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                         cwd=target, capture_output=True, text=True)
+    if run.returncode:
+        raise SiteError(f"npm ci failed in {target}:\n{run.stderr.strip()}")
+    (target / ".complete").touch()
+    return target / "node_modules"
 
 
 def mathjax_dir() -> Path:
@@ -144,7 +120,8 @@ def install_static(out: Path, offline: bool = False, log=print) -> dict:
     if not (static / "mathjax" / "MathJax.js").exists():
         shutil.copytree(mathjax_dir(), static / "mathjax", dirs_exist_ok=True)
 
-    hm = npm_package("@jupyter-widgets/html-manager", offline=offline, log=log) / "dist"
+    modules = npm_modules(offline=offline, log=log)
+    hm = modules / "@jupyter-widgets" / "html-manager" / "dist"
     wdir = static / "widgets"
     wdir.mkdir(exist_ok=True)
     # embed-amd.js plus the Font Awesome files its CSS points to (next to it, by webpack's
@@ -152,8 +129,7 @@ def install_static(out: Path, offline: bool = False, log=print) -> dict:
     for f in hm.iterdir():
         if f.name == "embed-amd.js" or f.suffix in {".woff2", ".woff", ".ttf", ".eot", ".svg"}:
             shutil.copy2(f, wdir / f.name)
-    rq = npm_package("requirejs", offline=offline, log=log)
-    shutil.copy2(rq / "require.js", static / "require.js")
+    shutil.copy2(modules / "requirejs" / "require.js", static / "require.js")
     shutil.copy2(ASSETS / "site.css", static / "site.css")
     return {
         "mathjax_url": f"{STATIC}/mathjax/MathJax.js?config={MATHJAX_CONFIG}",
@@ -249,6 +225,31 @@ def inline_attachments(nb):
     return nb
 
 
+def copy_linked_notebooks(page_html: str, notebooks_dir: Path, out: Path) -> str:
+    """Links to notebooks of the course outside the site → copies in ``<out>/_notebooks/``.
+
+    The site renders the lectures; an assignment they link to (``../release/01_x/x.ipynb``) is
+    copied to ``_notebooks/release/01_x/x.ipynb``, its path in the course, for the reader to
+    download and open in Jupyter. Files outside the course folder are never copied.
+    """
+    course = Path(notebooks_dir).resolve().parent
+
+    def sub(m):
+        url = m.group(3)
+        path, sep, frag = url.partition("#")
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", path) or path.startswith("/") or not path.endswith(".ipynb"):
+            return m.group(0)
+        src = (Path(notebooks_dir) / unquote(path)).resolve()
+        if not src.is_file() or course not in src.parents:
+            return m.group(0)  # left for the link check to report
+        rel = Path("_notebooks") / src.relative_to(course)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, out / rel)
+        return f"{m.group(1)}{m.group(2)}{rel.as_posix()}{sep}{frag}{m.group(2)}"
+
+    return HREF_RE.sub(sub, page_html)
+
+
 SRC_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])([^"']+)\1""", re.IGNORECASE)
 
 
@@ -267,32 +268,12 @@ def copy_local_images(page_html: str, notebooks_dir: Path, out: Path) -> None:
 
 
 def render_index(pages: list[Page], css_href: str) -> str:
-    items = "\n".join(
-        f'  <li><a href="{html.escape(p.html_name)}">{html.escape(p.title)}</a>'
-        + (f'\n    <p class="course-summary">{html.escape(p.summary)}</p>' if p.summary else "")
-        + "</li>"
-        for p in pages
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(COURSE_TITLE)}</title>
-<link rel="stylesheet" href="{html.escape(css_href)}">
-</head>
-<body class="course-index-page">
-<h1>{html.escape(COURSE_TITLE)}</h1>
-<p class="course-subtitle">The lecture notebooks, executed. Run them yourself in JupyterLab
-to move the sliders: here the widgets show the state the notebook was saved in.</p>
-<ol class="course-lectures">
-{items}
-</ol>
-<footer>Built with nbclient and nbconvert; MathJax and the Jupyter widgets renderer are served
-from this site.</footer>
-</body>
-</html>
-"""
+    import jinja2
+
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(ASSETS), autoescape=True, trim_blocks=True,
+                                     lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    return environment.get_template("site_index.html.j2").render(pages=pages, css_href=css_href,
+                                                                  course_title=COURSE_TITLE)
 
 
 def build_site(out: Path, notebooks_dir: Path | None = None, notebooks: list[Path] | None = None,
@@ -371,7 +352,7 @@ def build_site(out: Path, notebooks_dir: Path | None = None, notebooks: list[Pat
             },
         }
         body, _ = exporter.from_notebook_node(nb, resources=resources)
-        body = rewrite_links(body, targets)
+        body = copy_linked_notebooks(rewrite_links(body, targets), page.notebook.parent, out)
         copy_local_images(body, page.notebook.parent, out)
         (out / page.html_name).write_text(body, encoding="utf-8")
         log(f"wrote {out / page.html_name}")

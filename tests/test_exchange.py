@@ -1,0 +1,141 @@
+"""The exchange round trip from the command line, as on a JupyterHub with nbgrader's default
+exchange (a shared folder, here a temporary one):
+
+    instructor: nbgrader release_assignment 01_neuron
+    student:    nbgrader fetch_assignment 01_neuron --course backprop-course
+                (works: a catalogue submission fills the solution cells)
+                nbgrader submit 01_neuron --course backprop-course
+    instructor: nbgrader collect 01_neuron
+                backprop-course grade            (make grade)
+                nbgrader release_feedback 01_neuron
+    student:    nbgrader fetch_feedback 01_neuron --course backprop-course
+
+Two students, ada (a correct submission) and bob (a named mistake), each in a folder and a
+home of their own. One machine has one OS user, so each student gives ``--student``, as the
+hub's per-user servers would through their user names. The due date is an hour before the
+run: the exchange's own timestamp.txt must cost each student one day's penalty.
+"""
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from backprop_course.grader import sandbox
+from backprop_course.tools.catalogue import CATALOGUE
+from nbgrader_runner import nbgrader
+
+ROOT = Path(__file__).resolve().parent.parent
+A = "01_neuron"
+COURSE_ID = "backprop-course"
+STUDENTS = {"ada": "01-correct-where", "bob": "01-loss-no-half"}
+
+try:
+    sandbox.preflight()
+    NO_SANDBOX = None
+except sandbox.SandboxUnavailableError as error:
+    NO_SANDBOX = str(error)
+pytestmark = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no grading sandbox here: {NO_SANDBOX}")
+
+
+def run(args, cwd, env):
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def work(path, plan):
+    """The student fills the fetched notebook's solution cells with a catalogue submission."""
+    cells = next(s for s in CATALOGUE if s.name == plan and s.assignment == A).cells
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in cells:
+            cell.source = cells[meta["grade_id"]]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def round_trip(tmp_path_factory, nbgrader_env):
+    base = tmp_path_factory.mktemp("hub")
+    course, exchange = base / "course", base / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)  # as the hub's shared exchange folder
+    course.mkdir()
+    for folder in ("source", "release"):
+        shutil.copytree(ROOT / folder, course / folder)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    due = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.Exchange.root = {str(exchange)!r}\nc.DueDates.dates = {{{A!r}: {due!r}}}\n"
+                     "c.CollectApp.check_owner = False  # every simulated student is this one OS user\n")
+
+    def as_student(student):
+        home = base / student
+        home.mkdir(exist_ok=True)
+        return home, {**nbgrader_env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+                      "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter")}
+
+    student_flags = (f"--course={COURSE_ID}", f"--Exchange.root={exchange}")
+    nbgrader("release_assignment", A, cwd=course, env=nbgrader_env)
+    fetched = {}
+    for student, plan in STUDENTS.items():
+        home, env = as_student(student)
+        nbgrader("fetch_assignment", A, *student_flags, cwd=home, env=env)
+        fetched[student] = (home / A / "neuron.ipynb").read_bytes()
+        work(home / A / "neuron.ipynb", plan)
+        nbgrader("submit", A, *student_flags, f"--student={student}", cwd=home, env=env)
+    nbgrader("collect", A, cwd=course, env=nbgrader_env)
+    graded = run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade", "--jobs", "2"],
+                 course, nbgrader_env)
+    nbgrader("release_feedback", A, cwd=course, env=nbgrader_env)
+    feedback = {}
+    for student in STUDENTS:
+        home, env = as_student(student)
+        nbgrader("fetch_feedback", A, *student_flags, f"--student={student}", cwd=home, env=env)
+        feedback[student] = sorted((home / A / "feedback").glob("*/neuron.html"))
+    return course, fetched, graded, feedback
+
+
+def test_students_fetch_the_released_notebook(round_trip):
+    _, fetched, _, _ = round_trip
+    released = (ROOT / "release" / A / "neuron.ipynb").read_bytes()
+    assert fetched == {student: released for student in STUDENTS}
+
+
+def test_collect_brings_each_submission_with_its_exchange_timestamp(round_trip):
+    course, _, _, _ = round_trip
+    for student in STUDENTS:
+        folder = course / "submitted" / student / A
+        assert (folder / "neuron.ipynb").is_file() and (folder / "timestamp.txt").is_file()
+
+
+def test_grades_come_from_the_submitted_work_and_the_exchange_time(round_trip, nbgrader_env, monkeypatch):
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])  # nbgrader runs alembic
+    course, _, graded, _ = round_trip
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        ada, bob = (gb.find_submission(A, s) for s in ("ada", "bob"))
+        assert ada.score == ada.assignment.max_score == 9.0
+        assert 0 < bob.score < 9.0
+        # submitted within the hour after the due date: one day's penalty, 10 %
+        assert 0 < ada.total_seconds_late < 3 * 3600
+        assert (ada.late_submission_penalty, bob.late_submission_penalty) == (pytest.approx(0.9), pytest.approx(0.1 * bob.score))
+    assert "not graded" not in graded.stdout
+
+
+def test_each_student_fetches_their_own_feedback(round_trip):
+    _, _, _, feedback = round_trip
+    for student, plan in STUDENTS.items():
+        assert len(feedback[student]) == 1, feedback[student]
+        html = feedback[student][0].read_text()
+        mistakes = next(s for s in CATALOGUE if s.name == plan and s.assignment == A).mistakes
+        for code in filter(None, mistakes.values()):
+            assert f"[{code}]" in html
+        if not any(mistakes.values()):
+            assert "[loss-no-half]" not in html
+        assert "BEGIN HIDDEN TESTS" not in html

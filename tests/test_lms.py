@@ -1,0 +1,517 @@
+"""A term with an LMS: an LMS download in (nbgrader zip_collect with the course's plugins),
+grades out (nbgrader export plugins), late work penalised as configured.
+
+The downloads are built here to each LMS's own naming, written from its source code (the same
+sources the README cites): Canvas's ``lib/content_zipper.rb`` and Moodle's
+``mod/assign/classes/downloader.php`` and grading worksheet. The exported CSVs are checked
+against the rules of the importers (Canvas's ``gradebook_importer.rb``, Moodle's
+``grade/import/csv``), written out in ``canvas_rules`` and ``moodle_rules`` below.
+
+The end-to-end test grades five notebooks (two Canvas, three Moodle students); the rest only
+collects, or builds a gradebook by hand.
+"""
+import csv
+import hashlib
+import io
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import uuid
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from backprop_course.grader import sandbox
+from backprop_course.grader.export import CanvasExport, GradesCsv, MoodleExport, points
+from backprop_course.grader.late import LatePenalty, parse_due
+from backprop_course.grader.safezip import printable
+from backprop_course.tools.demo_class import handed_in
+from nbgrader_runner import nbgrader
+
+ROOT = Path(__file__).resolve().parent.parent
+MiB = 1 << 20
+DUE = {"01_neuron": "2026-11-30 12:00:00 UTC", "02_backprop": "2026-12-07 23:59:00 Europe/Berlin"}
+
+ROSTER = """id,first_name,last_name,email,lms_user_id
+ada,Ada,Lovelace,ada@example.org,101
+grace,Grace,"Hopper, Jr.",grace@example.org,102
+alan,Álan,Türing,alan@example.org,103
+emmy,Emmy,Noether,emmy@example.org,104
+"""
+
+try:
+    sandbox.preflight()
+    NO_SANDBOX = None
+except sandbox.SandboxUnavailableError as error:
+    NO_SANDBOX = str(error)
+
+
+# --- the LMSs' naming, from their source ------------------------------------------------
+
+def canvas_name(sortable_name, user_id, file_id, uploaded, late=False):
+    """Canvas's name for an uploaded file in "Download Submissions" (content_zipper.rb:
+    get_filename, sanitize_user_name, sanitize_file_name, add_upload_submission)."""
+    name = re.sub(r"_(\d+)_", r"\1", sortable_name).lower()
+    prefix = re.sub(r"[^\w]", "", "_".join(p for p in [name, "LATE" if late else None, str(user_id)] if p))
+    uploaded = re.sub(r'[\x00/\\:*?"<>|]+', "_", uploaded)   # sanitize_attachment_filename
+    return f"{prefix}_{file_id}_{uploaded}"
+
+
+def moodle_name(full_name, participant, uploaded, folders=True, trailing_underscore=False):
+    """Moodle's path for an uploaded file in "Download all submissions" (downloader.php:
+    get_student_prefix, load_submissionplugin_filelist; Moodle before 4.1 ended the folder in '_')."""
+    prefix = re.sub(r'[\x00-\x1f/\\:*?"<>|]', "", full_name.replace("_", " ") + f"_{participant}")
+    if folders:
+        return f"{prefix}_assignsubmission_file{'_' if trailing_underscore else ''}/{uploaded}"
+    return f"{prefix}_assignsubmission_file_{uploaded}"
+
+
+def notebook(assignment, plan):
+    return nbformat.writes(handed_in(assignment, plan)).encode()
+
+
+def zipped(name, data):
+    """A zip holding one file: what a student uploads instead of the notebook."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def unix_entry(name, mode):
+    info = zipfile.ZipInfo(name)
+    info.create_system, info.external_attr = 3, mode << 16
+    return info
+
+
+ESCAPE = f"escape-{uuid.uuid4().hex}.ipynb"
+
+#: zip entry -> (bytes, what becomes of it: (status, student or '', note fragment))
+CANVAS = {
+    canvas_name("Lovelace, Ada", 101, 9001, "backprop.ipynb"):
+        (notebook("02_backprop", "02-correct-numpy"), ("collected", "ada", "")),
+    canvas_name("Hopper, Jr., Grace", 102, 9002, "backprop.ipynb", late=True):
+        (notebook("02_backprop", "02-neuron-hidden-no-phi-prime"), ("not collected", "grace", "an older upload")),
+    canvas_name("Hopper, Jr., Grace", 102, 9007, "backprop-1.ipynb", late=True):
+        (notebook("02_backprop", "02-correct-loops"), ("collected", "grace", "LATE")),
+    canvas_name("Türing, Álan", 103, 9003, "notes.pdf"): (b"%PDF-1.4", ("not collected", "", "not a notebook")),
+    canvas_name("Türing, Álan", 103, 9004, "scratch.ipynb"):
+        (notebook("02_backprop", "blank"), ("not collected", "alan", "wrong name")),
+    canvas_name("Türing, Álan", 103, 9005, "draft.ipynb"):
+        (notebook("02_backprop", "02-correct-loops"), ("not collected", "alan", "wrong name")),
+    canvas_name("Türing, Álan", 103, 9011, "work.zip"):
+        (zipped("backprop.ipynb", b"{}"), ("not collected", "", "an archive inside the download")),
+    canvas_name("Mallory, Eve", 999, 9006, "backprop.ipynb"):
+        (notebook("02_backprop", "02-correct-numpy"), ("not collected", "", "unknown student")),
+    # hostile entries
+    f"../../{ESCAPE}": (b"{}", ("refused", "", "'..'")),
+    f"/tmp/{ESCAPE}": (b"{}", ("refused", "", "absolute")),
+    unix_entry(canvas_name("Lovelace, Ada", 101, 9008, "link.ipynb"), stat.S_IFLNK | 0o777):
+        (b"/etc/passwd", ("refused", "", "symbolic link")),
+    canvas_name("Noether, Emmy", 104, 9009, "backprop.ipynb"): (bytes(8 * MiB), ("refused", "", "zip bomb")),
+    canvas_name("Lovelace, Ada", 101, 9010, "back\nprop.ipynb"): (b"{}", ("refused", "", "control character")),
+}
+
+NOTEBOOK_01 = {"right": notebook("01_neuron", "01-correct-where"), "wrong": notebook("01_neuron", "01-loss-no-half")}
+MOODLE = {
+    moodle_name("Álan Türing", 31, "neuron.ipynb"): (NOTEBOOK_01["right"], ("collected", "alan", "")),
+    moodle_name("Grace Hopper, Jr.", 32, "neuron.ipynb", trailing_underscore=True):
+        (NOTEBOOK_01["wrong"], ("not collected", "grace", "an older upload")),
+    moodle_name("Grace Hopper, Jr.", 32, "Neuron (1).ipynb", trailing_underscore=True):
+        (NOTEBOOK_01["right"], ("collected", "grace", "renamed from Neuron (1).ipynb")),
+    moodle_name("Ada Lovelace", 33, "neuron.ipynb", folders=False): (NOTEBOOK_01["wrong"], ("collected", "ada", "")),
+    "Álan Türing_31_assignsubmission_onlinetext/onlinetext.html": (b"<p>see notebook</p>", ("not collected", "", "not a notebook")),
+    moodle_name("Mallory", 34, "neuron.ipynb"): (NOTEBOOK_01["right"], ("not collected", "", "unknown student")),
+}
+#: Moodle's grading worksheet (offline grading worksheet): Identifier, times in the downloader's zone
+WORKSHEET = """Identifier,Full name,Email address,Status,Grade,Maximum Grade,Grade can be changed,Last modified (submission),Last modified (grade),Feedback comments
+Participant 31,Álan Türing,alan@example.org,Submitted for grading,,9.00,Yes,"Monday, 30 November 2026, 11:59 AM",-,
+Participant 32,"Grace Hopper, Jr.",grace@example.org,Submitted for grading,,9.00,Yes,"Wednesday, 2 December 2026, 9:30 AM",-,
+Participant 33,Ada Lovelace,ada@example.org,Submitted for grading,,9.00,Yes,"Thursday, 10 December 2026, 8:00 AM",-,
+Participant 34,Mallory,mallory@example.net,Submitted for grading,,9.00,Yes,"Monday, 30 November 2026, 10:00 AM",-,
+Participant 35,Emmy Noether,emmy@example.org,No submission,,9.00,Yes,-,-,
+"""
+#: the times above in UTC (Europe/London is on UTC in winter), and the fraction they cost
+MOODLE_TIMES = {"alan": ("2026-11-30 11:59:00", 0.0), "grace": ("2026-12-02 09:30:00", 0.2),
+                "ada": ("2026-12-10 08:00:00", 0.5)}
+
+
+def build_zip(path, entries):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, (data, _) in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def tree_hashes(root, skip=()):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.relative_to(root).parts[0] not in skip}
+
+
+def run(args, cwd, env, check=True):
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def new_course(path):
+    """A course root: source/, release/ and the course's config, with the due dates above."""
+    for folder in ("source", "release"):
+        shutil.copytree(ROOT / folder, path / folder)
+    shutil.copy(ROOT / "nbgrader_config.py", path)
+    with open(path / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.DueDates.dates = {DUE!r}\n")
+    return path
+
+
+def collect(course, env, lms, assignment, zip_path, *extra):
+    """What `make collect` runs."""
+    archive = course / "downloaded" / assignment / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    shutil.copy(zip_path, archive)
+    return nbgrader("zip_collect", assignment, "--force",
+                    f"--collector=backprop_course.grader.lms.{lms}Collector", *extra, cwd=course, env=env)
+
+
+def read_report(course, assignment):
+    with open(course / "downloaded" / assignment / "collect_report.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+# --- the importers' rules ----------------------------------------------------------------
+
+GRADE = re.compile(r"^(|-|\d+(\.\d{1,2})?)$")
+
+
+def canvas_rules(rows, roster_ids):
+    """Canvas's gradebook_importer.rb: a header whose first column holds "Student" and second
+    "ID", the SIS columns, "Section" as the last student column; a student is found by ID
+    (else a phantom student is made: so every ID must be a real Canvas user); a grade is a
+    number with '.' or ',' decimals, or blank/'-' for no change."""
+    header = rows[0]
+    assert len(header) > 3 and "Student" in header[0] and "ID" in header[1]
+    assert header[2:5] == ["SIS User ID", "SIS Login ID", "Section"]
+    assert len(set(header)) == len(header)
+    for row in rows[1:]:
+        assert len(row) == len(header), row
+        assert row[1] in roster_ids, f"{row[1]} is no Canvas user of the roster: Canvas would invent a student"
+        assert all(GRADE.match(cell) for cell in row[5:]), row
+
+
+def moodle_rules(rows, roster_emails):
+    """Moodle's grade/import/csv load_data.php: one header row; the user is found by the
+    column mapped to email (a row whose user is unknown stops the whole import); a grade is a
+    number, or blank/'-' for no grade."""
+    header = rows[0]
+    assert "Email address" in header and len(set(header)) == len(header)
+    email = header.index("Email address")
+    grades = [i for i, name in enumerate(header) if i > email and not name.endswith(" feedback")]
+    for row in rows[1:]:
+        assert len(row) == len(header), row
+        assert row[email] in roster_emails, f"{row[email]}: Moodle would stop the import here"
+        assert all(GRADE.match(row[i]) for i in grades), row
+
+
+# --- late penalty -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seconds, fraction", [
+    (0, 0.0), (1, 0.1), (86400, 0.1), (86401, 0.2), (2.5 * 86400, 0.3), (5 * 86400, 0.5), (30 * 86400, 0.5)])
+def test_penalty_is_ten_percent_a_day_begun_capped_at_half(seconds, fraction):
+    plugin = LatePenalty()
+    assert plugin.fraction(seconds) == pytest.approx(fraction)
+    assert plugin.late_submission_penalty("x", 20.0, seconds) == pytest.approx(20.0 * fraction)
+
+
+def test_penalty_follows_the_config():
+    plugin = LatePenalty(per_day=0.25, max_fraction=1.0)
+    assert plugin.fraction(3 * 86400) == pytest.approx(0.75)
+    assert plugin.fraction(9 * 86400) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("text, utc", [
+    ("2026-12-07 23:59:00 Europe/Berlin", datetime(2026, 12, 7, 22, 59)),
+    ("2026-06-07 23:59 Europe/Berlin", datetime(2026, 6, 7, 21, 59)),      # summer time
+    ("2026-12-07 23:59 UTC", datetime(2026, 12, 7, 23, 59)),
+    ("2026-12-07T23:59:00+01:00", datetime(2026, 12, 7, 22, 59)),
+    ("2026-12-07 23:59", datetime(2026, 12, 7, 23, 59)),
+])
+def test_due_dates_are_read_with_their_zone(text, utc):
+    assert parse_due(text) == utc
+
+
+@pytest.mark.parametrize("text", ["2026-12-07 23:59 Europe/Berln", "2026-12-07 11:59 PM", "next friday UTC"])
+def test_a_due_date_that_cannot_be_read_is_an_error_not_utc(text):
+    with pytest.raises(ValueError, match="is not a due date"):
+        parse_due(text)
+
+
+# --- exports, from a gradebook built by hand ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def gradebook(tmp_path_factory, nbgrader_env):
+    """02_backprop (one notebook, 15 points) for: ada on time 12.5, grace 2 days late 15 (20 % off),
+    alan on time 7.25, emmy nothing, guest (no LMS identity) 15."""
+    from nbgrader.api import Gradebook
+
+    os.environ["PATH"] = nbgrader_env["PATH"]  # nbgrader runs alembic
+    gb = Gradebook(f"sqlite:///{tmp_path_factory.mktemp('gradebook') / 'gradebook.db'}")
+    gb.add_assignment("02_backprop", duedate="2026-12-07 22:59:00")
+    gb.add_notebook("backprop", "02_backprop")
+    gb.add_grade_cell("test_all", "backprop", "02_backprop", max_score=15, cell_type="code")
+    for row in csv.DictReader(io.StringIO(ROSTER)):
+        gb.add_student(row.pop("id"), **row)
+    gb.add_student("guest", first_name="Gäst")
+    for student, score, when in [("ada", 12.5, "2026-12-07 10:00:00"), ("grace", 15, "2026-12-09 21:59:00"),
+                                 ("alan", 7.25, None), ("guest", 15, None)]:
+        gb.add_submission("02_backprop", student, **({"timestamp": when} if when else {}))
+        gb.find_grade("test_all", "backprop", "02_backprop", student).auto_score = score
+        if student == "grace":
+            late = gb.find_submission_notebook("backprop", "02_backprop", student)
+            late.late_submission_penalty = LatePenalty().late_submission_penalty(student, score, 47 * 3600)
+    gb.db.commit()
+    yield gb
+    gb.close()
+
+
+def test_canvas_export_follows_canvas_rules(gradebook, tmp_path):
+    plugin = CanvasExport(to=str(tmp_path / "canvas.csv"), columns={"02_backprop": "Backprop (4242)"})
+    plugin.export(gradebook)
+    rows = read_csv(tmp_path / "canvas.csv")
+    canvas_rules(rows, {"101", "102", "103", "104"})
+    assert rows == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Backprop (4242)"],
+        ["Hopper, Jr., Grace", "102", "", "", "", "12"],     # 15 less 20 %
+        ["Lovelace, Ada", "101", "", "", "", "12.5"],
+        ["Noether, Emmy", "104", "", "", "", ""],            # nothing handed in: the grade stays as it is
+        ["Türing, Álan", "103", "", "", "", "7.25"],
+    ]
+    assert plugin.left_out == ["guest"]
+    assert '"Hopper, Jr., Grace"' in (tmp_path / "canvas.csv").read_text(encoding="utf-8")
+
+
+def test_moodle_export_follows_moodle_rules(gradebook, tmp_path):
+    plugin = MoodleExport(to=str(tmp_path / "moodle.csv"), missing="0")
+    plugin.export(gradebook)
+    rows = read_csv(tmp_path / "moodle.csv")
+    moodle_rules(rows, {"ada@example.org", "grace@example.org", "alan@example.org", "emmy@example.org"})
+    assert rows == [
+        ["First name", "Last name", "Email address", "02_backprop", "02_backprop feedback"],
+        ["Grace", "Hopper, Jr.", "grace@example.org", "12", "late by 2 days (47.0 h): -3 points"],
+        ["Ada", "Lovelace", "ada@example.org", "12.5", ""],
+        ["Emmy", "Noether", "emmy@example.org", "0", ""],    # missing = "0" in this test's config
+        ["Álan", "Türing", "alan@example.org", "7.25", ""],
+    ]
+    assert plugin.left_out == ["guest"]
+
+
+def test_grades_csv_keeps_its_columns_when_a_name_has_a_comma(gradebook, tmp_path):
+    GradesCsv(to=str(tmp_path / "grades.csv")).export(gradebook)
+    rows = read_csv(tmp_path / "grades.csv")
+    assert all(len(row) == 11 for row in rows)
+    grace = next(dict(zip(rows[0], row)) for row in rows if row[3] == "grace")
+    assert (grace["last_name"], grace["raw_score"], grace["late_submission_penalty"], grace["score"]) == \
+        ("Hopper, Jr.", "15.0", "3.0", "12.0")
+
+
+def test_points_are_written_as_lms_read_them():
+    assert [points(v) for v in [15.0, 13.5, 7.125, 2 / 3, 0.0, -0.0, 1e6]] == \
+        ["15", "13.5", "7.12", "0.67", "0", "0", "1000000"]
+
+
+# --- collect only (no grading) --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("downloads")
+    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (folder / "worksheet.csv").write_text(WORKSHEET, encoding="utf-8")
+    return {"canvas": build_zip(folder / "course-02_backprop submissions.zip", CANVAS),
+            "moodle": build_zip(folder / "C1-Neuron-17.zip", MOODLE), "folder": folder}
+
+
+def expected_rows(entries, zip_path):
+    """What the report must say of each entry: (file as reported, status, student, note fragment)."""
+    rows = []
+    for name, (_, (status, student, note)) in entries.items():
+        name = name.filename if isinstance(name, zipfile.ZipInfo) else name
+        file = f"{zip_path.name}/{printable(name)}" if status == "refused" else f"{zip_path.stem}/{name}"
+        rows.append((file, status, student, note))
+    return rows
+
+
+def check_report(report, entries, zip_path):
+    by_file = {row["file"]: row for row in report}
+    for file, status, student, note in expected_rows(entries, zip_path):
+        assert file in by_file, f"{file} is not in the collect report: dropped silently"
+        row = by_file[file]
+        assert (row["status"], row["student"]) == (status, student) or (status != "collected" and not student
+                                                                          and row["status"] == status), (file, row)
+        assert note in row["note"], (file, row["note"])
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory, downloads, nbgrader_env):
+    """Both downloads collected into one course (the roster imported first, as `make collect ROSTER=…`)."""
+    course = new_course(tmp_path_factory.mktemp("course"))
+    before = tree_hashes(course)
+    nbgrader("db", "student", "import", str(downloads["folder"] / "roster.csv"), cwd=course, env=nbgrader_env)
+    logs = {"canvas": collect(course, nbgrader_env, "Canvas", "02_backprop", downloads["canvas"]),
+            "moodle": collect(course, nbgrader_env, "Moodle", "01_neuron", downloads["moodle"],
+                              f"--MoodleCollector.worksheet={downloads['folder'] / 'worksheet.csv'}",
+                              "--MoodleCollector.timezone=Europe/London")}
+    return course, before, logs
+
+
+def test_canvas_download_lands_in_submitted(collected, downloads):
+    course, _, logs = collected
+    submitted = course / "submitted"
+    assert (submitted / "ada" / "02_backprop" / "backprop.ipynb").read_bytes() == CANVAS[canvas_name(
+        "Lovelace, Ada", 101, 9001, "backprop.ipynb")][0]
+    # grace's latest upload, renamed; her LATE mark kept as one second past the due date
+    assert (submitted / "grace" / "02_backprop" / "backprop.ipynb").read_bytes() == CANVAS[canvas_name(
+        "Hopper, Jr., Grace", 102, 9007, "backprop-1.ipynb", late=True)][0]
+    assert (submitted / "grace" / "02_backprop" / "timestamp.txt").read_text() == "2026-12-07 22:59:01"
+    assert not (submitted / "ada" / "02_backprop" / "timestamp.txt").exists()
+    assert not (submitted / "alan" / "02_backprop").exists()
+    report = read_report(course, "02_backprop")
+    check_report(report, CANVAS, downloads["canvas"])
+    assert {"status": "no submission", "student": "emmy"}.items() <= next(r for r in report if r["student"] == "emmy").items()
+    assert "unknown student: Canvas user 999" in logs["canvas"]
+
+
+def test_moodle_download_lands_in_submitted(collected, downloads):
+    course, _, _ = collected
+    submitted = course / "submitted"
+    for student, (when, _) in MOODLE_TIMES.items():
+        folder = submitted / student / "01_neuron"
+        assert sorted(p.name for p in folder.iterdir()) == ["neuron.ipynb", "timestamp.txt"]
+        assert (folder / "timestamp.txt").read_text() == when
+    assert (submitted / "grace" / "01_neuron" / "neuron.ipynb").read_bytes() == NOTEBOOK_01["right"]
+    assert (submitted / "ada" / "01_neuron" / "neuron.ipynb").read_bytes() == NOTEBOOK_01["wrong"]
+    report = read_report(course, "01_neuron")
+    check_report(report, MOODLE, downloads["moodle"])
+    assert any(r["status"] == "no submission" and r["student"] == "emmy" for r in report)
+
+
+def test_collect_writes_nothing_outside_submitted(collected, tmp_path_factory):
+    course, before, _ = collected
+    assert tree_hashes(course, skip={"submitted", "downloaded", "gradebook.db"}) == before
+    assert not any(course.parent.rglob(ESCAPE)) and not Path("/tmp", ESCAPE).exists()
+    for path in course.rglob("*"):
+        assert not path.is_symlink(), path
+        assert "\n" not in path.name
+
+
+def test_the_same_file_twice_is_no_conflict_but_two_different_files_are(tmp_path, nbgrader_env, downloads):
+    """Moodle gives no upload order: two different notebooks with the same rank are both listed, neither
+    collected; the same notebook in two downloads is one submission."""
+    course = new_course(tmp_path / "course")
+    same = {moodle_name("Ada Lovelace", 7, "neuron.ipynb"): (NOTEBOOK_01["right"], None)}
+    build_zip(tmp_path / "first.zip", same)
+    build_zip(tmp_path / "second.zip", same)
+    build_zip(tmp_path / "third.zip", {moodle_name("Grace Hopper", 8, "neuron.ipynb"): (NOTEBOOK_01["right"], None),
+                                       moodle_name("Grace Hopper", 8, "lab.ipynb"): (NOTEBOOK_01["wrong"], None)})
+    build_zip(tmp_path / "fourth.zip", {moodle_name("Grace Hopper", 8, "neuron.ipynb"): (NOTEBOOK_01["wrong"], None)})
+    (tmp_path / "ws.csv").write_text("Identifier,Email address\nParticipant 7,ada@example.org\nParticipant 8,grace@example.org\n")
+    archive = course / "downloaded" / "01_neuron" / "archive"
+    archive.mkdir(parents=True)
+    for name in ("first", "second", "third"):  # downloaded earlier; `make collect` adds the fourth
+        shutil.copy(tmp_path / f"{name}.zip", archive)
+    collect(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "fourth.zip", f"--MoodleCollector.worksheet={tmp_path / 'ws.csv'}")
+    report = read_report(course, "01_neuron")
+    assert (course / "submitted" / "ada@example.org" / "01_neuron" / "neuron.ipynb").read_bytes() == NOTEBOOK_01["right"]
+    assert not (course / "submitted" / "grace@example.org").exists()
+    grace = [r for r in report if "Grace" in r["file"]]
+    assert len(grace) == 3 and all(r["status"] == "not collected" for r in grace)
+    assert sum("nothing in Moodle's download tells which is newest" in r["note"] for r in grace) == 2
+    assert sum("wrong name" in r["note"] for r in grace) == 1
+
+
+# --- end to end: collect, grade, export -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def graded(collected, nbgrader_env):
+    if NO_SANDBOX:
+        pytest.skip(f"no grading sandbox here: {NO_SANDBOX}")
+    course, _, _ = collected
+    nbgrader("db", "student", "add", "guest", "--first-name=Gäst", cwd=course, env=nbgrader_env)
+    graded = run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade", "--jobs", "2"],
+                 course, nbgrader_env)
+    exports = {lms: nbgrader("export", f"--exporter=backprop_course.grader.export.{lms}Export", cwd=course, env=nbgrader_env)
+               for lms in ("Canvas", "Moodle")}
+    return course, graded, exports
+
+
+def raw_scores(course):
+    from nbgrader.api import Gradebook
+
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {(s.student.id, a.name): (s.score, s.late_submission_penalty, s.timestamp, a.duedate)
+                for a in gb.assignments for s in a.submissions}
+
+
+def test_due_dates_from_the_config_reach_the_gradebook(graded):
+    course, _, _ = graded
+    scores = raw_scores(course)
+    assert scores["ada", "02_backprop"][3] == datetime(2026, 12, 7, 22, 59)   # 23:59 Berlin = 22:59 UTC
+    assert scores["alan", "01_neuron"][3] == datetime(2026, 11, 30, 12, 0)
+
+
+def test_late_penalties_are_applied_as_configured(graded):
+    course, _, _ = graded
+    scores = raw_scores(course)
+    assert scores["ada", "02_backprop"][:2] == (15.0, 0.0)          # on time (no timestamp: Canvas said nothing)
+    assert scores["grace", "02_backprop"][:2] == (15.0, 1.5)        # Canvas LATE: one day, 10 %
+    assert scores["alan", "01_neuron"][:2] == (9.0, 0.0)            # a minute early
+    assert scores["grace", "01_neuron"][:2] == (9.0, pytest.approx(1.8))   # 45.5 h late: two days, 20 %
+    ada_raw, ada_penalty = scores["ada", "01_neuron"][:2]
+    assert 0 < ada_raw < 9.0 and ada_penalty == pytest.approx(0.5 * ada_raw)   # 10 days late: capped at 50 %
+
+
+def test_grades_csv_shows_the_penalty(graded):
+    course, _, _ = graded
+    rows = read_csv(course / "grades.csv")
+    table = {(r[3], r[0]): dict(zip(rows[0], r)) for r in rows[1:]}
+    assert all(len(r) == 11 for r in rows)
+    grace = table["grace", "02_backprop"]
+    assert (grace["last_name"], grace["raw_score"], grace["late_submission_penalty"], grace["score"]) == \
+        ("Hopper, Jr.", "15.0", "1.5", "13.5")
+
+
+def test_canvas_and_moodle_exports_of_the_graded_class(graded):
+    course, _, exports = graded
+    scores = raw_scores(course)
+    ada_01 = points(scores["ada", "01_neuron"][0] * 0.5)
+    canvas = read_csv(course / "canvas_grades.csv")
+    canvas_rules(canvas, {"101", "102", "103", "104"})
+    assert canvas == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_neuron", "02_backprop"],
+        ["Hopper, Jr., Grace", "102", "", "", "", "7.2", "13.5"],
+        ["Lovelace, Ada", "101", "", "", "", ada_01, "15"],
+        ["Noether, Emmy", "104", "", "", "", "", ""],
+        ["Türing, Álan", "103", "", "", "", "9", ""],
+    ]
+    moodle = read_csv(course / "moodle_grades.csv")
+    moodle_rules(moodle, {"ada@example.org", "grace@example.org", "alan@example.org", "emmy@example.org"})
+    rows = {row[2]: row for row in moodle[1:]}
+    assert moodle[0] == ["First name", "Last name", "Email address", "01_neuron", "01_neuron feedback",
+                         "02_backprop", "02_backprop feedback"]
+    assert rows["grace@example.org"][3:] == ["7.2", "late by 2 days (45.5 h): -1.8 points", "13.5",
+                                             "late by 1 day (1 s): -1.5 points"]
+    assert rows["ada@example.org"][3] == ada_01 and rows["ada@example.org"][4].startswith("late by 10 days")
+    assert rows["alan@example.org"][3:] == ["9", "", "", ""]
+    for log in exports.values():
+        assert "not exported: guest" in log

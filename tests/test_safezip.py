@@ -1,0 +1,175 @@
+"""backprop_course.grader.safezip: a hostile zip writes nothing outside its destination, and
+every entry it refuses is named with the reason.
+
+The archives are built here byte by byte with zipfile (and, for the lying sizes, patched by
+hand), so each test knows exactly what is inside.
+"""
+import io
+import os
+import stat
+import struct
+import zipfile
+
+import pytest
+
+from backprop_course.grader.safezip import Limits, extract, name_problem, printable
+
+MiB = 1 << 20
+
+
+def make_zip(path, entries):
+    """entries: (name or ZipInfo, bytes) pairs, written in order (duplicates allowed)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            with pytest.warns(UserWarning) if isinstance(name, str) and name in zf.namelist() else _nothing():
+                zf.writestr(name, data)
+    return path
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def unix_entry(name, mode):
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3
+    info.external_attr = mode << 16
+    return info
+
+
+def files_under(root):
+    return {str(p.relative_to(root)): p for p in root.rglob("*")}
+
+
+def outside_snapshot(tmp_path, dest):
+    return sorted(str(p) for p in tmp_path.rglob("*") if dest not in p.parents and p != dest)
+
+
+def test_good_entries_are_unpacked_byte_for_byte(tmp_path):
+    data = {"a.ipynb": b'{"cells": []}', "Zoë Ñúñez_12_assignsubmission_file/backprop.ipynb": os.urandom(3000),
+            "folder/": b""}
+    archive = make_zip(tmp_path / "good.zip", data.items())
+    refused = extract(archive, tmp_path / "out")
+    assert refused == []
+    assert (tmp_path / "out" / "a.ipynb").read_bytes() == data["a.ipynb"]
+    assert (tmp_path / "out" / "Zoë Ñúñez_12_assignsubmission_file" / "backprop.ipynb").read_bytes() == \
+        data["Zoë Ñúñez_12_assignsubmission_file/backprop.ipynb"]
+    assert (tmp_path / "out" / "folder").is_dir()
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("../escape.txt", "'..'"),
+    ("a/../../escape.txt", "'..'"),
+    ("/tmp/absolute.txt", "absolute"),
+    ("C:/windows.txt", "absolute"),
+    ("a\\..\\..\\escape.txt", "backslash"),
+    ("new\nline.ipynb", "control character"),
+    ("bell\x07.ipynb", "control character"),
+    ("esc\x1b[31m.ipynb", "control character"),
+    ("u2028\u2028.ipynb", "line break"),
+    ("gnp.\u202eexe.ipynb", "control character"),
+    ("a//b.txt", "empty path component"),
+    ("x" * 300 + ".ipynb", "too long"),
+])
+def test_dangerous_names_are_refused_and_listed(tmp_path, name, reason):
+    archive = make_zip(tmp_path / "names.zip", [(name, b"payload"), ("ok.ipynb", b"{}")])
+    dest = tmp_path / "out"
+    before = outside_snapshot(tmp_path, dest)
+    refused = extract(archive, dest)
+    assert [r.entry for r in refused] == [printable(name)]
+    assert reason in refused[0].reason
+    assert set(files_under(dest)) == {"ok.ipynb"}
+    assert outside_snapshot(tmp_path, dest) == before
+    assert "\n" not in str(refused[0]) and "\x1b" not in str(refused[0])
+
+
+def test_symlink_and_special_entries_are_refused(tmp_path):
+    archive = make_zip(tmp_path / "links.zip", [
+        (unix_entry("shadow.txt", stat.S_IFLNK | 0o777), b"/etc/shadow"),
+        (unix_entry("up", stat.S_IFLNK | 0o777), b"../../.."),
+        (unix_entry("pipe", stat.S_IFIFO | 0o644), b""),
+        (unix_entry("dev", stat.S_IFCHR | 0o644), b""),
+        (unix_entry("plain.ipynb", stat.S_IFREG | 0o644), b"{}"),
+    ])
+    refused = extract(archive, tmp_path / "out")
+    assert {r.entry: r.reason for r in refused} == {
+        "shadow.txt": "a symbolic link", "up": "a symbolic link",
+        "pipe": "a special file (device, FIFO or socket)", "dev": "a special file (device, FIFO or socket)"}
+    out = tmp_path / "out"
+    assert set(files_under(out)) == {"plain.ipynb"}
+    assert not any(p.is_symlink() for p in out.rglob("*"))
+
+
+def test_a_zip_bomb_is_refused_by_its_ratio(tmp_path):
+    archive = make_zip(tmp_path / "bomb.zip", [("zeros.ipynb", bytes(8 * MiB)), ("ok.ipynb", b"{}")])
+    refused = extract(archive, tmp_path / "out", Limits(ratio=100, ratio_floor=MiB))
+    assert [r.entry for r in refused] == ["zeros.ipynb"] and "zip bomb" in refused[0].reason
+    assert set(files_under(tmp_path / "out")) == {"ok.ipynb"}
+
+
+def test_size_caps_per_file_and_per_archive(tmp_path):
+    entries = [(f"f{i}.bin", os.urandom(MiB)) for i in range(4)] + [("big.bin", os.urandom(3 * MiB))]
+    archive = make_zip(tmp_path / "sizes.zip", entries)
+    refused = extract(archive, tmp_path / "out", Limits(file_bytes=2 * MiB, total_bytes=int(2.5 * MiB)))
+    reasons = {r.entry: r.reason for r in refused}
+    assert "over the 2 MiB limit" in reasons.pop("big.bin")
+    assert set(reasons) == {"f2.bin", "f3.bin"} and all("more than 2 MiB" in r or "more than 3 MiB" in r
+                                                         for r in reasons.values()), reasons
+    assert set(files_under(tmp_path / "out")) == {"f0.bin", "f1.bin"}
+
+
+def test_too_many_entries(tmp_path):
+    archive = make_zip(tmp_path / "many.zip", [(f"n{i}.txt", b"x") for i in range(12)])
+    refused = extract(archive, tmp_path / "out", Limits(entries=10))
+    assert [r.entry for r in refused] == ["n10.txt", "n11.txt"]
+    assert len(files_under(tmp_path / "out")) == 10
+
+
+def test_sizes_are_counted_not_believed(tmp_path):
+    """An archive that states 10 bytes for an entry of 1 MiB: stopped as the bytes come out."""
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("liar.ipynb", os.urandom(MiB))
+    data = bytearray(raw.getvalue())
+    central = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 10)   # uncompressed size in the central directory
+    (tmp_path / "liar.zip").write_bytes(bytes(data))
+    refused = extract(tmp_path / "liar.zip", tmp_path / "out")
+    assert [r.entry for r in refused] == ["liar.ipynb"]
+    assert not (tmp_path / "out" / "liar.ipynb").exists()
+
+
+def test_duplicate_names_keep_the_first_and_list_the_second(tmp_path):
+    archive = make_zip(tmp_path / "dup.zip", [("a.ipynb", b"first"), ("a.ipynb", b"second")])
+    refused = extract(archive, tmp_path / "out")
+    assert [(r.entry, "same name" in r.reason) for r in refused] == [("a.ipynb", True)]
+    assert (tmp_path / "out" / "a.ipynb").read_bytes() == b"first"
+
+
+def test_a_link_planted_in_the_destination_is_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "sub").symlink_to(outside)
+    (dest / "file.ipynb").symlink_to(outside / "target")
+    archive = make_zip(tmp_path / "planted.zip", [("sub/x.ipynb", b"{}"), ("file.ipynb", b"{}")])
+    refused = extract(archive, dest)
+    assert sorted(r.entry for r in refused) == ["file.ipynb", "sub/x.ipynb"]
+    assert list(outside.iterdir()) == []
+
+
+def test_not_a_zip_is_refused_whole(tmp_path):
+    (tmp_path / "fake.zip").write_bytes(b"this is not a zip")
+    refused = extract(tmp_path / "fake.zip", tmp_path / "out")
+    assert len(refused) == 1 and "not a readable zip" in refused[0].reason
+
+
+def test_name_problem_accepts_ordinary_lms_names():
+    for name in ["lovelaceada_LATE_1234_5678_backprop-1.ipynb", "Ada Lovelace_17_assignsubmission_file/backprop.ipynb",
+                 "Łukasiewicz, Jan_3_assignsubmission_file_backprop (1).ipynb", "dir/"]:
+        assert name_problem(name) == "", name
