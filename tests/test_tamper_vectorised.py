@@ -15,6 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from backprop_course.checks import reference
 from backprop_course.checks import vectorised as v
 from backprop_course.grader import pipeline
 from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
@@ -37,8 +38,8 @@ def hard_coded():
     """dense_forward/backward returning the public test's expected values for its shapes, zeros otherwise."""
     s = v.dense_scenario(seed=0, N=4, D=3, M=5)
     x, W, b, dout = (np.array(s[k]) for k in ("x", "W", "b", "dout"))
-    out, cache_ = v.dense_forward(x, W, b)
-    dx, dW, db = v.dense_backward(dout, cache_)
+    out, cache_ = reference.dense_forward(x, W, b)
+    dx, dW, db = reference.dense_backward(dout, cache_)
     return f"""
 _OUT, _DX, _DW, _DB = {out.tolist()}, {dx.tolist()}, {dW.tolist()}, {db.tolist()}
 
@@ -88,7 +89,7 @@ import backprop_course.checks.vectorised as _checks
 for _name in dir(_checks):
     if _name.startswith("check_"):
         setattr(_checks, _name, lambda *args, **kwargs: None)
-_checks.expect = lambda *args, **kwargs: None
+_checks._compare = lambda *args, **kwargs: None
 """), SIGN, None),
         "silenced-stdout": (prefixed("silenced-stdout", REFERENCE, """
 import io, sys
