@@ -27,7 +27,8 @@ from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook
 import backprop_course.checks as checks
 from backprop_course.checks import reference
 from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem
-from backprop_course.checks.core import ATOL, MISTAKES, RTOL, Mistake, WrongAnswer, compare, mistake_codes
+from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Mistake, Plural, WrongAnswer, compare, is_wrong,
+                                         mistake_codes)
 from backprop_course.checks.mistakes import TABLE
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 from backprop_course.checks.reference import LECTURE, Equations
@@ -541,6 +542,34 @@ def test_compare_does_not_name_a_variant_that_coincides_with_the_right_answer():
     with pytest.raises(Mistake) as info:  # the next variant still can be
         compare("w", [9.0], [1.0], [("learning-rate-ignored", [1.0]), ("update-sign", [9.0])])
     assert info.value.code == "update-sign"
+
+
+#: (submission, test cell, how its message starts): the verb agrees with what the checks compare
+AGREEMENT = [
+    ("02-train-loss-summed", "test_train_multi_sample_sgd", "The per-epoch mean losses returned are wrong. ["),
+    ("02-train-epochs-hard-coded", "test_train_multi_sample_sgd", "The number of epoch losses returned is wrong. ["),
+    ("02-neuron-learning-rate-one", "test_neuron_backward_output", "The weights after backward() are wrong. ["),
+    ("02-neuron-bias-not-updated", "test_neuron_backward_output", "The bias after backward() is wrong. ["),
+    ("02-neuron-hidden-no-phi-prime", "test_neuron_backward_hidden", "δ_j of the hidden neuron (self.delta_j) is wrong."),
+    ("02-network-updated-weights", "test_multi_output_network_backward",
+     "The network's weights and biases after one backward() are wrong. ["),
+]
+
+
+@pytest.mark.parametrize("name,cell,start", AGREEMENT, ids=[a[0] for a in AGREEMENT])
+def test_the_verb_agrees_with_the_quantity(name, cell, start):
+    """Issue 16, item 7: "The per-epoch mean losses returned is wrong"."""
+    assert str(run(name)[cell]).startswith(start), run(name)[cell]
+
+
+def test_a_plural_quantity_is_plural_in_every_message():
+    with pytest.raises(Mistake, match=r"^The weights are wrong\. \[update-sign\]"):
+        compare(Plural("The weights"), [3.0], [1.0], [("update-sign", [3.0])])
+    with pytest.raises(WrongAnswer, match=r"^The weights are wrong\.\n  got"):
+        compare(Plural("The weights"), [3.0], [1.0], reveal=True)
+    with pytest.raises(WrongAnswer, match=r"^The bias is wrong\. \(hidden test"):
+        compare("The bias", [3.0], [1.0])
+    assert Plural("The weights") == "The weights" and is_wrong(Plural("o_l")) == "o_l are wrong."
 
 
 def test_mistake_codes_extracts_known_codes():
