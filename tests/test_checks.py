@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import itertools
 import io
 import re
 from functools import cache
@@ -26,7 +27,7 @@ import pytest
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
 import backprop_course.checks as checks
 from backprop_course.checks import reference
-from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem
+from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem, check_network_train, check_train
 from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Mistake, Plural, WrongAnswer, compare, is_wrong,
                                          mistake_codes)
 from backprop_course.checks.mistakes import TABLE
@@ -159,6 +160,66 @@ def test_relu_backward_has_a_public_test():
     for name in relu_mistakes:
         error = run(name, public=True)["test_neuron_backward_relu"]
         assert isinstance(error, Mistake) and error.code == "relu-with-sigmoid-derivative", error
+
+
+def namespace_of(name):
+    """The notebook's names after a submission's solution cells have run."""
+    submission, namespace = BY_NAME[name], {"__name__": "__main__"}
+    exec("import numpy as np", namespace)
+    for exercise in EXERCISES[submission.assignment]:
+        exec(compile(submission.cells[exercise], f"<{name}:{exercise}>", "exec"), namespace)
+    return namespace
+
+
+def _loop_mistakes():
+    """The catalogue's mistakes in a training loop: train()'s, and Network's whose one backward()
+    step is right (so the mistake is in Network.train)."""
+    for s in CATALOGUE:
+        if s.mistakes.get("train_multi_sample"):
+            yield s.name, "train", s.mistakes["train_multi_sample"]
+        elif "test_multi_output_network_backward" in RIGHTLY_PASSING.get(s.name, {}):
+            yield s.name, "Network", s.mistakes["multi_output_network"]
+
+
+#: (code named instead, the code made, when): scenarios where two mistakes give the same numbers
+TIES = {
+    ("loss-no-half", "loss-not-averaged"): lambda n, epochs: n == 2,           # Σ of 2 losses = 2 × their mean
+    ("epochs-off-by-one", "return-inside-epoch-loop"): lambda n, epochs: epochs == 2,   # range(1, 2): one epoch
+}
+
+
+@pytest.mark.parametrize("name,trains,code", list(_loop_mistakes()), ids=lambda v: v if isinstance(v, str) else "")
+def test_training_loop_mistakes_are_named_in_every_scenario_that_tells_them_apart(name, trains, code):
+    """Issue 16, item 7: the off-by-one sample loop was named with 2 samples only, and other loop
+    mistakes not at all. Each is named with 2, 3 and 5 samples and 2 to 4 epochs, but where
+    another mistake gives the very same numbers (TIES)."""
+    student = namespace_of(name)
+    for n, epochs in itertools.product((2, 3, 5), (2, 3, 4)):
+        with pytest.raises(Mistake) as named:
+            if trains == "train":
+                check_train(student["train"], seed=3, epochs=epochs, learning_rate=0.4, n_samples=n)
+            else:
+                check_network_train(student["Network"], seed=3, epochs=epochs, learning_rate=0.4, n_samples=n)
+        said = named.value.code
+        assert said == code or TIES.get((said, code), lambda *_: False)(n, epochs), \
+            f"{n} samples, {epochs} epochs: {named.value}"
+
+
+def test_the_ties_are_real():
+    """Where TIES lets one mistake be named for another, the two replay to the same numbers, and
+    nowhere else: a tie is no excuse for a scenario that could tell them apart."""
+    by_code = {entry.code: entry for entry in TABLE}
+    net, theta, inputs, targets = problem(3, 3, 2, 1, 5, "sigmoid")
+
+    def replays(code, n, epochs):
+        return [np.concatenate(reference_training(net, theta, inputs[:n], targets[:n], epochs, 0.4, Equations(**d)))
+                for d in by_code[code].deviations]
+
+    for (said, made), when in TIES.items():
+        for n, epochs in itertools.product((2, 3, 5), (2, 3, 4)):
+            same = any(a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL)
+                       for a in replays(said, n, epochs) for b in replays(made, n, epochs))
+            assert same == when(n, epochs), f"[{said}] and [{made}] with {n} samples, {epochs} epochs"
 
 
 def test_checks_put_the_students_activations_back():
@@ -360,6 +421,7 @@ def test_every_deviation_changes_what_the_reference_computes(code, deviation):
     right, wrong = _outcomes(LECTURE), _outcomes(Equations(**deviation))
     assert all(isinstance(v, np.ndarray) for v in right.values()), right
     differ = [case for case in right if isinstance(wrong.get(case), str)
+              or np.shape(wrong.get(case, np.nan)) != np.shape(right[case])   # a history of another length
               or not np.allclose(wrong.get(case, np.nan), right[case], rtol=RTOL, atol=ATOL)]
     assert differ, (f"[{code}] {sorted(deviation)} changes nothing the checks replay "
                     "(for a new equation, add a case that uses it to _outcomes)")

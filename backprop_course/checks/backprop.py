@@ -218,11 +218,17 @@ def _judge_training(s, observed, reveal, quantity):
         history = reference.train(hidden, outputs, inputs, targets, epochs, eta, eq)
         return {"history": history, "theta": reference.parameters(net, hidden, outputs)}
 
+    @cache
+    def count(eq):
+        """len(history) from one epoch's replay: replaying train()'s default of 1000 epochs took
+        most of a grading run's time."""
+        hidden, outputs = reference.layers(net, theta, eq)
+        records, _ = reference.epoch(hidden, outputs, inputs, targets, eta, equations=eq)
+        return eq.epochs(epochs) * len(records)
+
     suspects = Suspects()
-    # First the count, which also clears the suspects that train for another number of epochs:
-    # replaying train()'s default of 1000 epochs took most of a grading run's time.
-    suspects.compare("The number of epoch losses returned", len(history), epochs, lambda eq: eq.epochs(epochs),
-                     reveal=True)
+    # First the count, which also clears the suspects that record another number of losses
+    suspects.compare("The number of epoch losses returned", len(history), epochs, count, reveal=True)
     suspects.compare(Plural("The per-epoch mean losses returned"), history, expected_history,
                      lambda eq: replay(eq)["history"], reveal)
     suspects.compare(quantity, _parameters(s, observed["layers"]), expected_theta, lambda eq: replay(eq)["theta"],
