@@ -15,7 +15,7 @@ CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 JOBS  ?=
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 
-.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
+.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -23,6 +23,7 @@ help:
 	@echo "make lab        JupyterLab in the course root"
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
+	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
@@ -46,6 +47,9 @@ release: $(STAMP)
 
 autograde: $(STAMP)
 	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) --only autograde
+
+preflight: $(STAMP)
+	$(BIN)/backprop-course preflight
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

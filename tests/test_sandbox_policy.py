@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from backprop_course.grader.sandbox import policy as sandbox_policy
-from backprop_course.grader.sandbox.policy import HOME, ISOLATION, PACKAGE_DIR, PASSED_ENV, Host, policy_for
+from backprop_course.grader.sandbox.policy import HOME, ISOLATION, PACKAGE_DIR, PACKAGE_MOUNT, PASSED_ENV, Host, policy_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"NBGRADER_DB_URL": "postgresql://grader:secret@db/course", "AWS_SECRET_ACCESS_KEY": "x",
@@ -40,7 +40,7 @@ def made_up_host(base):
     return Host(system=(("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", None)),
                 etc=("ld.so.cache", "fonts"),
                 read_only=(str(base / "python"), str(base / "venv"), str(base / "course" / "backprop_course")),
-                prefix=str(base / "venv"))
+                prefix=str(base / "venv"), package=str(base / "course" / "backprop_course"))
 
 
 def mounts(args):
@@ -93,6 +93,8 @@ def test_what_is_bound_read_only(made_up):
     assert {"/usr", "/lib64", str(base / "python"), str(base / "venv"), str(base / "course" / "backprop_course"),
             "/etc/ld.so.cache", "/etc/fonts"} == set(sandbox.read_only)
     assert (f"{private}/etc/passwd", "/etc/passwd") in ro and (f"{private}/etc/group", "/etc/group") in ro
+    assert [(s, t) for s, t in ro if s != t and not s.startswith(private)] == \
+        [(str(base / "course" / "backprop_course"), f"{PACKAGE_MOUNT}/backprop_course")]
     assert ["--symlink", "usr/bin", "/bin"] == list(sandbox.args[sandbox.args.index("usr/bin") - 1:][:3])
     # a course or venv under /tmp is bound over the private /tmp, not hidden by it
     assert sandbox.args.index("/tmp") < sandbox.args.index(str(base / "python"))
@@ -127,8 +129,9 @@ def test_the_environment_is_cleared_to_what_is_named(made_up):
     assert set_env["FROM_SPEC"] == "1"  # the kernel spec's own
     assert set_env["PATH"].split(os.pathsep)[0] == str(base / "venv" / "bin")
     assert set_env["MPLCONFIGDIR"].startswith(private)
+    assert set_env["PYTHONPATH"] == PACKAGE_MOUNT  # the grader's own package, before any other copy
     assert set(set_env) <= set(PASSED_ENV) | {"FROM_SPEC", "JPY_PARENT_PID", "HOME", "USER", "LOGNAME", "TMPDIR", "PATH",
-                                              "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "OPENBLAS_NUM_THREADS",
+                                              "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "PYTHONPATH", "OPENBLAS_NUM_THREADS",
                                               "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLCONFIGDIR"}
 
 

@@ -20,6 +20,7 @@ def grade(args):
     print(f"Grading the {'demo class in ' + args.class_dir if demo else 'class in ' + str(course.class_path)}")
     if "release" in only:
         print(f"1/5 release/ from source/: {', '.join(course.release())}")
+        _say_kernel_only(course)
     submissions = course.submissions()
     if "autograde" in only:
         broken = sum(1 for s in submissions if s.problem)
@@ -50,10 +51,25 @@ def export(args):
     print("written:", pipeline.Course(root=args.root, class_dir=args.class_dir).export(args.lms))
 
 
+def _say_kernel_only(course):
+    for notebook, grade_id in course.kernel_only_cells():
+        print(f"    note: {notebook}: test cell {grade_id} is judged by the student's kernel alone (marked so)")
+
+
 def release(args):
     from . import pipeline
 
-    print("release/ regenerated:", ", ".join(pipeline.Course(root=args.root).release()))
+    course = pipeline.Course(root=args.root)
+    print("release/ regenerated:", ", ".join(course.release()))
+    _say_kernel_only(course)
+
+
+def preflight(args):
+    from . import pipeline
+
+    course = pipeline.Course(root=args.root)
+    for passed in course.preflight(*(args.assignment or course.assignments), jobs=args.jobs or pipeline.cores()):
+        print(passed.summary())
 
 
 def main(argv=None):
@@ -66,6 +82,10 @@ def main(argv=None):
     p.add_argument("--only", action="append", choices=STEPS, help="run only this step (repeatable)")
     p.set_defaults(func=grade)
     sub.add_parser("release", help="regenerate release/ from source/").set_defaults(func=release)
+    p = sub.add_parser("preflight", help="check that grading here gives the reference full marks, before any student")
+    p.add_argument("assignment", nargs="*", help="the assignments (default: all of source/)")
+    p.add_argument("--jobs", type=int, help="assignments checked at once (default: the cores this process may use)")
+    p.set_defaults(func=preflight)
     p = sub.add_parser("export", help="the grade CSV an LMS imports, from the class's gradebook")
     p.add_argument("--lms", required=True, choices=("canvas", "moodle"))
     p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")

@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
+from . import verdicts
 from .assignments import COURSE_ROOT, assignments
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
@@ -102,7 +103,24 @@ class Course:
         return list(assignments(self.root / "source")[assignment].notebooks)
 
     # --- 1. release -------------------------------------------------------------------
+    def kernel_only_cells(self):
+        """[(assignment/notebook, grade_id)] of the test cells judged by the kernel alone, on
+        purpose (verdicts.KERNEL_ONLY); SystemExit naming every graded test cell of source/ that
+        trusted verdicts do not cover, and why."""
+        refusals, kernel_only = [], []
+        for assignment in self.assignments:
+            for name in self.source_notebooks(assignment):
+                cells = nbformat.read(self.root / "source" / assignment / name, as_version=4).cells
+                refused, marked = verdicts.uncovered(cells)
+                if refused:
+                    refusals.append(verdicts.refusal(f"source/{assignment}/{name}", refused))
+                kernel_only += [(f"{assignment}/{name}", grade_id) for grade_id in marked]
+        if refusals:
+            raise SystemExit("release/ not made: " + "\n".join(refusals))
+        return kernel_only
+
     def release(self):
+        self.kernel_only_cells()  # refuses before nbgrader starts, with the cells named
         for assignment in self.assignments:
             result = self.api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
@@ -153,8 +171,8 @@ class Course:
         jobs = jobs or cores()
         _quiet_nbgrader()
         todo = [s for s in submissions if not s.problem]
-        if todo:
-            self._check_sandbox()
+        for passed in self.preflight(*sorted({s.assignment for s in todo}), jobs=jobs):
+            print(passed.summary())
         bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
         if jobs <= 1 or len(todo) <= 1:
             for sub in todo:
@@ -166,15 +184,23 @@ class Course:
         bar.close()
         return submissions
 
-    def _check_sandbox(self):
-        """Stop before the first submission, not once per submission, when the sandbox cannot start."""
-        from .sandbox import SandboxUnavailableError, disabled_by_environment, preflight
+    def preflight(self, *assignments, jobs=1):
+        """The preflight of each assignment (grader/preflight.py), once per process, ``jobs`` at a
+        time; SystemExit with what is wrong and how to fix it if one fails, before any student
+        is graded. Returns their Preflight results.
 
-        settings = self.config.SandboxedKernelManager
-        if settings.get("enabled", True) and not disabled_by_environment():
+        Each runs in a thread of its own: the kernel it starts leaves its event loop there, not in
+        this thread, whose state the workers inherit when they fork.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from . import preflight
+
+        with ThreadPoolExecutor(max(1, min(jobs or 1, len(assignments)))) as threads:
+            runs = [threads.submit(preflight.once, self.config, self.root, a) for a in assignments]
             try:
-                preflight(settings.get("bwrap_path", "bwrap"))
-            except SandboxUnavailableError as error:
+                return [run.result() for run in runs]
+            except preflight.PreflightError as error:
                 raise SystemExit(str(error)) from None
 
     def _autograde_parallel(self, todo, jobs, bar):

