@@ -164,3 +164,9 @@ def configure(c):
     steps = c.Autograde.sanitize_preprocessors if "sanitize_preprocessors" in c.Autograde \
         else Autograde.class_traits()["sanitize_preprocessors"].default()
     c.Autograde.sanitize_preprocessors = [DeduplicateGradeIds if step is DeduplicateIds else step for step in steps]
+    # A submission's files are untrusted: nbgrader reads and copies them only through the
+    # intake, from a stage (grader/admission.py); feedback/ gets the feedback pages only.
+    from .admission import IntakeHTMLExporter, IntakeNotebookExporter
+
+    c.Autograde.exporter_class = IntakeNotebookExporter
+    c.GenerateFeedback.exporter_class = IntakeHTMLExporter
