@@ -120,7 +120,7 @@ def test_collect_brings_each_submission_with_its_exchange_timestamp(round_trip):
 def test_collect_follows_no_link_a_student_left_in_the_exchange(round_trip):
     """copytree, nbgrader's own copy, would bring the solution in as bob's plain file."""
     course, *_, collected = round_trip
-    assert sorted(p.name for p in (course / "submitted" / "bob" / A).iterdir()) == ["neuron.ipynb", "timestamp.txt"]
+    assert sorted(p.name for p in (course / "submitted" / "bob" / A).iterdir()) == ["neuron.ipynb", "submission_secret.txt", "timestamp.txt"]
     for name in ("notes.txt", "shadow.txt"):
         assert f"left out {name}: a symbolic link (not followed)" in collected
 

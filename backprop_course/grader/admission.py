@@ -21,9 +21,10 @@ exporter (``c.Autograde.exporter_class``, ``c.GenerateFeedback.exporter_class``,
    read, nothing of a submission stays in the stage; the stage goes with the converter.
 
 So ``make grade``, ``nbgrader autograde`` in the course root, the formgrader and a cluster
-worker all grade from the same admitted copy. Feedback takes the graded notebooks and
-``timestamp.txt`` only: ``feedback/`` holds the feedback pages, never a file of the
-submission or of anyone else.
+worker all grade from the same admitted copy. Feedback takes the graded notebooks,
+``timestamp.txt`` and ``submission_secret.txt`` (``FEEDBACK_FILES``, which nbgrader's
+``release_feedback`` needs) only: ``feedback/`` holds the feedback pages and those two, never
+another file of the submission or of anyone else.
 """
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ from .safezip import MiB, Limits, printable
 from .sandbox.limits import gone
 
 STAGE_PREFIX = "backprop-intake-"
+#: what feedback/ receives of a graded submission besides the pages: nbgrader's bookkeeping,
+#: the time of submission and the secret release_feedback hashes the notebook names with
+FEEDBACK_FILES = (intake.TIMESTAMP, "submission_secret.txt")
 
 
 class SubmissionLimits(LoggingConfigurable):
@@ -116,8 +120,8 @@ class Admission:
             assigned = self._assigned(original, ids["assignment_id"]) or set(names)
             found = intake.inspect(folder, [n for n in names if n in assigned], self.limits,
                                    root=step_root if Path(step_root) in Path(folder).parents else None)
-            if not self.grading:  # feedback: the graded notebooks and the time of submission only
-                found.files = [f for f in found.files if f.path == intake.TIMESTAMP]
+            if not self.grading:  # feedback: the graded notebooks and nbgrader's bookkeeping only
+                found.files = [f for f in found.files if f.path in FEEDBACK_FILES]
                 found.left_out = []
             self.folders[target] = (folder, found)
             assignments[target] = [os.path.join(target, n) for n in names]
