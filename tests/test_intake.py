@@ -70,7 +70,7 @@ def test_a_symbolic_link_is_left_out_and_the_rest_graded(course, name, target):
     found = intake.inspect(folder, [NB])
     assert left_out(found) == {name: intake.LINK}
     assert not found.problem and [f.path for f in found.notebooks] == [NB]
-    assert found.notes() == [f"left out {name}: {intake.LINK}"]
+    assert found.notes() == [f"not graded: {name}: {intake.LINK}; the rest is graded"]
     intake.admit(found, root / "stage")
     assert copied(root / "stage") == {NB: NOTEBOOK}
 
@@ -138,7 +138,7 @@ def test_too_many_files_leave_only_the_notebook(course):
     found = intake.inspect(folder, [NB], SMALL)
     assert not found.problem and found.files == []
     assert left_out(found) == {"*": "the folder holds 25 files of 0.0 MiB, over the caps of 20 files and 2 MiB: "
-                                    "none of its files but the notebooks is copied"}
+                                    "only its notebooks are copied and graded"}
     intake.admit(found, root / "stage")
     assert copied(root / "stage") == {NB: NOTEBOOK}
 
@@ -174,17 +174,44 @@ def test_odd_names_are_refused_with_the_zip_rules(course, name):
     assert copied(root / "stage") == {NB: NOTEBOOK}
 
 
+def test_a_name_that_is_not_utf8_is_refused_and_printed_escaped(course):
+    root, folder, _ = course
+    (folder / os.fsdecode(b"\xffdata")).mkdir()  # a folder, and a file in it
+    (folder / os.fsdecode(b"\xffdata") / "w.txt").write_text("x")
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("x")
+    found = intake.inspect(folder, [NB])
+    assert left_out(found) == {"\\udcffdata": "a name that is not UTF-8: not copied",
+                               "caf\\udce9.txt": "a name that is not UTF-8: not copied"}
+    assert all(note.isprintable() for note in found.notes())
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK}
+
+
+def test_a_leading_dash_is_an_ordinary_name(course):
+    """No name reaches a shell or an argument list: '-rf' is copied like any file."""
+    root, folder, _ = course
+    (folder / "-rf").write_text("x")
+    (folder / "--help.txt").write_text("y")
+    found = intake.inspect(folder, [NB])
+    assert not found.left_out and sorted(f.path for f in found.files) == ["--help.txt", "-rf"]
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK, "-rf": b"x", "--help.txt": b"y"}
+
+
 def test_a_linked_or_oddly_named_student_or_assignment_folder_is_not_graded(course):
     root, folder, _ = course
     submitted = root / "submitted"
     os.symlink(folder.parent, submitted / "eve")          # eve's folder is ada's
     (submitted / "mallory").mkdir()
     os.symlink(folder, submitted / "mallory" / "02_backprop")
-    (submitted / "odd\nname" / "02_backprop").mkdir(parents=True)
-    for student in ("eve", "mallory", "odd\nname"):
+    odd = ["odd\nname", os.fsdecode(b"\xffname"), "*", "ad[a]"]  # a line break, not UTF-8, glob patterns
+    for student in odd:
+        (submitted / student / "02_backprop").mkdir(parents=True)
+    for student in ("eve", "mallory", *odd):
         found = intake.inspect(submitted / student / "02_backprop", [NB], root=submitted)
         assert found.problem and not found.notebooks, student
     assert "symbolic link" in intake.inspect(submitted / "eve" / "02_backprop", [NB], root=submitted).problem
+    assert "glob character" in intake.inspect(submitted / "*" / "02_backprop", [NB], root=submitted).problem
 
 
 @pytest.mark.parametrize("how", ["symlink", "fifo", "too big"])
