@@ -99,16 +99,20 @@ def sparse(path, size):
 
 #: student -> (what to put beside the notebook, the note or problem the grader must name)
 HOSTILE = {
-    "link-to-source": (lambda d, c: os.symlink(SOURCE, d / "notes.txt"), "notes.txt: a symbolic link"),
-    "link-to-system": (lambda d, c: os.symlink("/etc/shadow", d / "shadow.txt"), "shadow.txt: a symbolic link"),
+    "link-to-source": (lambda d, c: os.symlink(SOURCE, d / "notes.txt"), f"notes.txt: {intake.LINK}"),
+    "link-to-system": (lambda d, c: os.symlink("/etc/shadow", d / "shadow.txt"), f"shadow.txt: {intake.LINK}"),
     "link-to-classmate": (lambda d, c: os.symlink(f"../../honest-1/{A2}/{NB}", d / "copy.ipynb.txt"),
-                          "copy.ipynb.txt: a symbolic link"),
-    "hard-link": (lambda d, c: os.link(c / "source" / A2 / NB, d / "hard.txt"), "hard.txt: a hard link"),
-    "fifo": (lambda d, c: os.mkfifo(d / "pipe"), "pipe: a special file"),
+                          f"copy.ipynb.txt: {intake.LINK}"),
+    "hard-link": (lambda d, c: os.link(c / "source" / A2 / NB, d / "hard.txt"), "hard.txt: a link/special file: a hard link"),
+    "fifo": (lambda d, c: os.mkfifo(d / "pipe"), f"pipe: {intake.SPECIAL}"),
     "huge-file": (lambda d, c: sparse(d / "data.bin", 300 * MiB), "data.bin: 300 MiB, over the cap of 50 MiB"),
     "many-files": (lambda d, c: [(d / f"f{i:05d}.txt").write_text("x") for i in range(10_000)],
                    "the folder holds 10000 files"),
+    "odd-names": (lambda d, c: [(d / name).write_text("x") for name in ("line\nbreak.txt", os.fsdecode(b"caf\xe9.txt"))],
+                  "line\\nbreak.txt: a control character or line break in the name"),
 }
+#: student folders whose names nbgrader must not see: a line break, not UTF-8, a glob pattern
+ODD_FOLDERS = {"odd\nname": "odd\\nname", os.fsdecode(b"\xffname"): "\\udcffname", "*": "*"}
 NOTEBOOK_LINK = "notebook-link"     # backprop.ipynb -> source/: not graded
 WRITES_2GB = "writes-2gb"           # its last solution cell writes 2 GiB while graded
 
@@ -126,6 +130,8 @@ def build_class(course):
     folder.mkdir(parents=True)
     os.symlink(SOURCE, folder / NB)
     write_notebook(course, WRITES_2GB, ("multi_output_network", WRITER))
+    for student in ODD_FOLDERS:
+        write_notebook(course, student)
 
 
 @pytest.fixture(scope="module")
@@ -200,13 +206,25 @@ def test_the_problem_is_named_in_the_log_the_score_table_and_the_report(graded, 
     course, log, *_ = graded
     words = HOSTILE[student][1] if student in HOSTILE else "hit the cap on what it may write"
     said = [line for line in log.splitlines() if words in line]
-    assert any(line.startswith(f"    graded, but: {student}/{A2}: ") for line in said), log  # as it grades
+    assert any(line.startswith(f"    graded, with a note: {student}/{A2}: ") for line in said), log  # as it grades
     assert any(line.startswith(f"  {student}: {A2}: ") for line in said), log  # under the score table
     table_row = next(line for line in log.splitlines() if line.startswith(student + " "))
     assert table_row.split()[-2:] == [f"{sum(FULL.values()) - (6 if student == WRITES_2GB else 0)}/15", report.NOTED]
     page = (course / "report.html").read_text()
     section = page[page.index("Submissions graded with a note"):]
     assert f"<b>{student}</b> / {A2}: " in section and words in section.split(f"<b>{student}</b>")[1].split("</li>")[0]
+
+
+@needs_bwrap
+def test_an_oddly_named_student_folder_is_not_graded_and_the_class_goes_on(graded):
+    course, log, scores, _ = graded
+    page = (course / "report.html").read_text()
+    for printed in ODD_FOLDERS.values():
+        said = [line for line in log.splitlines() if line.startswith(f"    not graded: {printed}/{A2}: the folder's name has")]
+        assert said, log
+        assert f"<b>{printed}</b> / {A2}: the folder&#39;s name has" in page or f"<b>{printed}</b> / {A2}: the folder's name has" in page
+    assert sorted(p.name for p in (course / "autograded").iterdir()) == sorted(scores)
+    assert scores["honest-1"] == scores["honest-2"] == FULL
 
 
 @needs_bwrap
@@ -243,7 +261,7 @@ def test_plain_nbgrader_autograde_takes_the_same_intake(tmp_path, nbgrader_env, 
     for name in ("notes.txt", "shadow.txt", "copy.ipynb.txt", "zero"):
         assert f"submitted/mixed/{A2}: left out {name}: {intake.LINK}" in log
     assert f"submitted/mixed/{A2}: left out pipe: {intake.SPECIAL}" in log
-    assert f"submitted/mixed/{A2}: left out hard.txt: a hard link" in log
+    assert f"submitted/mixed/{A2}: left out hard.txt: a link/special file: a hard link" in log
     assert f"submitted/mixed/{A2}: left out data.bin: 300 MiB" in log
     assert f"submitted/mixed/{A2}: left out *: the folder holds 10000 files" in log
     nbgrader("generate_feedback", A2, "--force", cwd=course, env=env)

@@ -30,7 +30,7 @@ def grade(args):
             if sub.problem:
                 print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
             for note in [] if sub.problem else sub.notes:
-                print(f"    graded, but: {sub.student}/{sub.assignment}: {note}")
+                print(f"    graded, with a note: {sub.student}/{sub.assignment}: {note}")
     if "feedback" in only:
         print(f"3/5 feedback: {course.feedback(submissions)}/<student>/<assignment>/*.html")
     if "export" in only:

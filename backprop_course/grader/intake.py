@@ -44,8 +44,11 @@ TIMESTAMP = "timestamp.txt"
 TIMESTAMP_BYTES = 1024
 #: beyond this many entries the folder is not walked further: it is over the cap anyway
 WALK_LIMIT_FACTOR = 20
-LINK = "a symbolic link (not followed)"
-SPECIAL = "a special file (FIFO, socket or device): not opened"
+#: the student's and assignment's folder names become nbgrader's glob patterns
+GLOB_CHARACTERS = "*?["
+LINK = "a link/special file: a symbolic link, not followed"
+SPECIAL = "a link/special file: a FIFO, socket or device, not opened"
+HARD_LINK = "a link/special file: a hard link to a file with {} names, some outside the submission, not opened"
 
 
 class NotAdmitted(Exception):
@@ -81,9 +84,10 @@ class Intake:
     def notes(self):
         """One line per file left out (at most ``shown``), for the log, the score table and the report."""
         shown = 5
-        lines = [f"left out {r}" for r in self.left_out[:shown]]
+        lines = [f"not graded: {r.reason}" if r.path == "*" else f"not graded: {r}; the rest is graded"
+                 for r in self.left_out[:shown]]
         if len(self.left_out) > shown:
-            lines.append(f"left out {len(self.left_out) - shown} more files (see the log)")
+            lines.append(f"not graded: {len(self.left_out) - shown} more files (see the log); the rest is graded")
         return lines
 
 
@@ -101,6 +105,8 @@ def _path_problem(root, folder, limits):
     if relative.startswith(".."):
         return f"the folder is not below {printable(root)}"
     problem = name_problem(relative, limits)
+    if not problem and any(ch in GLOB_CHARACTERS for ch in relative):
+        problem = "a glob character (*, ? or [): nbgrader would take it for a pattern matching other folders"
     if problem:
         return f"the folder's name has {problem}"
     path = root
@@ -175,7 +181,7 @@ def inspect(folder, notebooks=(), limits=LIMITS, root=None):
         elif stat.S_ISDIR(info.st_mode):
             continue
         elif info.st_nlink > 1 and (cut or names_of[(info.st_dev, info.st_ino)] < info.st_nlink):
-            problem = f"a hard link to a file with {info.st_nlink} names, some outside the submission: not opened"
+            problem = HARD_LINK.format(info.st_nlink)
         elif info.st_size > limits.file_bytes:
             problem = f"{info.st_size / MiB:.0f} MiB, over the cap of {limits.file_bytes / MiB:.0f} MiB a file"
         elif rel == TIMESTAMP and info.st_size > TIMESTAMP_BYTES:
@@ -199,7 +205,7 @@ def inspect(folder, notebooks=(), limits=LIMITS, root=None):
         over = (f"more than {WALK_LIMIT_FACTOR * limits.entries} entries" if cut else
                 f"{len(rest)} files of {total / MiB:.1f} MiB, over the caps of {limits.entries} files and "
                 f"{limits.total_bytes / MiB:.0f} MiB")
-        found.left_out.append(Refusal("*", f"the folder holds {over}: none of its files but the notebooks is copied"))
+        found.left_out.append(Refusal("*", f"the folder holds {over}: only its notebooks are copied and graded"))
     else:
         kept += rest
     found.files = kept
