@@ -30,13 +30,16 @@ def grade(args):
         for sub in submissions:
             if sub.problem:
                 print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
+            for note in [] if sub.problem else sub.notes:
+                print(f"    graded, with a note: {sub.student}/{sub.assignment}: {note}")
     if "feedback" in only:
         print(f"3/5 feedback: {course.feedback(submissions)}/<student>/<assignment>/*.html")
     if "export" in only:
         print(f"4/5 grades:   {course.export()}")
     if "report" in only:
         results = report.collect(course.db_url, course.class_path, course.root / "source",
-                                 {(s.student, s.assignment): s.problem for s in submissions if s.problem})
+                                 {(s.student, s.assignment): s.problem for s in submissions if s.problem},
+                                 {(s.student, s.assignment): s.notes for s in submissions if not s.problem})
         path = report.write_report(results, course.class_path / "report.html",
                                    title=f"Grade report · {course.config.CourseDirectory.course_id}"
                                          + (" · demo class" if demo else ""))

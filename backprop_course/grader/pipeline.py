@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import stat
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,8 +25,10 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import verdicts
+from . import intake, verdicts
+from .admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
+from .safezip import printable
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 
@@ -38,6 +41,16 @@ class Submission:
     assignment: str
     problem: str = ""     # why it could not be graded, if it could not
     log: str = field(default="", repr=False)
+    notes: list[str] = field(default_factory=list)   # graded, but: files left out, limits hit
+
+
+def _entries(folder):
+    """The entries of ``folder`` but hidden ones, sorted; nothing followed."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _what(mode):
+    return "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
 
 
 def load_config(root, class_dir="."):
@@ -129,40 +142,62 @@ class Course:
 
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):
-        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it."""
+        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it: the
+        intake's verdict (grader/intake.py: links, special files, sizes, names), then its notebooks."""
         submitted = self.class_path / "submitted"
         found = []
         if not submitted.is_dir():
             return found
         known = set(self.assignments)
-        for student_dir in sorted(p for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            folders = sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        limits = submission_limits(self.config)
+        for student_dir in _entries(submitted):
+            student = printable(student_dir.name)
+            mode = student_dir.lstat().st_mode
+            if not stat.S_ISDIR(mode):
+                if not stat.S_ISREG(mode):
+                    found.append(Submission(student, "-", f"the student's folder is {_what(mode)}: not followed"))
+                continue
+            folders = [p for p in _entries(student_dir) if stat.S_ISDIR(p.lstat().st_mode) or p.is_symlink()]
             if not folders:
-                found.append(Submission(student_dir.name, "-", "the student's folder holds no assignment folder"))
+                found.append(Submission(student, "-", "the student's folder holds no assignment folder"))
             for folder in folders:
-                sub = Submission(student_dir.name, folder.name)
+                sub = Submission(student, printable(folder.name))
                 if folder.name not in known:
-                    sub.problem = f"unknown assignment folder '{folder.name}' (known: {', '.join(sorted(known))})"
+                    sub.problem = f"unknown assignment folder '{sub.assignment}' (known: {', '.join(sorted(known))})"
                 else:
-                    sub.problem = self._check_notebooks(folder)
+                    verdict = intake.inspect(folder, self.source_notebooks(folder.name), limits, root=submitted)
+                    sub.notes = verdict.notes()
+                    sub.problem = verdict.problem
+                    sub.problem = sub.problem or self._check_notebooks(verdict, limits)
                 found.append(sub)
         return found
 
-    def _check_notebooks(self, folder):
+    def _check_notebooks(self, verdict, limits):
+        folder = Path(verdict.folder)
         expected = self.source_notebooks(folder.name)
-        present = sorted(p.name for p in folder.glob("*.ipynb"))
+        present = sorted(printable(p.name) for p in folder.glob("*.ipynb"))
         if not present:
             return f"no notebook in the folder (expected {', '.join(expected)})"
         missing = [name for name in expected if name not in present]
         if missing:
             return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
-        for name in expected:
+        for item in verdict.notebooks:
             try:
-                nbformat.validate(nbformat.read(folder / name, as_version=4))
+                nbformat.validate(nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4))
+            except intake.NotAdmitted as error:
+                return str(error)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                return f"{name} is not valid JSON ({error}); was it edited outside Jupyter?"
+                return f"{item.path} is not valid JSON ({error}); was it edited outside Jupyter?"
             except Exception as error:  # nbformat.ValidationError and friends
-                return f"{name} is not a valid notebook: {str(error).splitlines()[0]}"
+                return f"{item.path} is not a valid notebook: {str(error).splitlines()[0]}"
+        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
+        if stamp is not None:
+            from nbgrader.utils import parse_utc
+
+            try:
+                parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
+            except Exception as error:
+                return f"{intake.TIMESTAMP} holds no time nbgrader can read ({type(error).__name__}): fix or remove it"
         return ""
 
     def autograde(self, submissions, jobs=1):
@@ -182,7 +217,20 @@ class Course:
         else:
             self._autograde_parallel(todo, jobs, bar)
         bar.close()
+        for sub in todo:
+            if not sub.problem and self._hit_write_cap(sub):
+                sub.notes.append("the kernel hit the cap on what it may write while graded "
+                                 "(the cell that did lost its points; the rest were graded)")
         return submissions
+
+    def _hit_write_cap(self, sub):
+        from .preprocessors import WRITE_CAP_NOTE
+
+        for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
+            for cell in nbformat.read(path, as_version=4).cells:
+                if any(WRITE_CAP_NOTE in o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"):
+                    return True
+        return False
 
     def preflight(self, *assignments, jobs=1):
         """The preflight of each assignment (grader/preflight.py), once per process, ``jobs`` at a

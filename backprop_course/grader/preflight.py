@@ -94,14 +94,14 @@ def fingerprint():
 
 def _sandbox(config, assignment):
     """The resolved bwrap, after an empty sandbox started; None when the sandbox is off."""
-    from .sandbox import SandboxUnavailableError, disabled_by_environment, preflight as start_empty_sandbox
+    from .sandbox import SandboxUnavailableError, disabled_by_environment, ready
 
     settings = config.SandboxedKernelManager
     if not settings.get("enabled", True) or disabled_by_environment():
         log.warning("The grading sandbox is OFF: student code runs with your rights.")
         return None
     try:
-        return start_empty_sandbox(settings.get("bwrap_path", ""))
+        return ready(settings.get("bwrap_path", ""))
     except SandboxUnavailableError as error:
         raise PreflightError(assignment, str(error), "see above; or opt out explicitly (BACKPROP_SANDBOX=off) "
                              "to grade unsandboxed") from None

@@ -10,7 +10,7 @@ import json
 import time
 from queue import Empty
 
-from jupyter_core.utils import ensure_async
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat.v4 import new_code_cell, new_output
@@ -82,6 +82,11 @@ class DeduplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
+#: what GradingExecute adds to a cell whose writes hit the sandbox's caps (the pipeline looks for it)
+WRITE_CAP_NOTE = "[grader: the kernel hit the cap on what it may write while graded"
+_FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large")
+
+
 class GradingExecute(Execute):
     """nbgrader's Execute for autograding: the kernel in the sandbox, trusted verdicts, a dead
     kernel costing only the cells from that point on, and output cut as it arrives.
@@ -105,6 +110,19 @@ class GradingExecute(Execute):
         # keyword, which beats c.Execute.kernel_manager_class in the config
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
+
+    async def async_start_new_kernel_client(self):
+        """nbclient's, then the sandbox sealed (:meth:`SandboxedKernelManager.seal`) before any cell runs."""
+        kc = await super().async_start_new_kernel_client()
+        if isinstance(self.km, SandboxedKernelManager):
+            try:
+                await self.km.seal()
+            except Exception:
+                await self._async_cleanup_kernel()
+                raise
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's setup_kernel calls this one
 
     def preprocess(self, nb, resources=None, km=None):
         self._dead_at = None
@@ -168,6 +186,13 @@ class GradingExecute(Execute):
         if self._output_chars.get(index, 0) > self.max_output_chars:
             cell.outputs.append(new_output("stream", name="stdout",
                                            text=f"\n[output cut at {self.max_output_chars} characters]\n"))
+        if any(o.output_type == "error" and any(mark in str(o.get("evalue", "")) for mark in _FULL) for o in cell.outputs):
+            size = getattr(self.km, "tmpfs_size", 0) // 2 ** 20
+            cell.outputs.append(new_output("stream", name="stderr", text=(
+                f"\n{WRITE_CAP_NOTE} (its working folder and /tmp hold {size} MiB each, in memory, "
+                "gone after grading): this cell stopped there]\n")))
+            self.log.warning("%s: the kernel hit the cap on what it may write, in cell %d",
+                             self.resources.get("unique_key", "?"), index + 1)
         return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
@@ -244,3 +269,9 @@ def configure(c):
     steps = c.GenerateAssignment.preprocessors if "preprocessors" in c.GenerateAssignment \
         else GenerateAssignment.class_traits()["preprocessors"].default()
     c.GenerateAssignment.preprocessors = [RequireTrustedVerdicts, *(s for s in steps if s is not RequireTrustedVerdicts)]
+    # A submission's files are untrusted: nbgrader reads and copies them only through the
+    # intake, from a stage (grader/admission.py); feedback/ gets the feedback pages only.
+    from .admission import IntakeHTMLExporter, IntakeNotebookExporter
+
+    c.Autograde.exporter_class = IntakeNotebookExporter
+    c.GenerateFeedback.exporter_class = IntakeHTMLExporter

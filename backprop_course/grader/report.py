@@ -25,6 +25,7 @@ from .assignments import assignments as course_assignments  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NOT_GRADED = "not graded"
+NOTED = "*"   # after a score: graded, with a note (files left out, a cap hit)
 
 
 @dataclass
@@ -36,18 +37,21 @@ class ClassResults:
     exercises: dict[str, dict[str, str]] = field(default_factory=dict)      # assignment -> test cell -> exercise
     mistakes: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (student, assignment) -> codes
     problems: dict[tuple[str, str], str] = field(default_factory=dict)      # (student, assignment) -> reason
+    notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)   # graded, but: files left out, caps hit
 
     @property
     def students(self):
         return sorted({s for s, _ in self.scores} | {s for s, _ in self.problems})
 
 
-def collect(db_url, class_path, source_root, problems):
-    """Read the gradebook and the autograded notebooks into ClassResults."""
+def collect(db_url, class_path, source_root, problems, notes=None):
+    """Read the gradebook and the autograded notebooks into ClassResults. ``problems``: why a
+    submission could not be graded; ``notes``: what of a graded one was not (grader/intake.py)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     assignments = course_assignments(source_root)
-    results = ClassResults(list(assignments), problems=dict(problems))
+    results = ClassResults(list(assignments), problems=dict(problems),
+                           notes={key: list(lines) for key, lines in (notes or {}).items() if lines})
     with Gradebook(db_url) as gb:
         for name, assignment in assignments.items():
             try:
@@ -147,27 +151,32 @@ class ScoreTable:
 class ScoreRow:
     student: str
     cells: list[str]        # per assignment: "score/max", "not graded" or "-"
-    notes: list[str]        # why not graded, and the mistakes named, per assignment
+    notes: list[str]        # why not graded, what was left out, and the mistakes named, per assignment
+    noted: list[str] = field(default_factory=list)   # of those, what was left out or the cap hit
 
 
 def score_table(results):
     """Every student's score in every assignment: the one table, on the terminal and in the report."""
     rows = []
     for student in results.students:
-        cells, notes = [], []
+        cells, notes, noted = [], [], []
         for assignment in results.assignments:
             key = (student, assignment)
             if key in results.problems:
                 cells.append(NOT_GRADED)
                 notes.append(f"{assignment}: {results.problems[key]}")
             elif key in results.scores:
-                cells.append(f"{results.scores[key]:g}/{results.max_scores[assignment]:g}")
+                cells.append(f"{results.scores[key]:g}/{results.max_scores[assignment]:g}"
+                             + (f" {NOTED}" if results.notes.get(key) else ""))
+                these = [f"{assignment}: {note}" for note in results.notes.get(key, ())]
+                noted += these
+                notes += these
                 notes += [f"{assignment}: [{code}]" for code in sorted(results.mistakes.get(key, ()))]
             else:
                 cells.append("-")
         notes += [f"{a}: {reason}" for (s, a), reason in results.problems.items()
                   if s == student and a not in results.assignments]
-        rows.append(ScoreRow(student, cells, notes))
+        rows.append(ScoreRow(student, cells, notes, noted))
     return ScoreTable(["student", *results.assignments], rows)
 
 
@@ -176,6 +185,9 @@ def text_table(table):
     width = max(len(row.student) for row in [ScoreRow(table.header[0], [], []), *table.rows])
     lines = [table.header[0].ljust(width) + "".join(f"  {a:>12}" for a in table.header[1:])]
     lines += [row.student.ljust(width) + "".join(f"  {c:>12}" for c in row.cells) for row in table.rows]
+    noted = [(row.student, note) for row in table.rows for note in row.noted]
+    if noted:
+        lines += ["", f"{NOTED} graded, with a note:"] + [f"  {student}: {note}" for student, note in noted]
     return "\n".join(lines)
 
 
@@ -188,7 +200,8 @@ def render(results, title="Grade report"):
              "mistakes": _png(plot_mistakes(counts)) if counts else None}
     return environment.get_template("report.html.j2").render(
         title=title, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
-        table=score_table(results), problems=sorted(results.problems.items()), NOT_GRADED=NOT_GRADED)
+        table=score_table(results), problems=sorted(results.problems.items()), NOT_GRADED=NOT_GRADED,
+        NOTED=NOTED, noted=sorted(results.notes.items()))
 
 
 def write_report(results, path, title="Grade report"):
