@@ -14,11 +14,14 @@ CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 # JOBS=N parallel grading workers; unset, the grader uses the cores it may run on
 JOBS  ?=
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
+# STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
+PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
 
 .PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
+	@echo "                STUDENT=ada ASSIGNMENT=02_backprop: regrade that one submission only"
 	@echo "make test       the whole test suite"
 	@echo "make lab        JupyterLab in the course root"
 	@echo "make release    regenerate release/ from source/"
@@ -39,13 +42,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 grade: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG)
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(PICK_ARG)
 
 release: $(STAMP)
 	$(BIN)/backprop-course release
 
 autograde: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) --only autograde
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(PICK_ARG) --only autograde
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
