@@ -31,6 +31,8 @@ POSITIVE, NEGATIVE = BLUE, VERMILLION  # weights, gradients: the sign of a numbe
 #: text on white that marks something wrong: vermillion darkened to a contrast of 5.8:1 (WCAG AA: 4.5:1)
 WARNING_TEXT = "#A94800"
 NEUTRAL = "#999999"     # axes, guides
+INPUT_FILL, NEURON_FILL = "#F2F2F2", "#FFF3D6"  # backgrounds of the network diagram's nodes (grey, pale yellow)
+NOTE_TEXT = "#5A3E00"   # dark brown: δ and b under a neuron, 10:1 on white
 
 #: rcParams for ``plt.style.use`` / ``matplotlib.rc_context``
 STYLE = {"axes.prop_cycle": cycler(color=CYCLE), "image.cmap": "cividis"}
