@@ -21,6 +21,7 @@ import io
 
 import ipywidgets as W
 import numpy as np
+import traitlets
 from matplotlib.figure import Figure
 
 from ..checks.oracle import numerical_gradient
@@ -52,6 +53,17 @@ def _png(fig, dpi=90):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)  # fixed layout: "tight" would draw twice
     return buf.getvalue()
+
+
+class DescribedImage(W.Image):
+    """An ``ipywidgets.Image`` whose ``tooltip`` works: the image's title, its text alternative.
+
+    ipywidgets 8's browser side reads ``description`` when it sets an Image's tooltip, and the
+    Image model has none: the view fails to render ("Cannot read properties of undefined"),
+    in JupyterLab and on the static site alike. An empty ``description`` makes it set the title.
+    """
+
+    description = traitlets.Unicode("").tag(sync=True)
 
 
 class _WidgetBase:
@@ -92,7 +104,7 @@ class NeuronPlayground(_WidgetBase):
         self.activation_dropdown = W.Dropdown(options=names, value=activation,
                                               description="φ")
         self.readout = W.HTML()
-        self.image = W.Image(format="png")
+        self.image = DescribedImage(format="png")
         self.figure = Figure(figsize=(5.5, 3.6))
         for w in [*self.weight_sliders, self.bias_slider, self.activation_dropdown]:
             w.observe(self._update, names="value")
@@ -198,7 +210,7 @@ class LearningRateExplorer(_WidgetBase):
             button.on_click(lambda _b, v=value: setattr(self.eta_slider, "value", v))
             self.preset_buttons[name] = button
         self.readout = W.HTML()
-        self.image = W.Image(format="png")
+        self.image = DescribedImage(format="png")
         self.figure = Figure(figsize=(10, 3.6))
         for s in (self.eta_slider, self.steps_slider, self.w0_slider):
             s.observe(self._update, names="value")
@@ -320,7 +332,7 @@ class BackpropStepper(_WidgetBase):
         self.update_button.on_click(lambda _b: self.update())
         self.reset_button.on_click(lambda _b: self.reset())
         self.status = W.HTML()
-        self.image = W.Image(format="png")
+        self.image = DescribedImage(format="png")
         self.figure = Figure(figsize=network_figsize((len(self.inputs), self.J, self.L)))
         self.ui = W.VBox([
             W.HBox([self.forward_button, self.backward_button, self.update_button,
