@@ -17,7 +17,7 @@ JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 # STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
 PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
 
-.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
+.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export npm
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -27,6 +27,7 @@ help:
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
+	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
@@ -50,8 +51,16 @@ release: $(STAMP)
 autograde: $(STAMP)
 	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(PICK_ARG) --only autograde
 
-test: $(STAMP)
+test: $(STAMP) npm
 	$(BIN)/python -m pytest
+
+# The npm packages the site's pages load and the accessibility checker (axe-core) the browser
+# test runs, pinned by their package-lock.json: `npm ci` into a cache once, before the tests,
+# which never fetch them. Without npm it only warns: the tests that need them then fail and say why.
+NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y
+npm: $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES); \
+	  else echo "warning: npm is not installed: the site's and the accessibility test's npm packages are not installed"; fi
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
@@ -59,7 +68,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 
-site: $(STAMP)
+site: $(STAMP) npm
 	$(BIN)/python -m backprop_course.tools.site --out site
 
 rendered: $(STAMP)
