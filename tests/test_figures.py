@@ -18,11 +18,12 @@ from matplotlib.collections import Collection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from backprop_course.grader import report  # noqa: E402
-from backprop_course.lectures import palette, plots, widgets  # noqa: E402
+from backprop_course.lectures import classification, palette, plots, widgets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PALETTE = {mcolors.to_hex(c) for c in [*palette.CYCLE, palette.WARNING_TEXT, palette.INPUT_FILL,
-                                       palette.NEURON_FILL, palette.NOTE_TEXT, palette.NEUTRAL]}
+                                       palette.NEURON_FILL, palette.NOTE_TEXT, palette.NEUTRAL,
+                                       *palette.CLASS_FILLS]}
 
 
 def colours(fig):
@@ -70,6 +71,20 @@ LECTURE_FIGURES = {
                                                deltas=[None, [1e-4, -2e-4], [-0.09]], biases=[None, [0.5, 1.0], [0.4]]),
     "plot_descent": lambda: plots.plot_descent(np.array([-1.0, 0.2, 0.45, 0.5]), lambda w: (w - 0.5) ** 2, w_star=0.5),
 }
+
+
+def decision_boundary():
+    import matplotlib.pyplot as plt
+
+    from backprop_course.lectures.datasets import spirals
+
+    X, y = spirals(seed=0)
+    fig, ax = plt.subplots()
+    classification.plot_decision_boundary(lambda P: (P[:, 0] > 0).astype(int) + (P[:, 1] > 0.5), X, y, ax)
+    return fig
+
+
+LECTURE_FIGURES["plot_decision_boundary"] = decision_boundary
 REPORT_FIGURES = {
     "score histograms": lambda: report.plot_score_histograms(tiny_results()),
     "pass rates": lambda: report.plot_pass_rates(tiny_results()),
@@ -137,6 +152,22 @@ def test_each_widget_image_says_what_it_shows_now():
     text = stepper.image.tooltip
     assert "3 input nodes, 2 hidden neurons, 1 output neuron" in text and "δ computed" in text
     assert f"δ {stepper.delta_l[0]:.3f}" in text
+
+    trainer = classification.boundary_trainer(epochs=2, frames=2)
+    assert "after 0 epochs on 'two moons' (2 classes)" in trainer.image.tooltip and "empty" in trainer.image.tooltip
+    trainer.train()
+    assert "after 2 epochs" in trainer.image.tooltip
+    assert f"held-out accuracy (now {trainer.test_accuracy[-1]:.1%})" in trainer.image.tooltip
+
+
+def test_the_class_markers_differ_as_well_as_the_colours():
+    fig = decision_boundary()
+    try:
+        markers = [c.get_paths()[0].vertices.shape for c in fig.axes[0].collections]
+        assert len(fig.axes[0].collections) == 3 and len(set(markers)) == 3, markers
+    finally:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
 
 
 FIGURE_CALL = re.compile(r"\b(plt\.(plot|show|subplots|hist|bar)|ax\.plot|plot_\w+\(|draw_network\()")

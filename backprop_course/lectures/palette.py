@@ -33,6 +33,11 @@ WARNING_TEXT = "#A94800"
 NEUTRAL = "#999999"     # axes, guides
 INPUT_FILL, NEURON_FILL = "#F2F2F2", "#FFF3D6"  # backgrounds of the network diagram's nodes (grey, pale yellow)
 NOTE_TEXT = "#5A3E00"   # dark brown: δ and b under a neuron, 10:1 on white
+#: the classes of a classification figure: a colour and a marker each (never the colour alone),
+#: and the regions the net gives each class: its colour mixed with 70 % white
+CLASS_COLOURS = [BLUE, ORANGE, BLUISH_GREEN, VERMILLION, REDDISH_PURPLE]
+CLASS_MARKERS = ["o", "s", "^", "D", "v"]
+CLASS_FILLS = ["#B2D5E8", "#F8E2B2", "#B2E2D5", "#F2CFB2", "#F0D7E5"]
 
 #: rcParams for ``plt.style.use`` / ``matplotlib.rc_context``
 STYLE = {"axes.prop_cycle": cycler(color=CYCLE), "image.cmap": "cividis"}
