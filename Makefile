@@ -14,17 +14,21 @@ CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 # JOBS=N parallel grading workers; unset, the grader uses the cores it may run on
 JOBS  ?=
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
+# STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
+PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
 
-.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export
+.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
+	@echo "                STUDENT=ada ASSIGNMENT=02_backprop: regrade that one submission only"
 	@echo "make test       the whole test suite"
 	@echo "make lab        JupyterLab in the course root"
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
+	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
@@ -40,19 +44,27 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 grade: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG)
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(PICK_ARG)
 
 release: $(STAMP)
 	$(BIN)/backprop-course release
 
 autograde: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) --only autograde
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(PICK_ARG) --only autograde
 
 preflight: $(STAMP)
 	$(BIN)/backprop-course preflight
 
-test: $(STAMP)
+test: $(STAMP) npm
 	$(BIN)/python -m pytest
+
+# The npm packages the site's pages load and the accessibility checker (axe-core) the browser
+# test runs, pinned by their package-lock.json: `npm ci` into a cache once, before the tests,
+# which never fetch them. Without npm it only warns: the tests that need them then fail and say why.
+NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y
+npm: $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES); \
+	  else echo "warning: npm is not installed: the site's and the accessibility test's npm packages are not installed"; fi
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
@@ -60,7 +72,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 
-site: $(STAMP)
+site: $(STAMP) npm
 	$(BIN)/python -m backprop_course.tools.site --out site
 
 rendered: $(STAMP)

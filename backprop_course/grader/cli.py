@@ -18,22 +18,27 @@ def grade(args):
     started = time.perf_counter()
     demo = os.path.normpath(args.class_dir) == os.path.normpath(pipeline.DEMO_CLASS)
     print(f"Grading the {'demo class in ' + args.class_dir if demo else 'class in ' + str(course.class_path)}")
+    submissions = course.submissions()
+    # a regrade: these submissions only; everyone else's grades, feedback and files stay as they are
+    regrade = args.student is not None or args.assignment is not None
+    chosen = pipeline.choose(submissions, args.student, args.assignment)
+    if regrade:
+        print(f"Regrading {', '.join(f'{s.student}/{s.assignment}' for s in chosen)} only")
     if "release" in only:
         print(f"1/5 release/ from source/: {', '.join(course.release())}")
         _say_kernel_only(course)
-    submissions = course.submissions()
     if "autograde" in only:
-        broken = sum(1 for s in submissions if s.problem)
-        print(f"2/5 autograde {len(submissions) - broken} submissions with {jobs} worker(s)"
+        broken = sum(1 for s in chosen if s.problem)
+        print(f"2/5 autograde {len(chosen) - broken} submissions with {jobs} worker(s)"
               + (f" ({broken} more cannot be graded, see below)" if broken else ""))
-        course.autograde(submissions, jobs=jobs)
-        for sub in submissions:
+        course.autograde(chosen, jobs=jobs)
+        for sub in chosen:
             if sub.problem:
                 print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
             for note in [] if sub.problem else sub.notes:
                 print(f"    graded, with a note: {sub.student}/{sub.assignment}: {note}")
     if "feedback" in only:
-        print(f"3/5 feedback: {course.feedback(submissions)}/<student>/<assignment>/*.html")
+        print(f"3/5 feedback: {course.feedback(chosen, only_these=regrade)}/<student>/<assignment>/*.html")
     if "export" in only:
         print(f"4/5 grades:   {course.export()}")
     if "report" in only:
@@ -83,6 +88,8 @@ def main(argv=None):
     p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")
     p.add_argument("--jobs", type=int, help="parallel autograde workers (default: the cores this process may use)")
     p.add_argument("--only", action="append", choices=STEPS, help="run only this step (repeatable)")
+    p.add_argument("--student", help="regrade only this student's submissions (after an appeal or a fixed test)")
+    p.add_argument("--assignment", help="regrade only this assignment's submissions (with --student: that one)")
     p.set_defaults(func=grade)
     sub.add_parser("release", help="regenerate release/ from source/").set_defaults(func=release)
     p = sub.add_parser("preflight", help="check that grading here gives the reference full marks, before any student")

@@ -281,11 +281,17 @@ class Course:
             shutil.rmtree(workspace, ignore_errors=True)
 
     # --- 3. feedback, 4. export -------------------------------------------------------
-    def feedback(self, submissions):
-        for assignment in sorted({s.assignment for s in submissions if not s.problem}):
-            result = self.api.generate_feedback(assignment, force=True)
-            if not result["success"]:
-                print(f"warning: feedback for {assignment} failed:\n{result.get('error', '')}", file=sys.stderr)
+    def feedback(self, submissions, only_these=False):
+        """Feedback for every graded submission of the submissions' assignments; with
+        ``only_these`` (a regrade), for these submissions alone, and nobody else's file is rewritten."""
+        graded = [s for s in submissions if not s.problem]
+        for assignment in sorted({s.assignment for s in graded}):
+            students = sorted({s.student for s in graded if s.assignment == assignment}) if only_these else [None]
+            for student in students:
+                result = self.api.generate_feedback(assignment, student_id=student, force=True)
+                if not result["success"]:
+                    print(f"warning: feedback for {student or 'the class'}/{assignment} failed:\n{result.get('error', '')}",
+                          file=sys.stderr)
         return self.class_path / "feedback"
 
     def export(self, lms=None):
@@ -299,6 +305,31 @@ class Course:
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)
         return Path(plugin.to)
+
+
+def choose(submissions, student=None, assignment=None):
+    """The submissions of ``student`` in ``assignment`` (None: any), to regrade one after an
+    appeal or a fixed test. A name that matches no submission is an error, not an empty run."""
+    if student is None and assignment is None:
+        return submissions
+    chosen = [s for s in submissions if student in (None, s.student) and assignment in (None, s.assignment)]
+    if chosen:
+        return chosen
+    students = sorted({s.student for s in submissions})
+    handed_in = sorted({s.assignment for s in submissions if s.assignment != "-"})
+    if student is not None and student not in students:
+        raise SystemExit(f"no student '{student}' in submitted/{_close(student, students)}")
+    if assignment is not None and assignment not in handed_in:
+        raise SystemExit(f"no submission of '{assignment}' in submitted/{_close(assignment, handed_in)}")
+    theirs = sorted(s.assignment for s in submissions if s.student == student)
+    raise SystemExit(f"{student} has no submission of {assignment} in submitted/ (theirs: {', '.join(theirs)})")
+
+
+def _close(name, names):
+    import difflib
+
+    near = difflib.get_close_matches(name, names, n=3)
+    return f": did you mean {' or '.join(near)}?" if near else f" ({len(names)} there, none like it)"
 
 
 def _record(sub, result):
