@@ -15,7 +15,7 @@ CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 JOBS  ?=
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 
-.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
+.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export mutants
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -24,6 +24,7 @@ help:
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
+	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
@@ -56,6 +57,19 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 
+# Mutation testing (README, "Mutation testing"): mutmut, pinned in pyproject.toml's `mutants`
+# extra and configured in its [tool.mutmut], from a fresh mutants/ each time. Bytecode is
+# written, so each mutant's process reads the mutated modules compiled once, not recompiles.
+MUTANTS_STAMP := $(VENV)/.mutants-installed
+$(MUTANTS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutants]'
+	@touch $@
+
+mutants: $(MUTANTS_STAMP)
+	rm -rf mutants
+	env -u PYTHONDONTWRITEBYTECODE MPLBACKEND=Agg $(BIN)/mutmut run $(if $(JOBS),--max-children $(JOBS))
+	$(BIN)/python -m backprop_course.tools.mutants
+
 site: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.site --out site
 
@@ -72,7 +86,7 @@ solutions: release
 	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
+	rm -rf mutants autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
 

@@ -1,4 +1,7 @@
-"""pyproject.toml and environment.yml pin the same packages at the same versions."""
+"""pyproject.toml and environment.yml pin the same packages at the same versions.
+
+environment.yml is a developer's whole environment: the course's stack (pyproject.toml's
+dependencies) and the developer tools (its optional groups, e.g. `make mutants`'s mutmut)."""
 import re
 import subprocess
 import sys
@@ -30,6 +33,12 @@ def pip_pins():
     return pins(project["dependencies"])
 
 
+def extra_pins():
+    """The pins of pyproject.toml's optional groups (developer tools), by group."""
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("optional-dependencies", {})
+    return {name: pins(requirements) for name, requirements in groups.items()}
+
+
 def conda_pins():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
@@ -38,7 +47,19 @@ def conda_pins():
 
 
 def test_both_files_pin_the_same_packages_and_versions():
-    assert pip_pins() == conda_pins()
+    both = dict(pip_pins())
+    for tools in extra_pins().values():
+        both.update(tools)
+    assert both == conda_pins()
+
+
+def test_the_developer_tools_are_pinned_and_apart():
+    """Optional groups (``make mutants``'s mutmut) are pinned too, and re-pin nothing of the
+    course's stack: a student's install (the dependencies alone) is the same with or without them."""
+    groups = extra_pins()
+    assert "mutants" in groups and "mutmut" in groups["mutants"], "make mutants installs mutmut from the `mutants` group"
+    for name, tools in groups.items():
+        assert not set(tools) & set(pip_pins()), f"{name} re-pins the stack: {set(tools) & set(pip_pins())}"
 
 
 def test_the_stack_is_pinned():
