@@ -27,8 +27,8 @@ from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook
 import backprop_course.checks as checks
 from backprop_course.checks import reference
 from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem
-from backprop_course.checks.core import ATOL, MISTAKES, RTOL, Mistake, WrongAnswer, compare, mistake_codes
-from backprop_course.checks.mistakes import TABLE
+from backprop_course.checks.core import ATOL, MISTAKES, RTOL, Check, Mistake, WrongAnswer, compare, mistake_codes
+from backprop_course.checks.mistakes import TABLE, KnownMistake, known
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 from backprop_course.checks.reference import LECTURE, Equations
 from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules
@@ -584,6 +584,39 @@ def test_compare_does_not_name_a_variant_that_coincides_with_the_right_answer():
     with pytest.raises(Mistake) as info:  # the next variant still can be
         compare("w", [9.0], [1.0], [("learning-rate-ignored", [1.0]), ("update-sign", [9.0])])
     assert info.value.code == "update-sign"
+
+
+# the table and the registry are built at import; these call their builders at run time, so
+# that `make mutants` (which imports the package once, unmutated) sees them too
+
+def test_known_makes_an_entry_of_every_way_to_make_the_mistake():
+    wrong_w, wrong_b = (lambda w, eta, delta, o_i: w), (lambda b, eta, delta: b)
+    assert known("a-code", "what and why", weight_step=wrong_w) == KnownMistake(
+        "a-code", "what and why", ({"weight_step": wrong_w},))
+    assert known("a-code", "m", {"weight_step": wrong_w}, {"bias_step": wrong_b}).deviations == (
+        {"weight_step": wrong_w}, {"bias_step": wrong_b})
+    assert known("a-code", "m", {"weight_step": wrong_w}, bias_step=wrong_b).deviations == (
+        {"weight_step": wrong_w}, {"bias_step": wrong_b})
+
+
+def test_a_check_registers_itself_and_runs_its_three_parts_in_order():
+    calls = []
+
+    def judge(case, observed, reveal):
+        """What the check promises."""
+        calls.append(("judge", case, observed, reveal))
+
+    check = Check("check_made_here", 2, lambda *a, **k: calls.append(("scenario", a, k)) or {"case": 1},
+                  lambda x, y, case: calls.append(("probe", x, y, case)) or [x + y], judge)
+    try:
+        assert REGISTRY["check_made_here"] is check
+        assert (check.name, check.__name__, check.objects, check.__doc__) == (
+            "check_made_here", "check_made_here", 2, "What the check promises.")
+        check(1.0, 2.0, "sigmoid", seed=3, reveal=True)
+        assert calls == [("scenario", ("sigmoid",), {"seed": 3}), ("probe", 1.0, 2.0, {"case": 1}),
+                         ("judge", {"case": 1}, [3.0], True)]
+    finally:
+        del REGISTRY["check_made_here"]
 
 
 def test_mistake_codes_extracts_known_codes():

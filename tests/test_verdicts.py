@@ -9,6 +9,7 @@ cell keeps once a verdict overrules it. tests/test_tamper.py runs the same throu
 """
 import contextlib
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -113,13 +114,24 @@ def test_the_scenario_is_the_checks_own():
 def test_a_wrong_answer_fails_with_the_judges_error():
     failure = judged(CELL, {"sigmoid": lambda net: 2 * sigmoid(net)})
     assert failure.output_type == "error" and failure.ename == "WrongAnswer"
-    assert "sigmoid(0.0) is wrong." in failure.evalue and "expected" in failure.evalue  # reveal=True
+    assert "sigmoid(0.0) is wrong." in failure.evalue and "\n  expected: " in failure.evalue  # reveal=True
     assert failure.traceback == [f"\x1b[0;31mWrongAnswer\x1b[0m: {failure.evalue}"]
 
 
 def test_a_hidden_check_does_not_reveal():
     failure = judged(CELL.replace(", reveal=True", ""), {"sigmoid": lambda net: 2 * sigmoid(net)})
     assert "expected values are not shown" in failure.evalue and "expected:" not in failure.evalue
+
+
+def test_a_verdict_hides_the_expected_values_unless_told():
+    """The default is a hidden test's: a caller that forgets ``reveal`` shows no expected value."""
+    check = REGISTRY["check_loss"]
+    case = verdicts.scenario(check, [], {"t": [1.0], "y_hat": [0.5]})
+    wrong = {"observed": {"loss": [1.0], "gradient": [-0.5]}}
+    hidden = verdicts.verdict(check, case, wrong)
+    assert "expected values are not shown" in hidden.evalue and "expected: " not in hidden.evalue
+    shown = verdicts.verdict(check, case, wrong, reveal=True)
+    assert "\n  got:      " in shown.evalue and "\n  expected: " in shown.evalue
 
 
 def test_a_known_mistake_is_named():
@@ -165,7 +177,17 @@ def test_no_output_is_unreadable():
     case = verdicts.scenario(check, ["sigmoid"], {})
     assert verdicts.observation([]) is None
     failure = verdicts.verdict(check, case, None)
-    assert failure.ename == "WrongAnswer" and UNREADABLE in failure.evalue
+    assert message(failure) == ("WrongAnswer: The grader could not read your code's results "
+                                "(did it replace print, sys.stdout or the kernel's output?).")
+
+
+def test_a_stream_without_text_is_no_observation():
+    """A malformed output (a stream with no text: never from nbclient, possible in a hand-made
+    notebook) is read as empty: not the probe's answer, and no crash of the grader."""
+    bare = new_output("stream", name="stdout", text="")
+    del bare["text"]
+    assert verdicts.observation([bare]) is None
+    assert verdicts.observation([bare, stdout(f'{MARK}{{"observed": 1}}\n')]) == {"observed": 1}
 
 
 def test_a_silenced_stdout_is_unreadable():
@@ -235,6 +257,36 @@ def test_a_judge_warns_nothing():
     assert failure is not None and failure.ename in ("WrongAnswer", "Mistake")
 
 
+class Warns:
+    """A stand-in check whose scenario and judge warn (as a replayed mistake may): only the parts
+    of a Check that the verdict calls."""
+
+    def __init__(self, category, fails=False):
+        self.category, self.fails = category, fails
+
+    def scenario(self, *args, **kwargs):
+        warnings.warn("scenario", self.category)
+        return {"args": list(args)}
+
+    def judge(self, case, observed, reveal):
+        warnings.warn("judge", self.category)
+        if self.fails:
+            raise WrongAnswer("wrong")
+
+
+@pytest.mark.parametrize("category", [UserWarning, DeprecationWarning, RuntimeWarning])
+def test_the_verdict_silences_any_warning_of_scenario_and_judge(category):
+    """nbgrader fails a test cell on stderr: a warning in the grader's judging neither shows nor
+    decides anything (run with warnings as errors, so a warning let through fails here)."""
+    check = Warns(category)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        case = verdicts.scenario(check, [1.0], {})
+        assert case == {"args": [1.0]}
+        assert verdicts.verdict(check, case, {"observed": {}}) is None
+        assert message(verdicts.verdict(Warns(category, fails=True), case, {"observed": {}})) == "WrongAnswer: wrong"
+
+
 # --- what the cell keeps once overruled ----------------------------------------------------------
 
 FAILURE = verdicts.error_output("WrongAnswer", "nope")
@@ -248,6 +300,15 @@ def test_overrule_keeps_what_the_student_printed_but_not_the_pass_marks():
     verdicts.overrule(cell, FAILURE)
     assert [o.get("text") for o in cell.outputs[:-1]] == ["my own debugging output\n", "the end\n"]
     assert cell.outputs[-1] is FAILURE
+
+
+def test_overrule_keeps_a_stream_without_text():
+    cell = new_code_cell("…")
+    bare = new_output("stream", name="stdout", text="")
+    del bare["text"]
+    cell.outputs = [bare, stdout("sigmoid ✓\n")]
+    verdicts.overrule(cell, FAILURE)
+    assert cell.outputs == [bare, FAILURE]
 
 
 def test_overrule_keeps_an_error_the_kernel_reported_itself():
