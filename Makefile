@@ -59,7 +59,7 @@ bench: $(STAMP)
 
 # Mutation testing (README, "Mutation testing"): mutmut, pinned in pyproject.toml's `mutants`
 # extra and configured in its [tool.mutmut], from a fresh mutants/ each time; then the kill
-# rate per module and the survivors (backprop_course/tools/mutants.py). ~10 min on 2 cores.
+# rate per module and the survivors (backprop_course/tools/mutants.py). Slow: README, "Mutation testing".
 MUTANTS_STAMP := $(VENV)/.mutants-installed
 $(MUTANTS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[mutants]'

@@ -30,7 +30,7 @@ from backprop_course.checks import reference
 from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem, check_network_train, check_train
 from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Mistake, Plural, WrongAnswer, compare, is_wrong,
                                          mistake_codes)
-from backprop_course.checks.mistakes import TABLE, KnownMistake, known
+from backprop_course.checks.mistakes import TABLE, KnownMistake, _clipped_log, _fixed, _shifted_log, known
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 from backprop_course.checks.reference import LECTURE, Equations
 from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules
@@ -448,6 +448,25 @@ def _neuron_step(eq, activation, **backward):
     out = neuron.forward([1.0, 0.5, 0.25])
     neuron.backward(y_hat=out if backward.get("output_neuron") else None, learning_rate=0.3, **backward)
     return np.concatenate([[out, neuron.delta_j, neuron.bias], neuron.weights])
+
+
+@pytest.mark.parametrize("eps", [1e-15, 1e-12, 1e-10])
+def test_a_log_of_a_clipped_or_shifted_y_hat_is_right_but_where_y_hat_underflows(eps):
+    """03's log-softmax mistakes (made by factories when the table is built): the reference's
+    log ŷ where ŷ is far above ε, about log ε where ŷ underflows (the right value is −800, −1600)."""
+    z = np.array([[0.0, 1.0, 2.0], [800.0, 0.0, -800.0]])
+    right = LECTURE.log_softmax(z)
+    for wrong in (_clipped_log(eps)(z), _shifted_log(eps)(z)):
+        np.testing.assert_allclose(wrong[0], right[0], rtol=TRUSTED_RTOL)
+        assert wrong[1, 0] == pytest.approx(right[1, 0], abs=TRUSTED_ATOL)
+        np.testing.assert_allclose(wrong[1, 1:], np.log(eps), rtol=TRUSTED_RTOL)
+        assert np.all(right[1, 1:] < np.log(eps) - 100)
+
+
+def test_a_fixed_finite_step_ignores_the_step_passed():
+    for step in (1e-3, 1.0):
+        assert [_fixed(step)(h) for h in (1e-5, 0.5, step)] == [step] * 3
+        assert LECTURE.finite_step(1e-5) == 1e-5  # the reference takes the h it is given
 
 
 @pytest.mark.parametrize("code,deviation", DEVIATIONS, ids=[f"{c}-{'+'.join(d)}" for c, d in DEVIATIONS])

@@ -85,20 +85,21 @@ def main(root=ROOT):
             else:
                 explained += 1
             survivors.append((name, status, patch))
-        total = len(found)
-        rate = detected / total if total else 1.0
-        rows.append((path, total, count["killed"], count["timeout"] + count["segfault"], len(left), explained, rate))
+        total, run = len(found), len(found) - len(unchecked)
+        rate = detected / run if run else 1.0  # of the mutants run (an interrupted run says so above)
+        rows.append((path, total, len(unchecked), count["killed"], count["timeout"] + count["segfault"], len(left),
+                     explained, rate))
     for name in sorted(set(equivalent) - {s[0] for s in survivors}):
         problems.append(f"{name} is listed in README.md as equivalent, but it is not a surviving mutant (killed, or gone)")
 
-    print(f"\n{'module':44} {'mutants':>7} {'killed':>7} {'timeout':>7} {'survived':>8} {'listed':>6} {'kill rate':>9}")
-    for path, total, killed, timeout, left, explained, rate in rows:
+    print(f"\n{'module':40} {'mutants':>7} {'not run':>7} {'killed':>7} {'timeout':>7} {'survived':>8} {'listed':>6} "
+          f"{'kill rate':>9}")
+    for path, total, unrun, killed, timeout, left, explained, rate in rows:
         flag = "" if rate >= TARGET else f"  (below {TARGET:.0%})"
-        print(f"{path:44} {total:7} {killed:7} {timeout:7} {left:8} {explained:6} {rate:9.1%}{flag}")
-    all_total = sum(r[1] for r in rows)
-    all_detected = sum(r[2] + r[3] for r in rows)
-    print(f"{'all':44} {all_total:7} {sum(r[2] for r in rows):7} {sum(r[3] for r in rows):7} "
-          f"{sum(r[4] for r in rows):8} {sum(r[5] for r in rows):6} {all_detected / max(all_total, 1):9.1%}")
+        print(f"{path:40} {total:7} {unrun:7} {killed:7} {timeout:7} {left:8} {explained:6} {rate:9.1%}{flag}")
+    sums = [sum(r[i] for r in rows) for i in range(1, 7)]
+    print(f"{'all':40} {sums[0]:7} {sums[1]:7} {sums[2]:7} {sums[3]:7} {sums[4]:8} {sums[5]:6} "
+          f"{(sums[2] + sums[3]) / max(sums[0] - sums[1], 1):9.1%}")
     if survivors:
         print(f"\nsurviving mutants ({len(survivors)}); equivalent ones are listed in README.md, 'Mutation testing':")
         for name, status, patch in survivors:
