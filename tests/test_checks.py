@@ -28,8 +28,8 @@ from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook
 import backprop_course.checks as checks
 from backprop_course.checks import reference
 from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem, check_network_train, check_train
-from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Mistake, Plural, WrongAnswer, compare, is_wrong,
-                                         mistake_codes)
+from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Mistake, Plural, Suspects, WrongAnswer, compare,
+                                         is_wrong, mistake_codes)
 from backprop_course.checks.mistakes import TABLE, KnownMistake, _clipped_log, _fixed, _shifted_log, known
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 from backprop_course.checks.reference import LECTURE, Equations
@@ -727,6 +727,42 @@ def test_a_plural_quantity_is_plural_in_every_message():
     with pytest.raises(WrongAnswer, match=r"^The bias is wrong\. \(hidden test"):
         compare("The bias", [3.0], [1.0])
     assert Plural("The weights") == "The weights" and is_wrong(Plural("o_l")) == "o_l are wrong."
+
+
+def three_suspects():
+    """Suspects of the table's first three entries, one deviation each: (suspects, [(code, equations)])."""
+    suspects = Suspects([KnownMistake(e.code, e.message, e.deviations[:1]) for e in TABLE[:3]])
+    return suspects, suspects.suspects
+
+
+def test_a_suspect_that_breaks_is_not_guilty():
+    suspects, [(_, broken), (code, guilty), _] = three_suspects()
+
+    def is_guilty(equations):
+        if equations is broken:
+            raise ValueError("a deviation that breaks")
+        return equations is guilty
+
+    with pytest.raises(Mistake) as info:
+        suspects.blame("The bias", is_guilty)
+    assert info.value.code == code and str(info.value).startswith(is_wrong("The bias"))
+
+
+def test_only_suspects_that_agree_with_a_right_result_within_the_tolerance_stay():
+    """A right result clears the suspects whose replay of it breaks or is off by more than the
+    stated tolerance; one within a tenth of it stays."""
+    suspects, [(_, breaks), (_, far), (near_code, near)] = three_suspects()
+
+    def replay(equations):
+        if equations is breaks:
+            raise ValueError("a deviation that breaks")
+        return 1.0 + (10 * RTOL if equations is far else RTOL / 10)
+
+    suspects.compare("The bias", 1.0, 1.0, replay)
+    assert [code for code, _ in suspects._left()] == [near_code]
+    with pytest.raises(Mistake) as info:
+        suspects.blame("The weights", lambda equations: True)
+    assert info.value.code == near_code
 
 
 def test_mistake_codes_extracts_known_codes():
