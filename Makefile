@@ -14,6 +14,9 @@ CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 # JOBS=N parallel grading workers; unset, the grader uses the cores it may run on
 JOBS  ?=
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
+# CLUSTER=tcp://HOST:PORT (or a scheduler file): autograde on that Dask cluster's workers
+CLUSTER ?=
+CLUSTER_ARG := $(if $(CLUSTER),--cluster $(CLUSTER))
 
 .PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
 
@@ -23,6 +26,7 @@ help:
 	@echo "make lab        JupyterLab in the course root"
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
+	@echo "make grade CLUSTER=tcp://HOST:PORT   autograde on an existing Dask cluster (or CLUSTER=scheduler.json)"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
@@ -39,13 +43,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 grade: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG)
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG)
 
 release: $(STAMP)
 	$(BIN)/backprop-course release
 
 autograde: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) --only autograde
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) --only autograde
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -72,9 +76,9 @@ solutions: release
 	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
+	rm -rf autograded feedback gradebook.db .autograde-journal.jsonl grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
-	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
+	  examples/demo_class/gradebook.db examples/demo_class/.autograde-journal.jsonl examples/demo_class/grades.csv examples/demo_class/report.html
 
 demo-class: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.demo_class

@@ -23,9 +23,11 @@ def grade(args):
     submissions = course.submissions()
     if "autograde" in only:
         broken = sum(1 for s in submissions if s.problem)
-        print(f"2/5 autograde {len(submissions) - broken} submissions with {jobs} worker(s)"
-              + (f" ({broken} more cannot be graded, see below)" if broken else ""))
-        course.autograde(submissions, jobs=jobs)
+        where = f"on the Dask cluster at {args.cluster}" if args.cluster else f"with {jobs} worker(s)"
+        print(f"2/5 autograde {len(submissions) - broken} submissions {where}"
+              + (f" ({broken} more cannot be graded, see below)" if broken else ""), flush=True)
+        course.autograde(submissions, jobs=jobs, cluster=args.cluster, regrade=args.regrade)
+        print(summary(course, submissions))
         for sub in submissions:
             if sub.problem:
                 print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
@@ -42,6 +44,22 @@ def grade(args):
         print(f"5/5 report:   {path}\n")
         print(report.text_table(report.score_table(results)))
     print(f"\nDone in {time.perf_counter() - started:.0f} s.")
+
+
+def summary(course, submissions):
+    """What the autograde step did: graded where and by whom, kept from an earlier run."""
+    from collections import Counter
+
+    kept = sum(1 for s in submissions if s.kept)
+    per_worker = Counter(s.worker for s in submissions if s.worker and not s.problem)
+    lines = [f"    graded: {sum(per_worker.values())} by {course.executor.description}"
+             + (f"; kept from an earlier run with the same inputs: {kept}" if kept else "")]
+    if per_worker:
+        lines.append("    per worker: " + ", ".join(f"{worker} {n}" for worker, n in sorted(per_worker.items())))
+    stats = getattr(course.executor, "stats", None)
+    if stats:
+        lines.append("    cluster: " + ", ".join(f"{key} {value:.6g}" for key, value in sorted(stats.items())))
+    return "\n".join(lines)
 
 
 def export(args):
@@ -64,6 +82,11 @@ def main(argv=None):
     p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")
     p.add_argument("--jobs", type=int, help="parallel autograde workers (default: the cores this process may use)")
     p.add_argument("--only", action="append", choices=STEPS, help="run only this step (repeatable)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="autograde on the workers of this Dask cluster: its scheduler's address (tcp://HOST:PORT) "
+                        "or scheduler file (default: local workers)")
+    p.add_argument("--regrade", action="store_true",
+                   help="grade every submission again, also those an earlier run graded from the same inputs")
     p.set_defaults(func=grade)
     sub.add_parser("release", help="regenerate release/ from source/").set_defaults(func=release)
     p = sub.add_parser("export", help="the grade CSV an LMS imports, from the class's gradebook")
