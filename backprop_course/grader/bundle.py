@@ -28,15 +28,16 @@ class RefusedFiles(ValueError):
 
 
 def package_fingerprint():
-    """A hash of the course package's files, as this process imports them.
+    """A hash of the course package's Python files, as this process imports them.
 
-    A client and a worker that disagree on it would grade with different checks.
+    A client and a worker that disagree on it would grade with different checks. Only the
+    ``.py`` files count: an editable checkout and a wheel of the same version hold the same.
     """
     # SEAM(issue 12): H7 is building the package fingerprint of the fail-closed preflight;
     # this is replaced by theirs when it lands.
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*")):
+    for path in sorted(package.rglob("*.py")):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
