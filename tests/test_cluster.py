@@ -1,0 +1,290 @@
+"""Grading on a Dask cluster, with real ``dask scheduler`` and ``dask worker`` processes on 127.0.0.1.
+
+The scheduler writes a scheduler file (random ports); each worker runs in its own working
+directory and in a mount namespace of its own in which the folder holding every course of
+these tests is an empty tmpfs: a worker cannot read a course, only what the client sends it.
+The client is the command line (``backprop-course grade --cluster SCHEDULER_FILE``) in a
+subprocess, as an instructor runs it; the tests watch and kill processes from outside.
+
+- the catalogue (a subset of it, both assignments, with the source and the blank release)
+  gets the same grades as sequential stock ``nbgrader autograde``, and the same autograded
+  notebooks apart from timestamps;
+- a worker SIGKILLed mid-batch: every submission graded once, the gradebook as undisturbed;
+- a submission whose every worker dies: reported as not graded, the rest graded;
+- the client SIGKILLed and run again: it goes on where it stopped, same gradebook;
+- a worker with another version of the checks refuses, and the client says so; a scheduler
+  that cannot be reached stops the run before anything is graded;
+- into PostgreSQL.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from backprop_course.grader import pipeline
+from backprop_course.tools import bench
+from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from backprop_course.tools.local_cluster import LocalCluster
+from nbgrader_runner import nbgrader
+
+ROOT = Path(__file__).resolve().parent.parent
+A1, A2 = "01_neuron", "02_backprop"
+BY_NAME = {s.name: s for s in CATALOGUE}
+#: the class graded through the cluster: both assignments, right and wrong, the source and the blank release
+CLASS = ["01-reference", "01-correct-ufuncs", "01-forward-no-bias", "01-derivatives-relu-sign",
+         "02-reference", "02-correct-loops", "02-neuron-hidden-no-phi-prime", "02-network-first-output-only",
+         "02-train-off-by-one", "blank"]
+SMALL = ["02-reference", "02-neuron-hidden-no-phi-prime", "02-network-first-output-only", "02-train-off-by-one",
+         "02-correct-loops"]  # the batches the faults are tried on
+
+
+def notebooks_of(student):
+    """{assignment: notebook} a student of CLASS hands in."""
+    if student == "blank":
+        return {A2: nbformat.read(ROOT / "release" / A2 / NOTEBOOK[A2], as_version=4)}
+    sub = BY_NAME[student]
+    return {sub.assignment: build_notebook(sub, hidden_tests=False)}
+
+
+def course_with(folder, students, config=""):
+    """A course root in ``folder`` whose class hands in ``students`` (names of CLASS)."""
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, folder / name)
+    (folder / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config)
+    for student in students:
+        for assignment, nb in notebooks_of(student).items():
+            path = folder / "submitted" / student / assignment / NOTEBOOK[assignment]
+            path.parent.mkdir(parents=True)
+            nbformat.write(nb, path)
+    return folder
+
+
+def grade_command(course, cluster, *extra):
+    return [sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade",
+            "--only", "release", "--only", "autograde", "--cluster", str(cluster), *extra]
+
+
+def gradebook(db_url):
+    """{(student, assignment, notebook): everything autograde wrote for it} of a gradebook."""
+    from nbgrader.api import Gradebook
+
+    rows = {}
+    with Gradebook(db_url) as gb:
+        for assignment in gb.assignments:
+            for sub in gb.assignment_submissions(assignment.name):
+                for nb in sub.notebooks:
+                    rows[sub.student_id, assignment.name, nb.name] = (
+                        str(sub.timestamp), nb.flagged, nb.late_submission_penalty,
+                        sorted((g.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade, g.max_score)
+                               for g in nb.grades),
+                        sorted((c.name, c.auto_comment, c.manual_comment) for c in nb.comments))
+    return rows
+
+
+def sqlite(course):
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def executing(client):
+    """{worker address: [keys of the tasks it is running]}."""
+    return client.run(lambda dask_worker: [str(ts.key) for ts in dask_worker.state.executing])
+
+
+def kill_worker(client, address):
+    """SIGKILL the worker process (its nanny starts a new one)."""
+    pid = client.run(os.getpid, workers=[address])[address]
+    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def env(nbgrader_env):
+    return {**nbgrader_env, "PYTHONHASHSEED": "0"}
+
+
+@pytest.fixture(scope="module")
+def courses(tmp_path_factory):
+    """The folder that holds every course of this module: hidden from the workers."""
+    return tmp_path_factory.mktemp("courses")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, courses, env):
+    # a task is tried on 2 workers at most, so that the test of a submission that kills
+    # every worker grading it needs two kills, and a single kill is retried
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster"), env, hidden=courses,
+                           scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"})
+    try:
+        for name in ("worker-1", "worker-2"):
+            cluster.add_worker(name)
+        cluster.wait_for_workers(2)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def undisturbed(cluster, courses, env):
+    """CLASS graded through the cluster, nobody disturbing it."""
+    course = course_with(courses / "undisturbed", CLASS)
+    run = subprocess.run(grade_command(course, cluster.file), env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return course, run.stdout, gradebook(sqlite(course))
+
+
+def test_the_workers_cannot_see_the_courses(cluster, courses, undisturbed):
+    assert any(courses.iterdir())
+    with cluster.client() as client:
+        seen = client.run(lambda: (os.getcwd(), dict(os.environ), os.listdir(str(courses))))
+    assert len(seen) == 2
+    for cwd, environ, listing in seen.values():
+        assert listing == [], "a worker sees the courses"
+        assert str(courses) not in cwd and not any(str(courses) in value for value in environ.values())
+        assert Path(cwd).parent == cluster.base
+
+
+def test_the_cluster_grades_as_stock_nbgrader(undisturbed, courses, env):
+    course, output, rows = undisturbed
+    stock = course_with(courses / "stock", CLASS)
+    pipeline.Course(root=stock).release()
+    for assignment in (A1, A2):
+        nbgrader("autograde", assignment, "--force", cwd=stock, env=env)
+    assert set(rows) == {(s, a, Path(NOTEBOOK[a]).stem) for s in CLASS for a in notebooks_of(s)}
+    assert rows == gradebook(sqlite(stock))
+    assert bench.compare_notebooks(stock, course) == []
+    # and the grades are right, not just alike: the sources full, the blank nothing, a mistake less
+    scores = {key: sum(g[1] for g in row[3]) for key, row in rows.items()}
+    tops = {key: sum(g[5] for g in row[3]) for key, row in rows.items()}
+    for key in scores:
+        if key[0].endswith(("-reference", "-correct-ufuncs", "-correct-loops")):
+            assert scores[key] == tops[key] > 0, key
+        elif key[0] == "blank":
+            assert scores[key] == 0
+        else:
+            assert 0 < scores[key] < tops[key], key
+    per_worker = re.search(r"per worker: (.*)", output).group(1)
+    assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", per_worker)) == len(CLASS), per_worker
+
+
+def only(rows, students):
+    return {key: row for key, row in rows.items() if key[0] in students}
+
+
+def test_a_worker_killed_mid_batch(cluster, courses, env, undisturbed):
+    course = course_with(courses / "killed-worker", SMALL)
+    process = subprocess.Popen(grade_command(course, cluster.file), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    killed = None
+    with cluster.client() as client:
+        deadline = time.time() + 300
+        while killed is None and time.time() < deadline and process.poll() is None:
+            busy = {w: keys for w, keys in executing(client).items() if any(k.startswith("grade-") for k in keys)}
+            if busy and any((course / "autograded").glob("*/*")):  # one done, others under way
+                killed = sorted(busy)[0]
+                kill_worker(client, killed)
+            time.sleep(0.2)
+    out, err = process.communicate(timeout=600)
+    assert killed, "no worker was grading"
+    assert process.returncode == 0, out[-3000:] + err[-3000:]
+    assert "not graded" not in out
+    assert gradebook(sqlite(course)) == only(undisturbed[2], SMALL)
+    journal = (course / ".autograde-journal.jsonl").read_text().splitlines()
+    assert len(journal) == len(SMALL), "a submission was merged twice, or not at all"
+    per_worker = re.search(r"per worker: (.*)", out).group(1)
+    assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", per_worker)) == len(SMALL), per_worker
+
+
+def test_a_submission_whose_every_worker_dies_is_not_graded_and_the_rest_is(cluster, courses, env, undisturbed):
+    poison = "02-correct-loops"
+    course = course_with(courses / "poison", SMALL, config="\nc.DaskGrading.tasks_per_thread = 1\n")
+    process = subprocess.Popen(grade_command(course, cluster.file), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    killed = []
+    with cluster.client() as client:
+        deadline = time.time() + 400
+        while len(killed) < 2 and time.time() < deadline and process.poll() is None:
+            for worker, keys in executing(client).items():
+                if worker not in killed and any(k.startswith(f"grade-{poison}/") for k in keys):
+                    kill_worker(client, worker)
+                    killed.append(worker)
+            time.sleep(0.2)
+    out, err = process.communicate(timeout=600)
+    assert len(killed) == 2, killed
+    assert process.returncode == 0, out[-3000:] + err[-3000:]
+    assert re.search(rf"not graded: {poison}/{A2}: every worker that graded it died \(2 tries", out), out[-3000:]
+    assert out.count("not graded:") == 1
+    rest = [s for s in SMALL if s != poison]
+    assert only(gradebook(sqlite(course)), rest + [poison]) == only(undisturbed[2], rest)
+
+
+def test_a_client_killed_and_run_again_goes_on_where_it_stopped(cluster, courses, env, undisturbed):
+    course = course_with(courses / "killed-client", SMALL)
+    journal = course / ".autograde-journal.jsonl"
+    process = subprocess.Popen(grade_command(course, cluster.file), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None and not (journal.exists() and journal.read_text().strip()):
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    done = len(journal.read_text().splitlines())
+    assert 1 <= done < len(SMALL)
+    again = subprocess.run(grade_command(course, cluster.file), env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    kept = int(re.search(r"kept from an earlier run with the same inputs: (\d+)", again.stdout).group(1))
+    assert kept >= done
+    assert re.search(rf"graded: {len(SMALL) - kept} by", again.stdout)
+    assert gradebook(sqlite(course)) == only(undisturbed[2], SMALL)
+
+
+def test_cluster_grading_into_postgresql(cluster, courses, env, undisturbed, postgres_url):
+    students = SMALL[:3]
+    course = course_with(courses / "postgresql", students)
+    run = subprocess.run(grade_command(course, cluster.file), env={**env, "NBGRADER_DB_URL": postgres_url},
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not (course / "gradebook.db").exists()
+    assert gradebook(postgres_url) == only(undisturbed[2], students)
+
+
+def test_a_worker_with_other_checks_refuses_and_the_client_says_so(tmp_path, env):
+    other = tmp_path / "other-version"
+    shutil.copytree(ROOT / "backprop_course", other / "backprop_course", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(other / "backprop_course" / "checks" / "core.py", "a") as f:
+        f.write("\n# another version of the checks\n")
+    courses = tmp_path / "courses"
+    course = course_with(courses / "course", SMALL[:2])
+    cluster = LocalCluster(tmp_path / "cluster", env, hidden=courses)
+    try:
+        cluster.add_worker("stale-worker", env={**env, "PYTHONPATH": str(other)})
+        run = subprocess.run(grade_command(course, cluster.file), env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        cluster.stop()
+    assert run.returncode != 0
+    assert "refuse" in run.stderr and "fingerprint" in run.stderr and "Nothing was graded" in run.stderr, run.stderr[-3000:]
+    assert gradebook(sqlite(course)) == {}
+    assert not (course / "autograded").exists() or not any((course / "autograded").iterdir())
+
+
+def test_an_unreachable_scheduler_stops_the_run_before_anything_is_graded(tmp_path, env):
+    course = course_with(tmp_path / "course", SMALL[:2], config="\nc.DaskGrading.connect_timeout = 3\n")
+    for address in (f"tcp://127.0.0.1:{free_port()}", str(tmp_path / "no-such-scheduler.json")):
+        run = subprocess.run(grade_command(course, address), env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode != 0
+        assert "Nothing was graded" in run.stderr and address in run.stderr, run.stderr[-3000:]
+        assert gradebook(sqlite(course)) == {}
+        assert not (course / "autograded").exists()
