@@ -21,6 +21,7 @@ _HIDDEN_ONLY = "it tests hidden neurons only, and the mistake is in the output n
 _OUTPUT_ONLY = "it tests an output neuron only, and the mistake is in the hidden δ_j"
 _FORWARD_RIGHT = "Network.forward is right: the mistake is in backward or train"
 _NO_LOSS = "one backward() step computes no loss: the mistake is in train's loss"
+_SMALL_LOGITS = "on logits of size about 2 nothing overflows or underflows: the mistake shows at ±1000"
 #: the test cells of a mistaken exercise that rightly pass, and why. Every other test cell of
 #: that exercise must fail, and name the mistake (a diagnosis that breaks in one cell shows).
 RIGHTLY_PASSING = {
@@ -37,6 +38,22 @@ RIGHTLY_PASSING = {
                     "02-network-learning-rate-not-passed")},
     **{name: {"test_multi_output_network_forward": _FORWARD_RIGHT, "test_multi_output_network_backward": _NO_LOSS}
        for name in ("02-network-loss-mean-over-outputs", "02-network-loss-after-update")},
+    # 03_vectorised
+    "03-dense-forward-no-bias": {"test_dense_layer_backward": "dense_backward is right, and its cache (x, W, b) "
+                                                              "does not depend on out: the mistake is in out"},
+    **{name: {"test_dense_layer_forward": "dense_forward is right: the mistake is in dense_backward"}
+       for name in ("03-dense-dW-transposed", "03-dense-db-not-summed", "03-dense-averaged")},
+    **{name: {"test_softmax_cross_entropy_loss": _SMALL_LOGITS, "test_softmax_cross_entropy_gradient": _SMALL_LOGITS}
+       for name in ("03-softmax-no-max", "03-softmax-log-of-probability")},
+    **{name: {"test_softmax_cross_entropy_loss": "the loss is right: the mistake is in dlogits"}
+       for name in ("03-softmax-gradient-sign", "03-softmax-gradient-not-averaged", "03-softmax-missing-target")},
+    "03-softmax-loss-summed": {"test_softmax_cross_entropy_gradient": "dlogits is right: the mistake is in the loss"},
+    "03-sgd-not-shuffled": {"test_sgd_epoch_accuracy": "the spirals, visited in their stored order, are still "
+                                                       "learnt to 90 %: the order shows in one epoch's steps"},
+    "03-sgd-last-batch-dropped": {"test_sgd_epoch_accuracy": "dropping the last 2 of 210 samples each epoch "
+                                                             "still learns the spirals to 90 %"},
+    **{name: {"test_sgd_epoch_accuracy": "the steps are right: only the loss returned is wrong"}
+       for name in ("03-sgd-losses-summed", "03-sgd-losses-weighted")},
 }
 
 

@@ -414,3 +414,52 @@ def test_static_site_page_shows_widgets_and_math_offline(browser, tmp_path):
     assert not outside, outside
     assert not [f for f in failed if not f.startswith("about:")], failed
     context.close()
+
+
+# ------------------------------------------------------------------------ lecture 6 and assignment 03
+
+LECTURE_6 = "notebooks/06_batches_and_classification.ipynb"
+ASSIGNMENT_03 = "release/03_vectorised/vectorised.ipynb"
+
+
+def _catalogue_cells(name):
+    from backprop_course.tools.catalogue import CATALOGUE, strip_markers
+
+    return {grade_id: strip_markers(source) for grade_id, source in
+            next(s for s in CATALOGUE if s.name == name).cells.items()}
+
+
+def test_lecture_6_widget_trains_and_redraws_the_boundary(page):
+    panel_id = page.evaluate(JS_OPEN, LECTURE_6)
+    assert page.evaluate(JS_RUN_ALL, panel_id), "run-all did not finish"
+    panel = page.locator(f"#{panel_id}")
+    assert panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                         has_text="Error").count() == 0
+    trainer = panel.locator(".jp-OutputArea-output:has(.widget-button:has-text('Train'))").last
+    trainer.wait_for(state="visible", timeout=60_000)
+    trainer.scroll_into_view_if_needed()
+    readout = trainer.locator(".widget-html").first
+    assert "epochs: 0" in readout.inner_text()
+    before = trainer.locator("img").first.get_attribute("src")
+    trainer.locator(".widget-button", has_text="Train").click()
+    page.wait_for_function("(el) => el.innerText.includes('epochs: 20')", arg=readout.element_handle(), timeout=120_000)
+    shot(page, "08_lecture6_boundary_trainer", trainer)
+    assert trainer.locator("img").first.get_attribute("src") != before, "the boundary was not redrawn"
+    assert "held-out accuracy" in readout.inner_text()
+
+
+@pytest.mark.parametrize("student,expected", [("03-correct-loops", None), ("03-dense-dW-transposed",
+                                                                             "weight-gradient-transposed")])
+def test_validate_on_03(page, lab, student, expected):
+    panel_id = page.evaluate(JS_OPEN, ASSIGNMENT_03)
+    sources = _catalogue_cells(student)
+    assert page.evaluate(JS_SET_SOLUTIONS, [panel_id, sources]) == len(sources) == 4
+    dialog, kinds, text = _validate(page, panel_id)
+    shot(page, f"09_validate_03_{student}")
+    if expected is None:
+        assert kinds == ["validation-success"], text
+        assert "Success! Your notebook passes all the tests." in text
+    else:
+        assert kinds == ["validation-failed"], text
+        assert expected in text and "Success!" not in text
+    _close(page, dialog)

@@ -135,7 +135,7 @@ def test_lecture_4s_update_passes_the_public_tests(name):
 
 
 #: assignments whose every catalogue mistake must be caught, and named, by a public test
-PUBLICLY_CAUGHT = ("01_neuron", "02_backprop")
+PUBLICLY_CAUGHT = ("01_neuron", "02_backprop", "03_vectorised")
 
 
 @pytest.mark.parametrize("submission", [s for s in CATALOGUE if not s.correct and s.assignment in PUBLICLY_CAUGHT],
@@ -336,6 +336,20 @@ def _outcomes(eq):
     cases["epochs"] = lambda: eq.epochs(2)
     if eq.epochs(2) == 2:  # ("epochs-ignored" is told by the count alone, as in the checks)
         cases["training"] = lambda: np.concatenate(reference_training(net, theta, inputs, targets, 2, 0.3, eq))
+    # 03_vectorised: a batch through the dense layer, softmax with cross-entropy (around ±1000 too),
+    # the gradient check at the default h and at a large one, and one mini-batch epoch
+    rng = np.random.default_rng(9)
+    x, W, b, dout = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=5), rng.normal(size=(4, 5))
+    logits, labels = rng.normal(0, 2, (4, 3)), np.array([0, 2, 1, 2])
+    large = logits + [[1000.0], [-1000.0], [0.0], [0.0]]
+    large[2, labels[2]] -= 800.0
+    cases["dense layer"] = lambda: _flat(reference.dense_forward(x, W, b, eq)[0],
+                                         *reference.dense_backward(dout, (x, W, b), eq))
+    cases["softmax with cross-entropy"] = lambda: _flat(*reference.softmax_cross_entropy(logits, labels, eq))
+    cases["softmax with cross-entropy at ±1000"] = lambda: _flat(*reference.softmax_cross_entropy(large, labels, eq))
+    for h in (1e-5, 0.1):  # 0.1: a step set inside grad_check shows against a large h
+        cases[f"grad_check, h = {h}"] = lambda h=h: _grad_check_case(eq, x, h)
+    cases["mini-batch epoch"] = lambda: _epoch_case(eq)
     outcomes = {}
     with np.errstate(all="ignore"):  # derivative-of-net diverges, as it does in the checks
         for case, compute in cases.items():
@@ -344,6 +358,27 @@ def _outcomes(eq):
             except Exception as error:  # noqa: BLE001
                 outcomes[case] = type(error).__name__
     return outcomes
+
+
+def _flat(*arrays):
+    return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
+
+
+def _grad_check_case(eq, x, h):
+    """The gradient of a curved f, and x after grad_check."""
+    x = x.copy()
+    grad = reference.grad_check(lambda v: float(np.sum(np.sin(3 * v)) + np.sum(v) ** 2), x, h, eq)
+    return _flat(grad, x)
+
+
+def _epoch_case(eq):
+    """One epoch of 10 samples in batches of 4 (the last holds 2): the params after it and its loss."""
+    rng = np.random.default_rng(11)
+    params = {"W1": rng.normal(size=(3, 5)), "b1": rng.normal(size=5), "W2": rng.normal(size=(5, 3)),
+              "b2": rng.normal(size=3)}
+    X, y = rng.normal(size=(10, 3)), rng.integers(0, 3, 10)
+    loss = reference.sgd_epoch(params, X, y, 4, 0.5, np.random.default_rng(12), eq)
+    return _flat(*(params[k] for k in ("W1", "b1", "W2", "b2")), loss)
 
 
 def _neuron_step(eq, activation, **backward):
@@ -358,8 +393,8 @@ def test_every_deviation_changes_what_the_reference_computes(code, deviation):
     """A deviation that coincides with the reference everywhere could never be named."""
     right, wrong = _outcomes(LECTURE), _outcomes(Equations(**deviation))
     assert all(isinstance(v, np.ndarray) for v in right.values()), right
-    differ = [case for case in right if isinstance(wrong.get(case), str)
-              or not np.allclose(wrong.get(case, np.nan), right[case], rtol=RTOL, atol=ATOL)]
+    differ = [case for case in right if case not in wrong or isinstance(wrong[case], str)
+              or wrong[case].shape != right[case].shape or not np.allclose(wrong[case], right[case], rtol=RTOL, atol=ATOL)]
     assert differ, (f"[{code}] {sorted(deviation)} changes nothing the checks replay "
                     "(for a new equation, add a case that uses it to _outcomes)")
 
@@ -420,11 +455,19 @@ def played_by(eq):
             return reference.train(self.hidden, self.outputs, inputs, np.asarray(targets, float), epochs,
                                    learning_rate, eq)
 
+    def sgd_epoch(params, X, y, batch_size, learning_rate, rng):
+        return reference.sgd_epoch(params, X, y, batch_size, learning_rate, rng, eq)
+
     return {"sigmoid": lambda net: eq.phi(net, "sigmoid"), "relu": lambda net: eq.phi(net, "relu"),
             "sigmoid_derivative": lambda net: eq.phi_prime(net, phi(net, "sigmoid"), "sigmoid"),
             "relu_derivative": lambda net: eq.phi_prime(net, phi(net, "relu"), "relu"),
             "loss": eq.loss, "loss_derivative": eq.loss_derivative, "Neuron": Neuron, "train": train,
-            "Network": Network}
+            "Network": Network,
+            # 03_vectorised
+            "dense_forward": lambda x, W, b: reference.dense_forward(x, W, b, eq),
+            "dense_backward": lambda dout, cache: reference.dense_backward(dout, cache, eq),
+            "softmax_cross_entropy": lambda logits, y: reference.softmax_cross_entropy(logits, y, eq),
+            "grad_check": lambda f, x, h=1e-5: reference.grad_check(f, x, h, eq), "sgd_epoch": sgd_epoch}
 
 
 def played(eq):

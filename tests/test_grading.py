@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import report
+from backprop_course.grader.assignments import assignments
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK
 from grading_helpers import BROKEN, RIGHTLY_PASSING, cell_errors, exercise_scores, tree_hashes
 
@@ -48,7 +49,7 @@ def test_each_catalogue_submission_is_graded_as_it_deserves(graded, sub):
             assert code in results.mistakes[sub.name, sub.assignment]
             passing = RIGHTLY_PASSING.get(sub.name, {})
             for cell, errors in cell_errors(course, sub.name, sub.assignment).items():
-                if report.exercise_of(cell, EXERCISES[sub.assignment]) == exercise:
+                if assignments()[sub.assignment].exercise_of(cell) == exercise:
                     assert (errors == "") if cell in passing else (f"[{code}]" in errors), \
                         f"{sub.name}: {cell} says {errors!r}"
         else:

@@ -15,6 +15,7 @@ EXPECTED = [
     "03_loss_and_gradients.ipynb",
     "04_backpropagation.ipynb",
     "05_neurons_to_matrices.ipynb",
+    "06_batches_and_classification.ipynb",
 ]
 
 

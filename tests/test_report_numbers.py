@@ -14,6 +14,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from backprop_course.grader import report
+from backprop_course.grader.assignments import assignments
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES
 from grading_helpers import BROKEN
 
@@ -107,19 +108,20 @@ def test_each_students_score_is_the_gradebooks(rendered, gradebook):
     scores, tops, _ = gradebook
     header, rows = table(tables, "student")
     assignments = sorted(tops)
-    assert header == ["student", *(f"{a} (/{tops[a]:g})" for a in assignments), "notes"]
+    assert header == ["student", *assignments, "notes"]
     shown = {row[0]: row[1:-1] for row in rows}
     assert set(shown) == {s for s, _ in scores} | set(BROKEN)
     for student, cells in shown.items():
         for assignment, cell in zip(assignments, cells):
             if (student, assignment) in scores:
-                assert cell == f"{scores[student, assignment]:g}", (student, assignment)
+                assert cell == f"{scores[student, assignment]:g}/{tops[assignment]:g}", (student, assignment)
             elif BROKEN.get(student, ("",))[0] == assignment:
                 assert cell == "not graded", (student, assignment)
             else:
-                assert cell == "—", (student, assignment)
+                assert cell == "-", (student, assignment)
     # the test can fail: the class is not all at full marks, nor all at zero
-    assert {"0", f"{tops['02_backprop']:g}"} <= {shown[s][1] for s in shown}
+    top = f"{tops['02_backprop']:g}"
+    assert {f"0/{top}", f"{top}/{top}"} <= {shown[s][1] for s in shown}
 
 
 def test_the_mistake_counts_are_the_catalogues(rendered):
@@ -140,7 +142,7 @@ def test_the_pass_rates_are_the_gradebooks(rendered, gradebook):
         by_exercise = defaultdict(list)
         for cell, passed in by_cell.items():
             expected[cell] = 100 * sum(passed) / len(passed)
-            by_exercise[report.exercise_of(cell, EXERCISES[assignment])].extend(passed)
+            by_exercise[assignments()[assignment].exercise_of(cell)].extend(passed)
         for exercise, passed in by_exercise.items():
             expected[f"{assignment} · {exercise}"] = 100 * sum(passed) / len(passed)
     assert shown.keys() == expected.keys()

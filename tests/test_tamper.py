@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import pipeline, report
+from backprop_course.grader.assignments import assignments
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import cell_errors, exercise_scores, tree_hashes
 
@@ -237,7 +238,7 @@ def test_a_probe_that_raises_or_cannot_be_read_fails_the_cell(batch, name):
     for exercise, (score, top) in got.items():
         assert score == expected.get(exercise, top), f"{name}: {exercise} scored {score}/{top}"
     messages = cell_errors(course, name, A)
-    zeroed = [cell for cell in messages if report.exercise_of(cell, EXERCISES[A]) in expected]
+    zeroed = [cell for cell in messages if assignments()[A].exercise_of(cell) in expected]
     assert zeroed
     for cell in zeroed:
         assert words in messages[cell], f"{name}: {cell} says {messages[cell]!r}, not {words!r}"

@@ -48,30 +48,35 @@ def as_vector(value, what):
         raise WrongAnswer(f"{what} should be a number or a sequence of numbers, not {type(value).__name__}: {value!r}") from None
 
 
-def close(actual, expected):
+def close(actual, expected, rtol=RTOL, atol=ATOL):
     actual, expected = np.asarray(actual, float), np.asarray(expected, float)
-    return actual.shape == expected.shape and bool(np.all(np.isfinite(actual))) and np.allclose(actual, expected, rtol=RTOL, atol=ATOL)
+    return actual.shape == expected.shape and bool(np.all(np.isfinite(actual))) and np.allclose(actual, expected, rtol=rtol, atol=atol)
 
 
-def compare(quantity, actual, expected, variants=(), reveal=False):
+def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, atol=ATOL):
     """Pass when ``actual`` matches ``expected``; otherwise name the mistake it matches.
 
     quantity: what is compared, in the lecture's words ("δ_j of the hidden neuron").
     variants: (code, value) pairs, the results of known mistakes, tried in order.
     reveal: show the numbers (public tests only: hidden tests never show expected values).
+    rtol, atol: a tolerance other than the stated one, for a quantity that needs it (a gradient
+    check's result, which a one-sided difference misses by less than RTOL).
     """
     actual_v = as_vector(actual, quantity)
     expected_v = np.asarray(expected, float).reshape(-1)
-    if close(actual_v, expected_v):
+    if close(actual_v, expected_v, rtol, atol):
         return
     for code, value in variants:
-        if not close(expected_v, np.reshape(value, -1)) and close(actual_v, np.reshape(value, -1)):
+        value = np.reshape(value, -1)
+        if not close(expected_v, value, rtol, atol) and close(actual_v, value, rtol, atol):
             raise Mistake(code, quantity)
     if actual_v.shape != expected_v.shape:
         raise WrongAnswer(f"{quantity} has {actual_v.size} value(s), expected {expected_v.size}.")
     message = f"{quantity} is wrong."
     if reveal:
-        message += f"\n  got:      {np.array2string(actual_v, precision=8)}\n  expected: {np.array2string(expected_v, precision=8)}"
+        shape = np.shape(expected) if np.ndim(expected) > 1 else expected_v.shape  # a matrix shown as one
+        message += (f"\n  got:      {np.array2string(actual_v.reshape(shape), precision=8, prefix='  got:      ')}"
+                    f"\n  expected: {np.array2string(expected_v.reshape(shape), precision=8, prefix='  expected: ')}")
     else:
         message += " (hidden test: the expected values are not shown)"
     raise WrongAnswer(message)
@@ -93,18 +98,18 @@ class Suspects:
 
     def __init__(self, table=TABLE):
         self.suspects = [(entry.code, Equations(**deviation)) for entry in table for deviation in entry.deviations]
-        self.cleared_by = []  # (replay, expected) of each right result so far: a suspect must agree
+        self.cleared_by = []  # (replay, expected, rtol, atol) of each right result so far: a suspect must agree
 
-    def compare(self, quantity, actual, expected, replay, reveal=False, narrow=True):
+    def compare(self, quantity, actual, expected, replay, reveal=False, narrow=True, rtol=RTOL, atol=ATOL):
         """``compare`` with each suspect's ``replay(equations)`` as its variant.
 
         replay: computes the quantity with the given equations (a suspect whose replay raises
         is no variant for it). narrow=False: a right result clears no suspect, for a quantity
         the next ones are not computed from (the bias beside the weights).
         """
-        compare(quantity, actual, expected, self._variants(replay), reveal)
+        compare(quantity, actual, expected, self._variants(replay), reveal, rtol, atol)
         if narrow:
-            self.cleared_by.append((replay, expected))
+            self.cleared_by.append((replay, expected, rtol, atol))
 
     def blame(self, quantity, guilty):
         """Raise the Mistake of the first suspect for which ``guilty(equations)`` is true, if any."""
@@ -119,7 +124,7 @@ class Suspects:
     def _left(self):
         """The suspects that agree with every right result so far, in table order."""
         for code, equations in self.suspects:
-            if all(_agrees(replay, equations, expected) for replay, expected in self.cleared_by):
+            if all(_agrees(equations, *cleared) for cleared in self.cleared_by):
                 yield code, equations
 
     def _variants(self, replay):
@@ -130,9 +135,9 @@ class Suspects:
                 continue
 
 
-def _agrees(replay, equations, expected):
+def _agrees(equations, replay, expected, rtol, atol):
     try:
-        return close(replay(equations), expected)
+        return close(replay(equations), expected, rtol, atol)
     except Exception:  # noqa: BLE001
         return False
 

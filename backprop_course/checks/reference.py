@@ -1,4 +1,5 @@
-"""The reference: the lecture's equations, and a neuron and a network computed with them.
+"""The reference: the lecture's equations, and a neuron, a network and assignment 03's batch
+functions computed with them.
 
 The code follows the lecture line by line (o_i inputs, j hidden neurons, l outputs):
 
@@ -6,14 +7,20 @@ The code follows the lecture line by line (o_i inputs, j hidden neurons, l outpu
     δ_l = (o_l − t_l)·φ′(net_l),    δ_j = (Σ_l δ_l·w_jl)·φ′(net_j)
     w ← w − η·δ·o_i,    b ← b − η·δ
 
+and, on a batch of N samples (lecture 6; x (N, D), W (D, M), logits z (N, C), one-hot t):
+
+    net = x·W + b,    ∂e/∂x = dout·Wᵀ,    ∂e/∂W = xᵀ·dout,    ∂e/∂b = Σ_n dout[n]
+    e = −(1/N) Σ_n log ŷ[n, y_n],    ∂e/∂z = (ŷ − t)/N,    θ ← θ − η·∂e/∂θ per batch
+
 Each equation is one method of :class:`Equations`, so that a known mistake is a small, named
 deviation (the mistake table, ``mistakes.py``): ``Equations(hidden_delta=lambda back, prime:
 back)`` computes the network with bug (b) of the original code.
 
 This is not the oracle. What is right is decided by finite differences (``oracle.py``), which
 know none of these formulas. The reference is used where a working Neuron is needed (the checks
-of train() and Network run on reference neurons, so that a student's own backward costs points
-once, on its own exercise; the lecture widgets run it when given no class), and to replay known
+of train() and Network run on reference neurons, and 03's sgd_epoch on the reference layers, so
+that a student's own backward costs points once, on its own exercise; the lecture widgets run it
+when given no class), and to replay known
 mistakes so that a wrong answer can be named. tests/test_checks.py compares it with the oracle.
 """
 from __future__ import annotations
@@ -138,6 +145,86 @@ class Equations:
         """an epoch's loss is the mean of its samples' losses"""
         return np.mean(losses)
 
+    # --- a batch through a dense layer (lecture 6): x (N, D), W (D, M), b (M,) ----------------
+    def batch_net(self, x, W, b):
+        """net = x·W + b, shape (N, M): row n holds net_j = Σ_i w_ij·o_i + b_j of sample n"""
+        return x @ W + b
+
+    def input_gradient(self, dout, W):
+        """∂e/∂x = dout·Wᵀ, shape (N, D): row n holds Σ_j δ_j·w_ij of sample n"""
+        return dout @ W.T
+
+    def weight_gradient(self, x, dout):
+        """∂e/∂W = xᵀ·dout, shape (D, M) like W: entry (i, j) = Σ_n x[n, i]·dout[n, j]"""
+        return x.T @ dout
+
+    def bias_gradient(self, dout):
+        """∂e/∂b = Σ_n dout[n], shape (M,): every sample adds its row"""
+        return dout.sum(axis=0)
+
+    def relu_backward(self, dout, net):
+        """∂e/∂net = dout ⊙ φ′(net) for ReLU, shaped like net: dout where net > 0, else 0"""
+        return dout * self.relu_prime(net, self.relu(net))
+
+    # --- softmax with cross-entropy (lecture 6): logits z (N, C), labels y (N,) -------------------
+    def softmax(self, z):
+        """ŷ = exp(z − max z) / Σ_c exp(z − max z), row by row, shape (N, C): the max changes nothing but
+        the overflow"""
+        shifted = z - z.max(axis=1, keepdims=True)
+        return np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+
+    def log_softmax(self, z):
+        """log ŷ = (z − max z) − log Σ_c exp(z − max z), row by row: finite where ŷ underflows to 0"""
+        shifted = z - z.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+    def cross_entropy(self, log_y_hat, y):
+        """e = −(1/N) Σ_n log ŷ[n, y_n], the mean over the batch"""
+        return -np.mean(log_y_hat[np.arange(len(y)), y])
+
+    def softmax_gradient(self, y_hat, t):
+        """∂e/∂z = (ŷ − t)/N, shape (N, C), with t the one-hot targets"""
+        return (y_hat - t) / len(t)
+
+    # --- the gradient check (lecture 6): central differences ---------------------------------
+    def finite_step(self, h):
+        """h, as passed in: the central difference's error grows like h²"""
+        return h
+
+    def difference_quotient(self, f_plus, f_0, f_minus, h):
+        """∂f/∂x_i ≈ (f(x + h·e_i) − f(x − h·e_i)) / (2h), the central difference (f_0 = f(x) is not needed)"""
+        return (f_plus - f_minus) / (2 * h)
+
+    def entry_after(self, old, perturbed):
+        """x_i once its differences are taken: put back as it was"""
+        return old
+
+    # --- an epoch of mini-batch SGD (lecture 6) -------------------------------------------------
+    def working_params(self, params):
+        """the dict the caller gave, updated in place (not a copy)"""
+        return params
+
+    def shuffled(self, X, y, rng):
+        """(X[idx], y[idx]) with idx = rng.permutation(N), drawn once: every input keeps its target"""
+        idx = rng.permutation(len(y))
+        return X[idx], y[idx]
+
+    def batches(self, N, batch_size):
+        """runs of B consecutive samples of the shuffled set; the last holds what is left"""
+        return [slice(start, start + batch_size) for start in range(0, N, batch_size)]
+
+    def step_size(self, eta, batch_size):
+        """η, the same for every batch: the batch's mean loss already carries its 1/B"""
+        return eta
+
+    def sgd_step(self, theta, eta, grad):
+        """θ ← θ − η·∂e/∂θ"""
+        return theta - eta * grad
+
+    def epoch_batch_loss(self, losses, sizes):
+        """an epoch's loss is the plain mean of its K batch losses, (1/K) Σ_k e_k (sizes: each batch's)"""
+        return np.mean(losses)
+
 
 #: the equations as the lecture gives them
 LECTURE = Equations()
@@ -236,3 +323,78 @@ def train(hidden, outputs, inputs, targets, epochs, learning_rate, equations=LEC
             losses.append(eq.recorded_loss(e, lambda: eq.sample_loss(t, forward(hidden, outputs, x))))
         history.append(float(eq.epoch_loss(losses)))
     return history
+
+
+# --- assignment 03's contract, on a batch (lecture 6), computed with the equations --------------
+
+def dense_forward(x, W, b, equations=LECTURE):
+    """A dense layer on a batch: x (N, D), W (D, M), b (M,) → (out (N, M), cache (x, W, b))."""
+    return equations.batch_net(x, W, b), (x, W, b)
+
+
+def dense_backward(dout, cache, equations=LECTURE):
+    """dout = ∂e/∂out (N, M), cache (x, W, b) → (dx (N, D), dW (D, M), db (M,))."""
+    eq, (x, W, _) = equations, cache
+    return eq.input_gradient(dout, W), eq.weight_gradient(x, dout), eq.bias_gradient(dout)
+
+
+def relu_forward(x, equations=LECTURE):
+    """out = φ(x) = max(0, x), any shape → (out, cache = x)."""
+    return equations.relu(x), x
+
+
+def relu_backward(dout, cache, equations=LECTURE):
+    """dout = ∂e/∂out, cache = x → ∂e/∂x, shaped like x."""
+    return equations.relu_backward(dout, cache)
+
+
+def softmax_cross_entropy(logits, y, equations=LECTURE):
+    """logits z (N, C), integer labels y (N,) → (mean cross-entropy e, dlogits = ∂e/∂z (N, C))."""
+    eq = equations
+    z, y = np.asarray(logits, dtype=float), np.asarray(y, dtype=int)
+    t = np.eye(z.shape[1])[y]                                     # one-hot targets
+    loss = eq.cross_entropy(eq.log_softmax(z), y)                 # e = −(1/N) Σ_n log ŷ[n, y_n]
+    return float(loss), eq.softmax_gradient(eq.softmax(z), t)     # ∂e/∂z = (ŷ − t)/N
+
+
+def grad_check(f, x, h=1e-5, equations=LECTURE):
+    """The central-difference gradient of a scalar f at the float array x, shaped like x; x is left as it was."""
+    eq = equations
+    h, f_0 = eq.finite_step(h), f(x)
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        f_plus = f(x)
+        x[i] = old - h
+        f_minus = f(x)
+        x[i] = eq.entry_after(old, x[i])                            # x_i = old
+        grad[i] = eq.difference_quotient(f_plus, f_0, f_minus, h)   # (f(x + h·e_i) − f(x − h·e_i)) / (2h)
+    return grad
+
+
+def sgd_epoch(params, X, y, batch_size, learning_rate, rng, equations=LECTURE):
+    """One epoch of mini-batch SGD on the 2-layer ReLU net x → dense → ReLU → dense → softmax.
+
+    params {"W1" (D, H), "b1" (H,), "W2" (H, C), "b2" (C,)} is updated in place; X (N, D), y (N,);
+    rng a numpy Generator. Returns the mean of the batch losses, each taken before its step.
+    """
+    eq = equations
+    params = eq.working_params(params)
+    X, y = eq.shuffled(np.asarray(X, dtype=float), np.asarray(y, dtype=int), rng)
+    losses, sizes = [], []
+    for batch in eq.batches(len(y), batch_size):
+        xb, yb = X[batch], y[batch]
+        net1, cache1 = dense_forward(xb, params["W1"], params["b1"], eq)     # net₁ = x·W₁ + b₁
+        o1 = eq.phi(net1, "relu")                                           # o₁ = φ(net₁)
+        logits, cache2 = dense_forward(o1, params["W2"], params["b2"], eq)   # z = o₁·W₂ + b₂
+        loss, dlogits = softmax_cross_entropy(logits, yb, eq)               # e, ∂e/∂z = (ŷ − t)/B
+        do1, dW2, db2 = dense_backward(dlogits, cache2, eq)
+        dnet1 = eq.relu_backward(do1, net1)                                 # ∂e/∂net₁ = ∂e/∂o₁ ⊙ φ′(net₁)
+        _, dW1, db1 = dense_backward(dnet1, cache1, eq)
+        eta = eq.step_size(learning_rate, batch_size)
+        for key, grad in (("W1", dW1), ("b1", db1), ("W2", dW2), ("b2", db2)):
+            params[key] = eq.sgd_step(params[key], eta, grad)               # θ ← θ − η·∂e/∂θ
+        losses.append(loss)
+        sizes.append(len(yb))
+    return float(eq.epoch_batch_loss(losses, sizes))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
-from . import backprop, neuron  # noqa: F401 (defining the checks registers them)
+from . import backprop, neuron, vectorised  # noqa: F401 (defining the checks registers them)
 from .core import REGISTRY, quiet
 
 MARK = "@@backprop-probe@@ "

@@ -31,6 +31,13 @@ CLASS = {
     "ken":       {"01_neuron": "01-forward-no-bias", "02_backprop": "02-network-updated-weights"},
     "john":      {"01_neuron": "01-correct-ufuncs", "02_backprop": BROKEN},
 }
+for student, plan in {  # 03_vectorised
+    "ada": "03-correct-einsum", "grace": "03-correct-loops", "alan": ("dense_layer", "softmax_cross_entropy"),
+    "barbara": BLANK, "edsger": "03-dense-dW-transposed", "katherine": "03-softmax-no-max",
+    "linus": "03-sgd-inputs-shuffled-only", "margaret": "03-grad-check-one-sided", "donald": "03-dense-db-not-summed",
+    "ken": "03-softmax-gradient-not-averaged", "john": "03-correct-copies",
+}.items():
+    CLASS[student]["03_vectorised"] = plan
 
 
 def handed_in(assignment, plan):
