@@ -233,14 +233,17 @@ def test_a_submission_whose_every_worker_dies_is_not_graded_and_the_rest_is(clus
 def test_a_client_killed_and_run_again_goes_on_where_it_stopped(cluster, courses, env, undisturbed):
     course = course_with(courses / "killed-client", SMALL)
     journal = course / ".autograde-journal.jsonl"
-    process = subprocess.Popen(grade_command(course, cluster.file), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    with open(course / "first-run.log", "w") as log:
+        process = subprocess.Popen(grade_command(course, cluster.file), env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None and not (journal.exists() and journal.read_text().strip()):
         time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert process.returncode == -signal.SIGKILL, \
+        f"the run ended (exit {process.returncode}) before it could be killed:\n{(course / 'first-run.log').read_text()[-3000:]}"
     done = len(journal.read_text().splitlines())
     assert 1 <= done < len(SMALL)
     again = subprocess.run(grade_command(course, cluster.file), env=env, capture_output=True, text=True, timeout=600)

@@ -120,7 +120,14 @@ class GradingWorker(WorkerPlugin):
         self.grader = ThreadPoolExecutor(1, thread_name_prefix="backprop-grader")
         self.ready = self.grader.submit(self._prepare, worker.local_directory)  # setup returns at once
 
-    def teardown(self, worker):
+    async def teardown(self, worker):
+        """When the client that registered it leaves, or the worker closes: a coroutine, since
+        a preflight under way is waited for and the worker's event loop must not be held."""
+        import asyncio
+
+        await asyncio.to_thread(self._teardown)
+
+    def _teardown(self):
         try:
             exits = getattr(self, "exits", None)
             if exits is not None:
@@ -257,16 +264,24 @@ class DaskCluster:
         try:
             self._start()
         except BaseException:
-            self.client.close()
+            self.__exit__(*sys.exc_info())
             raise
         return self
 
     def __exit__(self, *exc):
+        # the plugin leaves with its client: a worker that restarts later unpacks and checks no
+        # course nobody grades any more (a killed client leaves it, for its rerun to find set up)
         try:
             if exc[0] is None:
                 self.client.run(_settle, self.name)
         finally:
-            self.client.close()
+            try:
+                if getattr(self, "name", None):
+                    self.client.unregister_worker_plugin(self.name)
+            except Exception as error:  # the workers keep a copy of the course in their local folder
+                print(f"note: the Dask workers kept the course plugin {self.name}: {error}", file=sys.stderr)
+            finally:
+                self.client.close()
         return False
 
     def _start(self):
@@ -277,7 +292,7 @@ class DaskCluster:
                              f"{self.settings.worker_timeout:g} s). Nothing was graded.") from None
         bundle = CourseBundle.of(self.course)
         plugin = GradingWorker(bundle)
-        self.name = plugin.name
+        self.name = plugin.name   # set first: __exit__ unregisters it, also when the preflight fails
         self.stats["bundle bytes"] = len(pickle.dumps(bundle, protocol=5))
         self.client.register_plugin(plugin)
         states = self._wait_until_set_up()

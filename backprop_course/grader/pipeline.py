@@ -17,6 +17,7 @@ import re
 import sys
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,6 +187,7 @@ class Course:
         with executor, Gradebooks() as gradebooks:
             bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
             stats = getattr(executor, "stats", None)
+            per_worker = Counter()
             for graded in executor.grade(todo):
                 started = time.perf_counter()
                 sub = graded.submission
@@ -203,7 +205,9 @@ class Course:
                         journal.add(sub.student, sub.assignment, digests[sub.student, sub.assignment])
                 if stats is not None:
                     stats["merge seconds"] += time.perf_counter() - started
-                bar.set_postfix_str(f"{sub.student}/{sub.assignment} ({sub.worker})")
+                per_worker[sub.worker] += not sub.problem
+                bar.set_postfix_str(f"{sub.student}/{sub.assignment}; per worker: "
+                                    + ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items())))
                 bar.update()
             bar.close()
         return submissions
