@@ -22,6 +22,7 @@ _OUTPUT_ONLY = "it tests an output neuron only, and the mistake is in the hidden
 _FORWARD_RIGHT = "Network.forward is right: the mistake is in backward or train"
 _NO_LOSS = "one backward() step computes no loss: the mistake is in train's loss"
 _SMALL_LOGITS = "on logits of size about 2 nothing overflows or underflows: the mistake shows at ±1000"
+_ONE_SAMPLE = "one backward() step is one sample's: the mistake is in train's loop over the samples"
 #: the test cells of a mistaken exercise that rightly pass, and why. Every other test cell of
 #: that exercise must fail, and name the mistake (a diagnosis that breaks in one cell shows).
 RIGHTLY_PASSING = {
@@ -37,7 +38,10 @@ RIGHTLY_PASSING = {
        for name in ("02-network-updated-weights", "02-network-first-output-only", "02-network-first-target",
                     "02-network-learning-rate-not-passed")},
     **{name: {"test_multi_output_network_forward": _FORWARD_RIGHT, "test_multi_output_network_backward": _NO_LOSS}
-       for name in ("02-network-loss-mean-over-outputs", "02-network-loss-after-update")},
+       for name in ("02-network-loss-mean-over-outputs", "02-network-loss-after-update", "02-network-mse-loss",
+                    "02-network-total-not-reset")},
+    "02-network-off-by-one": {"test_multi_output_network_forward": _FORWARD_RIGHT,
+                              "test_multi_output_network_backward": _ONE_SAMPLE},
     # 03_vectorised
     "03-dense-forward-no-bias": {"test_dense_layer_backward": "dense_backward is right, and its cache (x, W, b) "
                                                               "does not depend on out: the mistake is in out"},

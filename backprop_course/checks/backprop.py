@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 
 from . import reference
-from .core import Check, Suspects, WrongAnswer, as_vector, compare, plain, read, seen
+from .core import Check, Plural, Suspects, WrongAnswer, as_vector, compare, plain, read, seen
 from .oracle import TwoLayerNet, numerical_gradient, phi
 
 
@@ -49,7 +49,7 @@ def _replay_neuron(s):
 def _check_update(s, observed, grad_w, delta, suspects, replay, reveal):
     """w ← w − η·δ·o_i and b ← b − η·δ, naming the update mistakes."""
     w, b, eta = np.asarray(s["w"]), s["b"], s["learning_rate"]
-    suspects.compare("The weights after backward()", seen(observed, "weights", "Neuron"), w - eta * grad_w,
+    suspects.compare(Plural("The weights after backward()"), seen(observed, "weights", "Neuron"), w - eta * grad_w,
                      lambda eq: replay(eq)["weights"], reveal, narrow=False)  # the bias is updated beside them
     suspects.compare("The bias after backward()", seen(observed, "bias", "Neuron"), b - eta * delta,
                      lambda eq: replay(eq)["bias"], reveal)
@@ -218,12 +218,18 @@ def _judge_training(s, observed, reveal, quantity):
         history = reference.train(hidden, outputs, inputs, targets, epochs, eta, eq)
         return {"history": history, "theta": reference.parameters(net, hidden, outputs)}
 
+    @cache
+    def count(eq):
+        """len(history) from one epoch's replay: replaying train()'s default of 1000 epochs took
+        most of a grading run's time."""
+        hidden, outputs = reference.layers(net, theta, eq)
+        records, _ = reference.epoch(hidden, outputs, inputs, targets, eta, equations=eq)
+        return eq.epochs(epochs) * len(records)
+
     suspects = Suspects()
-    # First the count, which also clears the suspects that train for another number of epochs:
-    # replaying train()'s default of 1000 epochs took most of a grading run's time.
-    suspects.compare("The number of epoch losses returned", len(history), epochs, lambda eq: eq.epochs(epochs),
-                     reveal=True)
-    suspects.compare("The per-epoch mean losses returned", history, expected_history,
+    # First the count, which also clears the suspects that record another number of losses
+    suspects.compare("The number of epoch losses returned", len(history), epochs, count, reveal=True)
+    suspects.compare(Plural("The per-epoch mean losses returned"), history, expected_history,
                      lambda eq: replay(eq)["history"], reveal)
     suspects.compare(quantity, _parameters(s, observed["layers"]), expected_theta, lambda eq: replay(eq)["theta"],
                      reveal)
@@ -247,7 +253,7 @@ def probe_train(train, s):
 
 def judge_train(s, observed, reveal):
     """train(hidden, output, inputs, targets, epochs, learning_rate) against SGD on numerical gradients."""
-    _judge_training(s, observed, reveal, "The network's weights and biases after train()")
+    _judge_training(s, observed, reveal, Plural("The network's weights and biases after train()"))
 
 
 check_train = Check("check_train", 1, train_scenario, probe_train, judge_train)
@@ -294,7 +300,7 @@ def judge_network_forward(s, observed, reveal):
     for x, out in zip(s["inputs"], observed["outputs"]):
         if not out["ndarray"] or np.shape(out["value"]) != (s["L"],):
             raise WrongAnswer(f"Network.forward must return an np.ndarray of shape ({s['L']},), got {out['type']}.")
-        compare("The outputs o_l of Network.forward()", out["value"], net.forward(theta, x), reveal=reveal)
+        compare(Plural("The outputs o_l of Network.forward()"), out["value"], net.forward(theta, x), reveal=reveal)
 
 
 def network_backward_scenario(**arguments):
@@ -324,8 +330,8 @@ def judge_network_backward(s, observed, reveal):
         reference.backward(hidden, outputs, t, eta, eq)
         return reference.parameters(net, hidden, outputs)
 
-    Suspects().compare("The network's weights and biases after one backward()", _parameters(s, observed["layers"]),
-                       expected, replay, reveal)
+    Suspects().compare(Plural("The network's weights and biases after one backward()"),
+                       _parameters(s, observed["layers"]), expected, replay, reveal)
 
 
 def network_train_scenario(*, epochs=3, **arguments):
@@ -345,7 +351,7 @@ def judge_network_train(s, observed, reveal):
     """Network.train() against SGD on numerical gradients."""
     if "problem" in observed:
         raise WrongAnswer(observed["problem"])
-    _judge_training(s, observed, reveal, "The network's weights and biases after train()")
+    _judge_training(s, observed, reveal, Plural("The network's weights and biases after train()"))
 
 
 check_network_forward = Check("check_network_forward", 1, network_scenario, probe_network_forward,

@@ -23,6 +23,18 @@ RTOL, ATOL = 1e-5, 1e-7
 _CODE = re.compile(r"\[([a-z0-9-]+)\]")
 
 
+class Plural(str):
+    """A quantity named in the plural: "The weights after backward()" are wrong, not "is".
+
+    A check names what it compares in the lecture's words; a plain str is singular.
+    """
+
+
+def is_wrong(quantity):
+    """The sentence every failed comparison starts with, the verb agreeing with the quantity."""
+    return f"{quantity} {'are' if isinstance(quantity, Plural) else 'is'} wrong."
+
+
 class WrongAnswer(AssertionError):
     """A check failed and the result matches no known mistake."""
 
@@ -32,7 +44,7 @@ class Mistake(AssertionError):
 
     def __init__(self, code, quantity):
         self.code = code
-        super().__init__(f"{quantity} is wrong. [{code}] {MISTAKES[code]}")
+        super().__init__(f"{is_wrong(quantity)} [{code}] {MISTAKES[code]}")
 
 
 def mistake_codes(text):
@@ -56,7 +68,8 @@ def close(actual, expected, rtol=RTOL, atol=ATOL):
 def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, atol=ATOL):
     """Pass when ``actual`` matches ``expected``; otherwise name the mistake it matches.
 
-    quantity: what is compared, in the lecture's words ("δ_j of the hidden neuron").
+    quantity: what is compared, in the lecture's words ("δ_j of the hidden neuron"; a
+    ``Plural`` for a plural phrase).
     variants: (code, value) pairs, the results of known mistakes, tried in order.
     reveal: show the numbers (public tests only: hidden tests never show expected values).
     rtol, atol: a tolerance other than the stated one, for a quantity that needs it (a gradient
@@ -72,7 +85,7 @@ def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, at
             raise Mistake(code, quantity)
     if actual_v.shape != expected_v.shape:
         raise WrongAnswer(f"{quantity} has {actual_v.size} value(s), expected {expected_v.size}.")
-    message = f"{quantity} is wrong."
+    message = is_wrong(quantity)
     if reveal:
         shape = np.shape(expected) if np.ndim(expected) > 1 else expected_v.shape  # a matrix shown as one
         message += (f"\n  got:      {np.array2string(actual_v.reshape(shape), precision=8, prefix='  got:      ')}"

@@ -143,6 +143,9 @@ TABLE = [
           "own term to the loss.",
           backpropagated=lambda delta_l, w_l: np.mean(np.multiply(delta_l, w_l))),
     # --- 02_backprop: training ------------------------------------------------------------
+    # The loops' own mistakes are told apart by 3+ samples and 3+ epochs (the public tests): with
+    # 2 samples a sum is twice the mean, like a loss without ½, and with 2 epochs range(1, epochs)
+    # trains one epoch, like a `return` inside the loop (tests/test_checks.py, TIES).
     known("updated-weights-propagated",
           "Deltas are propagated with output weights that were already updated, bug (c) of the original code: "
           "read w_jl before the output neuron updates it.",
@@ -150,13 +153,41 @@ TABLE = [
     known("subset-of-samples",
           "Training uses only some of the samples: each epoch must visit every sample.",
           {"samples": lambda inputs, targets: list(zip(inputs, targets))[:1]},
-          {"samples": lambda inputs, targets: list(zip(inputs, targets))[-1:]}),
+          {"samples": lambda inputs, targets: list(zip(inputs, targets))[-1:]},
+          {"samples": lambda inputs, targets: list(zip(inputs, targets))[:-1]},   # range(len(inputs) - 1)
+          {"samples": lambda inputs, targets: list(zip(inputs, targets))[1:]}),   # range(1, len(inputs))
     known("epochs-ignored",
           "The epochs argument is ignored: train for exactly `epochs` epochs and return one loss per epoch.",
           epochs=lambda n: 1000),                            # train()'s default
+    known("epochs-off-by-one",
+          "Training runs one epoch too few or too many: `for epoch in range(epochs)` runs exactly `epochs` epochs "
+          "(range(1, epochs) runs one less, range(epochs + 1) one more).",
+          {"epochs": lambda n: n - 1},
+          {"epochs": lambda n: n + 1}),
+    known("return-inside-epoch-loop",
+          "train returns after the first epoch: `return` is indented inside the epoch loop. Dedent it so that it "
+          "runs once, after every epoch is done.",
+          epochs=lambda n: 1),
     known("loss-not-averaged",
           "The epoch loss is the sum over samples: return the mean of the samples' losses.",
-          epoch_loss=lambda losses: np.sum(losses)),
+          epoch_loss=lambda losses, earlier: np.sum(losses)),
+    known("epoch-loss-last-sample",
+          "The epoch's loss is its last sample's loss only: collect the loss of every sample of the epoch and "
+          "return their mean.",
+          epoch_loss=lambda losses, earlier: losses[-1]),
+    known("losses-not-reset",
+          "The sample losses are not reset at each epoch: `losses = []` (or `total = 0`) stands before the epoch "
+          "loop, so an epoch's mean also counts the epochs before it. Start it afresh inside the epoch loop.",
+          {"epoch_loss": lambda losses, earlier: np.mean(earlier + losses)},
+          {"epoch_loss": lambda losses, earlier: np.sum(earlier + losses) / len(losses)}),   # total / len(inputs)
+    known("loss-recorded-per-sample",
+          "The history grows after every sample (its append is indented inside the sample loop): append the "
+          "epoch's mean loss once per epoch, after the sample loop.",
+          epoch_recorded=lambda k, n: True),
+    known("update-once-per-epoch",
+          "The weights are updated once per epoch, after the sample loop (the backward calls are indented one "
+          "level too little): online gradient descent takes a step after every sample, inside the sample loop.",
+          online_step=lambda k, n: k == n - 1),
     known("loss-after-update",
           "A sample's loss is taken after its update: take it at the forward pass, before the step.",
           recorded_loss=lambda at_forward, after_update: after_update()),
@@ -167,7 +198,8 @@ TABLE = [
           {"samples": lambda inputs, targets: [(x, targets[0]) for x in inputs]}),
     known("loss-not-summed-over-outputs",
           "The sample loss is e = ½ Σ_l (t_l − o_l)², summed over the outputs, not averaged.",
-          sample_loss=lambda t, o_l: 0.5 * np.mean((t - o_l) ** 2)),
+          {"sample_loss": lambda t, o_l: 0.5 * np.mean((t - o_l) ** 2)},
+          {"sample_loss": lambda t, o_l: np.mean((t - o_l) ** 2)}),                # the libraries' mean squared error
     # --- 03_vectorised: the dense layer ------------------------------------------------------
     known("weight-gradient-transposed",
           "dW is transposed: dW = xᵀ·dout has W's shape (D, M), entry (d, m) = Σ_n x[n, d]·dout[n, m]; dout.T @ x gives (M, D).",

@@ -8,7 +8,7 @@ import contextlib
 
 import numpy as np
 
-from .core import Check, Suspects, WrongAnswer, plain, raises, read, seen
+from .core import Check, Plural, Suspects, WrongAnswer, plain, raises, read, seen
 from .oracle import numerical_gradient, phi
 from .reference import Neuron as ReferenceNeuron
 
@@ -170,7 +170,7 @@ def judge_forward(s, observed, reveal):
     if observed.get("constructor") == "truth value":
         suspects.blame("Neuron(weights=<numpy array>)", raises("ValueError", build))
         raise WrongAnswer("Neuron(weights=<numpy array>) raised ValueError: the truth value of an array is ambiguous.")
-    suspects.compare("neuron.weights after the constructor", seen(observed, "weights", "Neuron"), w,
+    suspects.compare(Plural("neuron.weights after the constructor"), seen(observed, "weights", "Neuron"), w,
                      lambda eq: build(eq).weights, reveal, narrow=False)  # the bias is kept or lost by itself
     bias = observed["bias"]
     if not isinstance(bias, float) or not np.isclose(bias, b):

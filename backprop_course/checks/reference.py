@@ -125,6 +125,10 @@ class Equations:
         """each epoch visits every sample (x, t), in order"""
         return list(zip(inputs, targets))
 
+    def online_step(self, k, n):
+        """online descent: a gradient step after the forward pass of every sample (the k-th of an epoch's n)"""
+        return True
+
     def output_targets(self, t):
         """output l is trained towards t_l"""
         return t
@@ -134,16 +138,20 @@ class Equations:
         return before
 
     def sample_loss(self, t, o_l):
-        """e = ½ Σ_l (t_l − o_l)²"""
-        return 0.5 * np.sum((t - o_l) ** 2)
+        """e = ½ Σ_l (t_l − o_l)², the loss of each output summed"""
+        return np.sum(self.loss(t, o_l))
 
     def recorded_loss(self, at_forward, after_update):
         """a sample's loss is the one at its forward pass, before its update (after_update() is the other)"""
         return at_forward
 
-    def epoch_loss(self, losses):
-        """an epoch's loss is the mean of its samples' losses"""
+    def epoch_loss(self, losses, earlier):
+        """an epoch's loss is the mean of its samples' losses (earlier: those of the epochs before, not its own)"""
         return np.mean(losses)
+
+    def epoch_recorded(self, k, n):
+        """the epoch's loss joins the history once, after its last sample (the k-th of n)"""
+        return k == n - 1
 
     # --- a batch through a dense layer (lecture 6): x (N, D), W (D, M), b (M,) ----------------
     def batch_net(self, x, W, b):
@@ -314,15 +322,31 @@ def backward(hidden, outputs, t, learning_rate, equations=LECTURE):
 def train(hidden, outputs, inputs, targets, epochs, learning_rate, equations=LECTURE):
     """Online gradient descent, sample by sample; returns the per-epoch mean losses."""
     eq = equations
-    history = []
+    history, earlier = [], []
     for _ in range(eq.epochs(epochs)):
-        losses = []
-        for x, t in eq.samples(inputs, targets):
-            e = eq.sample_loss(t, forward(hidden, outputs, x))
-            backward(hidden, outputs, t, learning_rate, eq)
-            losses.append(eq.recorded_loss(e, lambda: eq.sample_loss(t, forward(hidden, outputs, x))))
-        history.append(float(eq.epoch_loss(losses)))
+        records, losses = epoch(hidden, outputs, inputs, targets, learning_rate, earlier, eq)
+        history += records
+        earlier += losses
     return history
+
+
+def epoch(hidden, outputs, inputs, targets, learning_rate, earlier=(), equations=LECTURE):
+    """One epoch: forward, the sample's loss, a step, for each sample in order.
+
+    earlier: the samples' losses of the epochs before. Returns (what the epoch adds to the
+    history: its mean loss, the samples' losses).
+    """
+    eq = equations
+    records, losses = [], []
+    visits = eq.samples(inputs, targets)
+    for k, (x, t) in enumerate(visits):
+        e = eq.sample_loss(t, forward(hidden, outputs, x))
+        if eq.online_step(k, len(visits)):
+            backward(hidden, outputs, t, learning_rate, eq)
+        losses.append(eq.recorded_loss(e, lambda: eq.sample_loss(t, forward(hidden, outputs, x))))
+        if eq.epoch_recorded(k, len(visits)):
+            records.append(float(eq.epoch_loss(losses, list(earlier))))
+    return records, losses
 
 
 # --- assignment 03's contract, on a batch (lecture 6), computed with the equations --------------

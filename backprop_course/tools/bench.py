@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -60,7 +61,7 @@ TARGET_SPEEDUP = 1.8      # (a)/(b) at least this on 2 cores
 TARGET_OVERHEAD = 1.25    # (b) at most this times (c)/cores
 SLOW_EVERY = 5            # one submission in five is slow-but-valid
 SLOW_POSITION = 2         # ... the third of every five, so that 4 submissions include one
-STRIDE = 9                # walks the catalogue (31 entries, coprime) so small classes get a mix
+STRIDE = 9                # walks the catalogue, coprime with its size, so small classes get a mix
 SLOW_WORK = "_slow = sum(k * k for k in range(20000))  # harmless extra work each epoch: slow but valid"
 
 
@@ -85,6 +86,7 @@ def make_slow(sub):
 def class_of(size):
     """``size`` (student id, kind, catalogue submission): buggy, correct and slow-but-valid ones."""
     pool = [s for s in catalogue.CATALOGUE if s.assignment == ASSIGNMENT]
+    assert math.gcd(STRIDE, len(pool)) == 1, f"STRIDE {STRIDE} must be coprime with the {len(pool)} submissions"
     correct = [s for s in pool if s.correct]
     students, plain, slow = [], 0, 0
     for i in range(size):

@@ -713,6 +713,39 @@ MISTAKES_02 = [
      "train_multi_sample", "learning-rate-ignored", edit(edit(
          TRAIN, "y_hat=y_hat, learning_rate=learning_rate, output_neuron=True", "y_hat=y_hat, output_neuron=True"),
          "w_l=[w_l[j]], learning_rate=learning_rate)", "w_l=[w_l[j]])")),
+    ("02-train-loss-no-half", "the sample loss (t − ŷ)², without the ½", "train_multi_sample", "loss-no-half",
+     edit(TRAIN, "0.5 * (t - y_hat) ** 2", "(t - y_hat) ** 2")),
+    # the loops themselves: each one slip of TRAIN, as students make them
+    ("02-train-epochs-from-one", "for epoch in range(1, epochs): one epoch short", "train_multi_sample",
+     "epochs-off-by-one", edit(TRAIN, "range(epochs)", "range(1, epochs)")),
+    ("02-train-return-in-loop", "`return history` indented inside the epoch loop", "train_multi_sample",
+     "return-inside-epoch-loop", edit(
+         TRAIN, "history.append(sum(losses) / len(losses))\n    return history",
+         "history.append(sum(losses) / len(losses))\n        return history")),
+    ("02-train-last-sample-loss", "no list of losses: the last sample's `loss` appended after the sample loop",
+     "train_multi_sample", "epoch-loss-last-sample", edit(edit(edit(
+         TRAIN, "losses = []", ""),
+         "losses.append(0.5 * (t - y_hat) ** 2)", "loss = 0.5 * (t - y_hat) ** 2"),
+         "history.append(sum(losses) / len(losses))", "history.append(loss)")),
+    ("02-train-losses-not-reset", "`losses = []` before the epoch loop", "train_multi_sample", "losses-not-reset",
+     edit(TRAIN, "history = []\n    for epoch in range(epochs):\n        losses = []",
+          "history = []\n    losses = []\n    for epoch in range(epochs):")),
+    ("02-train-append-per-sample", "history.append indented inside the sample loop", "train_multi_sample",
+     "loss-recorded-per-sample", edit(
+         TRAIN, "w_l=[w_l[j]], learning_rate=learning_rate)\n        history.append(",
+         "w_l=[w_l[j]], learning_rate=learning_rate)\n            history.append(")),
+    ("02-train-update-after-loop", "the backward calls indented one level too little: one step per epoch, "
+     "on the last sample", "train_multi_sample", "update-once-per-epoch", edit(
+         TRAIN, "losses.append(0.5 * (t - y_hat) ** 2)\n"
+                "            w_l = list(output.weights)\n"
+                "            output.backward(t=t, y_hat=y_hat, learning_rate=learning_rate, output_neuron=True)\n"
+                "            for j, neuron in enumerate(hidden):\n"
+                "                neuron.backward(",
+         "losses.append(0.5 * (t - y_hat) ** 2)\n"
+         "        w_l = list(output.weights)\n"
+         "        output.backward(t=t, y_hat=y_hat, learning_rate=learning_rate, output_neuron=True)\n"
+         "        for j, neuron in enumerate(hidden):\n"
+         "            neuron.backward(")),
     # Exercise 3: Network
     ("02-network-updated-weights", "hidden w_l read from the output neurons after their update, bug (c)",
      "multi_output_network", "updated-weights-propagated", _network_edit("backward", """
@@ -745,6 +778,25 @@ MISTAKES_02 = [
      "loss-after-update", _network_edit(
          "train", "losses.append(0.5 * np.sum((np.asarray(t) - o_l) ** 2))\n        self.backward(t, learning_rate=learning_rate)",
          "self.backward(t, learning_rate=learning_rate)\n        losses.append(0.5 * np.sum((np.asarray(t) - self.forward(x)) ** 2))")),
+    ("02-network-mse-loss", "the sample loss as the libraries' mean squared error, np.mean((t − o_l)²)",
+     "multi_output_network", "loss-not-summed-over-outputs", _network_edit(
+         "train", "0.5 * np.sum((np.asarray(t) - o_l) ** 2)", "np.mean((np.asarray(t) - o_l) ** 2)")),
+    ("02-network-off-by-one", "for i in range(len(inputs) - 1): the last sample is never seen",
+     "multi_output_network", "subset-of-samples", _network_edit(
+         "train", "for x, t in zip(inputs, targets):",
+         "for i in range(len(inputs) - 1):\n        x, t = inputs[i], targets[i]")),
+    ("02-network-total-not-reset", "a running `total = 0.0` set once, before the epoch loop",
+     "multi_output_network", "losses-not-reset", _network(NET_INIT, NET_FORWARD, NET_BACKWARD, """
+        history = []
+        total = 0.0
+        for epoch in range(epochs):
+            for x, t in zip(inputs, targets):
+                o_l = self.forward(x)
+                total += 0.5 * np.sum((np.asarray(t) - o_l) ** 2)
+                self.backward(t, learning_rate=learning_rate)
+            history.append(total / len(inputs))
+        return history
+        """)),
 ]
 
 

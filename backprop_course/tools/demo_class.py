@@ -30,6 +30,7 @@ CLASS = {
     "donald":    {"01_neuron": "01-loss-no-half", "02_backprop": "02-train-first-sample-only"},
     "ken":       {"01_neuron": "01-forward-no-bias", "02_backprop": "02-network-updated-weights"},
     "john":      {"01_neuron": "01-correct-ufuncs", "02_backprop": BROKEN},
+    "hedy":      {"01_neuron": "01-correct-python", "02_backprop": "02-train-losses-not-reset"},
 }
 for student, plan in {  # 03_vectorised
     "ada": "03-correct-einsum", "grace": "03-correct-loops", "alan": ("dense_layer", "softmax_cross_entropy"),
