@@ -620,7 +620,7 @@ def dask_overheads(workdir, jobs, files, returned, echoes=200, noops=2000, say=p
         for i in range(jobs):
             cluster.add_worker(f"worker-{i + 1}")
         cluster.wait_for_workers(jobs)
-        with cluster.client() as client:
+        with cluster.client() as client, client.as_current():  # wait() needs it current
             client.submit(_noop, -1, pure=False).result()
             started = time.perf_counter()
             wait(client.map(_noop, range(noops), pure=False))
@@ -833,6 +833,9 @@ def main(argv=None):
                                       dask=not args.no_dask))
             sys.stdout.flush()
         text, ok = report(results, args.jobs, load)
+        print(text)  # before the overhead's own cluster, so that a failure there loses no figure
+        sys.stdout.flush()
+        text = ""
         with_dask = [r for r in results if r.dask_ratio and r.dask_figure("worker seconds")]
         if with_dask:
             largest = max(with_dask, key=lambda r: r.size)
