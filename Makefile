@@ -27,7 +27,7 @@ help:
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make grade CLUSTER=tcp://HOST:PORT   autograde on an existing Dask cluster (or CLUSTER=scheduler.json)"
-	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
+	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
