@@ -175,7 +175,7 @@ def test_the_cluster_grades_as_stock_nbgrader(undisturbed, courses, env):
             assert scores[key] == 0
         else:
             assert 0 < scores[key] < tops[key], key
-    per_worker = re.search(r"per worker: (.*)", output).group(1)
+    per_worker = re.search(r"^    per worker: (.*)$", output, re.M).group(1)
     assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", per_worker)) == len(CLASS), per_worker
 
 
@@ -203,7 +203,7 @@ def test_a_worker_killed_mid_batch(cluster, courses, env, undisturbed):
     assert gradebook(sqlite(course)) == only(undisturbed[2], SMALL)
     journal = (course / ".autograde-journal.jsonl").read_text().splitlines()
     assert len(journal) == len(SMALL), "a submission was merged twice, or not at all"
-    per_worker = re.search(r"per worker: (.*)", out).group(1)
+    per_worker = re.search(r"^    per worker: (.*)$", out, re.M).group(1)
     assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", per_worker)) == len(SMALL), per_worker
 
 
