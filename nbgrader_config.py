@@ -53,5 +53,9 @@ late.configure(c)
 c.ZipCollectApp.downloaded_directory = "downloaded"
 c.ZipCollectApp.extractor_plugin = "backprop_course.grader.lms.SafeExtractor"
 
+# `nbgrader collect` from an exchange copies what the intake admits (grader/intake.py), not
+# what a link points to.
+c.ExchangeFactory.collect = "backprop_course.grader.exchange.IntakeCollect"
+
 # grades.csv (`make grade`, `nbgrader export`): nbgrader's columns, quoted properly.
 c.ExportApp.plugin_class = "backprop_course.grader.export.GradesCsv"

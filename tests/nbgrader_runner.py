@@ -4,15 +4,15 @@ each time (about 2.5 s of CPU a command)."""
 import os
 
 
-def nbgrader(*args, cwd, env):
+def nbgrader(*args, cwd, env, retcode=0):
     """Run ``nbgrader ARGS`` in the folder ``cwd`` with the environment ``env``; returns its log.
-    Fails the test on a non-zero exit."""
+    Fails the test on an exit code other than ``retcode``."""
     from nbgrader.tests import run_nbgrader
 
     here, environ = os.getcwd(), os.environ
     os.chdir(cwd)
     try:
-        return run_nbgrader([str(a) for a in args], env=dict(env))
+        return run_nbgrader([str(a) for a in args], retcode=retcode, env=dict(env))
     finally:
         os.chdir(here)
         # run_nbgrader puts back a plain dict copy: the real os.environ object, which other

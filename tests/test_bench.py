@@ -92,3 +92,10 @@ def test_both_graders_give_each_test_cell_the_expected_score(benched):
                 code = sub.mistakes[assignments()[bench.ASSIGNMENT].exercise_of(cell)]
                 full = not code or cell in RIGHTLY_PASSING.get(sub.name, {})
                 assert auto_score == (max_score if full else 0), f"{copy}: {student} {cell} scored {auto_score}/{max_score}"
+
+
+def test_the_preflight_seconds_are_read_from_a_grading_log():
+    log = ("Grading the class in /x\npreflight 02_backprop: sandbox /b/bwrap; the kernel imports the grader's checks "
+           "(/c/backprop_course, fingerprint 0123456789ab); reference 15/15, blank 0/15; 24.1 s\nautograde: 100%\n")
+    assert bench.preflight_seconds(log) == [24.1]
+    assert bench.preflight_seconds("autograde: 100%\n") == []

@@ -17,6 +17,7 @@ folder is served by ``jupyter lab``; Playwright drives Debian's Chromium through
 Screenshots go to ``tests/artifacts/browser/`` (or ``$BROWSER_ARTIFACTS``), with the
 server's log. Skipped only when ``/usr/bin/chromium`` or Playwright is missing.
 """
+import contextlib
 import json
 import os
 import re
@@ -73,17 +74,16 @@ def lecture_with_widgets():
     pytest.fail("no lecture notebook uses widgets")
 
 
-def solution_sources(mutate=lambda grade_id, source: source):
+def solution_sources(mutate=lambda grade_id, source: source, master=MASTER):
     """grade_id → source of each solution cell of the master, markers removed."""
-    master = nbformat.read(ROOT / MASTER, as_version=4)
     out = {}
-    for cell in master.cells:
+    for cell in nbformat.read(ROOT / master, as_version=4).cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             lines = [l for l in cell.source.splitlines()
                      if not re.match(r"\s*### (BEGIN|END) SOLUTION\s*$", l)]
             out[meta["grade_id"]] = mutate(meta["grade_id"], "\n".join(lines))
-    assert out, f"no solution cells in {MASTER}"
+    assert out, f"no solution cells in {master}"
     return out
 
 
@@ -165,10 +165,9 @@ def course(tmp_path_factory):
     return tmp
 
 
-@pytest.fixture(scope="module")
-def lab(course, tmp_path_factory):
-    """A JupyterLab server on the course copy, in its own Jupyter config/data/settings dirs."""
-    home = tmp_path_factory.mktemp("jupyter")
+@contextlib.contextmanager
+def serve_lab(root, home, log_name="jupyter-lab.log"):
+    """A JupyterLab server on ``root``, in its own Jupyter config/data/settings dirs under ``home``."""
     settings = home / "lab-user-settings"
     # JupyterLab >= 4.2 only renders the cells in view ("windowing"): turn it off, so the
     # test sees every cell; and no news / update prompts over the notebook.
@@ -189,22 +188,23 @@ def lab(course, tmp_path_factory):
         "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
         "PYTHONHASHSEED": "0",
     })
+    env.pop("NBGRADER_DB_URL", None)
     port, token = free_port(), secrets.token_hex(16)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "jupyter-lab.log", "wb")
+    log = open(ARTIFACTS / log_name, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={settings}",
          f"--LabApp.workspaces_dir={home / 'workspaces'}", "--ServerApp.port_retries=0",
          "--ServerApp.allow_root=True"],
-        cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {proc.returncode}; see {ARTIFACTS / 'jupyter-lab.log'}")
+                pytest.fail(f"jupyter lab exited with {proc.returncode}; see {ARTIFACTS / log_name}")
             try:
                 with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
                     if r.status == 200:
@@ -214,7 +214,7 @@ def lab(course, tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail("jupyter lab did not answer /api/status within 90 s")
             time.sleep(0.3)
-        yield {"base": base, "token": token, "root": course}
+        yield {"base": base, "token": token, "root": root}
     finally:
         # End the server and its kernels: the process group of the server we started.
         try:
@@ -230,6 +230,24 @@ def lab(course, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def lab(course, tmp_path_factory):
+    """A JupyterLab server on the course copy."""
+    with serve_lab(course, tmp_path_factory.mktemp("jupyter")) as server:
+        yield server
+
+
+def open_lab(browser, server):
+    """A new browser context with JupyterLab of ``server`` loaded: (context, page)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(f"{server['base']}/lab?token={server['token']}")
+    pg.wait_for_function("window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+    pg.wait_for_selector("#jp-main-dock-panel", state="attached")
+    return context, pg
+
+
+@pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -241,14 +259,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page(lab, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(f"{lab['base']}/lab?token={lab['token']}")
-    pg.wait_for_function("window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
-    pg.wait_for_selector("#jp-main-dock-panel", state="attached")
+    context, pg = open_lab(browser, lab)
     yield pg
     context.close()
 
@@ -391,18 +402,25 @@ def test_validate_names_the_mistake_of_a_wrong_solution(page, lab):
     _close(page, dialog)
 
 
-def test_static_site_page_shows_widgets_and_math_offline(browser, tmp_path):
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory):
+    """The static site (``backprop_course.tools.site``) of the first lecture with widgets: (folder, page)."""
     from backprop_course.tools import site
 
     nb_path = lecture_with_widgets()
-    out = tmp_path / "site"
+    out = tmp_path_factory.mktemp("site")
     site.build_site(out, nb_path.parent, notebooks=[nb_path], jobs=1, log=lambda *a: None)
+    return out, out / nb_path.with_suffix(".html").name
+
+
+def test_static_site_page_shows_widgets_and_math_offline(browser, static_site):
+    _, page_path = static_site
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     pg = context.new_page()
     requests, failed = [], []
     pg.on("request", lambda r: requests.append(r.url))
     pg.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
-    pg.goto((out / nb_path.with_suffix(".html").name).as_uri())
+    pg.goto(page_path.as_uri())
     pg.locator(".jupyter-widgets.widget-slider").first.wait_for(state="visible", timeout=30_000)
     pg.locator(".MathJax").first.wait_for(state="attached", timeout=30_000)
     pg.wait_for_load_state("networkidle")
@@ -415,6 +433,208 @@ def test_static_site_page_shows_widgets_and_math_offline(browser, tmp_path):
     assert not [f for f in failed if not f.startswith("about:")], failed
     context.close()
 
+
+# ------------------------------------------------------------------------ accessibility (axe-core)
+#
+# axe-core comes from npm, pinned by tests/a11y/package.json and package-lock.json, installed
+# with `npm ci` into the site's npm cache by `make npm` (which `make test` runs first), as the
+# site's own npm packages are. The test itself never fetches it.
+
+A11Y = ROOT / "tests" / "a11y"
+BLOCKING = ("serious", "critical")  # axe's impact levels a page must not have
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    from backprop_course.tools import site
+
+    try:
+        modules = site.npm_modules(packages=A11Y, offline=True, log=lambda *a: None)
+    except site.SiteError as error:
+        pytest.fail(f"axe-core is not installed: run `make npm` (it needs npm). {error}")
+    return (modules / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+
+
+def axe_violations(page, axe_source):
+    """axe-core's violations of the WCAG 2 A and AA rules (and its best practices) on the page."""
+    page.add_script_tag(content=axe_source)
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary)}));
+    }""")
+
+
+def blocking(violations):
+    return [v for v in violations if v["impact"] in BLOCKING]
+
+
+def explain(violations):
+    return "\n".join(f"{v['impact']} {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in violations)
+
+
+def test_the_accessibility_check_sees_a_violation(browser, axe_source, tmp_path):
+    """The check can fail: an image without alt text and grey-on-grey text are caught."""
+    page_path = tmp_path / "bad.html"
+    page_path.write_text('<!DOCTYPE html><html lang="en"><head><title>bad</title></head><body><main>'
+                         '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+                         '<p style="color:#bbb;background:#ccc">hard to read</p></main></body></html>')
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.goto(page_path.as_uri())
+    found = {v["id"] for v in blocking(axe_violations(pg, axe_source))}
+    context.close()
+    assert {"image-alt", "color-contrast"} <= found, found
+
+
+def test_a_site_page_has_no_serious_accessibility_violation(browser, static_site, axe_source):
+    _, page_path = static_site
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.goto(page_path.as_uri())
+    pg.locator(".jupyter-widgets.widget-slider").first.wait_for(state="visible", timeout=30_000)
+    pg.locator(".MathJax").first.wait_for(state="attached", timeout=30_000)
+    pg.wait_for_load_state("networkidle")
+    violations = axe_violations(pg, axe_source)
+    images = pg.locator("img").evaluate_all("els => els.map(e => e.getAttribute('alt') || e.getAttribute('title') || '')")
+    context.close()
+    assert not blocking(violations), explain(blocking(violations))
+    assert images and all(images), f"an image of the page has no text alternative: {images}"
+
+
+def test_the_grade_report_has_no_serious_accessibility_violation(browser, exchange, axe_source):
+    report_path = exchange["course"] / "report.html"
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.goto(report_path.as_uri())
+    violations = axe_violations(pg, axe_source)
+    shot(pg, "09_report")
+    context.close()
+    assert not blocking(violations), explain(blocking(violations))
+
+
+# ------------------------------------------------------------------------ the exchange, from the Assignments panel
+#
+# As on a JupyterHub with nbgrader's default exchange (a shared folder, here a temporary one):
+# the instructor releases, collects, grades and returns feedback from the command line; the
+# student, in a JupyterLab of their own, fetches and submits through nbgrader's Assignments
+# panel (its assignment_list extension) and fetches the feedback there. The student's
+# JupyterLab knows the course and the exchange from an nbgrader_config.py in its root, as a
+# hub's image would put it. The student is this machine's user; the due date is an hour
+# before the run, so the exchange's own timestamp costs one day's late penalty.
+
+EXCHANGE_A = "01_neuron"
+COURSE_ID = "backprop-course"
+
+
+def nbgrader_cli(*args, cwd):
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    env.pop("NBGRADER_DB_URL", None)
+    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def list_rows(page, name, count):
+    """The rows of one list of the Assignments panel (released, fetched, submitted), once it holds ``count``."""
+    rows = page.locator(f"#{name}_assignments_list > .list_item")
+    page.wait_for_function("([name, n]) => document.querySelectorAll(`#${name}_assignments_list > .list_item`).length === n",
+                           arg=[name, count], timeout=60_000)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def exchange(browser, tmp_path_factory):
+    from datetime import datetime, timedelta, timezone
+
+    from backprop_course.grader.sandbox import SandboxUnavailableError, preflight
+
+    try:
+        preflight()
+    except SandboxUnavailableError as error:
+        pytest.skip(f"no grading sandbox here: {error}")
+    base = tmp_path_factory.mktemp("hub")
+    course, student, shared = base / "course", base / "student", base / "exchange"
+    for folder in (course, student, shared):
+        folder.mkdir()
+    shared.chmod(0o777)  # as the hub's shared exchange folder
+    for folder in ("source", "release"):
+        shutil.copytree(ROOT / folder, course / folder)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    due = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.Exchange.root = {str(shared)!r}\nc.DueDates.dates = {{{EXCHANGE_A!r}: {due!r}}}\n"
+                     "c.CollectApp.check_owner = False\n")
+    (student / "nbgrader_config.py").write_text(
+        f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {COURSE_ID!r}\nc.Exchange.root = {str(shared)!r}\n")
+
+    nbgrader_cli("nbgrader", "release_assignment", EXCHANGE_A, cwd=course)
+    with serve_lab(student, base / "jupyter", "jupyter-lab-student.log") as server:
+        context, pg = open_lab(browser, server)
+        try:
+            pg.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
+            (row,) = list_rows(pg, "released", 1).all()
+            assert row.locator(".item_name").inner_text() == EXCHANGE_A
+            assert row.locator(".item_course").inner_text() == COURSE_ID
+            shot(pg, "10_assignments_released")
+            row.locator(".item_status button").click()
+            list_rows(pg, "fetched", 1)
+            fetched = student / EXCHANGE_A / "neuron.ipynb"
+            fetched_bytes = fetched.read_bytes()
+            # the student's work: the reference solution in every solution cell
+            notebook = nbformat.read(fetched, as_version=4)
+            sources = solution_sources(master=f"source/{EXCHANGE_A}/neuron.ipynb")
+            for cell in notebook.cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in sources:
+                    cell.source = sources[grade_id]
+            nbformat.write(notebook, fetched)
+            pg.locator("#fetched_assignments_list > .list_item .item_status button", has_text="Submit").click()
+            (submitted,) = list_rows(pg, "submitted", 1).all()
+            shot(pg, "11_assignments_submitted")
+
+            nbgrader_cli("nbgrader", "collect", EXCHANGE_A, cwd=course)
+            graded = nbgrader_cli("backprop_course.grader.cli", "--root", str(course), "grade", "--jobs", "1", cwd=course)
+            nbgrader_cli("nbgrader", "release_feedback", EXCHANGE_A, cwd=course)
+
+            pg.locator("#refresh_assignments_list").click()
+            button = pg.locator("#submitted_assignments_list .item_status button", has_text="Fetch Feedback")
+            button.wait_for(state="visible", timeout=60_000)
+            button.click()
+            pg.locator("#submitted_assignments_list a", has_text="view feedback").wait_for(state="visible", timeout=60_000)
+            shot(pg, "12_assignments_feedback")
+        finally:
+            context.close()
+    return {"course": course, "student": student, "fetched": fetched_bytes, "graded": graded.stdout,
+            "feedback": sorted((student / EXCHANGE_A / "feedback").glob("*/neuron.html"))}
+
+
+def test_exchange_fetch_in_the_panel_gives_the_released_notebook(exchange):
+    assert exchange["fetched"] == (ROOT / "release" / EXCHANGE_A / "neuron.ipynb").read_bytes()
+
+
+def test_exchange_submit_in_the_panel_is_collected_graded_and_late(exchange):
+    from nbgrader.api import Gradebook
+
+    course = exchange["course"]
+    (folder,) = (course / "submitted").iterdir()  # the student: this machine's user
+    assert (folder / EXCHANGE_A / "neuron.ipynb").is_file() and (folder / EXCHANGE_A / "timestamp.txt").is_file()
+    assert "not graded" not in exchange["graded"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(EXCHANGE_A, folder.name)
+        assert submission.score == submission.assignment.max_score == 9.0
+        assert 0 < submission.total_seconds_late < 3 * 3600
+        assert submission.late_submission_penalty == pytest.approx(0.9)
+    assert "late by 1 day" in (course / "report.html").read_text()
+
+
+def test_exchange_feedback_is_fetched_in_the_panel(exchange):
+    (feedback,) = exchange["feedback"]
+    html = feedback.read_text()
+    # nbgrader's feedback: the score after the late penalty, and the penalty on a line of its own
+    assert "(Score: 8.1 / 9.0)" in html and "Late submission penalty (Score: -0.9)" in html
+    assert re.search(r'<img alt="[^"]{40,}"', html), "the figure of the feedback has no alt text"
+    assert "BEGIN HIDDEN TESTS" not in html
 
 # ------------------------------------------------------------------------ lecture 6 and assignment 03
 

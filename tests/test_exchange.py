@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import sandbox
+from backprop_course.grader import intake, sandbox
 from backprop_course.tools.catalogue import CATALOGUE
 from nbgrader_runner import nbgrader
 
@@ -88,7 +88,11 @@ def round_trip(tmp_path_factory, nbgrader_env):
         fetched[student] = (home / A / "neuron.ipynb").read_bytes()
         work(home / A / "neuron.ipynb", plan)
         nbgrader("submit", A, *student_flags, f"--student={student}", cwd=home, env=env)
-    nbgrader("collect", A, cwd=course, env=nbgrader_env)
+    # bob owns his inbound folder in the shared exchange: links to the solution and a system file
+    (inbound,) = (exchange / COURSE_ID / "inbound").glob(f"bob+{A}+*")
+    (inbound / "notes.txt").symlink_to(course / "source" / A / "neuron.ipynb")
+    (inbound / "shadow.txt").symlink_to("/etc/shadow")
+    collected = nbgrader("collect", A, cwd=course, env=nbgrader_env)
     graded = run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade", "--jobs", "2"],
                  course, nbgrader_env)
     nbgrader("release_feedback", A, cwd=course, env=nbgrader_env)
@@ -97,27 +101,35 @@ def round_trip(tmp_path_factory, nbgrader_env):
         home, env = as_student(student)
         nbgrader("fetch_feedback", A, *student_flags, f"--student={student}", cwd=home, env=env)
         feedback[student] = sorted((home / A / "feedback").glob("*/neuron.html"))
-    return course, fetched, graded, feedback
+    return course, fetched, graded, feedback, collected
 
 
 def test_students_fetch_the_released_notebook(round_trip):
-    _, fetched, _, _ = round_trip
+    _, fetched, *_ = round_trip
     released = (ROOT / "release" / A / "neuron.ipynb").read_bytes()
     assert fetched == {student: released for student in STUDENTS}
 
 
 def test_collect_brings_each_submission_with_its_exchange_timestamp(round_trip):
-    course, _, _, _ = round_trip
+    course, *_ = round_trip
     for student in STUDENTS:
         folder = course / "submitted" / student / A
         assert (folder / "neuron.ipynb").is_file() and (folder / "timestamp.txt").is_file()
+
+
+def test_collect_follows_no_link_a_student_left_in_the_exchange(round_trip):
+    """copytree, nbgrader's own copy, would bring the solution in as bob's plain file."""
+    course, *_, collected = round_trip
+    assert sorted(p.name for p in (course / "submitted" / "bob" / A).iterdir()) == ["neuron.ipynb", "submission_secret.txt", "timestamp.txt"]
+    for name in ("notes.txt", "shadow.txt"):
+        assert f"left out {name}: {intake.LINK}" in collected
 
 
 def test_grades_come_from_the_submitted_work_and_the_exchange_time(round_trip, nbgrader_env, monkeypatch):
     from nbgrader.api import Gradebook
 
     monkeypatch.setenv("PATH", nbgrader_env["PATH"])  # nbgrader runs alembic
-    course, _, graded, _ = round_trip
+    course, _, graded, *_ = round_trip
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         ada, bob = (gb.find_submission(A, s) for s in ("ada", "bob"))
         assert ada.score == ada.assignment.max_score == 9.0
@@ -129,7 +141,7 @@ def test_grades_come_from_the_submitted_work_and_the_exchange_time(round_trip, n
 
 
 def test_each_student_fetches_their_own_feedback(round_trip):
-    _, _, _, feedback = round_trip
+    _, _, _, feedback, _ = round_trip
     for student, plan in STUDENTS.items():
         assert len(feedback[student]) == 1, feedback[student]
         html = feedback[student][0].read_text()

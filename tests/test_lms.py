@@ -515,3 +515,23 @@ def test_canvas_and_moodle_exports_of_the_graded_class(graded):
     assert rows["alan@example.org"][3:] == ["9", "", "", ""]
     for log in exports.values():
         assert "not exported: guest" in log
+
+
+def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_path):
+    """One set of rules for what a student sends: a loose file of a download with an odd name,
+    or that is a link or a FIFO, is refused and listed, like such an entry of a zip."""
+    from backprop_course.grader.lms import SafeExtractor
+
+    archive, extracted = tmp_path / "archive", tmp_path / "extracted"
+    archive.mkdir()
+    (archive / "ada_1_backprop.ipynb").write_text("{}")
+    (archive / "eve_2_back\nprop.ipynb").write_text("{}")
+    os.symlink("/etc/shadow", archive / "mallory_3_backprop.ipynb")
+    os.mkfifo(archive / "oscar_4_backprop.ipynb")
+    extractor = SafeExtractor()
+    extractor.extract(str(archive), str(extracted))
+    refused = {row.file: row.note for row in extractor.refused}
+    assert refused == {"eve_2_back\nprop.ipynb": "a control character or line break in the name",
+                       "mallory_3_backprop.ipynb": "not a regular file (a link or a special file)",
+                       "oscar_4_backprop.ipynb": "not a regular file (a link or a special file)"}
+    assert sorted(p.name for p in extracted.iterdir()) == ["ada_1_backprop.ipynb"]

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from backprop_course.grader.sandbox import policy as sandbox_policy
-from backprop_course.grader.sandbox.policy import HOME, ISOLATION, PACKAGE_DIR, PASSED_ENV, Host, policy_for
+from backprop_course.grader.sandbox.policy import (HOME, ISOLATION, MPLCONFIGDIR, PACKAGE_DIR, PACKAGE_MOUNT, PASSED_ENV, Host,
+                                                   policy_for)
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"NBGRADER_DB_URL": "postgresql://grader:secret@db/course", "AWS_SECRET_ACCESS_KEY": "x",
            "SSH_AUTH_SOCK": "/tmp/ssh-agent", "BACKPROP_SANDBOX": "on", "HOME": "/home/instructor"}
 TMPFS = 256 * 1024 ** 2
+WORKING = ("notes.txt", "data/w.npy")  # the submission's admitted files, beside the autograded notebook
 
 
 def course_tree(base):
@@ -40,7 +42,7 @@ def made_up_host(base):
     return Host(system=(("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", None)),
                 etc=("ld.so.cache", "fonts"),
                 read_only=(str(base / "python"), str(base / "venv"), str(base / "course" / "backprop_course")),
-                prefix=str(base / "venv"))
+                prefix=str(base / "venv"), package=str(base / "course" / "backprop_course"))
 
 
 def mounts(args):
@@ -61,8 +63,9 @@ def made_up(tmp_path):
     paths, cwd = course_tree(tmp_path)
     private = str(tmp_path / "run" / "bpk-1-abcd")
     sandbox = policy_for(cwd=cwd, private_dir=private, host=made_up_host(tmp_path),
-                     grader_env={**SECRETS, "LANG": "de_DE.UTF-8", "PYTHONHASHSEED": "0"},
-                     spec_env={"FROM_SPEC": "1"}, tmpfs_size=TMPFS)
+                         grader_env={**SECRETS, "LANG": "de_DE.UTF-8", "PYTHONHASHSEED": "0"},
+                         spec_env={"FROM_SPEC": "1"}, tmpfs_size=TMPFS, working_files=WORKING,
+                         mpl_files=("fontlist-v390.json",))
     return sandbox, paths, cwd, private, tmp_path
 
 
@@ -73,16 +76,31 @@ def test_building_the_policy_writes_nothing(made_up):
     assert "student:x:65534:65534" in sandbox.files[f"{private}/etc/passwd"]
 
 
-def test_only_the_notebooks_folder_and_the_private_folder_are_writable(made_up):
+def test_all_the_kernel_writes_is_in_two_size_limited_tmpfs(made_up):
+    """/tmp and HOME, the working folder: in memory, capped, gone with the kernel. The one
+    writable host folder is where the kernel makes its sockets."""
     sandbox, _, cwd, private, _ = made_up
-    assert sandbox.writable == (cwd, private)
+    assert sandbox.writable == (f"{private}/ipc",)
     _, rw, tmpfs = mounts(sandbox.args)
-    assert rw == [(cwd, cwd), (private, private)]
+    assert rw == [(f"{private}/ipc", f"{private}/ipc")]
     assert tmpfs == ["/tmp", HOME] and sandbox.tmpfs == ("/tmp", HOME)
-    assert sandbox.args.count(str(TMPFS)) == 2  # both size-limited
+    for target in tmpfs:  # each size-limited
+        at = sandbox.args.index(target) - 1
+        assert sandbox.args[at - 2:at + 1] == ("--size", str(TMPFS), "--tmpfs")
+    assert sandbox.args[sandbox.args.index("--chdir") + 1] == HOME
     # the skeleton bwrap builds around the binds is read-only, after every bind
     last_bind = max(i for i, a in enumerate(sandbox.args) if a in ("--bind", "--ro-bind"))
     assert sandbox.args.index("--remount-ro") > last_bind and sandbox.args[sandbox.args.index("--remount-ro") + 1] == "/"
+
+
+def test_the_working_files_are_placed_read_only_and_the_notebook_is_not(made_up):
+    sandbox, paths, cwd, private, _ = made_up
+    ro, _, _ = mounts(sandbox.args)
+    assert (f"{cwd}/notes.txt", f"{HOME}/notes.txt") in ro and (f"{cwd}/data/w.npy", f"{HOME}/data/w.npy") in ro
+    assert (f"{private}/matplotlib/fontlist-v390.json", f"{MPLCONFIGDIR}/fontlist-v390.json") in ro
+    assert sandbox.args.index(f"{cwd}/notes.txt") > sandbox.args.index(HOME)  # on top of the tmpfs
+    assert not sandbox.exposes(cwd) and not sandbox.exposes(f"{cwd}/backprop.ipynb")  # hidden tests inside
+    assert sandbox.exposes(f"{cwd}/notes.txt") and not sandbox.writes(f"{cwd}/notes.txt")
 
 
 def test_what_is_bound_read_only(made_up):
@@ -91,8 +109,10 @@ def test_what_is_bound_read_only(made_up):
     same_path = [source for source, target in ro if source == target]
     assert set(same_path) == set(sandbox.read_only), "Policy.read_only says otherwise than bwrap's arguments"
     assert {"/usr", "/lib64", str(base / "python"), str(base / "venv"), str(base / "course" / "backprop_course"),
-            "/etc/ld.so.cache", "/etc/fonts"} == set(sandbox.read_only)
+            "/etc/ld.so.cache", "/etc/fonts", private} == set(sandbox.read_only)
     assert (f"{private}/etc/passwd", "/etc/passwd") in ro and (f"{private}/etc/group", "/etc/group") in ro
+    moved = [(s, t) for s, t in ro if s != t and not s.startswith(private) and not t.startswith(HOME + "/")]
+    assert moved == [(str(base / "course" / "backprop_course"), f"{PACKAGE_MOUNT}/backprop_course")]  # working files apart
     assert ["--symlink", "usr/bin", "/bin"] == list(sandbox.args[sandbox.args.index("usr/bin") - 1:][:3])
     # a course or venv under /tmp is bound over the private /tmp, not hidden by it
     assert sandbox.args.index("/tmp") < sandbox.args.index(str(base / "python"))
@@ -108,9 +128,10 @@ def test_what_is_hidden(made_up, what):
     assert not any(paths[what] == b or paths[what].startswith(b + "/") for b in bound), f"{what} is bound"
 
 
-def test_the_kernel_writes_only_its_own_folders(made_up):
+def test_the_kernel_writes_no_host_folder_but_its_sockets(made_up):
     sandbox, paths, cwd, private, _ = made_up
-    assert sandbox.writes(os.path.join(cwd, "scratch.txt")) and sandbox.writes(os.path.join(private, "ipc-1"))
+    assert sandbox.writes(os.path.join(private, "ipc", "kernel-1"))
+    assert not sandbox.writes(os.path.join(cwd, "scratch.txt")) and not sandbox.writes(os.path.join(private, "kernel.json"))
     assert not any(sandbox.writes(p) for p in paths.values())
     assert not sandbox.writes(str(PACKAGE_DIR)) and not sandbox.writes("/usr/lib")
 
@@ -126,9 +147,10 @@ def test_the_environment_is_cleared_to_what_is_named(made_up):
     assert set_env["LANG"] == "de_DE.UTF-8" and set_env["PYTHONHASHSEED"] == "0"  # PASSED_ENV
     assert set_env["FROM_SPEC"] == "1"  # the kernel spec's own
     assert set_env["PATH"].split(os.pathsep)[0] == str(base / "venv" / "bin")
-    assert set_env["MPLCONFIGDIR"].startswith(private)
+    assert set_env["MPLCONFIGDIR"] == MPLCONFIGDIR and MPLCONFIGDIR.startswith(HOME + "/")
+    assert set_env["PYTHONPATH"] == PACKAGE_MOUNT  # the grader's own package, before any other copy
     assert set(set_env) <= set(PASSED_ENV) | {"FROM_SPEC", "JPY_PARENT_PID", "HOME", "USER", "LOGNAME", "TMPDIR", "PATH",
-                                              "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "OPENBLAS_NUM_THREADS",
+                                              "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "PYTHONPATH", "OPENBLAS_NUM_THREADS",
                                               "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLCONFIGDIR"}
 
 

@@ -179,6 +179,24 @@ def test_images_decode(built):
     assert n > 0, "no figure in any page"
 
 
+def test_every_figure_says_what_it_shows(built):
+    """Each <img> of a lecture page has alt text (from its cell's ``alt`` metadata, which
+    nbconvert's lab template would drop), and each widget image of the saved state a tooltip."""
+    _, pages = built
+    figures = 0
+    for name, parsed in pages.items():
+        for tag, a in parsed.tags:
+            if tag == "img":
+                figures += 1
+                assert len(a.get("alt") or "") > 40, f"{name}: a figure without alt text ({a.get('src', '')[:60]}…)"
+        for a, text in parsed.scripts:
+            if a.get("type") == "application/vnd.jupyter.widget-state+json":
+                for model in json.loads(text)["state"].values():
+                    if model["model_name"] == "ImageModel":
+                        assert len(model["state"].get("tooltip") or "") > 40, f"{name}: a widget image without a tooltip"
+    assert figures > 5
+
+
 def test_widget_state_is_saved_and_its_images_decode(built):
     from PIL import Image
 

@@ -9,6 +9,8 @@ mistakes by the code in brackets, e.g. ``[hidden-delta-no-phi-prime]``.
 from __future__ import annotations
 
 import contextlib
+import linecache
+import os
 import re
 import warnings
 
@@ -35,11 +37,61 @@ def is_wrong(quantity):
     return f"{quantity} {'are' if isinstance(quantity, Plural) else 'is'} wrong."
 
 
-class WrongAnswer(AssertionError):
+#: the folder of the checks: their frames are left out of what a student sees
+_CHECKS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _own(frame):
+    return os.path.abspath(frame.f_code.co_filename).startswith(_CHECKS_DIR)
+
+
+def _test_line(tb):
+    """'line N: <code>' of the test cell's call that led into the checks, or ''."""
+    caller = None
+    while tb is not None and not _own(tb.tb_frame):
+        caller, tb = tb, tb.tb_next
+    if caller is None or tb is None:
+        return ""
+    code = linecache.getline(caller.tb_frame.f_code.co_filename, caller.tb_lineno).strip()
+    return f"line {caller.tb_lineno}: {code}" if code else f"line {caller.tb_lineno}"
+
+
+def without_own_frames(tb):
+    """The traceback ``tb`` without the checks' frames: what is left is the test cell and the student's code."""
+    kept = []
+    while tb is not None:
+        if not _own(tb.tb_frame):
+            kept.append(tb)
+        tb = tb.tb_next
+    for outer, inner in zip(kept, kept[1:]):
+        outer.tb_next = inner
+    if kept:
+        kept[-1].tb_next = None
+    return kept[0] if kept else None
+
+
+def short_traceback(error):
+    """The lines a notebook shows for ``error``: its message first, then the test's line."""
+    lines = [f"\x1b[0;31m{type(error).__name__}\x1b[0m: {error}"]
+    where = _test_line(error.__traceback__)
+    if where:
+        lines.append(f"\x1b[0;36m(the test's {where})\x1b[0m")
+    return lines
+
+
+class TeachingError(AssertionError):
+    """A failed check, shown by a notebook as its teaching message first and nothing of the
+    checks' own code (IPython's ``_render_traceback_``, which Validate shows as well)."""
+
+    def _render_traceback_(self):
+        return short_traceback(self)
+
+
+class WrongAnswer(TeachingError):
     """A check failed and the result matches no known mistake."""
 
 
-class Mistake(AssertionError):
+class Mistake(TeachingError):
     """A check failed and the result matches a known mistake, named by ``code``."""
 
     def __init__(self, code, quantity):
@@ -239,7 +291,19 @@ class Check:
         REGISTRY[name] = self
 
     def __call__(self, *args, reveal=False, **arguments):
-        with quiet():
-            scenario = self.scenario(*args[self.objects:], **arguments)
-            observed = self.probe(*args[:self.objects], scenario)
-            self.judge(scenario, observed, reveal)
+        __tracebackhide__ = True  # noqa: F841 (IPython leaves this frame out of a traceback)
+        try:
+            with quiet():
+                scenario = self.scenario(*args[self.objects:], **arguments)
+                observed = self.probe(*args[:self.objects], scenario)
+                self.judge(scenario, observed, reveal)
+        except BaseException as error:
+            # the student sees the test's line and their own code's frames, not the checks'
+            tb = error.__traceback__
+            students = without_own_frames(tb.tb_next)
+            if students is None and not isinstance(error, TeachingError):
+                try:  # raised by the checks calling the student's code (a wrong signature, say): short
+                    error._render_traceback_ = lambda error=error: short_traceback(error)
+                except AttributeError:
+                    pass
+            raise error.with_traceback(students) from error.__cause__

@@ -3,11 +3,11 @@
 - :class:`CourseBundle`: what every submission of the course is graded against, sent once to
   each worker: ``source/``, the nbgrader config, the release metadata (the gradebook's
   assignments, notebooks and cells, without a student) and the fingerprint of the course
-  package that the client grades with;
-- a submission's files, read from ``submitted/<student>/<assignment>`` by :func:`read_submission`,
-  and the autograded folder coming back, read by :func:`read_folder` and written by
-  :func:`write_folder`. Both sides treat a folder's files as hostile: regular files only,
-  links never followed, names checked, sizes capped.
+  package that the client grades with (:func:`.preflight.fingerprint`);
+- a submission's files: what the intake admits of ``submitted/<student>/<assignment>``
+  (:func:`read_submission`), and the autograded folder coming back, read by :func:`read_folder`
+  and written by :func:`write_folder`. Both sides treat a folder's files as hostile: regular
+  files only, links never followed, names checked, sizes capped.
 """
 from __future__ import annotations
 
@@ -25,22 +25,6 @@ STUDENT_TABLES = {"student", "submitted_assignment", "submitted_notebook", "grad
 
 class RefusedFiles(ValueError):
     """A folder's files cannot be sent as they are: the message says which file and why."""
-
-
-def package_fingerprint():
-    """A hash of the course package's Python files, as this process imports them.
-
-    A client and a worker that disagree on it would grade with different checks. Only the
-    ``.py`` files count: an editable checkout and a wheel of the same version hold the same.
-    """
-    # SEAM(issue 12): H7 is building the package fingerprint of the fail-closed preflight;
-    # this is replaced by theirs when it lands.
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 # --- a folder's files, hostile -------------------------------------------------------------
@@ -99,11 +83,20 @@ def read_folder(folder, max_files=1000, max_bytes=256 * 1024 ** 2, skip_links=Fa
     return files
 
 
-def read_submission(folder):
-    """The files of ``submitted/<student>/<assignment>``, to send to a worker."""
-    # SEAM(issue 11): H6 is building the intake of hostile submissions (links, special files,
-    # size caps, odd names); these checks give way to theirs when it lands.
-    return read_folder(folder)
+def read_submission(folder, notebooks, limits):
+    """The files of ``submitted/<student>/<assignment>`` that the intake admits (grader/intake.py:
+    the one intake of every way in), to send to a worker; :class:`RefusedFiles` when the intake
+    refuses the submission. ``notebooks``: the assignment's; ``limits``: the course's
+    :func:`~.admission.submission_limits`. What it leaves out is the submission's notes already."""
+    from . import intake
+
+    found = intake.inspect(folder, notebooks, limits)
+    if found.problem:
+        raise RefusedFiles(found.problem)
+    try:
+        return {item.path: (0o644, intake.read_file(folder, item, limits)) for item in [*found.notebooks, *found.files]}
+    except intake.NotAdmitted as error:
+        raise RefusedFiles(str(error)) from None
 
 
 def write_folder(destination, files):
@@ -199,13 +192,15 @@ class CourseBundle:
 
     @classmethod
     def of(cls, course):
+        from .preflight import fingerprint
+
         with tempfile.TemporaryDirectory(prefix="backprop-bundle-") as tmp:
             gradebook = assignments_gradebook(course.db_url, Path(tmp) / "gradebook.db",
                                               course.config.CourseDirectory.course_id)
         return cls(course_id=course.config.CourseDirectory.course_id,
                    config=(course.root / "nbgrader_config.py").read_bytes(),
                    source=read_folder(course.root / "source"), gradebook=gradebook,
-                   fingerprint=package_fingerprint())
+                   fingerprint=fingerprint())
 
     @property
     def digest(self):

@@ -18,26 +18,36 @@ def grade(args):
     started = time.perf_counter()
     demo = os.path.normpath(args.class_dir) == os.path.normpath(pipeline.DEMO_CLASS)
     print(f"Grading the {'demo class in ' + args.class_dir if demo else 'class in ' + str(course.class_path)}")
+    submissions = course.submissions()
+    # a regrade: these submissions only; everyone else's grades, feedback and files stay as they are
+    regrade = args.student is not None or args.assignment is not None
+    chosen = pipeline.choose(submissions, args.student, args.assignment)
+    if regrade:
+        print(f"Regrading {', '.join(f'{s.student}/{s.assignment}' for s in chosen)} only")
     if "release" in only:
         print(f"1/5 release/ from source/: {', '.join(course.release())}")
-    submissions = course.submissions()
+        _say_kernel_only(course)
     if "autograde" in only:
-        broken = sum(1 for s in submissions if s.problem)
+        broken = sum(1 for s in chosen if s.problem)
         where = f"on the Dask cluster at {args.cluster}" if args.cluster else f"with {jobs} worker(s)"
-        print(f"2/5 autograde {len(submissions) - broken} submissions {where}"
+        print(f"2/5 autograde {len(chosen) - broken} submissions {where}"
               + (f" ({broken} more cannot be graded, see below)" if broken else ""), flush=True)
-        course.autograde(submissions, jobs=jobs, cluster=args.cluster, regrade=args.regrade)
-        print(summary(course, submissions))
-        for sub in submissions:
+        # a chosen regrade grades its submissions again even when the journal has them graded
+        course.autograde(chosen, jobs=jobs, cluster=args.cluster, regrade=args.regrade or regrade)
+        print(summary(course, chosen))
+        for sub in chosen:
             if sub.problem:
                 print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
+            for note in [] if sub.problem else sub.notes:
+                print(f"    graded, with a note: {sub.student}/{sub.assignment}: {note}")
     if "feedback" in only:
-        print(f"3/5 feedback: {course.feedback(submissions)}/<student>/<assignment>/*.html")
+        print(f"3/5 feedback: {course.feedback(chosen, only_these=regrade)}/<student>/<assignment>/*.html")
     if "export" in only:
         print(f"4/5 grades:   {course.export()}")
     if "report" in only:
         results = report.collect(course.db_url, course.class_path, course.root / "source",
-                                 {(s.student, s.assignment): s.problem for s in submissions if s.problem})
+                                 {(s.student, s.assignment): s.problem for s in submissions if s.problem},
+                                 {(s.student, s.assignment): s.notes for s in submissions if not s.problem})
         path = report.write_report(results, course.class_path / "report.html",
                                    title=f"Grade report · {course.config.CourseDirectory.course_id}"
                                          + (" · demo class" if demo else ""))
@@ -68,10 +78,25 @@ def export(args):
     print("written:", pipeline.Course(root=args.root, class_dir=args.class_dir).export(args.lms))
 
 
+def _say_kernel_only(course):
+    for notebook, grade_id in course.kernel_only_cells():
+        print(f"    note: {notebook}: test cell {grade_id} is judged by the student's kernel alone (marked so)")
+
+
 def release(args):
     from . import pipeline
 
-    print("release/ regenerated:", ", ".join(pipeline.Course(root=args.root).release()))
+    course = pipeline.Course(root=args.root)
+    print("release/ regenerated:", ", ".join(course.release()))
+    _say_kernel_only(course)
+
+
+def preflight(args):
+    from . import pipeline
+
+    course = pipeline.Course(root=args.root)
+    for passed in course.preflight(*(args.assignment or course.assignments), jobs=args.jobs or pipeline.cores()):
+        print(passed.summary())
 
 
 def main(argv=None):
@@ -82,6 +107,8 @@ def main(argv=None):
     p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")
     p.add_argument("--jobs", type=int, help="parallel autograde workers (default: the cores this process may use)")
     p.add_argument("--only", action="append", choices=STEPS, help="run only this step (repeatable)")
+    p.add_argument("--student", help="regrade only this student's submissions (after an appeal or a fixed test)")
+    p.add_argument("--assignment", help="regrade only this assignment's submissions (with --student: that one)")
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="autograde on the workers of this Dask cluster: its scheduler's address (tcp://HOST:PORT) "
                         "or scheduler file (default: local workers)")
@@ -89,6 +116,10 @@ def main(argv=None):
                    help="grade every submission again, also those an earlier run graded from the same inputs")
     p.set_defaults(func=grade)
     sub.add_parser("release", help="regenerate release/ from source/").set_defaults(func=release)
+    p = sub.add_parser("preflight", help="check that grading here gives the reference full marks, before any student")
+    p.add_argument("assignment", nargs="*", help="the assignments (default: all of source/)")
+    p.add_argument("--jobs", type=int, help="assignments checked at once (default: the cores this process may use)")
+    p.set_defaults(func=preflight)
     p = sub.add_parser("export", help="the grade CSV an LMS imports, from the class's gradebook")
     p.add_argument("--lms", required=True, choices=("canvas", "moodle"))
     p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")

@@ -5,8 +5,11 @@ filesystem. The client registers a :class:`GradingWorker` plugin that carries th
 :class:`~backprop_course.grader.bundle.CourseBundle`, so the scheduler sends the course once to
 each worker, those that join later included. Before its first task a worker unpacks the
 bundle into a private folder of its own (under the worker's local directory) and runs its
-preflight: its course package must have the client's fingerprint, its sandbox must start, and
-the reference solutions must get full marks there. A worker that fails refuses every task.
+preflight: its course package must have the client's fingerprint, then grader/preflight.py's
+preflight of every assignment (the sandbox starts, the kernel imports this package, the blank
+release earns nothing and the reference full marks), once per worker process. A worker that
+fails refuses every task. Each task runs nbgrader with the course's config, so the worker's
+nbgrader reads the submission through the same intake (admission.py) as the client's would.
 
 Each task carries one submission's files and returns what grading made of them: nbgrader's
 result, the autograded folder and the gradebook rows; the client writes the folder and merges
@@ -33,11 +36,10 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from traitlets import Float, Integer
 from traitlets.config import Configurable
 
-from .bundle import CourseBundle, RefusedFiles, package_fingerprint, read_folder, read_submission, write_folder
+from .bundle import CourseBundle, RefusedFiles, read_folder, write_folder
 from .executors import Graded
 
 PLUGIN_PREFIX = "backprop-course-"
-CANARY = "canary-reference"   # the student id the reference solution is graded under, on a worker
 
 
 class DaskGrading(Configurable):
@@ -64,40 +66,26 @@ def plugin_name(bundle):
 
 # --- the worker's side ----------------------------------------------------------------------
 
-def worker_preflight(bundle, course, api):
-    """Refuse (raise WorkerRefused) unless this worker grades as the client would.
+def worker_preflight(bundle, course, config):
+    """Refuse (raise WorkerRefused) unless this worker grades as the client would: its course
+    package has the client's fingerprint, and main's preflight (grader/preflight.py: the sandbox
+    starts, the kernel imports this package, blank earns nothing, reference full marks) passes
+    for every assignment of the unpacked course ``course``, once per worker process."""
+    from . import preflight
+    from .assignments import assignments
 
-    ``course`` is the unpacked bundle, ``api`` the worker's NbGraderAPI on it.
-    """
-    # SEAM(issue 12): H7 is building the fail-closed preflight (fingerprint and reference
-    # canary); its checks replace the fingerprint and canary below when it lands.
-    mine = package_fingerprint()
+    mine = preflight.fingerprint()
     if mine != bundle.fingerprint:
         raise WorkerRefused(
             f"its course package differs from the client's (fingerprint {mine[:12]} here, {bundle.fingerprint[:12]} "
             "on the client): install backprop-course at the client's version on every worker")
-    settings = api.config.SandboxedKernelManager
-    from .sandbox import SandboxUnavailableError, disabled_by_environment, preflight
-
-    if settings.get("enabled", True) and not disabled_by_environment():
+    passed = []
+    for name in assignments(course / "source"):
         try:
-            preflight(settings.get("bwrap_path", "bwrap"))
-        except SandboxUnavailableError as error:
+            passed.append(preflight.once(config, course, name))
+        except preflight.PreflightError as error:
             raise WorkerRefused(str(error)) from None
-    from nbgrader.api import Gradebook
-
-    from .assignments import assignments
-
-    for name, assignment in assignments(course / "source").items():
-        write_folder(course / "submitted" / CANARY / name, read_folder(course / "source" / name))
-        result = api.autograde(name, CANARY, force=True, create=True)
-        with Gradebook(api.coursedir.db_url) as gradebook:
-            submission = gradebook.find_submission(name, CANARY) if result["success"] else None
-            score, top = (submission.score, submission.max_score) if submission else (None, None)
-        shutil.rmtree(course / "submitted" / CANARY, ignore_errors=True)
-        if not result["success"] or score != top:
-            raise WorkerRefused(f"the reference solution of {name} gets {score}/{top} here, not full marks: "
-                                f"{(result.get('error') or result.get('log') or '')[-800:]}")
+    return passed
 
 
 class GradingWorker(WorkerPlugin):
@@ -148,7 +136,7 @@ class GradingWorker(WorkerPlugin):
         _quiet_nbgrader()
         # the worker's own gradebook, whatever NBGRADER_DB_URL says on this machine
         self.api = make_api(config, f"sqlite:///{course / 'gradebook.db'}")
-        worker_preflight(self.bundle, course, self.api)
+        self.preflights = worker_preflight(self.bundle, course, config)
         from nbgrader.api import Gradebook
 
         self.gradebook = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
@@ -336,7 +324,7 @@ class DaskCluster:
             while waiting and len(running) < window:
                 sub = waiting.pop()
                 try:
-                    files = read_submission(self.course.class_path / "submitted" / sub.student / sub.assignment)
+                    files = self.course.read_submission(sub)
                 except (RefusedFiles, OSError) as error:
                     yield Graded(sub, {"success": False, "log": ""}, worker="-", problem=f"not sent: {error}")
                     continue

@@ -144,14 +144,20 @@ class Lateness:
     def score(self):
         return max(0.0, self.raw_score - self.penalty)
 
-    def describe(self):
-        """'' when on time; else e.g. 'late by 2 days (26.0 h): -3 points'."""
+    def late_by(self):
+        """'' when on time; else e.g. '2 days (26.0 h)': the days the penalty counts, and the time."""
         if self.seconds_late <= 0:
             return ""
         days = f"{self.days_late} day{'s' if self.days_late != 1 else ''}"
         s = self.seconds_late
         exact = f"{s:.0f} s" if s < 60 else f"{s / 60:.0f} min" if s < 3600 else f"{s / 3600:.1f} h"
-        return f"late by {days} ({exact}): -{round(self.penalty, 2):g} points"
+        return f"{days} ({exact})"
+
+    def describe(self):
+        """'' when on time; else e.g. 'late by 2 days (26.0 h): -3 points'."""
+        if self.seconds_late <= 0:
+            return ""
+        return f"late by {self.late_by()}: -{round(self.penalty, 2):g} points"
 
 
 def lateness(gradebook):

@@ -111,7 +111,10 @@ class SafeExtractor(ExtractorPlugin):
                 target = extracted_root / relative.parent
                 target.mkdir(parents=True, exist_ok=True)
                 kind = os.lstat(source).st_mode
-                if not stat.S_ISREG(kind):
+                odd = safezip.name_problem(relative.as_posix())  # the zips' name rules, for loose files too
+                if odd:
+                    self._refuse(str(relative), odd)
+                elif not stat.S_ISREG(kind):
                     self._refuse(str(relative), "not a regular file (a link or a special file)")
                 elif name.lower().endswith(".zip"):
                     self.log.info("Extracting %s", relative)

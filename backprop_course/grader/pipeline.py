@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import time
 import warnings
@@ -24,8 +25,11 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
+from . import intake, verdicts
+from .admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
 from .bundle import replace_folder
+from .safezip import printable
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 
@@ -40,6 +44,16 @@ class Submission:
     log: str = field(default="", repr=False)
     worker: str = ""      # who graded it: "pid 1234", a Dask worker's address
     kept: bool = False    # graded by an earlier run from the same inputs, and kept
+    notes: list[str] = field(default_factory=list)   # graded, but: files left out, limits hit
+
+
+def _entries(folder):
+    """The entries of ``folder`` but hidden ones, sorted; nothing followed."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _what(mode):
+    return "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
 
 
 def load_config(root, class_dir="."):
@@ -105,7 +119,24 @@ class Course:
         return list(assignments(self.root / "source")[assignment].notebooks)
 
     # --- 1. release -------------------------------------------------------------------
+    def kernel_only_cells(self):
+        """[(assignment/notebook, grade_id)] of the test cells judged by the kernel alone, on
+        purpose (verdicts.KERNEL_ONLY); SystemExit naming every graded test cell of source/ that
+        trusted verdicts do not cover, and why."""
+        refusals, kernel_only = [], []
+        for assignment in self.assignments:
+            for name in self.source_notebooks(assignment):
+                cells = nbformat.read(self.root / "source" / assignment / name, as_version=4).cells
+                refused, marked = verdicts.uncovered(cells)
+                if refused:
+                    refusals.append(verdicts.refusal(f"source/{assignment}/{name}", refused))
+                kernel_only += [(f"{assignment}/{name}", grade_id) for grade_id in marked]
+        if refusals:
+            raise SystemExit("release/ not made: " + "\n".join(refusals))
+        return kernel_only
+
     def release(self):
+        self.kernel_only_cells()  # refuses before nbgrader starts, with the cells named
         for assignment in self.assignments:
             result = self.api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
@@ -114,40 +145,62 @@ class Course:
 
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):
-        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it."""
+        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it: the
+        intake's verdict (grader/intake.py: links, special files, sizes, names), then its notebooks."""
         submitted = self.class_path / "submitted"
         found = []
         if not submitted.is_dir():
             return found
         known = set(self.assignments)
-        for student_dir in sorted(p for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            folders = sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        limits = submission_limits(self.config)
+        for student_dir in _entries(submitted):
+            student = printable(student_dir.name)
+            mode = student_dir.lstat().st_mode
+            if not stat.S_ISDIR(mode):
+                if not stat.S_ISREG(mode):
+                    found.append(Submission(student, "-", f"the student's folder is {_what(mode)}: not followed"))
+                continue
+            folders = [p for p in _entries(student_dir) if stat.S_ISDIR(p.lstat().st_mode) or p.is_symlink()]
             if not folders:
-                found.append(Submission(student_dir.name, "-", "the student's folder holds no assignment folder"))
+                found.append(Submission(student, "-", "the student's folder holds no assignment folder"))
             for folder in folders:
-                sub = Submission(student_dir.name, folder.name)
+                sub = Submission(student, printable(folder.name))
                 if folder.name not in known:
-                    sub.problem = f"unknown assignment folder '{folder.name}' (known: {', '.join(sorted(known))})"
+                    sub.problem = f"unknown assignment folder '{sub.assignment}' (known: {', '.join(sorted(known))})"
                 else:
-                    sub.problem = self._check_notebooks(folder)
+                    verdict = intake.inspect(folder, self.source_notebooks(folder.name), limits, root=submitted)
+                    sub.notes = verdict.notes()
+                    sub.problem = verdict.problem
+                    sub.problem = sub.problem or self._check_notebooks(verdict, limits)
                 found.append(sub)
         return found
 
-    def _check_notebooks(self, folder):
+    def _check_notebooks(self, verdict, limits):
+        folder = Path(verdict.folder)
         expected = self.source_notebooks(folder.name)
-        present = sorted(p.name for p in folder.glob("*.ipynb"))
+        present = sorted(printable(p.name) for p in folder.glob("*.ipynb"))
         if not present:
             return f"no notebook in the folder (expected {', '.join(expected)})"
         missing = [name for name in expected if name not in present]
         if missing:
             return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
-        for name in expected:
+        for item in verdict.notebooks:
             try:
-                nbformat.validate(nbformat.read(folder / name, as_version=4))
+                nbformat.validate(nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4))
+            except intake.NotAdmitted as error:
+                return str(error)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                return f"{name} is not valid JSON ({error}); was it edited outside Jupyter?"
+                return f"{item.path} is not valid JSON ({error}); was it edited outside Jupyter?"
             except Exception as error:  # nbformat.ValidationError and friends
-                return f"{name} is not a valid notebook: {str(error).splitlines()[0]}"
+                return f"{item.path} is not a valid notebook: {str(error).splitlines()[0]}"
+        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
+        if stamp is not None:
+            from nbgrader.utils import parse_utc
+
+            try:
+                parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
+            except Exception as error:
+                return f"{intake.TIMESTAMP} holds no time nbgrader can read ({type(error).__name__}): fix or remove it"
         return ""
 
     def autograde(self, submissions, jobs=1, cluster=None, regrade=False):
@@ -157,13 +210,15 @@ class Course:
         cluster's workers, else with ``jobs`` local workers (None: :func:`cores`). A submission
         the journal shows graded from the same inputs, and which the gradebook holds, is kept
         as it is (``kept``), unless ``regrade``: so a run killed midway goes on where it stopped.
+        Before the first student the preflight (:meth:`preflight`) runs here, or on each cluster
+        worker before its first task.
         """
         from .executors import InProcess, LocalPool
         from .journal import Journal
 
         jobs = jobs or cores()
         _quiet_nbgrader()
-        todo = [s for s in submissions if not s.problem]
+        todo = gradable = [s for s in submissions if not s.problem]
         journal = Journal(self.class_path)
         digests = self._digests(todo)
         if not regrade:
@@ -176,14 +231,24 @@ class Course:
         if cluster:
             from .cluster import DaskCluster
 
+            # each worker runs the preflight itself, before its first task: here nothing is graded
             executor = DaskCluster(self, cluster)
         else:
-            if todo:
-                self._check_sandbox()
+            for passed in self.preflight(*sorted({s.assignment for s in todo}), jobs=jobs):
+                print(passed.summary())
             executor = LocalPool(self, jobs) if jobs > 1 and len(todo) > 1 else InProcess(self)
         self.executor = executor
-        if not todo:
-            return submissions
+        if todo:
+            self._grade(executor, todo, digests, journal)
+        for sub in gradable:  # kept ones too: the note is read from their autograded notebooks
+            if not sub.problem and self._hit_write_cap(sub):
+                sub.notes.append("the kernel hit the cap on what it may write while graded "
+                                 "(the cell that did lost its points; the rest were graded)")
+        return submissions
+
+    def _grade(self, executor, todo, digests, journal):
+        """Grade ``todo`` with ``executor``, taking each result as it comes: its autograded
+        folder and gradebook rows where the worker could not write them, then its journal line."""
         with executor, Gradebooks() as gradebooks:
             bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
             stats = getattr(executor, "stats", None)
@@ -210,30 +275,38 @@ class Course:
                                     + ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items())))
                 bar.update()
             bar.close()
-        return submissions
 
     @functools.cached_property
     def inputs_digest(self):
         """A digest of what every grade depends on besides the student's files: the course
         package, the nbgrader config and source/."""
-        from .bundle import inputs_digest, package_fingerprint, read_folder
+        from .bundle import inputs_digest, read_folder
+        from .preflight import fingerprint
 
         return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), read_folder(self.root / "source"),
-                             package_fingerprint())
+                             fingerprint())
 
     def _digests(self, todo):
         """{(student, assignment): digest of the course's and the submission's inputs}; a
-        submission whose files cannot be read safely gets none (it is always graded again)."""
-        from .bundle import RefusedFiles, read_submission, tree_digest
+        submission whose files the intake will not admit gets none (it is always graded again)."""
+        from .bundle import RefusedFiles, tree_digest
 
         digests = {}
         for sub in todo:
             try:
-                files = read_submission(self.class_path / "submitted" / sub.student / sub.assignment)
+                files = self.read_submission(sub)
             except (RefusedFiles, OSError):
                 continue
             digests[sub.student, sub.assignment] = f"{self.inputs_digest[:32]}-{tree_digest(files)[:32]}"
         return digests
+
+    def read_submission(self, sub):
+        """The files of ``sub`` the intake admits, as {relative path: (mode, bytes)}: what a
+        cluster worker is sent (bundle.read_submission); RefusedFiles when it admits none."""
+        from .bundle import read_submission
+
+        return read_submission(self.class_path / "submitted" / sub.student / sub.assignment,
+                               self.source_notebooks(sub.assignment), submission_limits(self.config))
 
     def _in_gradebook(self):
         """{(student, assignment)} of the submissions the class's gradebook holds."""
@@ -245,23 +318,46 @@ class Course:
             return {(sub.student_id, sub.assignment.name) for assignment in gradebook.assignments
                     for sub in gradebook.assignment_submissions(assignment.name)}
 
-    def _check_sandbox(self):
-        """Stop before the first submission, not once per submission, when the sandbox cannot start."""
-        from .sandbox import SandboxUnavailableError, disabled_by_environment, preflight
+    def _hit_write_cap(self, sub):
+        from .preprocessors import WRITE_CAP_NOTE
 
-        settings = self.config.SandboxedKernelManager
-        if settings.get("enabled", True) and not disabled_by_environment():
+        for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
+            for cell in nbformat.read(path, as_version=4).cells:
+                if any(WRITE_CAP_NOTE in o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"):
+                    return True
+        return False
+
+    def preflight(self, *assignments, jobs=1):
+        """The preflight of each assignment (grader/preflight.py), once per process, ``jobs`` at a
+        time; SystemExit with what is wrong and how to fix it if one fails, before any student
+        is graded. Returns their Preflight results.
+
+        Each runs in a thread of its own: the kernel it starts leaves its event loop there, not in
+        this thread, whose state the workers inherit when they fork.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from . import preflight
+
+        with ThreadPoolExecutor(max(1, min(jobs or 1, len(assignments)))) as threads:
+            runs = [threads.submit(preflight.once, self.config, self.root, a) for a in assignments]
             try:
-                preflight(settings.get("bwrap_path", "bwrap"))
-            except SandboxUnavailableError as error:
+                return [run.result() for run in runs]
+            except preflight.PreflightError as error:
                 raise SystemExit(str(error)) from None
 
     # --- 3. feedback, 4. export -------------------------------------------------------
-    def feedback(self, submissions):
-        for assignment in sorted({s.assignment for s in submissions if not s.problem}):
-            result = self.api.generate_feedback(assignment, force=True)
-            if not result["success"]:
-                print(f"warning: feedback for {assignment} failed:\n{result.get('error', '')}", file=sys.stderr)
+    def feedback(self, submissions, only_these=False):
+        """Feedback for every graded submission of the submissions' assignments; with
+        ``only_these`` (a regrade), for these submissions alone, and nobody else's file is rewritten."""
+        graded = [s for s in submissions if not s.problem]
+        for assignment in sorted({s.assignment for s in graded}):
+            students = sorted({s.student for s in graded if s.assignment == assignment}) if only_these else [None]
+            for student in students:
+                result = self.api.generate_feedback(assignment, student_id=student, force=True)
+                if not result["success"]:
+                    print(f"warning: feedback for {student or 'the class'}/{assignment} failed:\n{result.get('error', '')}",
+                          file=sys.stderr)
         return self.class_path / "feedback"
 
     def export(self, lms=None):
@@ -275,6 +371,31 @@ class Course:
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)
         return Path(plugin.to)
+
+
+def choose(submissions, student=None, assignment=None):
+    """The submissions of ``student`` in ``assignment`` (None: any), to regrade one after an
+    appeal or a fixed test. A name that matches no submission is an error, not an empty run."""
+    if student is None and assignment is None:
+        return submissions
+    chosen = [s for s in submissions if student in (None, s.student) and assignment in (None, s.assignment)]
+    if chosen:
+        return chosen
+    students = sorted({s.student for s in submissions})
+    handed_in = sorted({s.assignment for s in submissions if s.assignment != "-"})
+    if student is not None and student not in students:
+        raise SystemExit(f"no student '{student}' in submitted/{_close(student, students)}")
+    if assignment is not None and assignment not in handed_in:
+        raise SystemExit(f"no submission of '{assignment}' in submitted/{_close(assignment, handed_in)}")
+    theirs = sorted(s.assignment for s in submissions if s.student == student)
+    raise SystemExit(f"{student} has no submission of {assignment} in submitted/ (theirs: {', '.join(theirs)})")
+
+
+def _close(name, names):
+    import difflib
+
+    near = difflib.get_close_matches(name, names, n=3)
+    return f": did you mean {' or '.join(near)}?" if near else f" ({len(names)} there, none like it)"
 
 
 def _record(sub, result):

@@ -5,9 +5,13 @@ course root get the same behaviour as ``make grade``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
+from queue import Empty
 
-from nbclient.exceptions import DeadKernelError
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
@@ -39,6 +43,29 @@ class HideHiddenTestDetails(NbGraderPreprocessor):
         return cell, resources
 
 
+class RequireTrustedVerdicts(NbGraderPreprocessor):
+    """Refuse to release a notebook with a graded test cell that trusted verdicts do not cover.
+
+    Such a cell would be judged by the student's kernel alone, which the student's code
+    controls (verdicts.py says which forms the grader judges). The error names each cell and
+    why; a cell marked ``verdicts.KERNEL_ONLY`` is released, and logged.
+    """
+
+    def preprocess(self, nb, resources):
+        refused, kernel_only = verdicts.uncovered(nb.cells)
+        name = resources.get("unique_key", "the notebook")
+        if refused:
+            raise UncoveredTestCells(verdicts.refusal(name, refused))
+        for grade_id in kernel_only:
+            self.log.warning("%s: test cell %s is judged by the student's kernel alone (%s)", name, grade_id,
+                             verdicts.KERNEL_ONLY)
+        return nb, resources
+
+
+class UncoveredTestCells(ValueError):
+    """A graded test cell that trusted verdicts do not cover (the message names each)."""
+
+
 class DeduplicateGradeIds(DeduplicateIds):
     """nbgrader's DeduplicateIds, leaving no empty ``nbgrader`` metadata behind.
 
@@ -55,6 +82,11 @@ class DeduplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
+#: what GradingExecute adds to a cell whose writes hit the sandbox's caps (the pipeline looks for it)
+WRITE_CAP_NOTE = "[grader: the kernel hit the cap on what it may write while graded"
+_FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large")
+
+
 class GradingExecute(Execute):
     """nbgrader's Execute for autograding: the kernel in the sandbox, trusted verdicts, a dead
     kernel costing only the cells from that point on, and output cut as it arrives.
@@ -67,6 +99,11 @@ class GradingExecute(Execute):
 
     trusted_verdicts = Bool(True, help="Judge test cells' checks outside the student's kernel.").tag(config=True)
     max_output_chars = Integer(200_000, help="Output kept per cell; the rest is dropped as it arrives.").tag(config=True)
+    # nbclient gives a cell's output iopub_timeout (4 s) from the kernel's reply to arrive, then
+    # fails the whole notebook: a flood of output then fails a submission, or not, with the
+    # machine's load. Here a cell's output is read to its end for as long as it keeps coming
+    # (on_cell_executed), and only a kernel silent for iopub_timeout costs that cell.
+    raise_on_iopub_timeout = Bool(False, help=Execute.raise_on_iopub_timeout.help).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
@@ -74,10 +111,61 @@ class GradingExecute(Execute):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
+    async def async_start_new_kernel_client(self):
+        """nbclient's, then the sandbox sealed (:meth:`SandboxedKernelManager.seal`) before any cell runs."""
+        kc = await super().async_start_new_kernel_client()
+        if isinstance(self.km, SandboxedKernelManager):
+            try:
+                await self.km.seal()
+            except Exception:
+                await self._async_cleanup_kernel()
+                raise
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's setup_kernel calls this one
+
     def preprocess(self, nb, resources=None, km=None):
         self._dead_at = None
         self._output_chars = {}
+        self._finished = None  # the request whose output has ended (its "idle" status has come)
         return super().preprocess(nb, resources, km)
+
+    def process_message(self, msg, cell, cell_index):
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except CellExecutionComplete:
+            self._finished = msg["parent_header"].get("msg_id")
+            raise
+
+    async def on_cell_executed(self, **kwargs):
+        """After the kernel's reply: the rest of the cell's output, if nbclient stopped waiting for it.
+
+        Its end (the kernel's "idle") follows the reply at once, so what is left is what the cell
+        printed while it ran: read for as long as it keeps coming. Not after a timeout (the reply
+        is nbclient's, and the kernel may still be printing): that cell has failed already.
+        """
+        super().on_cell_executed(**kwargs)
+        reply = kwargs["execute_reply"]
+        cell, index, request = kwargs["cell"], kwargs["cell_index"], reply["parent_header"].get("msg_id")
+        if "header" not in reply or self._finished == request:
+            return
+        deadline = time.monotonic() + max(60, 3 * (self.timeout or 0))  # only a pathological kernel gets here
+        while True:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=self.iopub_timeout))
+            except Empty:
+                msg = None
+            if msg is None or time.monotonic() > deadline:
+                self.log.warning("Cell %d of %s: its output did not end", index + 1, self.resources.get("unique_key", "?"))
+                cell.outputs.append(error_output("OutputIncomplete", "The kernel's output for this cell did not end "
+                                                 f"(silent for {self.iopub_timeout} s, or still coming after "
+                                                 f"{max(60, 3 * (self.timeout or 0))} s)."))
+                return
+            if msg["parent_header"].get("msg_id") == request:
+                try:
+                    self.process_message(msg, cell, index)
+                except CellExecutionComplete:
+                    return
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -98,27 +186,58 @@ class GradingExecute(Execute):
         if self._output_chars.get(index, 0) > self.max_output_chars:
             cell.outputs.append(new_output("stream", name="stdout",
                                            text=f"\n[output cut at {self.max_output_chars} characters]\n"))
+        if any(o.output_type == "error" and any(mark in str(o.get("evalue", "")) for mark in _FULL) for o in cell.outputs):
+            size = getattr(self.km, "tmpfs_size", 0) // 2 ** 20
+            cell.outputs.append(new_output("stream", name="stderr", text=(
+                f"\n{WRITE_CAP_NOTE} (its working folder and /tmp hold {size} MiB each, in memory, "
+                "gone after grading): this cell stopped there]\n")))
+            self.log.warning("%s: the kernel hit the cap on what it may write, in cell %d",
+                             self.resources.get("unique_key", "?"), index + 1)
         return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
-        size = len(json.dumps(msg.get("content", {}), default=str))
+        content = msg.get("content", {})
+        text = content.get("text") if msg.get("msg_type") == "stream" else None
+        size = len(text) if isinstance(text, str) else len(json.dumps(content, default=str))
         self._output_chars[cell_index] = self._output_chars.get(cell_index, 0) + size
         if self._output_chars[cell_index] > self.max_output_chars:
             return None
         return super().output(outs, msg, display_id, cell_index)
 
     def judge(self, cell, index):
-        """Run each check's probe in the kernel and its verdict here; the first failure overrules the cell."""
-        for check, objects, args, kwargs in verdicts.check_calls(cell.source):
-            reveal = kwargs.pop("reveal", False)
+        """Run each check's probe in the kernel and its verdict here; the first failure overrules the cell.
+
+        A cell the grader cannot judge fails, saying why (never the batch, never silently), unless
+        it is marked to be judged by the kernel alone (verdicts.KERNEL_ONLY).
+        """
+        reading = verdicts.read_cell(cell.source)
+        if reading.kernel_only:
+            self.log.info("Test cell %s is judged by the kernel alone (%s)", cell.metadata.nbgrader.get("grade_id"),
+                          verdicts.KERNEL_ONLY)
+            return
+        if not reading.covered:
+            self.log.warning("Test cell %s cannot be judged by the grader, so it fails: %s",
+                             cell.metadata.nbgrader.get("grade_id"), "; ".join(reading.problems))
+            verdicts.overrule(cell, verdicts.cannot_judge(reading.problems))
+            return
+        for call in reading.calls:
+            reveal = call.kwargs.get("reveal", False)
+            call = dataclasses.replace(call, kwargs={k: v for k, v in call.kwargs.items() if k != "reveal"})
+            try:
+                case = verdicts.scenario(call)
+            except Exception as error:  # noqa: BLE001 (an argument the check does not take: the cell's fault, named)
+                self.log.warning("Test cell %s: %s(...) cannot build its case: %s", cell.metadata.nbgrader.get("grade_id"),
+                                 call.check.name, error)
+                verdicts.overrule(cell, verdicts.cannot_judge([f"line {call.line}: {call.check.name} rejects its "
+                                                               f"arguments ({type(error).__name__}: {error})"]))
+                return
             with quiet(Warning):
-                case = verdicts.scenario(check, args, kwargs)
-                probe = new_code_cell(verdicts.probe_code(check, objects, case))
+                probe = new_code_cell(verdicts.probe_code(call, case))
                 try:
                     self.execute_cell(probe, index, store_history=False)
                 finally:
                     self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
-                failure = verdicts.verdict(check, case, verdicts.observation(probe.outputs), reveal)
+                failure = verdicts.verdict(call.check, case, verdicts.observation(probe.outputs), reveal)
             if failure is not None:
                 verdicts.overrule(cell, failure)
                 return
@@ -138,3 +257,21 @@ def configure(c):
     steps = c.Autograde.sanitize_preprocessors if "sanitize_preprocessors" in c.Autograde \
         else Autograde.class_traits()["sanitize_preprocessors"].default()
     c.Autograde.sanitize_preprocessors = [DeduplicateGradeIds if step is DeduplicateIds else step for step in steps]
+    # Before an assignment's first submission: the preflight (grader/preflight.py), which stops
+    # the run when the environment would grade wrong. nbgrader calls the hook before it writes
+    # the submission's gradebook rows.
+    from . import preflight
+
+    c.Autograde.pre_convert_hook = preflight.Hook(c)
+    # Release refuses a graded test cell that trusted verdicts do not cover (verdicts.py).
+    from nbgrader.converters import GenerateAssignment
+
+    steps = c.GenerateAssignment.preprocessors if "preprocessors" in c.GenerateAssignment \
+        else GenerateAssignment.class_traits()["preprocessors"].default()
+    c.GenerateAssignment.preprocessors = [RequireTrustedVerdicts, *(s for s in steps if s is not RequireTrustedVerdicts)]
+    # A submission's files are untrusted: nbgrader reads and copies them only through the
+    # intake, from a stage (grader/admission.py); feedback/ gets the feedback pages only.
+    from .admission import IntakeHTMLExporter, IntakeNotebookExporter
+
+    c.Autograde.exporter_class = IntakeNotebookExporter
+    c.GenerateFeedback.exporter_class = IntakeHTMLExporter

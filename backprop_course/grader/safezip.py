@@ -71,6 +71,8 @@ def name_problem(name, limits=Limits()):
     for ch in name:
         if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in BIDI_CONTROLS:
             return "a control character or line break in the name"
+        if unicodedata.category(ch) == "Cs":  # a byte Python could not decode (os.fsdecode's surrogateescape)
+            return "a name that is not UTF-8"
     parts = name.rstrip("/").split("/")
     if any(part in ("..", ".") for part in parts):
         return "'..' or '.' in the path"

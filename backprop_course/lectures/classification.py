@@ -17,8 +17,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import activations as act
+from . import palette
 from .datasets import spirals, split, two_moons, xor
-from .widgets import _png, _WidgetBase
+from .widgets import DescribedImage, _png, _WidgetBase
 
 __all__ = ["MLP", "INITS", "numerical_gradient", "rel_error", "softmax", "gradient_norms", "accuracy", "standardise",
            "plot_decision_boundary", "boundary_trainer", "BoundaryTrainer", "DATASETS"]
@@ -186,12 +187,13 @@ def plot_decision_boundary(predict, X, y, ax, resolution=150, margin=0.3, title=
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     classes = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()])).reshape(gx.shape)
     C = int(max(classes.max(), np.max(y))) + 1
-    regions = ListedColormap(["#c6dbef", "#fdd0a2", "#c7e9c0", "#dadaeb", "#fcbba1"][:C])
+    regions = ListedColormap(palette.CLASS_FILLS[:C])
     # an image, not contourf: a fraction of the drawing time, which the widget pays at every frame
     ax.imshow(classes, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap=regions, vmin=-0.5,
               vmax=C - 0.5, interpolation="nearest", aspect="equal")
-    ax.scatter(X[:, 0], X[:, 1], c=[["#3182bd", "#e6550d", "#31a354", "#756bb1", "#de2d26"][k] for k in y],
-               s=12, edgecolors="k", linewidths=0.3)
+    for k in np.unique(y):  # one colour and one marker per class
+        ax.scatter(*X[y == k].T, color=palette.CLASS_COLOURS[k], marker=palette.CLASS_MARKERS[k],
+                   s=12, edgecolors="k", linewidths=0.3)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     if title:
@@ -229,7 +231,7 @@ class BoundaryTrainer(_WidgetBase):
         for control in (self.dataset_dropdown, self.hidden_slider, self.eta_slider, self.init_dropdown):
             control.observe(lambda _change: self.reset(), names="value")
         self.readout = W.HTML()
-        self.image = W.Image(format="png")
+        self.image = DescribedImage(format="png")
         self.figure = Figure(figsize=(10, 4.2))
         self.frames_drawn = 0
         self.ui = W.VBox([
@@ -271,11 +273,11 @@ class BoundaryTrainer(_WidgetBase):
                                    title=f"epoch {self.epochs}: held-out samples")
         if self.losses:
             epochs = np.arange(1, len(self.losses) + 1)
-            right.plot(epochs, self.losses, color="C0", label="mean loss e (left)")
+            right.plot(epochs, self.losses, color=palette.BLUE, label="mean loss e (left)")
             right.set(xlabel="epoch", ylabel="mean loss e")
             twin = right.twinx()
-            twin.plot(epochs, self.train_accuracy, color="C2", ls="--", label="train accuracy")
-            twin.plot(epochs, self.test_accuracy, color="C3", label="held-out accuracy")
+            twin.plot(epochs, self.train_accuracy, color=palette.BLUISH_GREEN, ls="--", label="train accuracy")
+            twin.plot(epochs, self.test_accuracy, color=palette.VERMILLION, label="held-out accuracy")
             twin.set(ylim=(0, 1.02), ylabel="accuracy")
             right.legend(loc="upper center", fontsize=8)
             twin.legend(loc="center right", fontsize=8)
@@ -283,11 +285,26 @@ class BoundaryTrainer(_WidgetBase):
             right.text(0.5, 0.5, "press Train", ha="center", va="center", transform=right.transAxes)
         self.figure.subplots_adjust(left=0.05, right=0.93, bottom=0.12, top=0.92, wspace=0.3)
         self.image.value = _png(self.figure)
+        self.image.tooltip = self.describe()
         test = f"{self.test_accuracy[-1]:.1%}" if self.test_accuracy else "–"
         loss = f"{self.losses[-1]:.4f}" if self.losses else "–"
         self.readout.value = (f"epochs: <b>{self.epochs}</b> &nbsp; loss e = {loss} &nbsp; held-out accuracy: "
                               f"<b>{test}</b> &nbsp; (H = {self.hidden_slider.value}, η = {self.eta_slider.value:.3g}, "
                               f"init '{self.init_dropdown.value}')")
+
+
+    def describe(self):
+        """What the figure shows now, in words (the image's text alternative)."""
+        C = int(max(self.y_train.max(), self.y_test.max())) + 1
+        text = (f"Left: the plane coloured by the class the net predicts after {self.epochs} "
+                f"epoch{'' if self.epochs == 1 else 's'} on "
+                f"'{self.dataset_dropdown.value}' ({C} classes), the held-out samples on top, one colour and "
+                f"marker per class.")
+        if not self.losses:
+            return text + " Right: empty until Train is pressed."
+        return text + (f" Right: per epoch, the mean loss e (now {self.losses[-1]:.4f}), the training accuracy "
+                       f"(dashed, now {self.train_accuracy[-1]:.1%}) and the held-out accuracy "
+                       f"(now {self.test_accuracy[-1]:.1%}).")
 
 
 def boundary_trainer(dataset="two moons", hidden=16, learning_rate=0.5, init="he", epochs=20, batch_size=16, seed=0,

@@ -2,16 +2,19 @@
 
 Every function draws into ``ax`` (or ``axes``) when given one, otherwise it makes a new
 figure, and returns the matplotlib ``Figure``. In a notebook, end the cell with ``;``
-or assign the result, otherwise the figure is shown twice.
+or assign the result, otherwise the figure is shown twice. Colours come from the course's
+colour-blind-safe palette (``palette``); each ``describe_*`` function says in words what
+the figure of the same name shows (the alt text of the widgets' images).
 """
 import numpy as np
 
 from . import activations as act
+from . import palette
 
 __all__ = ["plot_activation", "plot_all_activations", "draw_network", "network_figsize",
-           "plot_descent"]
+           "plot_descent", "describe_activation", "describe_network", "describe_descent"]
 
-POS, NEG = "#1f77b4", "#d62728"  # colours of positive and negative weights
+POS, NEG = palette.POSITIVE, palette.NEGATIVE  # colours of positive and negative weights
 GAP = 2.0  # vertical distance between neurons of a layer in draw_network
 
 
@@ -38,10 +41,10 @@ def plot_activation(name, ax=None, net_range=(-6.0, 6.0), mark=None):
     phi, dphi, phi_tex, dphi_tex = act.ACTIVATIONS[name]
     fig, ax = _new_axes(ax, (4.5, 3.2))
     net = np.linspace(net_range[0], net_range[1], 601)
-    ax.plot(net, phi(net), color="C0", lw=2, label=phi_tex)
-    ax.plot(net, dphi(net), color="C1", lw=2, ls="--", label=dphi_tex)
-    ax.axhline(0, color="0.6", lw=0.8)
-    ax.axvline(0, color="0.6", lw=0.8)
+    ax.plot(net, phi(net), color=palette.BLUE, lw=2, label=phi_tex)
+    ax.plot(net, dphi(net), color=palette.ORANGE, lw=2, ls="--", label=dphi_tex)
+    ax.axhline(0, color=palette.NEUTRAL, lw=0.8)
+    ax.axvline(0, color=palette.NEUTRAL, lw=0.8)
     if mark is not None:
         o, slope = float(phi(mark)), float(dphi(mark))
         half = 0.12 * (net_range[1] - net_range[0])
@@ -109,7 +112,7 @@ def draw_network(layer_sizes, values=None, weights=None, deltas=None, biases=Non
     - weights: None or a list of K-1 arrays; weights[k] has shape
       (layer_sizes[k], layer_sizes[k+1]) and weights[k][a, b] is the weight from node a
       of layer k into node b of layer k+1 (w_ij, then w_jl); drawn on the edges,
-      blue for positive, red for negative, width growing with |w|
+      blue for positive, vermillion (orange-red) for negative, width growing with |w|
     - deltas: None or a list of K entries (None for the input layer), δ under each neuron
     - biases: None or a list of K entries (None for the input layer), b under each neuron
     - ax: Axes to draw into, or None for a new figure
@@ -156,7 +159,7 @@ def draw_network(layer_sizes, values=None, weights=None, deltas=None, biases=Non
     for k in range(K):
         for a in range(layer_sizes[k]):
             x, y = pos(k, a)
-            face = "#f2f2f2" if k == 0 else "#fff3d6"
+            face = palette.INPUT_FILL if k == 0 else palette.NEURON_FILL
             ax.add_patch(mpatches.Circle((x, y), 0.42, fc=face, ec="k", lw=1.2, zorder=4))
             ax.text(x, y + 0.55, names[k][a], ha="center", va="bottom", fontsize=10,
                     zorder=5)
@@ -171,7 +174,7 @@ def draw_network(layer_sizes, values=None, weights=None, deltas=None, biases=Non
                 below.append("δ=" + _fmt(deltas[k][a]))
             if below:
                 ax.text(x, y - 0.5, "\n".join(below), ha="center", va="top", fontsize=8.5,
-                        zorder=5, color="#5a3e00")
+                        zorder=5, color=palette.NOTE_TEXT)
     ax.set_xlim(-0.8, 3.0 * (K - 1) + 0.8)
     half = (top - 1) / 2.0 * GAP
     ax.set_ylim(-half - 1.25, half + 0.95)
@@ -208,10 +211,10 @@ def plot_descent(ws, loss, w_star=None, axes=None, title=None, w_range=None):
     left.plot(grid, loss(grid), color="0.3", lw=1.5)
     inside = (ws >= w_range[0]) & (ws <= w_range[1])
     shown = ws[: np.argmin(inside) if not inside.all() else len(ws)]
-    left.plot(shown, loss(shown), "-o", color="C3", ms=4, lw=1)
+    left.plot(shown, loss(shown), "-o", color=palette.VERMILLION, ms=4, lw=1)
     left.plot([ws[0]], [loss(ws[:1])[0]], "s", color="k", ms=7, label="start")
     if w_star is not None:
-        left.axvline(w_star, color="C2", ls=":", label="minimum")
+        left.axvline(w_star, color=palette.BLUISH_GREEN, ls=":", label="minimum")
     left.set_xlim(*w_range)
     left.set_ylim(bottom=-0.05 * loss(np.array([w_range[0]]))[0])
     left.set_xlabel("w")
@@ -220,8 +223,62 @@ def plot_descent(ws, loss, w_star=None, axes=None, title=None, w_range=None):
     if title:
         left.set_title(title, fontsize=10)
     losses = loss(ws)
-    right.semilogy(np.arange(len(ws)), np.maximum(losses, 1e-300), "-o", ms=3, color="C0")
+    right.semilogy(np.arange(len(ws)), np.maximum(losses, 1e-300), "-o", ms=3, color=palette.BLUE)
     right.set_xlabel("step")
     right.set_ylabel("e (log scale)")
     right.grid(True, which="major", alpha=0.3)
     return fig
+
+
+# --------------------------------------------------------------------------- in words
+
+
+def describe_activation(name, net_range=(-6.0, 6.0), mark=None):
+    """What ``plot_activation`` shows, in words."""
+    phi, dphi, _, _ = act.ACTIVATIONS[name]
+    text = (f"The {name} activation o = φ(net) (solid line) and its derivative φ′(net) (dashed) "
+            f"for net from {net_range[0]:g} to {net_range[1]:g}")
+    if mark is not None:
+        text += (f", with the point net = {mark:.2f}, o = {float(phi(mark)):.3f} marked and its tangent "
+                 f"of slope φ′ = {float(dphi(mark)):.3f}")
+    return text + "."
+
+
+def describe_network(layer_sizes, values=None, weights=None, deltas=None, biases=None, title=None):
+    """What ``draw_network`` shows, in words: the layers, and every number written in the figure."""
+    kinds = ["input"] + ["hidden"] * (len(layer_sizes) - 2) + ["output"]
+    layers = ", ".join(f"{n} {kind} {'node' if kind == 'input' else 'neuron'}{'s' if n != 1 else ''}"
+                       for n, kind in zip(layer_sizes, kinds))
+    text = f"Diagram of a fully connected network: {layers}"
+    text += f" ({title})." if title else "."
+
+    def numbers(layer):
+        return ", ".join(_fmt(v) for v in np.ravel(layer))
+
+    for k, kind in enumerate(kinds):
+        parts = []
+        if values is not None and values[k] is not None:
+            parts.append(f"{'values' if k == 0 else 'outputs o'} {numbers(values[k])}")
+        if biases is not None and k > 0 and biases[k] is not None:
+            parts.append(f"biases b {numbers(biases[k])}")
+        if deltas is not None and k > 0 and deltas[k] is not None:
+            parts.append(f"δ {numbers(deltas[k])}")
+        if parts:
+            text += f" Layer {k + 1} ({kind}): " + "; ".join(parts) + "."
+    if weights is not None:
+        for k, W in enumerate(weights):
+            text += (f" Weights from layer {k + 1} to layer {k + 2}, row by row from each node: "
+                     f"{numbers(W)} (drawn blue when positive, vermillion when negative, thicker when larger).")
+    return text
+
+
+def describe_descent(ws, loss, w_star=None):
+    """What ``plot_descent`` shows, in words."""
+    ws = np.asarray(ws, dtype=float)
+    with np.errstate(over="ignore"):
+        losses = loss(ws)
+    text = (f"Left: the loss e(w) as a curve, and the path of gradient descent on it over {len(ws) - 1} steps, "
+            f"from w = {ws[0]:.4g} to w = {ws[-1]:.4g}")
+    if w_star is not None:
+        text += f" (the minimum is at w = {w_star:.4g})"
+    return text + (f". Right: the loss after each step, on a log scale, from {losses[0]:.3g} to {losses[-1]:.3g}.")

@@ -12,19 +12,24 @@ has computed, so the state can be read from Python (tests, or a curious student)
   contract, and a numerical gradient check of what its ``backward`` did (lecture 4).
 
 Displaying the object (last expression of a cell) shows the widget. Figures are drawn
-without pyplot and shown as PNG in an ``ipywidgets.Image``.
+without pyplot and shown as PNG in an ``ipywidgets.Image``, whose ``tooltip`` (the image's
+title, which screen readers read as its text alternative) says what the figure shows. Colours
+come from the course's colour-blind-safe ``palette``.
 """
 import copy
 import io
 
 import ipywidgets as W
 import numpy as np
+import traitlets
 from matplotlib.figure import Figure
 
 from ..checks.oracle import numerical_gradient
 from ..checks.reference import Neuron as _Neuron  # the checks' reference neuron (used when no class is given)
 from . import activations as act
-from .plots import draw_network, network_figsize, plot_activation, plot_descent
+from . import palette
+from .plots import (describe_activation, describe_descent, describe_network, draw_network, network_figsize,
+                    plot_activation, plot_descent)
 
 __all__ = ["neuron_playground", "learning_rate_explorer", "backprop_stepper",
            "classify_learning_rate", "TEXT_EXAMPLE"]
@@ -48,6 +53,17 @@ def _png(fig, dpi=90):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)  # fixed layout: "tight" would draw twice
     return buf.getvalue()
+
+
+class DescribedImage(W.Image):
+    """An ``ipywidgets.Image`` whose ``tooltip`` works: the image's title, its text alternative.
+
+    ipywidgets 8's browser side reads ``description`` when it sets an Image's tooltip, and the
+    Image model has none: the view fails to render ("Cannot read properties of undefined"),
+    in JupyterLab and on the static site alike. An empty ``description`` makes it set the title.
+    """
+
+    description = traitlets.Unicode("").tag(sync=True)
 
 
 class _WidgetBase:
@@ -88,7 +104,7 @@ class NeuronPlayground(_WidgetBase):
         self.activation_dropdown = W.Dropdown(options=names, value=activation,
                                               description="φ")
         self.readout = W.HTML()
-        self.image = W.Image(format="png")
+        self.image = DescribedImage(format="png")
         self.figure = Figure(figsize=(5.5, 3.6))
         for w in [*self.weight_sliders, self.bias_slider, self.activation_dropdown]:
             w.observe(self._update, names="value")
@@ -122,7 +138,7 @@ class NeuronPlayground(_WidgetBase):
             self.student_output = float(neuron.forward(self.inputs))
             ok = np.isclose(self.student_output, self.output, rtol=1e-9, atol=1e-12)
             text += (f"<br>your Neuron: {self.student_output:.4f} "
-                     + ("✔" if ok else "<span style='color:red'>✘ differs</span>"))
+                     + ("✔" if ok else f"<span style='color:{palette.WARNING_TEXT}'>✘ differs</span>"))
         self.readout.value = text
         lim = max(8.0, abs(self.net) + 1.0)
         self.figure.clear()
@@ -130,6 +146,7 @@ class NeuronPlayground(_WidgetBase):
         plot_activation(name, ax=ax, net_range=(-lim, lim), mark=self.net)
         self.figure.subplots_adjust(left=0.1, right=0.97, bottom=0.14, top=0.91)
         self.image.value = _png(self.figure)
+        self.image.tooltip = describe_activation(name, (-lim, lim), mark=self.net)
 
 
 def neuron_playground(inputs=(1.0, 2.0, 3.0), weights=(0.5, -0.3, 0.2), bias=0.0,
@@ -193,7 +210,7 @@ class LearningRateExplorer(_WidgetBase):
             button.on_click(lambda _b, v=value: setattr(self.eta_slider, "value", v))
             self.preset_buttons[name] = button
         self.readout = W.HTML()
-        self.image = W.Image(format="png")
+        self.image = DescribedImage(format="png")
         self.figure = Figure(figsize=(10, 3.6))
         for s in (self.eta_slider, self.steps_slider, self.w0_slider):
             s.observe(self._update, names="value")
@@ -231,6 +248,7 @@ class LearningRateExplorer(_WidgetBase):
                      w_range=(self.w_star - 2.8, self.w_star + 2.8))
         self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.91, wspace=0.25)
         self.image.value = _png(self.figure)
+        self.image.tooltip = f"η = {eta:.3f}, {self.regime}. " + describe_descent(self.ws, self.loss, self.w_star)
 
 
 def learning_rate_explorer(o_i=2.0, t=1.0, eta=0.02, steps=20, w0=-1.0):
@@ -314,7 +332,7 @@ class BackpropStepper(_WidgetBase):
         self.update_button.on_click(lambda _b: self.update())
         self.reset_button.on_click(lambda _b: self.reset())
         self.status = W.HTML()
-        self.image = W.Image(format="png")
+        self.image = DescribedImage(format="png")
         self.figure = Figure(figsize=network_figsize((len(self.inputs), self.J, self.L)))
         self.ui = W.VBox([
             W.HBox([self.forward_button, self.backward_button, self.update_button,
@@ -479,10 +497,11 @@ class BackpropStepper(_WidgetBase):
                   "update": f"after Update {self.steps}: new weights (press Forward)"}
         self.figure.clear()
         ax = self.figure.add_axes((0.0, 0.0, 1.0, 0.94))
-        draw_network((len(self.inputs), self.J, self.L), values=values,
-                     weights=[Wh.T, Wo.T], deltas=deltas, biases=[None, bh, bo],
-                     ax=ax, title=titles[self.phase])
+        drawn = dict(values=values, weights=[Wh.T, Wo.T], deltas=deltas, biases=[None, bh, bo],
+                     title=titles[self.phase])
+        draw_network((len(self.inputs), self.J, self.L), ax=ax, **drawn)
         self.image.value = _png(self.figure)
+        self.image.tooltip = describe_network((len(self.inputs), self.J, self.L), **drawn)
         self.status.value = self._status_html()
 
     def _status_html(self):
@@ -492,7 +511,7 @@ class BackpropStepper(_WidgetBase):
             parts.append("e per forward pass: "
                          + ", ".join(f"{e:.6f}" for e in self.history[-8:]))
         for w in self.warnings:
-            parts.append(f"<span style='color:red'>⚠ {w}</span>")
+            parts.append(f"<span style='color:{palette.WARNING_TEXT}'>⚠ {w}</span>")
         if self.grad_backward:
             rows = "".join(
                 f"<tr><td>{k}</td><td>{self.grad_backward[k]:+.3e}</td>"

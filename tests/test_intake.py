@@ -1,0 +1,275 @@
+"""backprop_course.grader.intake: what of a submission folder the grader may open, decided from
+metadata alone, and copied without following a link.
+
+Each test builds a folder with one hostile thing in it beside an honest notebook, and checks the
+verdict (admitted, left out and why, or not graded) and that the copy holds exactly what was
+admitted. No kernel runs here: tests/test_untrusted_files.py grades such submissions.
+"""
+import os
+import stat
+
+import pytest
+
+from backprop_course.grader import intake
+from backprop_course.grader.safezip import Limits
+
+MiB = 1 << 20
+NB = "backprop.ipynb"
+NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+SMALL = Limits(file_bytes=1 * MiB, total_bytes=2 * MiB, entries=20)
+
+
+@pytest.fixture
+def course(tmp_path):
+    """submitted/ada/02_backprop with an honest notebook, a secret outside it, and bob's folder."""
+    secret = tmp_path / "source" / "02_backprop" / NB
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes(b"### BEGIN HIDDEN TESTS the solution")
+    folder = tmp_path / "submitted" / "ada" / "02_backprop"
+    folder.mkdir(parents=True)
+    (folder / NB).write_bytes(NOTEBOOK)
+    bob = tmp_path / "submitted" / "bob" / "02_backprop"
+    bob.mkdir(parents=True)
+    (bob / NB).write_bytes(NOTEBOOK.replace(b"{}", b'{"bob": 1}'))
+    return tmp_path, folder, secret
+
+
+def left_out(found):
+    return {r.path: r.reason for r in found.left_out}
+
+
+def copied(dest):
+    return {str(p.relative_to(dest)): p.read_bytes() for p in sorted(dest.rglob("*")) if p.is_file()}
+
+
+def test_an_honest_folder_is_admitted_whole_and_copied_byte_for_byte(course):
+    root, folder, _ = course
+    (folder / "data").mkdir()
+    (folder / "data" / "w.npy").write_bytes(b"\x93NUMPY")
+    (folder / "notes.txt").write_text("scratch")
+    (folder / intake.TIMESTAMP).write_text("2026-12-01 10:00:00.000000 UTC")
+    found = intake.inspect(folder, [NB], root=root / "submitted")
+    assert not found.problem and not found.left_out and found.notes() == []
+    assert [f.path for f in found.notebooks] == [NB]
+    assert sorted(f.path for f in found.files) == sorted([intake.TIMESTAMP, "data/w.npy", "notes.txt"])
+    assert intake.admit(found, root / "stage") == []
+    assert copied(root / "stage") == {NB: NOTEBOOK, "data/w.npy": b"\x93NUMPY", "notes.txt": b"scratch",
+                                      intake.TIMESTAMP: b"2026-12-01 10:00:00.000000 UTC"}
+
+
+@pytest.mark.parametrize("name, target", [
+    ("notes.txt", "../../../source/02_backprop/backprop.ipynb"),   # relative, to the solution
+    ("shadow.txt", "/etc/shadow"),                                 # absolute, to a system file
+    ("bob.txt", "../../bob/02_backprop/backprop.ipynb"),           # another student's work
+    ("zero", "/dev/zero"),                                         # would be read forever
+    ("solutions", "../../../source"),                              # a folder
+])
+def test_a_symbolic_link_is_left_out_and_the_rest_graded(course, name, target):
+    root, folder, _ = course
+    os.symlink(target, folder / name)
+    found = intake.inspect(folder, [NB])
+    assert left_out(found) == {name: intake.LINK}
+    assert not found.problem and [f.path for f in found.notebooks] == [NB]
+    assert found.notes() == [f"not graded: {name}: {intake.LINK}; the rest is graded"]
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "device"])
+def test_a_special_file_is_left_out_unopened(course, kind):
+    root, folder, _ = course
+    if kind == "fifo":
+        os.mkfifo(folder / "pipe")
+    elif kind == "device":  # a character device like /dev/zero: read forever
+        try:
+            os.mknod(folder / "pipe", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+        except PermissionError:
+            pytest.skip("making a device file needs root")
+    else:
+        import socket
+
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(folder / "pipe"))
+        sock.close()
+    found = intake.inspect(folder, [NB])  # a FIFO opened for reading would block here
+    assert left_out(found) == {"pipe": intake.SPECIAL} and not found.problem
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK}
+
+
+def test_a_hard_link_to_a_file_outside_is_left_out_and_one_inside_is_not(course):
+    root, folder, secret = course
+    os.link(secret, folder / "hard.txt")
+    (folder / "mine.txt").write_text("mine")
+    os.link(folder / "mine.txt", folder / "also-mine.txt")  # both names inside: the student's own file
+    found = intake.inspect(folder, [NB])
+    assert set(left_out(found)) == {"hard.txt"} and "hard link" in left_out(found)["hard.txt"]
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK, "mine.txt": b"mine", "also-mine.txt": b"mine"}
+
+
+@pytest.mark.parametrize("how", ["symlink", "hard link", "fifo", "too big"])
+def test_a_notebook_that_cannot_be_admitted_fails_the_submission(course, how):
+    root, folder, secret = course
+    (folder / NB).unlink()
+    if how == "symlink":
+        os.symlink("../../../source/02_backprop/backprop.ipynb", folder / NB)
+    elif how == "hard link":
+        os.link(secret, folder / NB)
+    elif how == "fifo":
+        os.mkfifo(folder / NB)
+    else:
+        with open(folder / NB, "wb") as f:
+            f.truncate(2 * MiB)
+    found = intake.inspect(folder, [NB], SMALL)
+    assert found.problem.startswith(NB) and not found.notebooks, found.problem
+    assert intake.admit(found, root / "stage") == [] and copied(root / "stage") == {}
+
+
+def test_a_file_over_the_cap_is_left_out_unread(course):
+    root, folder, _ = course
+    with open(folder / "data.bin", "wb") as f:  # sparse: 300 MiB that take no disk
+        f.truncate(300 * MiB)
+    found = intake.inspect(folder, [NB])
+    assert "300 MiB, over the cap of 50 MiB" in left_out(found)["data.bin"] and not found.problem
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK}
+
+
+def test_too_many_files_leave_only_the_notebook(course):
+    root, folder, _ = course
+    for i in range(25):
+        (folder / f"f{i:02d}.txt").write_text("x")
+    found = intake.inspect(folder, [NB], SMALL)
+    assert not found.problem and found.files == []
+    assert left_out(found) == {"*": "the folder holds 25 files of 0.0 MiB, over the caps of 20 files and 2 MiB: "
+                                    "only its notebooks are copied and graded"}
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK}
+
+
+def test_too_much_in_all_leaves_only_the_notebook(course):
+    root, folder, _ = course
+    for i in range(3):
+        (folder / f"f{i}.bin").write_bytes(b"x" * (MiB - 1))
+    found = intake.inspect(folder, [NB], SMALL)
+    assert found.files == [] and "over the caps" in left_out(found)["*"]
+
+
+def test_a_folder_too_large_to_walk_is_cut_short(course):
+    root, folder, _ = course
+    tiny = Limits(file_bytes=MiB, total_bytes=MiB, entries=2)
+    for i in range(intake.WALK_LIMIT_FACTOR * 2 + 5):
+        (folder / f"f{i:03d}.txt").write_text("x")
+    found = intake.inspect(folder, [NB], tiny)
+    assert not found.problem and [f.path for f in found.notebooks] == [NB] and found.files == []
+    assert "more than 40 entries" in left_out(found)["*"]
+
+
+@pytest.mark.parametrize("name", ["line\nbreak.txt", "tab\there.txt", "back\\slash.txt", "bidi\u202etxt.exe",
+                                  "/".join(["d" * 250] * 5)])
+def test_odd_names_are_refused_with_the_zip_rules(course, name):
+    root, folder, _ = course
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("x")
+    found = intake.inspect(folder, [NB])
+    (reason,) = left_out(found).values()
+    assert reason.endswith("not copied") and "\n" not in next(iter(left_out(found)))
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK}
+
+
+def test_a_name_that_is_not_utf8_is_refused_and_printed_escaped(course):
+    root, folder, _ = course
+    (folder / os.fsdecode(b"\xffdata")).mkdir()  # a folder, and a file in it
+    (folder / os.fsdecode(b"\xffdata") / "w.txt").write_text("x")
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("x")
+    found = intake.inspect(folder, [NB])
+    assert left_out(found) == {"\\udcffdata": "a name that is not UTF-8: not copied",
+                               "caf\\udce9.txt": "a name that is not UTF-8: not copied"}
+    assert all(note.isprintable() for note in found.notes())
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK}
+
+
+def test_a_leading_dash_is_an_ordinary_name(course):
+    """No name reaches a shell or an argument list: '-rf' is copied like any file."""
+    root, folder, _ = course
+    (folder / "-rf").write_text("x")
+    (folder / "--help.txt").write_text("y")
+    found = intake.inspect(folder, [NB])
+    assert not found.left_out and sorted(f.path for f in found.files) == ["--help.txt", "-rf"]
+    intake.admit(found, root / "stage")
+    assert copied(root / "stage") == {NB: NOTEBOOK, "-rf": b"x", "--help.txt": b"y"}
+
+
+def test_a_linked_or_oddly_named_student_or_assignment_folder_is_not_graded(course):
+    root, folder, _ = course
+    submitted = root / "submitted"
+    os.symlink(folder.parent, submitted / "eve")          # eve's folder is ada's
+    (submitted / "mallory").mkdir()
+    os.symlink(folder, submitted / "mallory" / "02_backprop")
+    odd = ["odd\nname", os.fsdecode(b"\xffname"), "*", "ad[a]"]  # a line break, not UTF-8, glob patterns
+    for student in odd:
+        (submitted / student / "02_backprop").mkdir(parents=True)
+    for student in ("eve", "mallory", *odd):
+        found = intake.inspect(submitted / student / "02_backprop", [NB], root=submitted)
+        assert found.problem and not found.notebooks, student
+    assert "symbolic link" in intake.inspect(submitted / "eve" / "02_backprop", [NB], root=submitted).problem
+    assert "glob character" in intake.inspect(submitted / "*" / "02_backprop", [NB], root=submitted).problem
+
+
+@pytest.mark.parametrize("how", ["symlink", "fifo", "too big"])
+def test_a_refused_timestamp_fails_the_submission(course, how):
+    """The time of submission decides lateness: a timestamp.txt that cannot be read is not dropped."""
+    root, folder, _ = course
+    stamp = folder / intake.TIMESTAMP
+    if how == "symlink":
+        os.symlink("/dev/zero", stamp)
+    elif how == "fifo":
+        os.mkfifo(stamp)
+    else:
+        stamp.write_text("2026-12-01 10:00:00 UTC" + " " * 2000)
+    found = intake.inspect(folder, [NB])
+    assert found.problem.startswith(intake.TIMESTAMP), found.problem
+
+
+def test_a_file_swapped_for_a_link_after_inspection_is_not_followed(course):
+    root, folder, secret = course
+    (folder / "notes.txt").write_text("honest")
+    found = intake.inspect(folder, [NB])
+    (folder / "notes.txt").unlink()
+    os.symlink(secret, folder / "notes.txt")
+    (folder / NB).rename(root / "old.ipynb")  # kept: its inode is not reused
+    (folder / NB).write_bytes(NOTEBOOK)  # a new file under the same name
+    refused = intake.admit(found, root / "stage")
+    assert {r.path for r in refused} == {"notes.txt", NB}
+    assert found.problem.startswith(NB) and "replaced" in found.problem
+    assert copied(root / "stage") == {}
+
+
+def test_read_path_reads_one_regular_file_only(course):
+    root, folder, secret = course
+    assert intake.read_path(folder / NB) == NOTEBOOK
+    os.symlink(secret, folder / "link.ipynb")
+    os.mkfifo(folder / "fifo.ipynb")
+    os.link(secret, folder / "hard.ipynb")
+    for name, words in [("link.ipynb", "symbolic link"), ("fifo.ipynb", "special file"), ("hard.ipynb", "hard link"),
+                        ("missing.ipynb", "cannot be read")]:
+        with pytest.raises(intake.NotAdmitted, match=words):
+            intake.read_path(folder / name)
+    with pytest.raises(intake.NotAdmitted, match="over the cap"):
+        intake.read_path(folder / NB, Limits(file_bytes=10))
+
+
+def test_inspection_opens_nothing(course, monkeypatch):
+    """The verdict comes from metadata: not one file of the folder is opened to reach it."""
+    root, folder, secret = course
+    os.mkfifo(folder / "pipe")
+    os.symlink(secret, folder / "notes.txt")
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(path) or real_open(path, *a, **k))
+    intake.inspect(folder, [NB])
+    assert opened == []
+    assert stat.S_ISFIFO(os.lstat(folder / "pipe").st_mode)
