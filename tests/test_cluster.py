@@ -6,12 +6,17 @@ these tests is an empty tmpfs: a worker cannot read a course, only what the clie
 The client is the command line (``backprop-course grade --cluster SCHEDULER_FILE``) in a
 subprocess, as an instructor runs it; the tests watch and kill processes from outside.
 
-- the catalogue (a subset of it, both assignments, with the source and the blank release)
-  gets the same grades as sequential stock ``nbgrader autograde``, and the same autograded
-  notebooks apart from timestamps;
+One scheduler and two workers serve the whole module, and every course is a copy of one
+released template with the same config, so a worker process unpacks the course and passes its
+preflight once (a worker killed by a test is a new process, which passes it again).
+
+- a small class (per assignment a correct solution, a mistake and the blank release) gets the
+  same grades as sequential stock ``nbgrader autograde``, and the same autograded notebooks
+  apart from timestamps;
 - a worker SIGKILLed mid-batch: every submission graded once, the gradebook as undisturbed;
 - a submission whose every worker dies: reported as not graded, the rest graded;
-- the client SIGKILLed and run again: it goes on where it stopped, same gradebook;
+- the client SIGKILLed and run again: it goes on where it stopped, same gradebook; then one
+  student's submission regraded on the cluster, nobody else's rows or files touched;
 - a worker with another version of the checks refuses, and the client says so; a scheduler
   that cannot be reached stops the run before anything is graded;
 - into PostgreSQL.
@@ -36,40 +41,40 @@ from backprop_course.tools.local_cluster import LocalCluster
 from nbgrader_runner import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
-A1, A2 = "01_neuron", "02_backprop"
+A1, A2, A3 = "01_neuron", "02_backprop", "03_vectorised"
 BY_NAME = {s.name: s for s in CATALOGUE}
-#: the class graded through the cluster: both assignments, right and wrong, the source and the blank release
-CLASS = ["01-reference", "01-correct-ufuncs", "01-forward-no-bias", "01-derivatives-relu-sign",
-         "02-reference", "02-correct-loops", "02-neuron-hidden-no-phi-prime", "02-network-first-output-only",
-         "02-train-off-by-one", "blank"]
-SMALL = ["02-reference", "02-neuron-hidden-no-phi-prime", "02-network-first-output-only", "02-train-off-by-one",
-         "02-correct-loops"]  # the batches the faults are tried on
+#: the class graded through the cluster, (student, assignment): per assignment a correct
+#: solution in another style than the reference, a classic mistake, and the blank release
+CLASS = [("01-correct-ufuncs", A1), ("01-forward-no-bias", A1), ("blank", A1),
+         ("02-correct-loops", A2), ("02-neuron-hidden-no-phi-prime", A2), ("blank", A2),
+         ("03-correct-einsum", A3), ("03-dense-dW-transposed", A3), ("blank", A3)]
+SMALL = [sub for sub in CLASS if sub[1] == A2]  # the batch the faults are tried on: one assignment, one preflight
 
 
-def notebooks_of(student):
-    """{assignment: notebook} a student of CLASS hands in."""
+def notebook_of(student, assignment):
+    """The notebook ``student`` of CLASS hands in for ``assignment``."""
     if student == "blank":
-        return {A2: nbformat.read(ROOT / "release" / A2 / NOTEBOOK[A2], as_version=4)}
-    sub = BY_NAME[student]
-    return {sub.assignment: build_notebook(sub, hidden_tests=False)}
+        return nbformat.read(ROOT / "release" / assignment / NOTEBOOK[assignment], as_version=4)
+    return build_notebook(BY_NAME[student], hidden_tests=False)
 
 
-def course_with(folder, students, config=""):
-    """A course root in ``folder`` whose class hands in ``students`` (names of CLASS)."""
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, folder / name)
-    (folder / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config)
-    for student in students:
-        for assignment, nb in notebooks_of(student).items():
-            path = folder / "submitted" / student / assignment / NOTEBOOK[assignment]
-            path.parent.mkdir(parents=True)
-            nbformat.write(nb, path)
+def course_with(template, folder, submissions, config=""):
+    """A copy of the released course ``template`` in ``folder``, whose class hands in
+    ``submissions`` ((student, assignment) of CLASS)."""
+    shutil.copytree(template, folder)
+    if config:
+        with open(folder / "nbgrader_config.py", "a") as f:
+            f.write(config)
+    for student, assignment in submissions:
+        path = folder / "submitted" / student / assignment / NOTEBOOK[assignment]
+        path.parent.mkdir(parents=True)
+        nbformat.write(notebook_of(student, assignment), path)
     return folder
 
 
 def grade_command(course, cluster, *extra):
     return [sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade",
-            "--only", "release", "--only", "autograde", "--cluster", str(cluster), *extra]
+            "--only", "autograde", "--cluster", str(cluster), *extra]
 
 
 def gradebook(db_url):
@@ -122,11 +127,25 @@ def courses(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def template(courses):
+    """The course, released once (its gradebook holds the assignments): copied for each test."""
+    folder = courses / "template"
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, folder / name)
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    pipeline.Course(root=folder).release()
+    return folder
+
+
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory, courses, env):
     # a task is tried on 2 workers at most, so that the test of a submission that kills
     # every worker grading it needs two kills, and a single kill is retried
     cluster = LocalCluster(tmp_path_factory.mktemp("cluster"), env, hidden=courses,
-                           scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"})
+                           scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+                                          # a worker holds only the task it runs: a submission queued
+                                          # on a worker that is killed is not counted as a suspect
+                                          "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"})
     try:
         for name in ("worker-1", "worker-2"):
             cluster.add_worker(name)
@@ -137,9 +156,9 @@ def cluster(tmp_path_factory, courses, env):
 
 
 @pytest.fixture(scope="module")
-def undisturbed(cluster, courses, env):
+def undisturbed(cluster, courses, template, env):
     """CLASS graded through the cluster, nobody disturbing it."""
-    course = course_with(courses / "undisturbed", CLASS)
+    course = course_with(template, courses / "undisturbed", CLASS)
     run = subprocess.run(grade_command(course, cluster.file), env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return course, run.stdout, gradebook(sqlite(course))
@@ -156,35 +175,40 @@ def test_the_workers_cannot_see_the_courses(cluster, courses, undisturbed):
         assert Path(cwd).parent == cluster.base
 
 
-def test_the_cluster_grades_as_stock_nbgrader(undisturbed, courses, env):
+def graded_total(output):
+    per_worker = re.search(r"^    per worker: (.*)$", output, re.M).group(1)
+    return sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", per_worker))
+
+
+def test_the_cluster_grades_as_stock_nbgrader(undisturbed, courses, template, env):
     course, output, rows = undisturbed
-    stock = course_with(courses / "stock", CLASS)
-    pipeline.Course(root=stock).release()
-    for assignment in (A1, A2):
+    stock = course_with(template, courses / "stock", CLASS)
+    for assignment in (A1, A2, A3):
         nbgrader("autograde", assignment, "--force", cwd=stock, env=env)
-    assert set(rows) == {(s, a, Path(NOTEBOOK[a]).stem) for s in CLASS for a in notebooks_of(s)}
+    assert set(rows) == {(s, a, Path(NOTEBOOK[a]).stem) for s, a in CLASS}
     assert rows == gradebook(sqlite(stock))
     assert bench.compare_notebooks(stock, course) == []
-    # and the grades are right, not just alike: the sources full, the blank nothing, a mistake less
+    # and the grades are right, not just alike: a correct solution full, the blank nothing, a mistake less
     scores = {key: sum(g[1] for g in row[3]) for key, row in rows.items()}
     tops = {key: sum(g[5] for g in row[3]) for key, row in rows.items()}
     for key in scores:
-        if key[0].endswith(("-reference", "-correct-ufuncs", "-correct-loops")):
+        if "-correct-" in key[0]:
             assert scores[key] == tops[key] > 0, key
         elif key[0] == "blank":
-            assert scores[key] == 0
+            assert scores[key] == 0, key
         else:
             assert 0 < scores[key] < tops[key], key
-    per_worker = re.search(r"^    per worker: (.*)$", output, re.M).group(1)
-    assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", per_worker)) == len(CLASS), per_worker
+    assert graded_total(output) == len(CLASS), output[-3000:]
+    # each worker process passed the preflight of each assignment, once, before its first task
+    assert "preflight" not in output, "the client, which grades nothing, ran a preflight"
 
 
-def only(rows, students):
-    return {key: row for key, row in rows.items() if key[0] in students}
+def only(rows, submissions):
+    return {key: row for key, row in rows.items() if key[:2] in submissions}
 
 
-def test_a_worker_killed_mid_batch(cluster, courses, env, undisturbed):
-    course = course_with(courses / "killed-worker", SMALL)
+def test_a_worker_killed_mid_batch(cluster, courses, template, env, undisturbed):
+    course = course_with(template, courses / "killed-worker", SMALL)
     process = subprocess.Popen(grade_command(course, cluster.file), env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     killed = None
@@ -192,7 +216,7 @@ def test_a_worker_killed_mid_batch(cluster, courses, env, undisturbed):
         deadline = time.time() + 300
         while killed is None and time.time() < deadline and process.poll() is None:
             busy = {w: keys for w, keys in executing(client).items() if any(k.startswith("grade-") for k in keys)}
-            if busy and any((course / "autograded").glob("*/*")):  # one done, others under way
+            if busy and any((course / "autograded").glob("*/*")):  # one done, another under way
                 killed = sorted(busy)[0]
                 kill_worker(client, killed)
             time.sleep(0.2)
@@ -203,13 +227,13 @@ def test_a_worker_killed_mid_batch(cluster, courses, env, undisturbed):
     assert gradebook(sqlite(course)) == only(undisturbed[2], SMALL)
     journal = (course / ".autograde-journal.jsonl").read_text().splitlines()
     assert len(journal) == len(SMALL), "a submission was merged twice, or not at all"
-    per_worker = re.search(r"^    per worker: (.*)$", out, re.M).group(1)
-    assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", per_worker)) == len(SMALL), per_worker
+    assert graded_total(out) == len(SMALL), out[-3000:]
 
 
-def test_a_submission_whose_every_worker_dies_is_not_graded_and_the_rest_is(cluster, courses, env, undisturbed):
-    poison = "02-correct-loops"
-    course = course_with(courses / "poison", SMALL, config="\nc.DaskGrading.tasks_per_thread = 1\n")
+def test_a_submission_whose_every_worker_dies_is_not_graded_and_the_rest_is(cluster, courses, template, env,
+                                                                           undisturbed):
+    poison = SMALL[0]
+    course = course_with(template, courses / "poison", SMALL)
     process = subprocess.Popen(grade_command(course, cluster.file), env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     killed = []
@@ -217,28 +241,29 @@ def test_a_submission_whose_every_worker_dies_is_not_graded_and_the_rest_is(clus
         deadline = time.time() + 400
         while len(killed) < 2 and time.time() < deadline and process.poll() is None:
             for worker, keys in executing(client).items():
-                if worker not in killed and any(k.startswith(f"grade-{poison}/") for k in keys):
+                if worker not in killed and any(k.startswith(f"grade-{poison[0]}/") for k in keys):
                     kill_worker(client, worker)
                     killed.append(worker)
             time.sleep(0.2)
     out, err = process.communicate(timeout=600)
     assert len(killed) == 2, killed
     assert process.returncode == 0, out[-3000:] + err[-3000:]
-    assert re.search(rf"not graded: {poison}/{A2}: every worker that graded it died \(2 tries", out), out[-3000:]
+    assert re.search(rf"not graded: {poison[0]}/{poison[1]}: every worker that graded it died \(2 tries", out), out[-3000:]
     assert out.count("not graded:") == 1
     rest = [s for s in SMALL if s != poison]
-    assert only(gradebook(sqlite(course)), rest + [poison]) == only(undisturbed[2], rest)
+    assert gradebook(sqlite(course)) == only(undisturbed[2], rest)
 
 
-def test_a_client_killed_and_run_again_goes_on_where_it_stopped(cluster, courses, env, undisturbed):
-    course = course_with(courses / "killed-client", SMALL)
+def test_a_client_killed_and_run_again_goes_on_where_it_stopped_and_a_regrade(cluster, courses, template, env,
+                                                                              undisturbed):
+    course = course_with(template, courses / "killed-client", SMALL)
     journal = course / ".autograde-journal.jsonl"
     with open(course / "first-run.log", "w") as log:
         process = subprocess.Popen(grade_command(course, cluster.file), env=env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None and not (journal.exists() and journal.read_text().strip()):
-        time.sleep(0.1)
+        time.sleep(0.05)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -253,24 +278,41 @@ def test_a_client_killed_and_run_again_goes_on_where_it_stopped(cluster, courses
     assert re.search(rf"graded: {len(SMALL) - kept} by", again.stdout)
     assert gradebook(sqlite(course)) == only(undisturbed[2], SMALL)
 
+    # then a regrade of one submission (`make grade STUDENT=… ASSIGNMENT=… CLUSTER=…`): graded
+    # again on the cluster though the journal has it; everyone else's rows and files untouched
+    before = {p: p.read_bytes() for p in (course / "autograded").rglob("*") if p.is_file()}
+    student, assignment = SMALL[1]
+    again = subprocess.run(grade_command(course, cluster.file, "--student", student, "--assignment", assignment),
+                           env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert f"Regrading {student}/{assignment} only" in again.stdout
+    assert re.search(r"graded: 1 by the Dask cluster", again.stdout), again.stdout[-3000:]
+    assert gradebook(sqlite(course)) == only(undisturbed[2], SMALL)
+    after = {p: p.read_bytes() for p in (course / "autograded").rglob("*") if p.is_file()}
+    mine = course / "autograded" / student / assignment
+    assert {p: b for p, b in after.items() if mine not in p.parents} == \
+        {p: b for p, b in before.items() if mine not in p.parents}
+    assert any(mine in p.parents for p in after)
 
-def test_cluster_grading_into_postgresql(cluster, courses, env, undisturbed, postgres_url):
-    students = SMALL[:3]
-    course = course_with(courses / "postgresql", students)
-    run = subprocess.run(grade_command(course, cluster.file), env={**env, "NBGRADER_DB_URL": postgres_url},
+
+def test_cluster_grading_into_postgresql(cluster, courses, template, env, undisturbed, postgres_url):
+    course = course_with(template, courses / "postgresql", SMALL)
+    (course / "gradebook.db").unlink()
+    with_db = {**env, "NBGRADER_DB_URL": postgres_url}
+    run = subprocess.run(grade_command(course, cluster.file, "--only", "release"), env=with_db,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert not (course / "gradebook.db").exists()
-    assert gradebook(postgres_url) == only(undisturbed[2], students)
+    assert gradebook(postgres_url) == only(undisturbed[2], SMALL)
 
 
-def test_a_worker_with_other_checks_refuses_and_the_client_says_so(tmp_path, env):
+def test_a_worker_with_other_checks_refuses_and_the_client_says_so(tmp_path, template, env):
     other = tmp_path / "other-version"
     shutil.copytree(ROOT / "backprop_course", other / "backprop_course", ignore=shutil.ignore_patterns("__pycache__"))
     with open(other / "backprop_course" / "checks" / "core.py", "a") as f:
         f.write("\n# another version of the checks\n")
     courses = tmp_path / "courses"
-    course = course_with(courses / "course", SMALL[:2])
+    course = course_with(template, courses / "course", SMALL[:2])
     cluster = LocalCluster(tmp_path / "cluster", env, hidden=courses)
     try:
         cluster.add_worker("stale-worker", env={**env, "PYTHONPATH": str(other)})
@@ -283,8 +325,8 @@ def test_a_worker_with_other_checks_refuses_and_the_client_says_so(tmp_path, env
     assert not (course / "autograded").exists() or not any((course / "autograded").iterdir())
 
 
-def test_an_unreachable_scheduler_stops_the_run_before_anything_is_graded(tmp_path, env):
-    course = course_with(tmp_path / "course", SMALL[:2], config="\nc.DaskGrading.connect_timeout = 3\n")
+def test_an_unreachable_scheduler_stops_the_run_before_anything_is_graded(tmp_path, template, env):
+    course = course_with(template, tmp_path / "course", SMALL[:2], config="\nc.DaskGrading.connect_timeout = 3\n")
     for address in (f"tcp://127.0.0.1:{free_port()}", str(tmp_path / "no-such-scheduler.json")):
         run = subprocess.run(grade_command(course, address), env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode != 0

@@ -66,13 +66,13 @@ def plugin_name(bundle):
 
 # --- the worker's side ----------------------------------------------------------------------
 
-def worker_preflight(bundle, course, config):
+def worker_preflight(bundle, course, config, names):
     """Refuse (raise WorkerRefused) unless this worker grades as the client would: its course
     package has the client's fingerprint, and main's preflight (grader/preflight.py: the sandbox
     starts, the kernel imports this package, blank earns nothing, reference full marks) passes
-    for every assignment of the unpacked course ``course``, once per worker process."""
+    for each assignment of ``names`` in the unpacked course ``course``: once per worker process
+    (``preflight.once``), as in every grading process."""
     from . import preflight
-    from .assignments import assignments
 
     mine = preflight.fingerprint()
     if mine != bundle.fingerprint:
@@ -80,12 +80,18 @@ def worker_preflight(bundle, course, config):
             f"its course package differs from the client's (fingerprint {mine[:12]} here, {bundle.fingerprint[:12]} "
             "on the client): install backprop-course at the client's version on every worker")
     passed = []
-    for name in assignments(course / "source"):
+    for name in names:
         try:
             passed.append(preflight.once(config, course, name))
         except preflight.PreflightError as error:
             raise WorkerRefused(str(error)) from None
     return passed
+
+
+#: {bundle digest: the course folder this worker process unpacked it into}: a later run with
+#: the same course reuses it, and so the preflight it passed (``preflight.once`` is per folder);
+#: the folder goes with the worker's local directory when the worker closes
+_unpacked = {}
 
 
 class GradingWorker(WorkerPlugin):
@@ -95,12 +101,16 @@ class GradingWorker(WorkerPlugin):
     deferred exit (:class:`~backprop_course.grader.sandbox.ExitingKernels`) is reaped by the
     thread that started it, and a worker started with several threads still runs one kernel
     at a time (start workers with ``--nthreads 1`` and one process per core).
+
+    ``assignments``: those the client is about to grade, preflighted before the first task; any
+    other is preflighted before its first submission (a plugin a killed client left registered).
     """
 
     idempotent = True  # registered again by the next run with the same course: kept, not set up again
 
-    def __init__(self, bundle):
+    def __init__(self, bundle, assignments=()):
         self.bundle = bundle
+        self.assignments = tuple(assignments)
         self.name = plugin_name(bundle)
 
     def setup(self, worker):
@@ -116,27 +126,32 @@ class GradingWorker(WorkerPlugin):
         await asyncio.to_thread(self._teardown)
 
     def _teardown(self):
-        try:
-            exits = getattr(self, "exits", None)
-            if exits is not None:
-                self.grader.submit(exits.finish).result()
-            self.grader.shutdown(wait=True, cancel_futures=True)
-        finally:
-            shutil.rmtree(getattr(self, "scratch", ""), ignore_errors=True)
+        exits = getattr(self, "exits", None)
+        if exits is not None:
+            self.grader.submit(exits.finish).result()
+        self.grader.shutdown(wait=True, cancel_futures=True)
+        gradebook = getattr(self, "gradebook", None)
+        if gradebook is not None:
+            gradebook.close()
 
     def _prepare(self, local_directory):
         from .pipeline import _quiet_nbgrader, load_config, make_api
         from .sandbox import ExitingKernels
 
         started = time.perf_counter()
-        self.scratch = Path(tempfile.mkdtemp(prefix="backprop-grading-", dir=local_directory))
-        course = self.course = self.bundle.unpack(self.scratch / "course")
-        config = load_config(course)
+        course = _unpacked.get(self.bundle.digest)
+        if course is not None and course.is_dir():
+            (course / "gradebook.db").write_bytes(self.bundle.gradebook)  # this run's, with no student
+        else:
+            scratch = Path(tempfile.mkdtemp(prefix="backprop-grading-", dir=local_directory))
+            course = _unpacked[self.bundle.digest] = self.bundle.unpack(scratch / "course")
+        self.course = course
+        self.config = config = load_config(course)
         self.exits = config.SandboxedKernelManager.exits = ExitingKernels()
         _quiet_nbgrader()
         # the worker's own gradebook, whatever NBGRADER_DB_URL says on this machine
         self.api = make_api(config, f"sqlite:///{course / 'gradebook.db'}")
-        self.preflights = worker_preflight(self.bundle, course, config)
+        self.preflights = worker_preflight(self.bundle, course, config, self.assignments)
         from nbgrader.api import Gradebook
 
         self.gradebook = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
@@ -154,6 +169,7 @@ class GradingWorker(WorkerPlugin):
         from .pipeline import submission_rows
 
         self.ready.result()  # raises WorkerRefused on a worker that refused
+        worker_preflight(self.bundle, self.course, self.config, [assignment])  # done already, but for a new one
         started = time.perf_counter()
         submitted, autograded = self.course / "submitted" / student, self.course / "autograded" / student
         for folder in (submitted, autograded):
@@ -241,8 +257,8 @@ def connect(address, timeout):
 class DaskCluster:
     """The executor of ``--cluster ADDRESS``: the workers of an existing Dask cluster."""
 
-    def __init__(self, course, address):
-        self.course, self.address = course, address
+    def __init__(self, course, address, assignments=()):
+        self.course, self.address, self.assignments = course, address, tuple(assignments)
         self.settings = DaskGrading(config=course.config)
         self.description = f"the Dask cluster at {address}"
         self.stats = Counter()
@@ -279,7 +295,7 @@ class DaskCluster:
             raise SystemExit(f"The Dask scheduler at {self.address} has no worker (waited "
                              f"{self.settings.worker_timeout:g} s). Nothing was graded.") from None
         bundle = CourseBundle.of(self.course)
-        plugin = GradingWorker(bundle)
+        plugin = GradingWorker(bundle, self.assignments)
         self.name = plugin.name   # set first: __exit__ unregisters it, also when the preflight fails
         self.stats["bundle bytes"] = len(pickle.dumps(bundle, protocol=5))
         self.client.register_plugin(plugin)

@@ -232,7 +232,7 @@ class Course:
             from .cluster import DaskCluster
 
             # each worker runs the preflight itself, before its first task: here nothing is graded
-            executor = DaskCluster(self, cluster)
+            executor = DaskCluster(self, cluster, sorted({s.assignment for s in todo}))
         else:
             for passed in self.preflight(*sorted({s.assignment for s in todo}), jobs=jobs):
                 print(passed.summary())
