@@ -35,12 +35,14 @@ def _checked_name(name):
     return name
 
 
-def read_folder(folder, max_files=1000, max_bytes=256 * 1024 ** 2, skip_links=False):
+def read_folder(folder, max_files=1000, max_bytes=256 * 1024 ** 2, skip_links=False, hard_links=False):
     """{relative path: (mode, bytes)} of every regular file under ``folder``.
 
     A symlink, FIFO, socket or device, or a file with another hard link, raises
     :class:`RefusedFiles` (with ``skip_links``, as for a kernel's output, it is left out
-    instead); so do more than ``max_files`` files or ``max_bytes`` in all. Nothing is followed:
+    instead); so do more than ``max_files`` files or ``max_bytes`` in all. ``hard_links``: a
+    file with other names is read (the instructor's own ``source/``, which a student's hard link
+    to it must not make unreadable). Nothing is followed:
     each file is opened with O_NOFOLLOW and checked to be what was listed.
     """
     files, total = {}, 0
@@ -55,7 +57,7 @@ def read_folder(folder, max_files=1000, max_bytes=256 * 1024 ** 2, skip_links=Fa
                 if stat.S_ISDIR(info.st_mode):
                     walk(entry.path, relative + "/")
                     continue
-                if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+                if not stat.S_ISREG(info.st_mode) or (info.st_nlink > 1 and not hard_links):
                     if skip_links:
                         continue
                     kind = "a symlink" if stat.S_ISLNK(info.st_mode) else \
@@ -199,7 +201,7 @@ class CourseBundle:
                                               course.config.CourseDirectory.course_id)
         return cls(course_id=course.config.CourseDirectory.course_id,
                    config=(course.root / "nbgrader_config.py").read_bytes(),
-                   source=read_folder(course.root / "source"), gradebook=gradebook,
+                   source=read_folder(course.root / "source", hard_links=True), gradebook=gradebook,
                    fingerprint=fingerprint())
 
     @property
