@@ -336,3 +336,24 @@ def test_an_unreachable_scheduler_stops_the_run_before_anything_is_graded(tmp_pa
         assert "Nothing was graded" in str(stopped.value) and address in str(stopped.value), stopped.value
         assert gradebook(sqlite(course)) == {}
         assert not (course / "autograded").exists()
+
+
+def test_a_worker_is_sent_only_what_the_intake_admits(tmp_path):
+    """What travels to a worker is what intake.inspect admits, as for local grading: a link and
+    a FIFO are left out (the intake's notes say so), a notebook that is a link is not sent at all."""
+    from backprop_course.grader import intake
+    from backprop_course.grader.bundle import RefusedFiles, read_submission
+
+    folder = tmp_path / "submitted" / "ada" / A2
+    folder.mkdir(parents=True)
+    notebook = (ROOT / "release" / A2 / NOTEBOOK[A2]).read_bytes()
+    (folder / NOTEBOOK[A2]).write_bytes(notebook)
+    (folder / "notes.txt").write_text("my notes")
+    os.symlink(ROOT / "source" / A2 / NOTEBOOK[A2], folder / "solution.ipynb.txt")
+    os.mkfifo(folder / "pipe")
+    files = read_submission(folder, [NOTEBOOK[A2]], intake.LIMITS)
+    assert {path: data for path, (_, data) in files.items()} == {NOTEBOOK[A2]: notebook, "notes.txt": b"my notes"}
+    (folder / NOTEBOOK[A2]).unlink()
+    os.symlink(ROOT / "source" / A2 / NOTEBOOK[A2], folder / NOTEBOOK[A2])
+    with pytest.raises(RefusedFiles, match="link"):
+        read_submission(folder, [NOTEBOOK[A2]], intake.LIMITS)
