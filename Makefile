@@ -14,6 +14,9 @@ CLASS ?= $(if $(wildcard submitted/*),.,examples/demo_class)
 # JOBS=N parallel grading workers; unset, the grader uses the cores it may run on
 JOBS  ?=
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
+# CLUSTER=tcp://HOST:PORT (or a scheduler file): autograde on that Dask cluster's workers
+CLUSTER ?=
+CLUSTER_ARG := $(if $(CLUSTER),--cluster $(CLUSTER))
 # STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
 PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
 
@@ -26,8 +29,9 @@ help:
 	@echo "make lab        JupyterLab in the course root"
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
+	@echo "make grade CLUSTER=tcp://HOST:PORT   autograde on an existing Dask cluster (or CLUSTER=scheduler.json)"
 	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
-	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient"
+	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster"
 	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
 	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
@@ -45,13 +49,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 grade: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(PICK_ARG)
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG)
 
 release: $(STAMP)
 	$(BIN)/backprop-course release
 
 autograde: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(PICK_ARG) --only autograde
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG) --only autograde
 
 preflight: $(STAMP)
 	$(BIN)/backprop-course preflight
@@ -101,9 +105,9 @@ solutions: release
 	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
 clean:
-	rm -rf mutants autograded feedback gradebook.db grades.csv report.html canvas_grades.csv moodle_grades.csv \
+	rm -rf mutants autograded feedback gradebook.db .autograde-journal.jsonl grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
-	  examples/demo_class/gradebook.db examples/demo_class/grades.csv examples/demo_class/report.html
+	  examples/demo_class/gradebook.db examples/demo_class/.autograde-journal.jsonl examples/demo_class/grades.csv examples/demo_class/report.html
 
 demo-class: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.demo_class

@@ -53,7 +53,7 @@ def test_the_report_takes_the_median_of_the_rounds():
 @pytest.fixture(scope="module")
 def benched(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("bench")
-    return workdir, bench.bench_size(workdir, 4, jobs=2, bare=False, rounds=2, say=lambda *_: None)
+    return workdir, bench.bench_size(workdir, 4, jobs=2, bare=False, dask=False, rounds=2, say=lambda *_: None)
 
 
 def test_stock_and_parallel_autograde_agree(benched):

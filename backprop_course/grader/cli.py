@@ -29,9 +29,12 @@ def grade(args):
         _say_kernel_only(course)
     if "autograde" in only:
         broken = sum(1 for s in chosen if s.problem)
-        print(f"2/5 autograde {len(chosen) - broken} submissions with {jobs} worker(s)"
-              + (f" ({broken} more cannot be graded, see below)" if broken else ""))
-        course.autograde(chosen, jobs=jobs)
+        where = f"on the Dask cluster at {args.cluster}" if args.cluster else f"with {jobs} worker(s)"
+        print(f"2/5 autograde {len(chosen) - broken} submissions {where}"
+              + (f" ({broken} more cannot be graded, see below)" if broken else ""), flush=True)
+        # a chosen regrade grades its submissions again even when the journal has them graded
+        course.autograde(chosen, jobs=jobs, cluster=args.cluster, regrade=args.regrade or regrade)
+        print(summary(course, chosen))
         for sub in chosen:
             if sub.problem:
                 print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
@@ -51,6 +54,22 @@ def grade(args):
         print(f"5/5 report:   {path}\n")
         print(report.text_table(report.score_table(results)))
     print(f"\nDone in {time.perf_counter() - started:.0f} s.")
+
+
+def summary(course, submissions):
+    """What the autograde step did: graded where and by whom, kept from an earlier run."""
+    from collections import Counter
+
+    kept = sum(1 for s in submissions if s.kept)
+    per_worker = Counter(s.worker for s in submissions if s.worker and not s.problem)
+    lines = [f"    graded: {sum(per_worker.values())} by {course.executor.description}"
+             + (f"; kept from an earlier run with the same inputs: {kept}" if kept else "")]
+    if per_worker:
+        lines.append("    per worker: " + ", ".join(f"{worker} {n}" for worker, n in sorted(per_worker.items())))
+    stats = getattr(course.executor, "stats", None)
+    if stats:
+        lines.append("    cluster: " + ", ".join(f"{key} {value:.6g}" for key, value in sorted(stats.items())))
+    return "\n".join(lines)
 
 
 def export(args):
@@ -90,6 +109,11 @@ def main(argv=None):
     p.add_argument("--only", action="append", choices=STEPS, help="run only this step (repeatable)")
     p.add_argument("--student", help="regrade only this student's submissions (after an appeal or a fixed test)")
     p.add_argument("--assignment", help="regrade only this assignment's submissions (with --student: that one)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="autograde on the workers of this Dask cluster: its scheduler's address (tcp://HOST:PORT) "
+                        "or scheduler file (default: local workers)")
+    p.add_argument("--regrade", action="store_true",
+                   help="grade every submission again, also those an earlier run graded from the same inputs")
     p.set_defaults(func=grade)
     sub.add_parser("release", help="regenerate release/ from source/").set_defaults(func=release)
     p = sub.add_parser("preflight", help="check that grading here gives the reference full marks, before any student")

@@ -9,16 +9,16 @@ the class's after each submission; a database server (PostgreSQL) takes the work
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import multiprocessing
 import os
 import re
-import shutil
 import stat
 import sys
+import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from tqdm import tqdm
 from . import intake, verdicts
 from .admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
+from .bundle import replace_folder
 from .safezip import printable
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
@@ -41,6 +42,8 @@ class Submission:
     assignment: str
     problem: str = ""     # why it could not be graded, if it could not
     log: str = field(default="", repr=False)
+    worker: str = ""      # who graded it: "pid 1234", a Dask worker's address
+    kept: bool = False    # graded by an earlier run from the same inputs, and kept
     notes: list[str] = field(default_factory=list)   # graded, but: files left out, limits hit
 
 
@@ -200,28 +203,124 @@ class Course:
                 return f"{intake.TIMESTAMP} holds no time nbgrader can read ({type(error).__name__}): fix or remove it"
         return ""
 
-    def autograde(self, submissions, jobs=1):
-        """Autograde the submissions without a problem with ``jobs`` workers (None: :func:`cores`);
-        returns them all, with any new problem."""
+    def autograde(self, submissions, jobs=1, cluster=None, regrade=False):
+        """Autograde the submissions without a problem; returns them all, with any new problem.
+
+        Where: with ``cluster`` (a Dask scheduler's address or scheduler file) on that
+        cluster's workers, else with ``jobs`` local workers (None: :func:`cores`). A submission
+        the journal shows graded from the same inputs, and which the gradebook holds, is kept
+        as it is (``kept``), unless ``regrade``: so a run killed midway goes on where it stopped.
+        Before the first student the preflight (:meth:`preflight`) runs here, or on each cluster
+        worker before its first task.
+        """
+        from .executors import InProcess, LocalPool
+        from .journal import Journal
+
         jobs = jobs or cores()
         _quiet_nbgrader()
-        todo = [s for s in submissions if not s.problem]
-        for passed in self.preflight(*sorted({s.assignment for s in todo}), jobs=jobs):
-            print(passed.summary())
-        bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
-        if jobs <= 1 or len(todo) <= 1:
+        todo = gradable = [s for s in submissions if not s.problem]
+        journal = Journal(self.class_path)
+        digests = self._digests(todo)
+        if not regrade:
+            done, graded = journal.entries(), self._in_gradebook()
             for sub in todo:
-                bar.set_postfix_str(f"{sub.student}/{sub.assignment}")
-                _record(sub, self.api.autograde(sub.assignment, sub.student, force=True, create=True))
-                bar.update()
+                key = (sub.student, sub.assignment)
+                sub.kept = (digests.get(key) is not None and done.get(key) == digests[key] and key in graded
+                            and (self.class_path / "autograded" / sub.student / sub.assignment).is_dir())
+            todo = [s for s in todo if not s.kept]
+        if cluster:
+            from .cluster import DaskCluster
+
+            # each worker runs the preflight itself, before its first task: here nothing is graded
+            executor = DaskCluster(self, cluster, sorted({s.assignment for s in todo}))
         else:
-            self._autograde_parallel(todo, jobs, bar)
-        bar.close()
-        for sub in todo:
+            for passed in self.preflight(*sorted({s.assignment for s in todo}), jobs=jobs):
+                print(passed.summary())
+            executor = LocalPool(self, jobs) if jobs > 1 and len(todo) > 1 else InProcess(self)
+        self.executor = executor
+        if todo:
+            self._grade(executor, todo, digests, journal)
+        for sub in gradable:  # kept ones too: the note is read from their autograded notebooks
             if not sub.problem and self._hit_write_cap(sub):
                 sub.notes.append("the kernel hit the cap on what it may write while graded "
                                  "(the cell that did lost its points; the rest were graded)")
         return submissions
+
+    def _grade(self, executor, todo, digests, journal):
+        """Grade ``todo`` with ``executor``, taking each result as it comes: its autograded
+        folder and gradebook rows where the worker could not write them, then its journal line."""
+        with executor, Gradebooks() as gradebooks:
+            bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
+            stats = getattr(executor, "stats", None)
+            per_worker = Counter()
+            for graded in executor.grade(todo):
+                started = time.perf_counter()
+                sub = graded.submission
+                sub.worker = graded.worker
+                if graded.problem:
+                    sub.problem = graded.problem
+                else:
+                    _record(sub, graded.result)
+                if not sub.problem:
+                    if graded.files is not None:
+                        replace_folder(self.class_path / "autograded" / sub.student / sub.assignment, graded.files)
+                    if graded.rows is not None:
+                        apply_rows(gradebooks[self.db_url], sub.assignment, sub.student, graded.rows)
+                    if digests.get((sub.student, sub.assignment)):
+                        journal.add(sub.student, sub.assignment, digests[sub.student, sub.assignment])
+                if stats is not None:
+                    stats["merge seconds"] += time.perf_counter() - started
+                per_worker[sub.worker] += not sub.problem
+                bar.set_postfix_str(f"{sub.student}/{sub.assignment}; per worker: "
+                                    + ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items())))
+                bar.update()
+            bar.close()
+
+    @functools.cached_property
+    def inputs_digest(self):
+        """A digest of what every grade depends on besides the student's files: the course
+        package, the nbgrader config and source/."""
+        from .bundle import inputs_digest, read_folder
+        from .preflight import fingerprint
+
+        source = read_folder(self.root / "source", hard_links=True)
+        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, fingerprint())
+
+    def _digests(self, todo):
+        """{(student, assignment): digest of the course's and the submission's inputs}; a
+        submission whose files the intake will not admit gets none (it is always graded again)."""
+        from .bundle import RefusedFiles, tree_digest
+
+        digests = {}
+        try:
+            self.inputs_digest
+        except RefusedFiles:  # source/ holds a link: no journal, everything is graded
+            return digests
+        for sub in todo:
+            try:
+                files = self.read_submission(sub)
+            except (RefusedFiles, OSError):
+                continue
+            digests[sub.student, sub.assignment] = f"{self.inputs_digest[:32]}-{tree_digest(files)[:32]}"
+        return digests
+
+    def read_submission(self, sub):
+        """The files of ``sub`` the intake admits, as {relative path: (mode, bytes)}: what a
+        cluster worker is sent (bundle.read_submission); RefusedFiles when it admits none."""
+        from .bundle import read_submission
+
+        return read_submission(self.class_path / "submitted" / sub.student / sub.assignment,
+                               self.source_notebooks(sub.assignment), submission_limits(self.config))
+
+    def _in_gradebook(self):
+        """{(student, assignment)} of the submissions the class's gradebook holds."""
+        from nbgrader.api import Gradebook
+
+        if is_sqlite(self.db_url) and not Path(self.db_url.removeprefix("sqlite:///")).exists():
+            return set()
+        with Gradebook(self.db_url) as gradebook:
+            return {(sub.student_id, sub.assignment.name) for assignment in gradebook.assignments
+                    for sub in gradebook.assignment_submissions(assignment.name)}
 
     def _hit_write_cap(self, sub):
         from .preprocessors import WRITE_CAP_NOTE
@@ -250,35 +349,6 @@ class Course:
                 return [run.result() for run in runs]
             except preflight.PreflightError as error:
                 raise SystemExit(str(error)) from None
-
-    def _autograde_parallel(self, todo, jobs, bar):
-        workspace = self.class_path / ".grading"
-        shutil.rmtree(workspace, ignore_errors=True)
-        workspace.mkdir(parents=True)
-        shared = not is_sqlite(self.db_url)
-        if shared:
-            # a database server takes concurrent writers: the workers write to it directly.
-            # Students first, so that two workers never race to create the same one.
-            from nbgrader.api import Gradebook
-
-            with Gradebook(self.db_url) as gradebook:
-                for student in sorted({s.student for s in todo}):
-                    gradebook.update_or_create_student(student)
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
-                                     initargs=(str(self.root), str(self.class_dir), str(workspace), self.db_url)) as pool, \
-                    Gradebooks() as gradebooks:
-                futures = {pool.submit(_grade_in_worker, s.assignment, s.student): s for s in todo}
-                for future in as_completed(futures):
-                    sub = futures[future]
-                    result, worker_db = future.result()
-                    _record(sub, result)
-                    if not sub.problem and not shared:
-                        merge_submission(gradebooks[worker_db], gradebooks[self.db_url], sub.assignment, sub.student)
-                    bar.set_postfix_str(f"{sub.student}/{sub.assignment}")
-                    bar.update()
-        finally:
-            shutil.rmtree(workspace, ignore_errors=True)
 
     # --- 3. feedback, 4. export -------------------------------------------------------
     def feedback(self, submissions, only_these=False):
@@ -359,36 +429,8 @@ def _quiet_nbgrader():
     warnings.filterwarnings("ignore", category=SAWarning)
 
 
-# --- parallel workers: each imports nbgrader once and grades into its own gradebook ---
-_worker = {}
-
-
-def _start_worker(root, class_dir, workspace, main_db_url):
-    from multiprocessing.util import Finalize
-
-    from .sandbox import ExitingKernels
-
-    if is_sqlite(main_db_url):  # SQLite takes one writer at a time: a copy of one's own, merged after each submission
-        copy = Path(workspace) / f"worker-{os.getpid()}.db"
-        shutil.copyfile(main_db_url.removeprefix("sqlite:///"), copy)
-        db = f"sqlite:///{copy}"
-    else:
-        db = main_db_url
-    config = load_config(root, class_dir)
-    # a kernel's exit (about 0.4 s, idle) overlaps the next submission; the last ones are
-    # awaited as the worker exits, so the pool's shutdown waits for them
-    exits = config.SandboxedKernelManager.exits = ExitingKernels()
-    Finalize(None, exits.finish, exitpriority=10)
-    _quiet_nbgrader()
-    _worker.update(api=make_api(config, db), db=db)
-
-
 def is_sqlite(db_url):
     return db_url.startswith("sqlite:")
-
-
-def _grade_in_worker(assignment, student):
-    return _worker["api"].autograde(assignment, student, force=True, create=True), _worker["db"]
 
 
 class Gradebooks(dict):
@@ -409,37 +451,63 @@ class Gradebooks(dict):
             gradebook.close()
 
 
-def merge_submission(source, target, assignment, student):
-    """Copy one autograded submission's grades and comments from one Gradebook to another.
+#: the columns of a grade and of a comment that autograde writes (and a merge copies)
+GRADE_COLUMNS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
+COMMENT_COLUMNS = ("auto_comment", "manual_comment")
 
-    Ends with no transaction open in either: the worker that owns ``source`` goes on writing it.
-    """
+
+def submission_rows(gradebook, assignment, student):
+    """What autograde wrote to ``gradebook`` for one submission, as plain data: the first half
+    of a merge, run where the submission was graded (a local worker, a cluster worker)."""
+    submission = gradebook.find_submission(assignment, student)
+    return {"timestamp": submission.timestamp, "extension": submission.extension,
+            "notebooks": {notebook.name: {
+                "flagged": notebook.flagged, "late_submission_penalty": notebook.late_submission_penalty,
+                "grades": {g.name: {c: getattr(g, c) for c in GRADE_COLUMNS} for g in notebook.grades},
+                "comments": {c.name: {k: getattr(c, k) for k in COMMENT_COLUMNS} for c in notebook.comments}}
+                for notebook in submission.notebooks}}
+
+
+def apply_rows(target, assignment, student, rows):
+    """Write one submission's :func:`submission_rows` into the class's gradebook ``target``: the
+    second half of a merge, run by the client. Updates rows in place, so a submission merged
+    twice (a rerun) has its rows once. Ends with no transaction open."""
     from nbgrader.api import MissingEntry
 
     try:
-        submission = source.find_submission(assignment, student)
         target.update_or_create_student(student)
         try:
             copy = target.find_submission(assignment, student)
-            copy.timestamp, copy.extension = submission.timestamp, submission.extension
+            copy.timestamp, copy.extension = rows["timestamp"], rows["extension"]
         except MissingEntry:
-            copy = target.add_submission(assignment, student, timestamp=submission.timestamp,
-                                         extension=submission.extension)
-        for notebook in submission.notebooks:
-            target_nb = target.find_submission_notebook(notebook.name, assignment, student)
-            target_nb.flagged = notebook.flagged
-            target_nb.late_submission_penalty = notebook.late_submission_penalty
-            for grade in notebook.grades:
-                twin = target.find_grade(grade.name, notebook.name, assignment, student)
-                for column in ("auto_score", "manual_score", "extra_credit", "needs_manual_grade"):
-                    setattr(twin, column, getattr(grade, column))
-            for comment in notebook.comments:
-                twin = target.find_comment(comment.name, notebook.name, assignment, student)
-                twin.auto_comment, twin.manual_comment = comment.auto_comment, comment.manual_comment
+            copy = target.add_submission(assignment, student, timestamp=rows["timestamp"], extension=rows["extension"])
+        for name, notebook in rows["notebooks"].items():
+            target_nb = target.find_submission_notebook(name, assignment, student)
+            target_nb.flagged = notebook["flagged"]
+            target_nb.late_submission_penalty = notebook["late_submission_penalty"]
+            for grade, columns in notebook["grades"].items():
+                twin = target.find_grade(grade, name, assignment, student)
+                for column, value in columns.items():
+                    setattr(twin, column, value)
+            for comment, columns in notebook["comments"].items():
+                twin = target.find_comment(comment, name, assignment, student)
+                for column, value in columns.items():
+                    setattr(twin, column, value)
         target.db.commit()
     except BaseException:
         target.db.rollback()
         raise
     finally:
-        source.db.remove()  # ends the read transaction, which would block the worker's next commit
         target.db.remove()
+
+
+def merge_submission(source, target, assignment, student):
+    """Copy one autograded submission's grades and comments from one Gradebook to another.
+
+    Ends with no transaction open in either: the worker that owns ``source`` goes on writing it.
+    """
+    try:
+        rows = submission_rows(source, assignment, student)
+    finally:
+        source.db.remove()  # ends the read transaction, which would block the worker's next commit
+    apply_rows(target, assignment, student, rows)

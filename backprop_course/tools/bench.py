@@ -7,7 +7,16 @@ each in a fresh subprocess so that import costs count alike:
 (a) stock nbgrader: ``nbgrader autograde 02_backprop --force`` in a copy, sequential;
 (b) ours: ``backprop-course grade --only autograde --jobs N`` in another copy (``Course.autograde``);
 (c) bare nbclient: the same notebooks, as nbgrader executes them (hidden tests restored),
-    run one after another with ``nbclient`` and no grading at all.
+    run one after another with ``nbclient`` and no grading at all;
+(d) Dask: ``backprop-course grade --only autograde --cluster SCHEDULER_FILE`` in a third copy,
+    on a local cluster started for it (``dask scheduler`` and N ``dask worker --nthreads 1``,
+    not timed): the distributed path, its workers' preflight included.
+
+With (d) it also measures the distributed path's overhead (bytes sent and returned per
+submission, the client's merge, a round trip of a submission-sized task, the scheduler's
+throughput in tasks per second) and projects the wall time of large classes on larger
+clusters from those figures. ``--soak N`` grades N submissions once through (d) alone and
+reports the client's memory and what is left behind (kernels, folders, cgroups).
 
 A size given as SIZExROUNDS (``40x3``) is timed in that many rounds, each on fresh copies,
 the order of the three runs turning from round to round; every figure is then the median
@@ -21,7 +30,8 @@ and identical autograded notebooks apart from what legitimately differs between 
 It exits 1 if anything differs, 2 if a run failed. Besides wall time it reports each run's
 CPU time, kernels included, which the other load of a shared machine does not inflate.
 
-    python -m backprop_course.tools.bench [--sizes 10x3,40x3,160] [--jobs N] [--keep DIR]
+    python -m backprop_course.tools.bench [--sizes 10x3,40x3,160] [--jobs N] [--keep DIR] [--no-dask]
+    python -m backprop_course.tools.bench --soak 1000
 """
 from __future__ import annotations
 
@@ -207,6 +217,39 @@ def run_ours(course, jobs):
                 "--class-dir", ".", "--jobs", str(jobs), "--only", "autograde"], course, course / "autograde.log")
 
 
+def run_dask(course, jobs):
+    """(d) the CLI with ``--cluster``, on a local cluster of ``jobs`` one-thread workers started
+    (untimed) beside the course; its CPU time includes the cluster's (started and stopped
+    within the measurement, so that the workers' CPU is counted: a second or two of imports)."""
+    from .local_cluster import LocalCluster
+
+    cpu = children_cpu()
+    cluster = LocalCluster(course.parent / f"{course.name}-cluster", nbgrader_env())
+    try:
+        for i in range(jobs):
+            cluster.add_worker(f"worker-{i + 1}")
+        cluster.wait_for_workers(jobs)
+        timing = run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade",
+                      "--class-dir", ".", "--only", "autograde", "--cluster", str(cluster.file)],
+                     course, course / "autograde.log")
+    finally:
+        cluster.stop()
+    reap_orphans()
+    timing.cpu = children_cpu() - cpu
+    return timing
+
+
+STAT = re.compile(r"^    cluster: (.*)$", re.M)
+
+
+def dask_stats(log):
+    """{name: value} of the ``cluster:`` line a run with --cluster prints."""
+    match = STAT.search(Path(log).read_text())
+    if not match:
+        return {}
+    return {key: float(value) for key, value in re.findall(r"([a-z][a-z ()]*?) ([0-9.e+-]+)(?:,|$)", match.group(1))}
+
+
 def run_bare(course):
     """(c) the same notebooks executed with nbclient, one after another, and nothing else."""
     return run([sys.executable, "-m", "backprop_course.tools.bench", "--bare", str(course / "bare")],
@@ -341,7 +384,8 @@ def compare_notebooks(a, b):
 # --- one class size, and the report -------------------------------------------------------
 
 RUNS = {"a": "(a) stock nbgrader autograde, sequential", "b": "(b) ours, --jobs {jobs}",
-        "c": "(c) bare nbclient, sequential"}
+        "c": "(c) bare nbclient, sequential", "d": "(d) ours on a local Dask cluster, {jobs} workers"}
+TARGET_DASK = 1.10        # (d) at most this times (b)
 
 
 @dataclass
@@ -352,12 +396,13 @@ class Result:
     rounds: list = field(default_factory=list)       # one {run: Timing} per round
     failed: list = field(default_factory=list)
     differences: dict = field(default_factory=dict)  # "grades (a) vs (b)" -> [lines]
+    dask_stats: list = field(default_factory=list)   # (d)'s `cluster:` figures, one dict per round
     full_marks: dict = field(default_factory=dict)   # kind -> (with full marks, of)
     preflight: list = field(default_factory=list)    # seconds of (b)'s preflight (grader/preflight.py), per round
 
     @property
     def runs(self):
-        return [r for r in "abc" if self.rounds and r in self.rounds[0]]
+        return [r for r in "abcd" if self.rounds and r in self.rounds[0]]
 
     def wall(self, run):
         """The median wall time of ``run`` over the rounds."""
@@ -374,14 +419,24 @@ class Result:
     def overhead(self):
         return self.wall("b") / (self.wall("c") / cores()) if "c" in self.runs else None
 
+    @property
+    def dask_ratio(self):
+        return self.wall("d") / self.wall("b") if "d" in self.runs else None
+
+    def dask_figure(self, name):
+        """The median over the rounds of a figure of (d)'s `cluster:` line, per submission when it is a sum."""
+        values = [stats[name] for stats in self.dask_stats if name in stats]
+        return statistics.median(values) if values else None
+
     def round_ratios(self):
         """(a)/(b) and (b)/((c)/cores) of each round on its own."""
         return [(t["a"].wall / t["b"].wall, t["b"].wall / (t["c"].wall / cores()) if "c" in t else None)
                 for t in self.rounds]
 
 
-def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print):
-    """Build and release a class, then time (a), (b) and (c), ``rounds`` times, and compare (b) with (a).
+def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print, dask=True):
+    """Build and release a class, then time (a), (b), (c) and (d), ``rounds`` times, and compare
+    (b) and (d) with (a).
 
     Each round grades fresh copies of the released class. The order of the three runs turns
     from round to round (abc, bca, cab), so that a slow spell of a shared machine does not
@@ -395,14 +450,15 @@ def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print):
         kinds[kind] = kinds.get(kind, 0) + 1
     result = Result(size, jobs, kinds)
     say("   " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + "; released; each round grades fresh copies")
-    order = ["a", "b"] + (["c"] if bare else [])
+    order = ["a", "b"] + (["c"] if bare else []) + (["d"] if dask else [])
     for round_ in range(rounds):
-        a, b = workdir / f"a{round_}", workdir / f"b{round_}"
-        for copy in (a, b):
+        a, b, d = workdir / f"a{round_}", workdir / f"b{round_}", workdir / f"d{round_}"
+        for copy in (a, b) + ((d,) if dask else ()):
             shutil.copytree(workdir / "template", copy)
         plan = {"a": (lambda: run_stock(a), a / "autograde.log"),
                 "b": (lambda: run_ours(b, jobs), b / "autograde.log"),
-                "c": (lambda: run_bare(workdir / "template"), workdir / "template" / "bare.log")}
+                "c": (lambda: run_bare(workdir / "template"), workdir / "template" / "bare.log"),
+                "d": (lambda: run_dask(d, jobs), d / "autograde.log")}
         timings = {}
         for name in order[round_ % len(order):] + order[:round_ % len(order)]:
             go, log = plan[name]
@@ -411,15 +467,21 @@ def bench_size(workdir, size, jobs, bare=True, rounds=1, say=print):
                 f"{timing.cpu:7.1f} s CPU, load {timing.load:.1f}")
             if timing.code:
                 result.failed.append(f"{name} (round {round_ + 1}) exited {timing.code}: see {log}")
-            if name == "b":
+            if name in "bd":
                 text = log.read_text()
                 result.failed += [f"{name} {line.strip()}" for line in text.splitlines() if "not graded:" in line]
+            if name == "b":
                 result.preflight += preflight_seconds(text)
+            if name == "d":
+                result.dask_stats.append(dask_stats(log))
         result.rounds.append({name: timings[name] for name in order})
         problems, grades = compare_grades(a, b, [s for s, _, _ in students])
         where = f" (round {round_ + 1})" if rounds > 1 else ""
         result.differences[f"grade differences (a) vs (b){where}"] = problems
         result.differences[f"autograded notebook differences (a) vs (b){where}"] = compare_notebooks(a, b)
+        if dask:
+            result.differences[f"grade differences (a) vs (d){where}"] = compare_grades(a, d, [s for s, _, _ in students])[0]
+            result.differences[f"autograded notebook differences (a) vs (d){where}"] = compare_notebooks(a, d)
         if round_ == 0:
             for student, kind, _ in students:
                 done, of = result.full_marks.get(kind, (0, 0))
@@ -459,9 +521,9 @@ def versions():
 
 def table(results):
     n = cores()
-    runs = [r for r in "abc" if any(r in res.runs for res in results)]
+    runs = [r for r in "abcd" if any(r in res.runs for res in results)]
     head = f"{'submissions':>11}  {'rounds':>6}" + "".join(f"  {f'({r}) wall':>10}" for r in runs) + \
-        f"  {'(a)/(b)':>8}  {f'(b)/((c)/{n})':>12}" + "".join(f"  {f'({r}) CPU':>9}" for r in runs) + \
+        f"  {'(a)/(b)':>8}  {f'(b)/((c)/{n})':>12}  {'(d)/(b)':>8}" + "".join(f"  {f'({r}) CPU':>9}" for r in runs) + \
         f"  {'CPU (b)/(c)':>11}"
     lines = [head]
     for res in results:
@@ -469,15 +531,18 @@ def table(results):
         cpu = [f"{res.cpu(r):8.0f}s" if r in res.runs else f"{'-':>9}" for r in runs]
         overhead = f"{res.overhead:12.2f}" if res.overhead else f"{'-':>12}"
         cpu_ratio = f"{res.cpu('b') / res.cpu('c'):11.2f}" if "c" in res.runs else f"{'-':>11}"
+        dask = f"{res.dask_ratio:8.2f}" if res.dask_ratio else f"{'-':>8}"
         lines.append(f"{res.size:>11}  {len(res.rounds):>6}" + "".join(f"  {c}" for c in cells)
-                     + f"  {res.speedup:8.2f}  {overhead}" + "".join(f"  {c}" for c in cpu) + f"  {cpu_ratio}")
+                     + f"  {res.speedup:8.2f}  {overhead}  {dask}" + "".join(f"  {c}" for c in cpu) + f"  {cpu_ratio}")
     return "\n".join(lines)
 
 
 def report(results, jobs, load_at_start):
     out = ["", f"Machine: {machine()}; 1-minute load average {load_at_start:.2f} at start", f"Versions: {versions()}",
            f"(a) `nbgrader autograde {ASSIGNMENT} --force`, sequential; (b) `backprop-course grade --only autograde "
-           f"--jobs {jobs}`; (c) the same notebooks, bare nbclient, sequential. Each in a fresh process; with "
+           f"--jobs {jobs}`; (c) the same notebooks, bare nbclient, sequential; (d) `backprop-course grade --only "
+           f"autograde --cluster SCHEDULER_FILE` on a local Dask cluster of {jobs} one-thread workers, started "
+           "untimed for each round (their preflight is timed). Each in a fresh process; with "
            "several rounds, in turning order, and each figure is the median over the rounds;",
            "CPU = CPU seconds of the run and its kernels (getrusage), which other load on the machine "
            "does not inflate; CPU (b)/(c) is our grading's cost over bare execution.", "", table(results), ""]
@@ -501,6 +566,12 @@ def report(results, jobs, load_at_start):
             out.append(f"  cores each run got on average (CPU/wall): {used}; were the {cores()} cores all ours, "
                        f"CPU time would predict (a)/(b) ~ {a / (b / cores()):.2f} and (b)/((c)/{cores()}) ~ {b / c:.2f} "
                        "(an estimate, not a measurement)")
+        if r.dask_ratio:
+            verdict = "met" if r.dask_ratio <= TARGET_DASK else "NOT met"
+            ratios = ", ".join(f"{t['d'].wall / t['b'].wall:.2f}" for t in r.rounds)
+            rounds = f"; rounds: {ratios}" if len(r.rounds) > 1 else ""
+            out.append(f"  (d)/(b) = {r.dask_ratio:.2f} (target <= {TARGET_DASK}: {verdict}{rounds})")
+            out += ["  " + line for line in dask_lines(r)]
         clean = True
         for title, problems in [("runs that failed", r.failed)] + list(r.differences.items()):
             if problems:
@@ -510,10 +581,218 @@ def report(results, jobs, load_at_start):
                 if len(problems) > 20:
                     out.append(f"    ... and {len(problems) - 20} more")
         if clean:
-            out.append(f"  (a) vs (b): identical grades for all {r.size} students (every grade cell), identical "
-                       "autograded notebooks apart from execution timestamps and stream chunking"
+            out.append(f"  (a) vs (b){' and (a) vs (d)' if r.dask_ratio else ''}: identical grades for all {r.size} "
+                       "students (every grade cell), identical autograded notebooks apart from execution timestamps and stream chunking"
                        + (f", in each of the {len(r.rounds)} rounds" if len(r.rounds) > 1 else ""))
     return "\n".join(out), ok
+
+
+# --- the distributed path: its overhead, a projection, a soak --------------------------------
+
+def dask_lines(result):
+    """(d)'s own figures, per submission, medians over the rounds."""
+    n = result.size
+    figure = result.dask_figure
+    if figure("worker seconds") is None:
+        return ["(d) printed no `cluster:` figures"]
+    return [f"(d) per submission: {figure('bytes sent') / n / 1024:.1f} KiB sent (the student's files), "
+            f"{figure('bytes returned') / n / 1024:.1f} KiB returned (autograded folder and gradebook rows); "
+            f"{1000 * figure('worker seconds') / n:.0f} ms on a worker (write, grade, read back), "
+            f"{1000 * figure('merge seconds') / n:.1f} ms merging on the client; the course bundle "
+            f"{figure('bundle bytes') / 1024:.0f} KiB once per worker, whose preflight took {figure('setup seconds'):.1f} s"]
+
+
+def _noop(i):
+    return i
+
+
+def _echo(files, size):
+    """A task of the distributed path's size that grades nothing: a submission's files in, as
+    much back as a graded submission returns."""
+    return {"files": files, "padding": b"x" * size}
+
+
+def dask_overheads(workdir, jobs, files, returned, echoes=200, noops=2000, say=print):
+    """Measured on a fresh local cluster of ``jobs`` workers: the scheduler's throughput
+    (``noops`` empty tasks), and what a task costs a worker with a real submission's payload
+    (``echoes`` tasks carrying ``files`` and returning ``returned`` bytes), serialisation included."""
+    import pickle
+
+    from distributed import wait
+
+    from .local_cluster import LocalCluster
+
+    payload = pickle.dumps(files, protocol=5)
+    started = time.perf_counter()
+    for _ in range(100):
+        pickle.loads(pickle.dumps(files, protocol=5))
+        pickle.loads(pickle.dumps(_echo(files, returned), protocol=5))
+    pickling = (time.perf_counter() - started) / 100
+    with LocalCluster(Path(workdir) / "overhead-cluster", nbgrader_env()) as cluster:
+        for i in range(jobs):
+            cluster.add_worker(f"worker-{i + 1}")
+        cluster.wait_for_workers(jobs)
+        with cluster.client() as client, client.as_current():  # wait() needs it current
+            client.submit(_noop, -1, pure=False).result()
+            started = time.perf_counter()
+            wait(client.map(_noop, range(noops), pure=False))
+            throughput = noops / (time.perf_counter() - started)
+            started = time.perf_counter()
+            wait([client.submit(_echo, files, returned, pure=False) for _ in range(echoes)])
+            per_task = (time.perf_counter() - started) * jobs / echoes
+            started = time.perf_counter()
+            for _ in range(20):
+                client.submit(_echo, files, returned, pure=False).result()
+            latency = (time.perf_counter() - started) / 20
+    figures = {"throughput": throughput, "per task": per_task, "latency": latency, "pickling": pickling,
+               "payload": len(payload)}
+    say(f"   Dask overhead: scheduler {throughput:.0f} tasks/s; a submission-sized task costs a worker "
+        f"{1000 * per_task:.1f} ms, a round trip {1000 * latency:.1f} ms, (de)serialising it on the client "
+        f"{1000 * pickling:.2f} ms")
+    return figures
+
+
+PROJECTED = (1_000, 10_000)
+CORES = (8, 64, 256)
+
+
+def projection(result, overheads):
+    """Wall time of large classes on larger clusters, from the figures measured here."""
+    n = result.size
+    g = result.dask_figure("worker seconds") / n             # a worker's seconds per submission
+    m = result.dask_figure("merge seconds") / n              # the client's, one after another
+    setup = result.dask_figure("setup seconds")
+    o, rate = overheads["per task"], overheads["throughput"]
+
+    def wall(size, workers):
+        return setup + max(size * (g + o) / workers, size * m, size / rate) + g
+
+    lines = ["Projection (formula: T = S + max(N·(g + o)/C, N·m, N/R) + g, with C worker cores of one thread each;",
+             f"  measured here: S = {setup:.1f} s worker preflight, g = {g:.2f} s grading per submission on a worker "
+             f"(on this shared machine), o = {1000 * o:.1f} ms a task's distributed overhead on a worker, "
+             f"m = {1000 * m:.1f} ms the client's merge per submission, R = {rate:.0f} tasks/s the scheduler; "
+             "the last + g is the final submission's tail):",
+             f"  {'submissions':>11}" + "".join(f"  {f'{c} cores':>12}" for c in CORES)]
+    for size in PROJECTED:
+        lines.append(f"  {size:>11}" + "".join(f"  {_duration(wall(size, c)):>12}" for c in CORES))
+    bound = min(1 / m if m else float("inf"), rate)
+    lines.append(f"  The client merges one submission at a time: past about {bound * g:.0f} worker cores "
+                 f"({bound:.0f} submissions/s) it, not the workers, sets the pace.")
+    return lines
+
+
+def _duration(seconds):
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _rss_kib(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _descendants(pids):
+    """{pid: command line} of every process below ``pids``."""
+    children = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(proc.name))
+    found, todo = {}, list(pids)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            try:
+                found[child] = (Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:160])
+            except OSError:
+                continue
+            todo.append(child)
+    return found
+
+
+def left_behind(cluster, worker_pids):
+    """What grading left on this machine: kernels (or their sandboxes) still running under the
+    cluster's processes, submissions in the workers' private folders, kernels' private folders
+    (``bpk-<pid>-…``) and pids cgroups of the worker processes."""
+    kernels = [cmd for cmd in _descendants(p.pid for p in cluster.processes).values()
+               if "ipykernel" in cmd or "bwrap" in cmd.split(" ", 1)[0]]
+    folders = [str(p) for p in cluster.base.glob("*/local/**/backprop-grading-*/course/*/*")
+               if p.parent.name in ("submitted", "autograded")]
+    runtime = Path(tempfile.gettempdir())
+    folders += [str(p) for pid in worker_pids for p in runtime.glob(f"bpk-{pid}-*")]
+    from ..grader.sandbox import CGROUP_PIDS
+
+    cgroups = [str(p) for pid in worker_pids for p in (CGROUP_PIDS / "backprop-sandbox").glob(f"{pid}-*")]
+    return {"kernels": kernels, "folders": folders, "cgroups": cgroups}
+
+
+def soak(base, size, jobs, say=print):
+    """Grade ``size`` submissions once through (d), sampling the client's memory; then look for
+    anything left behind, with the cluster still up and after it stopped."""
+    from .local_cluster import LocalCluster
+
+    workdir = Path(base) / f"soak-{size}"
+    say(f"\n== soak: {size} submissions through a local Dask cluster of {jobs} workers, in {workdir}")
+    students = prepare(workdir, size)
+    course = workdir / "d"
+    shutil.copytree(workdir / "template", course)
+    journal = course / ".autograde-journal.jsonl"
+    load = os.getloadavg()
+    with LocalCluster(workdir / "cluster", nbgrader_env()) as cluster:
+        for i in range(jobs):
+            cluster.add_worker(f"worker-{i + 1}")
+        cluster.wait_for_workers(jobs)
+        with cluster.client() as client:
+            worker_pids = list(client.run(os.getpid).values())
+        started = time.perf_counter()
+        with open(course / "autograde.log", "w") as log:
+            process = subprocess.Popen([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course),
+                                        "grade", "--class-dir", ".", "--only", "autograde", "--cluster", str(cluster.file)],
+                                       cwd=course, env=nbgrader_env(), stdout=log, stderr=subprocess.STDOUT)
+            samples = []  # (seconds, submissions merged, client RSS in KiB)
+            while process.poll() is None:
+                rss = _rss_kib(process.pid)
+                graded = len(journal.read_text().splitlines()) if journal.exists() else 0
+                if rss:
+                    samples.append((time.perf_counter() - started, graded, rss))
+                time.sleep(2)
+        wall = time.perf_counter() - started
+        during = left_behind(cluster, worker_pids)
+    after = left_behind(cluster, worker_pids)
+    after["folders"] += [str(p) for p in cluster.base.glob("*/local/**/backprop-grading-*")]
+    load_end = os.getloadavg()
+    text = (course / "autograde.log").read_text()
+    graded = len(journal.read_text().splitlines()) if journal.exists() else 0
+    grades = gradebook_grades(course)
+    full = {}
+    for student, kind, _ in students:
+        score = grades.get(student, {}).get(f"{Path(NOTEBOOK).stem}: score", (None, None))
+        done, of = full.get(kind, (0, 0))
+        full[kind] = (done + (score[0] is not None and score[0] == score[1]), of + 1)
+    early = next(((t, n, rss) for t, n, rss in samples if n >= size // 10), samples[0] if samples else None)
+    late = samples[-1] if samples else None
+    lines = [f"Soak of {size} submissions: exit {process.returncode}, {wall / 60:.1f} min wall "
+             f"({wall / size:.2f} s a submission), load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start, "
+             f"{load_end[0]:.1f} / {load_end[1]:.1f} / {load_end[2]:.1f} at the end",
+             f"  merged into the gradebook: {graded} of {size}; "
+             + ", ".join(f"{k} {d}/{o} with full marks" for k, (d, o) in sorted(full.items()))
+             + f"; not graded: {text.count('not graded:')}"]
+    if early and late:
+        growth = (late[2] - early[2]) / max(1, late[1] - early[1]) * 100
+        lines.append(f"  client memory (RSS): {early[2] / 1024:.0f} MiB after {early[1]} submissions, "
+                     f"{late[2] / 1024:.0f} MiB after {late[1]}, at most {max(r for _, _, r in samples) / 1024:.0f} MiB: "
+                     f"{growth:+.0f} KiB per 100 submissions")
+    for when, found in (("with the cluster up", during), ("after it stopped", after)):
+        lines.append(f"  left behind {when}: {len(found['kernels'])} kernels, {len(found['folders'])} folders, "
+                     f"{len(found['cgroups'])} cgroups" + "".join(f"\n    {k}: {v}" for k, vs in found.items() for v in vs[:5]))
+    clean = process.returncode == 0 and graded == size and not any(during.values()) and not any(after.values())
+    return "\n".join(lines), clean
 
 
 def parse_sizes(text):
@@ -537,12 +816,21 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=cores(), help=f"workers for (b) (default: the cores, {cores()})")
     parser.add_argument("--keep", metavar="DIR", help="build the courses in DIR and keep them (default: a temp dir)")
     parser.add_argument("--no-bare", action="store_true", help="skip (c), the bare nbclient run")
+    parser.add_argument("--no-dask", action="store_true", help="skip (d), the run on a local Dask cluster")
+    parser.add_argument("--soak", type=int, metavar="N",
+                        help="instead: grade N submissions once on a local Dask cluster, watching the client's "
+                             "memory and what is left behind")
     parser.add_argument("--bare", metavar="FOLDER", help=argparse.SUPPRESS)     # internal: the (c) subprocess
     args = parser.parse_args(argv)
     if args.bare:
         execute_bare(args.bare)
         return 0
     adopt_orphans()
+    if args.soak:
+        with tempfile.TemporaryDirectory(prefix="backprop-soak-") as tmp:
+            text, clean = soak(Path(args.keep).resolve() if args.keep else Path(tmp), args.soak, args.jobs)
+        print(text)
+        return 0 if clean else 1
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     plan = ", ".join(f"{size}" + (f" ({rounds} rounds)" if rounds > 1 else "") for size, rounds in args.sizes)
     print(f"Benchmark of autograding {ASSIGNMENT}: sizes {plan}, {args.jobs} job(s) for (b), on {machine()}")
@@ -553,9 +841,25 @@ def main(argv=None):
             workdir = base / f"class-{size}"
             if workdir.exists():
                 shutil.rmtree(workdir)
-            results.append(bench_size(workdir, size, args.jobs, bare=not args.no_bare, rounds=rounds))
+            results.append(bench_size(workdir, size, args.jobs, bare=not args.no_bare, rounds=rounds,
+                                      dask=not args.no_dask))
             sys.stdout.flush()
         text, ok = report(results, args.jobs, load)
+        print(text)  # before the overhead's own cluster, so that a failure there loses no figure
+        sys.stdout.flush()
+        text = ""
+        with_dask = [r for r in results if r.dask_ratio and r.dask_figure("worker seconds")]
+        if with_dask:
+            largest = max(with_dask, key=lambda r: r.size)
+            from ..grader.admission import submission_limits
+            from ..grader.bundle import read_submission
+            from ..grader.pipeline import Course
+
+            sample = next((base / f"class-{largest.size}" / "template" / "submitted").glob(f"*/{ASSIGNMENT}"))
+            files = read_submission(sample, Course().source_notebooks(ASSIGNMENT), submission_limits())
+            overheads = dask_overheads(base / f"class-{largest.size}", args.jobs, files,
+                                       int(largest.dask_figure("bytes returned") / largest.size))
+            text += "\n\n" + "\n".join(projection(largest, overheads))
     print(text)
     if any(r.failed for r in results):
         return 2
