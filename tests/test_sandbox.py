@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import pipeline, sandbox
+from backprop_course.grader.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
 from backprop_course.grader.preprocessors import GradingExecute
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, tree_hashes
@@ -354,7 +355,7 @@ def test_the_kernel_sees_little_and_writes_nothing_that_lasts(graded):
     assert seen["uid"] == "65534 65534"
     assert int(seen["processes"]) <= 3, "the kernel sees processes other than its own sandbox's"
     assert set(eval(seen["root"])) <= {"bin", "dev", "etc", "home", "lib", "lib64", "proc", "root", "sbin", "tmp", "usr",
-                                       *{Path(p).parts[1] for p in (sys.base_prefix, sys.prefix, str(course))}}
+                                       *{Path(p).parts[1] for p in (sys.base_prefix, sys.prefix, str(course), PACKAGE_MOUNT)}}
     assert "shadow" not in seen["etc"] and "hostname" not in seen["etc"]
     assert not {"NBGRADER_DB_URL", "BACKPROP_CLASS_DIR", "PATH_TO_NOTHING"} & set(eval(seen["env"]))
     listed = {line.split()[1]: eval(line.split(None, 2)[2]) for line in lines(text, "SEEN-LS")}

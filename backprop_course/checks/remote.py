@@ -30,7 +30,9 @@ def probe(module, name, student_objects, scenario_json):
     student deleted `Neuron`) is reported like any other error of their code.
     """
     try:
-        check = getattr(importlib.import_module(module), name)
+        importlib.import_module(module)
+        # the check as its module defined it, not whatever a solution cell rebound the name to
+        check = REGISTRY.get(name)
         if not isinstance(check, Check):
             raise TypeError(f"{module}.{name} is not a check")
         with quiet(Warning):
