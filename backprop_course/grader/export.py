@@ -69,7 +69,10 @@ class LmsExport(ExportPlugin):
 
     def export(self, gradebook):
         path = self.destination()
-        assignments = [a for a in gradebook.assignments if not self.assignment or a.name in map(str, self.assignment)]
+        # in course order (the names of source/), not the gradebook's due-date order, where an
+        # assignment without a due date comes first
+        assignments = sorted((a for a in gradebook.assignments if not self.assignment or a.name in map(str, self.assignment)),
+                             key=lambda a: a.name)
         students = [s for s in gradebook.students if not self.student or s.id in map(str, self.student)]
         late = lateness(gradebook)
         known = self.known(students)
