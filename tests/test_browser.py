@@ -395,6 +395,10 @@ def test_validate_names_the_mistake_of_a_wrong_solution(page, lab):
     assert kinds == ["validation-failed"], text
     assert "The following cell failed:" in text
     assert MISTAKE in text, text
+    # the teaching line comes first in the failure, not under the checks' own frames (issue 12)
+    failure = dialog.locator("pre", has_text=MISTAKE).last.inner_text()
+    first_lines = [line.strip() for line in failure.splitlines() if line.strip()][:3]
+    assert first_lines[0].startswith("Mistake:") and MISTAKE in " ".join(first_lines), failure[:1500]
     assert "Success!" not in text
     # The file on disk is what was validated: the Validate button saved it first.
     saved = nbformat.read(lab["root"] / ASSIGNMENT, as_version=4)
