@@ -23,14 +23,14 @@ def phi(net, activation):
 
 
 def numerical_gradient(f, theta, h=STEP):
-    """∂f/∂θ by centred differences.
+    """∂f/∂θ by centred differences, (f(θ + h·e_k) − f(θ − h·e_k)) / 2h for each entry k.
 
-    f: callable taking a float64 vector of shape (P,) and returning a scalar.
-    theta: array of shape (P,). Returns an array of shape (P,).
+    f: callable taking a float64 array shaped like theta and returning a scalar.
+    theta: array of any shape, e.g. (P,) or a weight matrix (D, M). Returns an array of its shape.
     """
     theta = np.array(theta, dtype=float)
     grad = np.zeros_like(theta)
-    for k in range(theta.size):
+    for k in np.ndindex(theta.shape):
         step = np.zeros_like(theta)
         step[k] = h
         grad[k] = (f(theta + step) - f(theta - step)) / (2 * h)

@@ -82,12 +82,6 @@ def _problem(observed):
 
 # --- the oracle: the losses as defined, and their finite differences --------------------------
 
-def numerical_gradient_of(f, array, h=1e-6):
-    """∂f/∂array by centred differences, for an array of any shape (``oracle.numerical_gradient``)."""
-    array = np.asarray(array, dtype=float)
-    return numerical_gradient(lambda v: f(v.reshape(array.shape)), array.ravel(), h).reshape(array.shape)
-
-
 def cross_entropy(logits, y):
     """e = −(1/N) Σ_n log ŷ_{n,y_n} with ŷ = softmax(z): the definition, through log-sum-exp."""
     logits = np.asarray(logits, dtype=float)
@@ -99,7 +93,7 @@ def cross_entropy_gradient(logits, y):
     """∂e/∂z by finite differences; each row is shifted by its max first (e does not change,
     and the differences are then taken where e is of order 1, not 1000)."""
     logits = np.asarray(logits, dtype=float)
-    return numerical_gradient_of(lambda z: cross_entropy(z, y), logits - logits.max(axis=1, keepdims=True))
+    return numerical_gradient(lambda z: cross_entropy(z, y), logits - logits.max(axis=1, keepdims=True))
 
 
 # --- the 2-layer net, from the definitions only: its loss and SGD on finite differences ----------
@@ -190,9 +184,9 @@ def judge_dense_backward(s, observed, reveal):
     x, W, b = _dense_inputs(s)
     dout = np.array(s["dout"])
     upstream = lambda x_, W_, b_: float(np.sum(dout * (np.einsum("nd,dm->nm", x_, W_) + b_)))  # noqa: E731
-    expected = {"dW": numerical_gradient_of(lambda v: upstream(x, v, b), W),
-                "db": numerical_gradient_of(lambda v: upstream(x, W, v), b),
-                "dx": numerical_gradient_of(lambda v: upstream(v, W, b), x)}
+    expected = {"dW": numerical_gradient(lambda v: upstream(x, v, b), W),
+                "db": numerical_gradient(lambda v: upstream(x, W, v), b),
+                "dx": numerical_gradient(lambda v: upstream(v, W, b), x)}
     replay = cache(lambda eq: dict(zip(("dx", "dW", "db"), reference.dense_backward(dout, (x, W, b), eq))))
     suspects = Suspects()
     for name in ("dW", "db", "dx"):  # three results of dout, none computed from another: narrow=False
@@ -327,7 +321,7 @@ def _grad_check_function(s):
         return (lambda v: wave(v, a, k, A, c)), wave_central_difference(x, h, a, k, A, c)
     batch, y = np.array(s["batch"]), np.array(s["y"], dtype=int)
     f = lambda W: cross_entropy(batch @ W, y)  # noqa: E731
-    return f, numerical_gradient_of(f, x)
+    return f, numerical_gradient(f, x)
 
 
 def _model_gradients(s):
