@@ -18,21 +18,10 @@ import pytest  # noqa: E402
 
 from backprop_course.lectures import classification as cl  # noqa: E402
 from backprop_course.lectures import datasets  # noqa: E402
+from difference_quotients import centred  # noqa: E402
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_batches_and_classification.ipynb"
-H = 1e-6
 PNG = b"\x89PNG"
-
-
-def centred(f, x, h=H):
-    x = np.array(x, dtype=float)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[i] += h
-        minus[i] -= h
-        grad[i] = (f(plus) - f(minus)) / (2 * h)
-    return grad
 
 
 def assert_gradient(analytic, numeric, rtol=1e-6, atol=1e-9):

@@ -24,6 +24,7 @@ from backprop_course.checks.core import MISTAKES
 from backprop_course.checks.mistakes import TABLE
 from backprop_course.checks.reference import Equations
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, source_notebook
+from difference_quotients import centred, quotient
 
 A = "03_vectorised"
 SUBMISSIONS = [s for s in CATALOGUE if s.assignment == A]
@@ -34,26 +35,8 @@ CODES = {"weight-gradient-transposed", "bias-gradient-not-summed", "batch-divide
          "input-not-restored", "shuffled-without-targets", "samples-not-shuffled", "last-batch-dropped",
          "relu-backward-skipped", "params-not-updated", "update-sign", "batch-losses-summed", "batch-losses-weighted",
          "forward-ignores-bias"}
-H = 1e-6
 #: the reference against finite differences (h = 1e-6: error ~1e-9 relative)
 RTOL, ATOL = 1e-6, 1e-9
-
-
-def quotient(f, x, h=H, kind="central"):
-    """The test's own difference quotients, entry by entry (not the package's)."""
-    x = np.array(x, dtype=float)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[i] += h
-        minus[i] -= h
-        grad[i] = {"central": (f(plus) - f(minus)) / (2 * h), "forward": (f(plus) - f(x)) / h,
-                   "backward": (f(x) - f(minus)) / h}[kind]
-    return grad
-
-
-def centred(f, x, h=H):
-    return quotient(f, x, h)
 
 
 def calls(name):
