@@ -61,6 +61,17 @@ RIGHTLY_PASSING = {
 }
 
 
+def grade_class(course):
+    """Release ``course`` and autograde its submitted/ in one batch of 2 workers.
+
+    Returns (grader, submissions, hashes of submitted/, source/ and release/ before grading).
+    """
+    before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
+    grader = pipeline.Course(root=course)
+    grader.release()
+    return grader, grader.autograde(grader.submissions(), jobs=2), before
+
+
 def grade_catalogue(course):
     """A class in ``course`` of every catalogue submission, the source ("reference"), the blank
     release ("blank") and the BROKEN folders: released, autograded in one batch, feedback made.
@@ -83,10 +94,7 @@ def grade_catalogue(course):
             path = submitted / student / assignment / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text if text is not None else (ROOT / "release/01_neuron/neuron.ipynb").read_text())
-    before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
-    grader = pipeline.Course(root=course)
-    grader.release()
-    submissions = grader.autograde(grader.submissions(), jobs=2)
+    grader, submissions, before = grade_class(course)
     grader.feedback(submissions)
     results = report.collect(grader.db_url, grader.class_path, course / "source",
                              {(s.student, s.assignment): s.problem for s in submissions if s.problem})

@@ -16,7 +16,7 @@ import pytest
 from backprop_course.grader import pipeline, report
 from backprop_course.grader.assignments import assignments
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
-from grading_helpers import cell_errors, exercise_scores, tree_hashes
+from grading_helpers import cell_errors, exercise_scores, grade_class, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "02_backprop"
@@ -188,10 +188,7 @@ def batch(tmp_path_factory, nbgrader_env):
             put(name, build_notebook(sub, hidden_tests=False))
         for name, (sub, _, _) in VERDICT_FAILURES.items():
             put(name, build_notebook(sub, hidden_tests=False))
-        before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
-        grader = pipeline.Course(root=course)
-        grader.release()
-        submissions = grader.autograde(grader.submissions(), jobs=2)
+        grader, submissions, before = grade_class(course)
         yield course, grader, submissions, before
 
 

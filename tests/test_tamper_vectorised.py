@@ -17,9 +17,8 @@ import pytest
 
 from backprop_course.checks import reference
 from backprop_course.checks import vectorised as v
-from backprop_course.grader import pipeline
 from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
-from grading_helpers import exercise_scores, tree_hashes
+from grading_helpers import exercise_scores, grade_class, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "03_vectorised"
@@ -116,10 +115,7 @@ def batch(tmp_path_factory, nbgrader_env):
             path = course / "submitted" / student / A / NOTEBOOK[A]
             path.parent.mkdir(parents=True)
             nbformat.write(build_notebook(sub, hidden_tests=False), path)
-        before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release")}
-        grader = pipeline.Course(root=course)
-        grader.release()
-        submissions = grader.autograde(grader.submissions(), jobs=2)
+        grader, submissions, before = grade_class(course)
         yield course, grader, submissions, before
 
 
