@@ -18,6 +18,7 @@ import stat
 import sys
 import time
 import warnings
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,10 +472,12 @@ def submission_rows(gradebook, assignment, student):
 def apply_rows(target, assignment, student, rows):
     """Write one submission's :func:`submission_rows` into the class's gradebook ``target``: the
     second half of a merge, run by the client. Updates rows in place, so a submission merged
-    twice (a rerun) has its rows once. Ends with no transaction open."""
+    twice (a rerun) has its rows once. Rows for a cell the class's gradebook does not define
+    raise MissingEntry before anything of the submission is written. Ends with no transaction open."""
     from nbgrader.api import MissingEntry
 
     try:
+        _check_cells(target, assignment, rows)
         target.update_or_create_student(student)
         try:
             copy = target.find_submission(assignment, student)
@@ -485,20 +488,43 @@ def apply_rows(target, assignment, student, rows):
             target_nb = target.find_submission_notebook(name, assignment, student)
             target_nb.flagged = notebook["flagged"]
             target_nb.late_submission_penalty = notebook["late_submission_penalty"]
-            for grade, columns in notebook["grades"].items():
-                twin = target.find_grade(grade, name, assignment, student)
-                for column, value in columns.items():
-                    setattr(twin, column, value)
-            for comment, columns in notebook["comments"].items():
-                twin = target.find_comment(comment, name, assignment, student)
-                for column, value in columns.items():
-                    setattr(twin, column, value)
+            # by the notebook's relationships, one query each (find_grade is one query per cell)
+            for kind, twins in (("grades", target_nb.grades), ("comments", target_nb.comments)):
+                twins = {twin.name: twin for twin in twins}
+                for cell, columns in notebook[kind].items():
+                    for column, value in columns.items():
+                        setattr(twins[cell], column, value)
         target.db.commit()
     except BaseException:
         target.db.rollback()
         raise
     finally:
         target.db.remove()
+
+
+#: {class gradebook: {assignment: {notebook: {"grades"|"comments": cell names}}}}
+_defined_cells = weakref.WeakKeyDictionary()
+
+
+def _check_cells(target, assignment, rows):
+    """MissingEntry unless the class's gradebook defines every notebook and cell of ``rows``
+    (source/ changed after the worker graded the submission, say)."""
+    from nbgrader.api import MissingEntry
+
+    known = _defined_cells.setdefault(target, {})
+    if assignment not in known:  # once per gradebook and assignment: the release is done before grading
+        known[assignment] = {nb.name: {"grades": {c.name for c in (*nb.grade_cells, *nb.task_cells)},
+                                       "comments": {c.name for c in (*nb.solution_cells, *nb.task_cells)}}
+                             for nb in target.find_assignment(assignment).notebooks}
+    notebooks = known[assignment]
+    for name, notebook in rows["notebooks"].items():
+        if name not in notebooks:
+            raise MissingEntry(f"the class's gradebook has no notebook {name!r} in {assignment}")
+        for kind, cells in notebooks[name].items():
+            unknown = sorted(set(notebook[kind]) - cells)
+            if unknown:
+                raise MissingEntry(f"the class's gradebook has no cell {', '.join(map(repr, unknown))} in "
+                                   f"{assignment}/{name}: was source/ changed while grading? Release and grade again")
 
 
 def merge_submission(source, target, assignment, student):
