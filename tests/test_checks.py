@@ -27,7 +27,8 @@ import pytest
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
 import backprop_course.checks as checks
 from backprop_course.checks import reference
-from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem, check_network_train, check_train
+from backprop_course.checks.backprop import (_net, _net_away_from_kink, _problem, check_network_train, check_neuron_backward_output,
+                                             check_train)
 from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Mistake, Plural, Suspects, WrongAnswer, compare,
                                          is_wrong, mistake_codes)
 from backprop_course.checks.mistakes import TABLE, KnownMistake, _clipped_log, _exp_normalised, _fixed, _shifted_log, known
@@ -788,3 +789,141 @@ def test_every_mistake_message_carries_its_code(code):
     error = Mistake(code, "The quantity")
     assert error.code == code and isinstance(error, AssertionError)
     assert mistake_codes(str(error)) == [code]
+
+
+# --- what a student sees when a check fails (IPython's showtraceback, in-process) ---------
+
+def shown(error):
+    """The text a notebook shows for ``error``, by IPython's rule: an error's own
+    ``_render_traceback_`` if it has one, else IPython's traceback of it (which leaves out a
+    frame that sets ``__tracebackhide__``)."""
+    from IPython.core.ultratb import AutoFormattedTB
+    if hasattr(error, "_render_traceback_"):
+        lines = error._render_traceback_()
+    else:
+        lines = AutoFormattedTB(mode="Context", theme_name="nocolor").structured_traceback(
+            type(error), error, error.__traceback__)
+    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(lines))
+
+
+def frames(error):
+    """The functions in ``error``'s traceback, outermost first."""
+    names, tb = [], error.__traceback__
+    while tb is not None:
+        names.append(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    return names
+
+
+def caught(call):
+    """The error ``call()`` raises, as a test cell would see it."""
+    try:
+        call()
+    except BaseException as error:  # noqa: BLE001
+        return error
+    raise AssertionError("the check passed")
+
+
+def _line_of(function, text):
+    """The line number of ``text`` in ``function``'s source (the test's call into the check)."""
+    lines, start = inspect.getsourcelines(function)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+CASE = dict(x=[0.2, 0.7], weights=[-0.43875046, 0.81212614], bias=0.5, t=1.0)
+
+
+def student_neuron(**changes):
+    """02_backprop's reference Neuron, with its methods replaced by ``changes``."""
+    namespace = {}
+    exec("import numpy as np", namespace)
+    exec(compile(reference_cells("02_backprop")["neuron_backward"], "<reference Neuron>", "exec"), namespace)
+    return type("Neuron", (namespace["Neuron"],), changes)
+
+
+def _students_step(neuron, delta):
+    return _students_scale(neuron, delta)
+
+
+def _students_scale(neuron, delta):
+    return float(delta) / 0  # the student's own bug, two calls deep
+
+
+def _backward_with_a_bug(self, t, y_hat, learning_rate, output_neuron=True, **_):
+    self.delta_j = _students_step(self, (y_hat - t) * y_hat * (1 - y_hat))
+
+
+def test_a_failed_check_shows_its_message_first_and_the_tests_line_not_the_checks_code():
+    wrong = student_neuron(backward=lambda self, **_: None)  # stores nothing: a WrongAnswer from the checks
+    error = caught(lambda: check_neuron_backward_output(wrong, **CASE))
+    text, line = shown(error), _line_of(test_a_failed_check_shows_its_message_first_and_the_tests_line_not_the_checks_code, "caught(")
+    assert isinstance(error, WrongAnswer) and text.splitlines() == [
+        "WrongAnswer: backward() must store `delta_j` (see the exercise's contract).",
+        f"(the test's line {line}: error = caught(lambda: check_neuron_backward_output(wrong, **CASE)))"]
+    named = caught(lambda: check_neuron_backward_output(student_neuron(backward=_backward_no_phi_prime), **CASE))
+    assert isinstance(named, Mistake) and shown(named).startswith(f"Mistake: {named}\n(the test's line ")
+    assert "core.py" not in shown(named) and len(shown(named).splitlines()) == 2
+
+
+def _backward_no_phi_prime(self, t, y_hat, learning_rate, output_neuron=True, **_):
+    self.delta_j = y_hat - t
+    self.weights = self.weights - learning_rate * self.delta_j * self.o_i
+    self.bias = self.bias - learning_rate * self.delta_j
+
+
+def test_a_bug_in_the_students_code_shows_their_frames_and_none_of_the_checks():
+    error = caught(lambda: check_neuron_backward_output(student_neuron(backward=_backward_with_a_bug), **CASE))
+    assert isinstance(error, ZeroDivisionError)
+    assert frames(error) == ["caught", "<lambda>", "__call__", "_backward_with_a_bug", "_students_step", "_students_scale"]
+    text = shown(error)  # IPython's own traceback: the student's lines, the check's call hidden
+    assert "float(delta) / 0" in text and "_students_step(self" in text and "ZeroDivisionError" in text
+    assert "self.judge(scenario" not in text and "self.probe(" not in text and "neuron.backward(" not in text
+
+
+def test_a_students_wrong_signature_shows_the_error_and_the_tests_line_only():
+    wrong = student_neuron(backward=lambda self, t, y_hat: None)  # learning_rate missing
+    error = caught(lambda: check_neuron_backward_output(wrong, **CASE))
+    line = _line_of(test_a_students_wrong_signature_shows_the_error_and_the_tests_line_only, "caught(")
+    assert isinstance(error, TypeError) and frames(error)[-1] == "__call__"
+    assert shown(error).splitlines() == [f"TypeError: {error}",
+                                         f"(the test's line {line}: error = caught(lambda: check_neuron_backward_output(wrong, **CASE)))"]
+
+
+def test_the_tests_line_is_the_call_into_the_checks_and_is_left_out_when_there_is_none():
+    assert shown(WrongAnswer("never raised")) == "WrongAnswer: never raised"
+    outside = caught(lambda: exec("raise WrongAnswer('raised by a test cell itself')", {"WrongAnswer": WrongAnswer}))
+    assert shown(outside) == "WrongAnswer: raised by a test cell itself"  # it never entered the checks
+    within = caught(lambda: compare("The bias", 2.0, 1.0))
+    within.__traceback__ = within.__traceback__.tb_next.tb_next  # only the checks' own frames
+    assert shown(within) == f"WrongAnswer: {within}"
+    no_source = caught(lambda: exec(compile("\n\ncompare('The bias', 2.0, 1.0)", "<no source>", "exec"), {"compare": compare}))
+    assert shown(no_source).splitlines()[1:] == ["(the test's line 3)"]
+
+
+def _backward_bias_off(self, **arguments):
+    type(self).__mro__[1].backward(self, **arguments)
+    self.bias += 1.0
+
+
+def test_a_check_hides_the_expected_values_unless_asked():
+    wrong = student_neuron(backward=_backward_bias_off)
+    hidden = str(caught(lambda: check_neuron_backward_output(wrong, **CASE)))
+    assert "hidden test" in hidden and "expected:" not in hidden
+    assert "expected:" in str(caught(lambda: check_neuron_backward_output(wrong, **CASE, reveal=True)))
+
+
+def test_a_suspect_whose_replay_gives_no_number_is_no_variant():
+    """A deviation may leave a quantity uncomputed (a forgotten return): the next suspect is named."""
+    suspects, [(_, gives_nothing), (code, matches), _] = three_suspects()
+    replay = lambda equations: None if equations is gives_nothing else (3.0 if equations is matches else 1.0)  # noqa: E731
+    with pytest.raises(Mistake) as info:
+        suspects.compare("The bias", 3.0, 2.0, replay)
+    assert info.value.code == code
+
+
+def test_a_right_result_clears_suspects_with_the_tolerance_it_was_compared_with():
+    """A quantity compared with a wider atol (a gradient check's) keeps the suspects within it."""
+    suspects, [(near_code, near), (_, far), (exact_code, _)] = three_suspects()
+    replay = lambda equations: {near: 5e-4, far: 5e-2}.get(equations, 0.0)  # noqa: E731
+    suspects.compare("The gradient check", 0.0, 0.0, replay, atol=1e-3)
+    assert [code for code, _ in suspects._left()] == [near_code, exact_code]
