@@ -16,6 +16,7 @@ import contextlib
 import inspect
 import itertools
 import io
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -26,6 +27,7 @@ import pytest
 
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
 import backprop_course.checks as checks
+import backprop_course.checks.core as core
 from backprop_course.checks import reference
 from backprop_course.checks.backprop import (_net, _net_away_from_kink, _problem, check_network_train, check_neuron_backward_output,
                                              check_train)
@@ -806,11 +808,28 @@ def shown(error):
     return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(lines))
 
 
+def _mutmuts(frame):
+    """A frame of mutmut's trampoline, through which `make mutants` calls every function of core.py."""
+    return f"{os.sep}mutmut{os.sep}" in frame.f_code.co_filename
+
+
+@pytest.fixture
+def as_in_a_notebook(monkeypatch):
+    """Under `make mutants` the checks' functions are called through mutmut's trampoline: its
+    frames count as the checks' own, so that the traceback is the one a notebook gets (no-op
+    otherwise)."""
+    own = core._own
+    monkeypatch.setattr(core, "_own", lambda frame: own(frame) or _mutmuts(frame))
+
+
 def frames(error):
-    """The functions in ``error``'s traceback, outermost first."""
-    names, tb = [], error.__traceback__
+    """Whose frames ``error``'s traceback holds, outermost first: a function's name, or
+    "checks" for the checks' own code."""
+    names, tb, checks_dir = [], error.__traceback__, str(Path(checks.__file__).parent) + os.sep
     while tb is not None:
-        names.append(tb.tb_frame.f_code.co_name)
+        code = tb.tb_frame.f_code
+        if not _mutmuts(tb.tb_frame):
+            names.append("checks" if code.co_filename.startswith(checks_dir) else code.co_name)
         tb = tb.tb_next
     return names
 
@@ -853,7 +872,7 @@ def _backward_with_a_bug(self, t, y_hat, learning_rate, output_neuron=True, **_)
     self.delta_j = _students_step(self, (y_hat - t) * y_hat * (1 - y_hat))
 
 
-def test_a_failed_check_shows_its_message_first_and_the_tests_line_not_the_checks_code():
+def test_a_failed_check_shows_its_message_first_and_the_tests_line_not_the_checks_code(as_in_a_notebook):
     wrong = student_neuron(backward=lambda self, **_: None)  # stores nothing: a WrongAnswer from the checks
     error = caught(lambda: check_neuron_backward_output(wrong, **CASE))
     text, line = shown(error), _line_of(test_a_failed_check_shows_its_message_first_and_the_tests_line_not_the_checks_code, "caught(")
@@ -871,25 +890,25 @@ def _backward_no_phi_prime(self, t, y_hat, learning_rate, output_neuron=True, **
     self.bias = self.bias - learning_rate * self.delta_j
 
 
-def test_a_bug_in_the_students_code_shows_their_frames_and_none_of_the_checks():
+def test_a_bug_in_the_students_code_shows_their_frames_and_none_of_the_checks(as_in_a_notebook):
     error = caught(lambda: check_neuron_backward_output(student_neuron(backward=_backward_with_a_bug), **CASE))
     assert isinstance(error, ZeroDivisionError)
-    assert frames(error) == ["caught", "<lambda>", "__call__", "_backward_with_a_bug", "_students_step", "_students_scale"]
+    assert frames(error) == ["caught", "<lambda>", "checks", "_backward_with_a_bug", "_students_step", "_students_scale"]
     text = shown(error)  # IPython's own traceback: the student's lines, the check's call hidden
     assert "float(delta) / 0" in text and "_students_step(self" in text and "ZeroDivisionError" in text
     assert "self.judge(scenario" not in text and "self.probe(" not in text and "neuron.backward(" not in text
 
 
-def test_a_students_wrong_signature_shows_the_error_and_the_tests_line_only():
+def test_a_students_wrong_signature_shows_the_error_and_the_tests_line_only(as_in_a_notebook):
     wrong = student_neuron(backward=lambda self, t, y_hat: None)  # learning_rate missing
     error = caught(lambda: check_neuron_backward_output(wrong, **CASE))
     line = _line_of(test_a_students_wrong_signature_shows_the_error_and_the_tests_line_only, "caught(")
-    assert isinstance(error, TypeError) and frames(error)[-1] == "__call__"
+    assert isinstance(error, TypeError) and frames(error) == ["caught", "<lambda>", "checks"]
     assert shown(error).splitlines() == [f"TypeError: {error}",
                                          f"(the test's line {line}: error = caught(lambda: check_neuron_backward_output(wrong, **CASE)))"]
 
 
-def test_the_tests_line_is_the_call_into_the_checks_and_is_left_out_when_there_is_none():
+def test_the_tests_line_is_the_call_into_the_checks_and_is_left_out_when_there_is_none(as_in_a_notebook):
     assert shown(WrongAnswer("never raised")) == "WrongAnswer: never raised"
     outside = caught(lambda: exec("raise WrongAnswer('raised by a test cell itself')", {"WrongAnswer": WrongAnswer}))
     assert shown(outside) == "WrongAnswer: raised by a test cell itself"  # it never entered the checks
