@@ -932,9 +932,10 @@ def test_a_check_hides_the_expected_values_unless_asked():
 
 
 def test_a_suspect_whose_replay_gives_no_number_is_no_variant():
-    """A deviation may leave a quantity uncomputed (a forgotten return): the next suspect is named."""
-    suspects, [(_, gives_nothing), (code, matches), _] = three_suspects()
-    replay = lambda equations: None if equations is gives_nothing else (3.0 if equations is matches else 1.0)  # noqa: E731
+    """A deviation may hand back something that is no number (a method not called, say): that
+    suspect is skipped, the next one is named, and the check does not break."""
+    suspects, [(_, no_number), (code, matches), _] = three_suspects()
+    replay = lambda equations: (lambda: 3.0) if equations is no_number else (3.0 if equations is matches else 1.0)  # noqa: E731
     with pytest.raises(Mistake) as info:
         suspects.compare("The bias", 3.0, 2.0, replay)
     assert info.value.code == code
