@@ -947,3 +947,11 @@ def test_a_right_result_clears_suspects_with_the_tolerance_it_was_compared_with(
     replay = lambda equations: {near: 5e-4, far: 5e-2}.get(equations, 0.0)  # noqa: E731
     suspects.compare("The gradient check", 0.0, 0.0, replay, atol=1e-3)
     assert [code for code, _ in suspects._left()] == [near_code, exact_code]
+
+
+def test_suspects_hide_the_expected_values_unless_asked():
+    """A check that does not say reveal=True shows no expected value (hidden tests are the default)."""
+    suspects, _ = three_suspects()
+    with pytest.raises(WrongAnswer) as info:
+        suspects.compare("The bias", 0.7654321, 0.1234567891, lambda equations: 5.0)
+    assert "hidden test" in str(info.value) and "0.123" not in str(info.value)
