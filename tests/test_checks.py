@@ -955,3 +955,8 @@ def test_suspects_hide_the_expected_values_unless_asked():
     with pytest.raises(WrongAnswer) as info:
         suspects.compare("The bias", 0.7654321, 0.1234567891, lambda equations: 5.0)
     assert "hidden test" in str(info.value) and "0.123" not in str(info.value)
+
+
+def test_a_result_that_is_no_number_is_named_by_its_type():
+    with pytest.raises(WrongAnswer, match=r"^The bias should be a number or a sequence of numbers, not str: 'half'$"):
+        compare("The bias", "half", 0.5)
