@@ -30,7 +30,7 @@ from backprop_course.checks import reference
 from backprop_course.checks.backprop import _net, _net_away_from_kink, _problem, check_network_train, check_train
 from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Mistake, Plural, Suspects, WrongAnswer, compare,
                                          is_wrong, mistake_codes)
-from backprop_course.checks.mistakes import TABLE, KnownMistake, _clipped_log, _fixed, _shifted_log, known
+from backprop_course.checks.mistakes import TABLE, KnownMistake, _clipped_log, _exp_normalised, _fixed, _shifted_log, known
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 from backprop_course.checks.reference import LECTURE, Equations
 from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules
@@ -461,6 +461,18 @@ def test_a_log_of_a_clipped_or_shifted_y_hat_is_right_but_where_y_hat_underflows
         assert wrong[1, 0] == pytest.approx(right[1, 0], abs=TRUSTED_ATOL)
         np.testing.assert_allclose(wrong[1, 1:], np.log(eps), rtol=TRUSTED_RTOL)
         assert np.all(right[1, 1:] < np.log(eps) - 100)
+
+
+def test_a_softmax_without_the_max_is_right_until_exp_overflows():
+    """softmax-overflow's ŷ (made by _exp_normalised): each row's own softmax, e^z / Σ e^z, for
+    moderate logits (rows of unlike scale: a sum over the batch would show), nan once e^z is inf."""
+    z = np.array([[0.0, 1.0, 2.0], [-3.0, 5.0, 0.5]])
+    by_hand = np.exp(z) / np.exp(z).sum(axis=1)[:, None]
+    np.testing.assert_allclose(by_hand[0], [0.09003057, 0.24472847, 0.66524096], rtol=1e-7)
+    np.testing.assert_allclose(_exp_normalised(z), by_hand, rtol=TRUSTED_RTOL)
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflowed = _exp_normalised(np.array([[1000.0, 0.0, -1000.0]]))
+    assert np.isnan(overflowed[0, 0]) and np.all(np.isfinite(LECTURE.softmax(np.array([[1000.0, 0.0, -1000.0]]))))
 
 
 def test_a_fixed_finite_step_ignores_the_step_passed():

@@ -140,3 +140,117 @@ def test_make_release_refuses_an_aliased_import_and_a_plain_assert_naming_them(t
     assert done.returncode == 0, done.stderr[-3000:]
     assert "02_backprop/backprop.ipynb: test cell test_multi_output_network_forward is judged by the student's kernel " \
            "alone" in done.stdout, done.stdout
+
+
+# --- what a refusal says: the instructor must find the line and know what to write instead ------
+
+KERNEL_ALONE = "is judged by the student's kernel alone, which the student's code controls"
+
+
+def test_a_refused_statement_is_quoted_as_written_on_one_line():
+    """The quote is the instructor's own text (so it can be found in the cell), its whitespace
+    and line breaks folded into single spaces, not the grader's re-formatting of it."""
+    reading = verdicts.read_cell("assert  train( 1 )==[1,\n  2]\n")
+    assert reading.problems == [f"line 1: `assert train( 1 )==[1, 2]` {KERNEL_ALONE}"]
+
+
+@pytest.mark.parametrize("length, quoted", [(60, None), (61, 57)])
+def test_a_long_statement_is_quoted_shortened_to_sixty_characters(length, quoted):
+    statement = 'assert train(1) == "' + "a" * (length - 21) + '"'
+    assert len(statement) == length
+    (problem,) = verdicts.read_cell(statement + "\n").problems
+    shown = statement if quoted is None else statement[:quoted] + "..."
+    assert problem == f"line 1: `{shown}` {KERNEL_ALONE}" and len(shown) == 60
+
+
+@pytest.mark.parametrize("source, problem", [
+    # a relative import names a module of whatever package the kernel says it is in, not the checks
+    ("from .backprop_course.checks.backprop import check_train\n",
+     "line 1: `from .backprop_course.checks.backprop import check_train` imports something other than the checks "
+     "(only `from backprop_course.checks.<module> import check_x` belongs in a graded test cell)"),
+    ("from backprop_course.checks.no_such_module import check_x\n",
+     "line 1: the grader cannot import backprop_course.checks.no_such_module (ModuleNotFoundError: "
+     "No module named 'backprop_course.checks.no_such_module')"),
+    ("from backprop_course.checks.backprop import check_nothing\n",
+     "line 1: backprop_course.checks.backprop.check_nothing is not a check (a Check of backprop_course.checks), "
+     "so the grader could not judge a call to it"),
+    (IMPORT + "train(1)\n",
+     "line 2: `train(1)` is not a call of an imported check, so only the student's kernel would judge it"),
+    # print runs the student's code when its argument is computed: no longer a harmless print
+    (IMPORT + "check_train(train, seed=0)\nprint(train(1))\n",
+     "line 3: `print(train(1))` is not a call of an imported check, so only the student's kernel would judge it"),
+    (IMPORT + "import backprop_course.checks.backprop as checks\nchecks.check_train(train, seed=0)\n",
+     "line 3: `checks.check_train(train, seed=0)` calls a check through a module: import it by name "
+     "(`from backprop_course.checks.<module> import check_train`) and call `check_train(…)`"),
+    (IMPORT + "check_train(train, *[0])\n",
+     "line 2: `check_train(train, *[0])` unpacks its arguments (* or **): write each one out as a literal"),
+])
+def test_a_refusal_names_the_line_and_the_way_out(source, problem):
+    reading = verdicts.read_cell(source)
+    assert not reading.covered and problem in reading.problems, reading.problems
+
+
+def test_pass_is_harmless():
+    assert verdicts.read_cell(GOOD + "pass\n").covered
+
+
+# --- which cells are graded test cells, and the refusal of a notebook --------------------------
+
+@pytest.mark.parametrize("cell, tested", [
+    ({"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "solution": False}}}, True),
+    # a hand-edited graded cell that no longer says whether it is a solution: judged, not skipped
+    ({"cell_type": "code", "metadata": {"nbgrader": {"grade": True}}}, True),
+    # a manually graded answer (the student writes it): not a test the grader runs
+    ({"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "solution": True}}}, False),
+    ({"cell_type": "code", "metadata": {"nbgrader": {"grade": False, "solution": True}}}, False),
+    ({"cell_type": "code", "metadata": {"nbgrader": {"solution": False, "locked": True}}}, False),
+    ({"cell_type": "markdown", "metadata": {"nbgrader": {"grade": True, "solution": False}}}, False),
+    ({"cell_type": "code", "metadata": {}}, False),
+    ({"cell_type": "code"}, False),  # a cell stripped of its metadata (a hostile file): no crash
+])
+def test_a_graded_test_cell_is_a_graded_code_cell_that_is_no_solution(cell, tested):
+    assert bool(verdicts.is_test_cell(nbformat.from_dict(cell))) is tested
+
+
+def test_uncovered_reads_every_test_cell_of_a_notebook():
+    def test_cell(source, **nbgrader):
+        return new_code_cell(source, metadata={"nbgrader": {"grade": True, "solution": False, **nbgrader}})
+    cells = [nbformat.v4.new_markdown_cell("# Exercise"), new_code_cell("x = 1"),
+             test_cell(GOOD, grade_id="judged"),
+             test_cell("assert train(1) == 2\n", grade_id="plain"),
+             new_code_cell("def train(): ...", metadata={"nbgrader": {"grade": False, "solution": True}}),
+             test_cell(f"{verdicts.KERNEL_ONLY}\nassert train(1) == 2\n", grade_id="by_hand"),
+             test_cell("print('nothing')\n")]  # no grade_id (a hand-edited notebook): refused all the same
+    refused, kernel_only = verdicts.uncovered(cells)
+    assert refused == [("plain", [f"line 1: `assert train(1) == 2` {KERNEL_ALONE}"]),
+                       ("?", ["it calls no check: nothing in it can fail, or be judged by the grader"])]
+    assert kernel_only == ["by_hand"]
+
+
+def test_the_refusal_of_a_notebook_names_each_cell_its_problems_and_the_way_out():
+    refused = [("plain", ["line 1: a", "line 2: b"]), ("other", ["it calls no check"])]
+    assert verdicts.refusal("source/02_backprop/backprop.ipynb", refused).splitlines() == [
+        "source/02_backprop/backprop.ipynb: 2 graded test cell(s) the grader cannot judge on its own (their verdict "
+        "would come from the student's kernel, which the student's code controls):",
+        "  cell plain:", "    line 1: a", "    line 2: b",
+        "  cell other:", "    it calls no check",
+        "Write each as `from backprop_course.checks.<module> import check_x` and calls `check_x(Object, literal=…)`, "
+        f"or, to have a cell judged by the student's kernel alone on purpose, give it the line `{verdicts.KERNEL_ONLY}`.",
+    ]
+
+
+def test_a_cell_the_grader_cannot_judge_tells_the_student_why_it_scores_nothing():
+    problems = verdicts.read_cell("assert True\nassert False\n").problems
+    failure = verdicts.cannot_judge(problems)
+    assert (failure.output_type, failure.ename) == ("error", "UngradableTestCell")
+    assert failure.evalue == ("The grader cannot judge this test cell on its own, so it scores nothing (tell your "
+                              f"instructor): line 1: `assert True` {KERNEL_ALONE}; line 2: `assert False` {KERNEL_ALONE}")
+
+
+def test_at_grading_a_call_whose_arguments_the_check_rejects_is_named_by_its_line():
+    """It fails before any probe runs, so no kernel is needed."""
+    cell = grading_cell(IMPORT + "\n\ncheck_train(train, seed=0, no_such_argument=1)\n" + GOOD)
+    GradingExecute().judge(cell, 0)
+    (error,) = [o for o in cell.outputs if o.output_type == "error"]
+    assert error.ename == "UngradableTestCell"
+    assert "line 4: check_train rejects its arguments (TypeError: " in error.evalue and "no_such_argument" in error.evalue
