@@ -31,6 +31,8 @@ def test_the_activations():
     np.testing.assert_allclose(phi([-2.0, 2.0], "sigmoid").sum(), 1.0, atol=1e-15)  # σ(−a) = 1 − σ(a)
     np.testing.assert_array_equal(phi([-2.0, 0.0, 0.5, 3], "relu"), [0.0, 0.0, 0.5, 3.0])
     assert phi([1, 2], "relu").dtype == np.float64
+    # φ of the real number net, whatever the dtype it comes in: −net of an unsigned 2 is not 254
+    np.testing.assert_allclose(phi(np.array([0, 2], dtype=np.uint8), "sigmoid"), [0.5, 1 / (1 + math.exp(-2))], rtol=1e-15)
     with pytest.raises(ValueError, match="unknown activation 'tanh'"):
         phi(1.0, "tanh")
 
@@ -42,6 +44,8 @@ def test_the_numerical_gradient_meets_closed_forms():
     assert grad.shape == theta.shape
     np.testing.assert_allclose(grad, 3 * theta ** 2, rtol=1e-8, atol=1e-8)  # error h² = 1e-12 per entry
     np.testing.assert_array_equal(theta, before)  # the caller's θ is left alone
+    # a θ of integers is moved by h in float64 (an integer array would round the step to 0)
+    np.testing.assert_allclose(numerical_gradient(lambda th: float(np.sum(th ** 3)), np.array([1, -2])), [3.0, 12.0], rtol=1e-8)
     # σ' = σ (1 − σ), for each entry by itself
     z = np.array([-2.0, 0.0, 1.5])
     s = 1 / (1 + np.exp(-z))
@@ -53,13 +57,15 @@ def test_the_numerical_gradient_meets_closed_forms():
 def test_parameters_are_laid_out_as_documented():
     """θ = [W1 (J×m), b1 (J), W2 (L×J), b2 (L)], W1[j, i] = w_ij, W2[l, j] = w_jl."""
     net = TwoLayerNet(2, 3, 2, "sigmoid")
-    theta = np.arange(3 * 2 + 3 + 2 * 3 + 2, dtype=float)
+    theta = np.arange(3 * 2 + 3 + 2 * 3 + 2)  # integers: read as float64, like everything here
     W1, b1, W2, b2 = net.unpack(theta)
+    assert {W1.dtype, b1.dtype, W2.dtype, b2.dtype} == {np.dtype(np.float64)}
     np.testing.assert_array_equal(W1, [[0, 1], [2, 3], [4, 5]])
     np.testing.assert_array_equal(b1, [6, 7, 8])
     np.testing.assert_array_equal(W2, [[9, 10, 11], [12, 13, 14]])
     np.testing.assert_array_equal(b2, [15, 16])
     np.testing.assert_array_equal(net.pack(W1, b1, W2, b2), theta)
+    assert net.pack(W1.astype(int), b1, W2, b2).dtype == np.float64
 
 
 def test_forward_by_hand():
