@@ -185,4 +185,115 @@ def test_on_this_machine_the_course_is_hidden_but_its_package_is_not(tmp_path):
         assert not sandbox.exposes(str(ROOT / hidden)), hidden
     for hidden in (".bashrc", ".ssh", ".cache", ".jupyter"):
         assert not sandbox.exposes(str(Path.home() / hidden)), hidden
-    assert not set(sandbox.env) - set(sandbox_policy.kernel_env({}, {}, str(tmp_path / "run"), sys.prefix)) - set(PASSED_ENV)
+    assert not set(sandbox.env) - set(sandbox_policy.kernel_env({}, {}, sys.prefix)) - set(PASSED_ENV)
+
+
+def test_a_kernel_spec_variable_reaches_the_kernel_as_jupyter_client_resolved_it(tmp_path):
+    """jupyter_client fills a spec's ``${VAR}`` templates into the launch environment: the
+    kernel gets that value, not the raw template."""
+    paths, cwd = course_tree(tmp_path)
+    sandbox = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=made_up_host(tmp_path),
+                         grader_env={"DATA_DIR": "/srv/data/de_DE", "LANG": "de_DE"},
+                         spec_env={"DATA_DIR": "/srv/data/${LANG}"}, tmpfs_size=TMPFS)
+    assert sandbox.env["DATA_DIR"] == "/srv/data/de_DE"
+    # without a launch value, the spec's own
+    alone = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=made_up_host(tmp_path), grader_env={},
+                       spec_env={"DATA_DIR": "/srv/data"}, tmpfs_size=TMPFS)
+    assert alone.env["DATA_DIR"] == "/srv/data"
+
+
+def test_the_kernel_is_the_made_up_student_and_runs_one_thread(made_up):
+    sandbox, _, _, private, _ = made_up
+    env = sandbox.env
+    # USER, LOGNAME and HOME are those of uid 65534 in the made-up /etc/passwd the kernel sees
+    passwd = {fields[2]: fields for fields in (line.split(":") for line in sandbox.files[f"{private}/etc/passwd"].splitlines())}
+    assert ISOLATION[ISOLATION.index("--uid") + 1] == "65534"
+    name, _, uid, gid, _, home, _ = passwd["65534"]
+    assert env["USER"] == env["LOGNAME"] == name and env["HOME"] == home == HOME
+    # ipykernel watches no parent when JPY_PARENT_PID is 1: the grader's pid means nothing in a new PID namespace
+    assert env["JPY_PARENT_PID"] == "1"
+    # one kernel per core: BLAS must not start a thread per core of its own (an unparsable value means "all")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        assert env[var] == "1", var
+
+
+def test_a_grader_without_locale_gives_the_kernel_a_utf8_one(tmp_path):
+    paths, cwd = course_tree(tmp_path)
+    sandbox = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=made_up_host(tmp_path), grader_env={},
+                         tmpfs_size=TMPFS)
+    assert sandbox.env["LANG"] == "C.UTF-8"  # the C locale with UTF-8, present in every glibc
+
+
+def test_path_finds_programs_only_in_read_only_places(made_up):
+    """A relative, missing or writable PATH entry would let student code plant the program a
+    library runs (HOME, the working folder, is the student's)."""
+    sandbox, _, _, _, base = made_up
+    links = {path for path, target in made_up_host(base).system if target is not None}
+    entries = sandbox.env["PATH"].split(os.pathsep)
+    assert entries[0] == str(base / "venv" / "bin")  # the venv's python, jupyter, first
+    assert {"/usr/bin", "/bin"} <= set(entries)
+    for entry in entries:
+        assert os.path.isabs(entry), entry
+        assert entry in links or sandbox.exposes(entry), f"{entry} on PATH does not exist in the sandbox"
+        # (a venv under /tmp is bound read-only over the private /tmp, so that one is fine)
+        assert not sandbox.writes(entry) and entry not in sandbox.tmpfs and not entry.startswith(HOME + "/"), entry
+
+
+@pytest.mark.parametrize("bound, path, shown", [
+    ("/a/b", "/a/b", True), ("/a/b", "/a/b/c/d", True), ("/a/b", "/a/b/../b/c", True),
+    ("/a/b", "/a/bc", False), ("/a/b", "/a", False), ("/a/b", "/a/b/../c", False), ("/a/b", "/a/bc/d", False),
+    ("/a/b/", "/a/b/c", True), ("/a/b/", "/a/bc", False),
+    ("/", "/etc/shadow", True),  # a root bind shows everything
+    ("/srv/BOX", "/srv/BOX/x", True), ("/srv/BOX", "/srv/BO/x", False), ("/srv/BOX", "/srv/x", False),
+])
+def test_under_a_bound_folder_means_inside_it(bound, path, shown):
+    """Component-wise: ``/a/bc`` is not under ``/a/b``; ``..`` is resolved before comparing."""
+    as_read_only = sandbox_policy.Policy((), (bound,), (), (), (), {}, {})
+    as_writable = sandbox_policy.Policy((), (), (bound,), (), (), {}, {})
+    assert as_read_only.exposes(path) is shown and not as_read_only.writes(path)
+    assert as_writable.exposes(path) is shown and as_writable.writes(path) is shown
+
+
+def test_a_fresh_dev_and_proc_and_a_host_name_that_is_not_the_machines(made_up):
+    sandbox, *_ = made_up
+    args = list(sandbox.args)
+    pairs = set(zip(args, args[1:]))
+    assert ("--dev", "/dev") in pairs and ("--proc", "/proc") in pairs  # bwrap's own, not the host's
+    assert not sandbox.exposes("/proc/1/environ") and not sandbox.exposes("/dev/sda")
+    # the same name on every worker, so no output depends on the machine that graded it
+    assert args[args.index("--hostname") + 1] == "sandbox"
+
+
+def test_probe_finds_the_system_folders_as_links_or_folders(tmp_path, monkeypatch):
+    """On a made-up root: a link is bound as that link, a folder as itself, anything else not at all."""
+    root = tmp_path / "root"
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "bin").symlink_to("usr/bin")
+    (root / "lib").mkdir()
+    (root / "sbin").write_text("not a folder")
+    monkeypatch.setattr(sandbox_policy, "Path", lambda p: root / str(p).lstrip("/"))
+    assert Host.probe().system == ((str(root / "bin"), "usr/bin"), (str(root / "lib"), None))
+
+
+def test_probe_on_this_machine(tmp_path):
+    """Real, existing paths outside /usr, each once; the venv's prefix and the package the grader imported."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    (tmp_path / "other-link").symlink_to(tmp_path / "other")
+    host = Host.probe(extra_read_only=(str(tmp_path / "data"), str(tmp_path / "link"), str(tmp_path / "other-link"),
+                                       str(tmp_path / "missing"), "/usr/share", "/usr/lib"))
+    assert host.prefix == sys.prefix and host.package == os.path.realpath(PACKAGE_DIR)
+    assert len(set(host.read_only)) == len(host.read_only), "a path bound twice"
+    for path in host.read_only:
+        assert os.path.exists(path) and os.path.realpath(path) == path and not path.startswith("/usr/"), path
+    assert {str(tmp_path / "data"), str(tmp_path / "other"), os.path.realpath(PACKAGE_DIR)} <= set(host.read_only)
+    assert str(tmp_path / "missing") not in host.read_only
+    for path, target in host.system:  # the merged-/usr links of this machine, or its real folders
+        assert os.path.dirname(path) == "/" and os.path.basename(path) in sandbox_policy.SYSTEM_DIRS
+        assert target == (os.readlink(path) if os.path.islink(path) else None)
+    sandbox = policy_for(cwd=str(tmp_path / "nb"), private_dir=str(tmp_path / "run"), host=host, grader_env={}, tmpfs_size=TMPFS)
+    args = list(sandbox.args)
+    at = args.index(f"{PACKAGE_MOUNT}/{PACKAGE_DIR.name}")
+    assert args[at - 2:at] == ["--ro-bind", os.path.realpath(PACKAGE_DIR)]  # the very files the grader judges with
+    assert sandbox.env["PATH"].split(os.pathsep)[0] == os.path.join(sys.prefix, "bin")

@@ -104,7 +104,7 @@ def system_binds(host):
     return args
 
 
-def kernel_env(grader_env, spec_env, private_dir, prefix):
+def kernel_env(grader_env, spec_env, prefix):
     """The kernel's whole environment: a few of the grader's variables, the kernel spec's, and ours."""
     env = {k: grader_env[k] for k in PASSED_ENV if k in grader_env}
     env.update({k: grader_env.get(k, v) for k, v in (spec_env or {}).items()})
@@ -161,7 +161,7 @@ def policy_for(*, cwd, private_dir, host, grader_env, spec_env=None, tmpfs_size,
     files seeded in ``private_dir/matplotlib``."""
     etc = os.path.join(private_dir, "etc")
     files = {os.path.join(etc, "passwd"): PASSWD, os.path.join(etc, "group"): GROUP}
-    env = kernel_env(grader_env, spec_env, private_dir, host.prefix)
+    env = kernel_env(grader_env, spec_env, host.prefix)
     writable = (ipc_dir(private_dir),)
     placed = tuple((os.path.join(cwd, rel), f"{HOME}/{rel}") for rel in working_files) + \
         tuple((os.path.join(private_dir, "matplotlib", name), f"{MPLCONFIGDIR}/{name}") for name in mpl_files)
