@@ -99,6 +99,12 @@ def preflight(args):
         print(passed.summary())
 
 
+def dask_config(args):
+    from .cluster import WORKER_CONFIG
+
+    print(WORKER_CONFIG)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="backprop-course", description=__doc__)
     parser.add_argument("--root", default=".", help="the course root, holding nbgrader_config.py (default: .)")
@@ -124,6 +130,8 @@ def main(argv=None):
     p.add_argument("--lms", required=True, choices=("canvas", "moodle"))
     p.add_argument("--class-dir", default=".", help="folder holding submitted/ (default: the course root)")
     p.set_defaults(func=export)
+    sub.add_parser("dask-config", help="the path of the Dask settings to start a grading cluster's processes with "
+                                       "(DASK_CONFIG=PATH)").set_defaults(func=dask_config)
     args = parser.parse_args(argv)
     args.func(args)
 

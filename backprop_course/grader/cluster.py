@@ -40,6 +40,8 @@ from .bundle import CourseBundle, RefusedFiles, read_folder, write_folder
 from .executors import Graded
 
 PLUGIN_PREFIX = "backprop-course-"
+#: Dask's settings for a grading cluster's processes (``DASK_CONFIG``): fewer wake-ups of idle workers
+WORKER_CONFIG = Path(__file__).with_name("dask-worker.yaml")
 
 
 class DaskGrading(Configurable):

@@ -3,7 +3,9 @@
 For the benchmark and the tests: the scheduler listens on 127.0.0.1 at a random port and
 writes a scheduler file; each worker runs in a folder of its own, with one thread, and, given
 ``hidden``, in a mount namespace of its own (bubblewrap) in which that folder is an empty
-tmpfs, so that it cannot read what the client has there.
+tmpfs, so that it cannot read what the client has there. Every process runs with the course's
+Dask settings for grading clusters (``DASK_CONFIG``, grader/dask-worker.yaml), as the README
+tells an instructor to start theirs.
 """
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ import sys
 import time
 from pathlib import Path
 
+from ..grader.cluster import WORKER_CONFIG
+
 BIN = Path(sys.executable).parent
 
 
 class LocalCluster:
     def __init__(self, base, env=None, scheduler_env=None, hidden=None):
-        self.base, self.env, self.hidden = Path(base), dict(env or os.environ), hidden
+        self.base, self.hidden = Path(base), hidden
+        self.env = {**(env or os.environ), "DASK_CONFIG": str(WORKER_CONFIG)}
         self.file = self.base / "scheduler.json"
         self.processes = []
         self._spawn("scheduler", [str(BIN / "dask"), "scheduler", "--scheduler-file", str(self.file),
@@ -51,7 +56,7 @@ class LocalCluster:
             uid = [] if os.geteuid() == 0 else ["--unshare-user", "--uid", str(os.getuid()), "--gid", str(os.getgid())]
             bwrap = shutil.which("bwrap", path=(env or self.env).get("PATH"))
             cmd = [bwrap, *uid, "--dev-bind", "/", "/", "--tmpfs", str(self.hidden), "--chdir", str(folder), "--", *cmd]
-        return self._spawn(name, cmd, env or self.env)
+        return self._spawn(name, cmd, {**(env or self.env), "DASK_CONFIG": str(WORKER_CONFIG)})
 
     def client(self, timeout=30):
         from distributed import Client
