@@ -16,6 +16,7 @@ import contextlib
 import inspect
 import itertools
 import io
+import json
 import os
 import re
 from functools import cache
@@ -714,6 +715,28 @@ def test_a_check_registers_itself_and_runs_its_three_parts_in_order():
                          ("judge", {"case": 1}, [3.0], True)]
     finally:
         del REGISTRY["check_made_here"]
+
+
+def test_two_checks_of_one_name_in_two_modules_are_refused():
+    """A test cell and the probe find a check by its name: a second module's check of the same
+    name would silently take the first one's place."""
+    def judge(case, observed, reveal):
+        """Another check_loss."""
+
+    judge.__module__ = "backprop_course.checks.elsewhere"
+    with pytest.raises(ValueError, match=r"two checks are named 'check_loss', in backprop_course\.checks\.neuron "
+                                         r"and in backprop_course\.checks\.elsewhere"):
+        Check("check_loss", 1, lambda **k: {}, lambda x, case: [], judge)
+    assert REGISTRY["check_loss"].module == "backprop_course.checks.neuron"
+
+
+def test_the_probe_runs_only_the_check_of_the_module_it_is_given(capsys):
+    from backprop_course.checks import remote
+
+    remote.probe("backprop_course.checks.backprop", "check_loss", lambda: (None, None), "{}")
+    out = capsys.readouterr().out
+    assert out.startswith(remote.MARK) and json.loads(out[len(remote.MARK):]) == {
+        "raised": "TypeError: backprop_course.checks.backprop.check_loss is not a check"}
 
 
 #: (submission, test cell, how its message starts): the verb agrees with what the checks compare

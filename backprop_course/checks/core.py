@@ -255,7 +255,8 @@ def seen(observed, key, what):
     return value
 
 
-#: every Check by name, filled as they are defined (the grader looks checks up here)
+#: every Check by name, filled as they are defined (the grader and the probe look checks up
+#: here): a name is a check's one identity, so two modules may not define the same name
 REGISTRY = {}
 
 
@@ -288,7 +289,12 @@ class Check:
         self.__name__ = self.name = name
         self.objects, self.scenario, self.probe, self.judge = objects, scenario, probe, judge
         self.__doc__ = judge.__doc__
-        REGISTRY[name] = self
+        self.module = judge.__module__
+        other = REGISTRY.get(name)
+        if other is not None and other.module != self.module:
+            raise ValueError(f"two checks are named {name!r}, in {other.module} and in {self.module}: "
+                             "a test cell names its check, so rename one")
+        REGISTRY[name] = self  # the same module defining it again (a reload) replaces it
 
     def __call__(self, *args, reveal=False, **arguments):
         __tracebackhide__ = True  # noqa: F841 (IPython leaves this frame out of a traceback)

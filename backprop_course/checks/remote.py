@@ -33,7 +33,7 @@ def probe(module, name, student_objects, scenario_json):
         importlib.import_module(module)
         # the check as its module defined it, not whatever a solution cell rebound the name to
         check = REGISTRY.get(name)
-        if not isinstance(check, Check):
+        if not isinstance(check, Check) or check.module != module:
             raise TypeError(f"{module}.{name} is not a check")
         with quiet(Warning):
             result = {"observed": check.probe(*student_objects(), json.loads(scenario_json))}

@@ -234,7 +234,7 @@ def scenario(call):
 def probe_code(call, case):
     """The code run in the student's kernel: the check's probe on the student's objects."""
     return (f"__import__('backprop_course.checks.remote', fromlist=['probe']).probe("
-            f"{call.module!r}, {call.check.name!r}, lambda: ({', '.join(call.objects)},), {json.dumps(case)!r})")
+            f"{call.check.module!r}, {call.check.name!r}, lambda: ({', '.join(call.objects)},), {json.dumps(case)!r})")
 
 
 def observation(outputs):
