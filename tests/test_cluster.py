@@ -357,3 +357,47 @@ def test_a_worker_is_sent_only_what_the_intake_admits(tmp_path):
     os.symlink(ROOT / "source" / A2 / NOTEBOOK[A2], folder / NOTEBOOK[A2])
     with pytest.raises(RefusedFiles, match="link"):
         read_submission(folder, [NOTEBOOK[A2]], intake.LIMITS)
+
+
+def test_the_bundles_gradebook_holds_the_assignments_and_the_class_gradebooks_schema_version(tmp_path, monkeypatch):
+    """The workers' gradebook: the class gradebook's assignments, no student, stamped with the
+    class gradebook's alembic version without asking `alembic heads` (a new process, seconds);
+    a gradebook with no version to copy is stamped by nbgrader, as it always is."""
+    import nbgrader.api
+    import sqlalchemy
+    from nbgrader.api import Base
+
+    from backprop_course.grader.bundle import assignments_gradebook
+
+    def made(path, version):
+        engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+        with engine.begin() as db:
+            Base.metadata.create_all(db)
+            if version:
+                db.execute(sqlalchemy.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+                db.execute(sqlalchemy.text(f"INSERT INTO alembic_version VALUES ('{version}')"))
+            db.execute(sqlalchemy.text("INSERT INTO course (id) VALUES ('backprop')"))
+            db.execute(sqlalchemy.text("INSERT INTO assignment (id, name, course_id) VALUES ('a1', '02_backprop', 'backprop')"))
+            db.execute(sqlalchemy.text("INSERT INTO student (id) VALUES ('ada')"))
+        engine.dispose()
+        return f"sqlite:///{path}"
+
+    def read(data, path):
+        path.write_bytes(data)
+        engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+        with engine.connect() as db:
+            found = [db.execute(sqlalchemy.text(query)).scalars().all() for query in (
+                "SELECT version_num FROM alembic_version", "SELECT name FROM assignment", "SELECT id FROM student")]
+        engine.dispose()
+        return found
+
+    def no_alembic():
+        raise AssertionError("asked alembic for its head")
+
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", no_alembic)
+    data = assignments_gradebook(made(tmp_path / "class.db", "c0ffee"), tmp_path / "bundle.db", "backprop")
+    assert read(data, tmp_path / "read.db") == [["c0ffee"], ["02_backprop"], []]
+
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: "head")
+    data = assignments_gradebook(made(tmp_path / "old.db", None), tmp_path / "bundle2.db", "backprop")
+    assert read(data, tmp_path / "read2.db") == [["head"], ["02_backprop"], []]

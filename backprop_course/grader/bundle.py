@@ -162,13 +162,24 @@ def assignments_gradebook(db_url, path, course_id):
     ``db_url`` (their notebooks and cells: what autograde checks a submission against) and no
     student. Returns its bytes."""
     from nbgrader.api import Base, Gradebook
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
 
-    with Gradebook(f"sqlite:///{path}", course_id):  # the schema, as nbgrader makes it
-        pass
     source, target = create_engine(db_url), create_engine(f"sqlite:///{path}")
     tables = [t for t in Base.metadata.sorted_tables if t.name not in STUDENT_TABLES]
     try:
+        try:
+            # stamped with the class gradebook's schema version: else nbgrader asks `alembic
+            # heads` for it in a new process, seconds before grading can start
+            with source.connect() as read:
+                version = read.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            with target.begin() as write:
+                write.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+                write.execute(text("INSERT INTO alembic_version (version_num) VALUES (:version)"), {"version": version})
+        except SQLAlchemyError:
+            pass  # no one version to copy: nbgrader stamps it as it always does
+        with Gradebook(f"sqlite:///{path}", course_id):  # the schema, as nbgrader makes it
+            pass
         with source.connect() as read, target.begin() as write:
             for table in reversed(tables):
                 write.execute(table.delete())
