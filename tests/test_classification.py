@@ -223,6 +223,13 @@ def test_boundary_trainer_trains_and_redraws():
     assert w.test_accuracy[-1] == cl.accuracy(w.net.predict(w.X_test), w.y_test)
 
 
+def test_one_frame_per_click_shows_the_last_epoch():
+    w = cl.boundary_trainer(dataset="two moons", hidden=8, learning_rate=0.5, epochs=4, frames=1)
+    drawn = w.frames_drawn
+    w.train()
+    assert w.frames_drawn == drawn + 1 and w.figure.axes[0].get_title() == "epoch 4: held-out samples"
+
+
 def test_boundary_trainer_controls_start_again():
     w = cl.boundary_trainer(epochs=5, frames=1)
     w.train()

@@ -236,7 +236,9 @@ class BoundaryTrainer(_WidgetBase):
     def train(self, epochs=None):
         """Train ``epochs`` more epochs (the slider's value by default), redrawing ``frames`` times."""
         epochs = self.epochs_slider.value if epochs is None else int(epochs)
-        redraw_at = set(np.linspace(1, epochs, min(self.frames, epochs)).round().astype(int))
+        # evenly from the first epoch to the last; one frame is the last epoch's, the result
+        frames = min(self.frames, epochs)
+        redraw_at = set(np.linspace(1 if frames > 1 else epochs, epochs, frames).round().astype(int))
         with np.errstate(all="ignore"):  # a diverging η is something to see, not an error
             for done in range(1, epochs + 1):
                 self.losses.append(self.net.train_epoch(self.X_train, self.y_train, self.batch_size,
