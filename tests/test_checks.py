@@ -682,6 +682,12 @@ def test_compare_does_not_name_a_variant_that_coincides_with_the_right_answer():
     with pytest.raises(Mistake) as info:  # the next variant still can be
         compare("w", [9.0], [1.0], [("learning-rate-ignored", [1.0]), ("update-sign", [9.0])])
     assert info.value.code == "update-sign"
+    # within the tolerance of the right answer is the right answer, even for a result just
+    # outside the tolerance that is within the variant's (closeness does not chain)
+    tolerance = ATOL + RTOL * 1.0
+    with pytest.raises(WrongAnswer) as info:
+        compare("w", [1.0 + 1.5 * tolerance], [1.0], [("learning-rate-ignored", [1.0 + 0.6 * tolerance])])
+    assert not isinstance(info.value, Mistake)
 
 
 # the table and the registry are built at import; these call their builders at run time, so
