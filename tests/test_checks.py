@@ -668,6 +668,35 @@ def test_compare_hides_the_expected_value(variants):
         compare("The bias", actual, expected, variants, reveal=True)
 
 
+def test_compare_shows_a_matrix_as_a_matrix_at_8_digits_whatever_the_notebooks_print_options():
+    """A public test shows W as the lecture writes it, a row per neuron, the rows aligned under
+    "got:" and "expected:"; a number or a vector as a vector."""
+    shown = {}
+    with np.printoptions(precision=3):  # a student's notebook may set its own
+        for name, actual, expected in [("W", [[1.1, 2.123456789123], [3.0, -4.0]], [[1.0, 2.0], [3.0, 4.0]]),
+                                       ("b", 0.25, 0.5), ("w", [0.123456789123, 1.0], [0.5, 1.0])]:
+            with pytest.raises(WrongAnswer) as info:
+                compare(name, actual, expected, reveal=True)
+            shown[name] = str(info.value)
+    assert shown == {
+        "W": "W is wrong.\n  got:      [[ 1.1         2.12345679]\n             [ 3.         -4.        ]]"
+             "\n  expected: [[1. 2.]\n             [3. 4.]]",
+        "b": "b is wrong.\n  got:      [0.25]\n  expected: [0.5]",
+        "w": "w is wrong.\n  got:      [0.12345679 1.        ]\n  expected: [0.5 1. ]"}
+
+
+def test_compare_names_a_variant_within_the_tolerance_it_is_given():
+    """A result is a known mistake when it is as close to the mistake's result as a right one
+    must be to the right answer: the same rtol and atol, the caller's when it gives its own."""
+    with pytest.raises(Mistake):
+        compare("w", [2.0 * (1 + RTOL / 2)], [1.0], [("update-sign", [2.0])])
+    with pytest.raises(WrongAnswer) as info:
+        compare("w", [2.0 * (1 + 3 * RTOL)], [1.0], [("update-sign", [2.0])])
+    assert not isinstance(info.value, Mistake)
+    with pytest.raises(Mistake):
+        compare("w", [5e-4], [1.0], [("update-sign", [0.0])], atol=1e-3)
+
+
 def test_compare_mistake_hides_the_expected_value():
     with pytest.raises(Mistake) as info:
         compare("The bias", 0.7654321, 0.1234567891, [("bias-not-updated", 0.7654321)], reveal=False)
