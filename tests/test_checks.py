@@ -683,6 +683,8 @@ def test_compare_shows_a_matrix_as_a_matrix_at_8_digits_whatever_the_notebooks_p
              "\n  expected: [[1. 2.]\n             [3. 4.]]",
         "b": "b is wrong.\n  got:      [0.25]\n  expected: [0.5]",
         "w": "w is wrong.\n  got:      [0.12345679 1.        ]\n  expected: [0.5 1. ]"}
+    with pytest.raises(WrongAnswer, match=r"got:      \[2\.\]\n  expected: \[3\.\]$"):
+        compare("The number of epochs", 2, 3, reveal=True)  # a count is shown as the student's number is
 
 
 def test_compare_names_a_variant_within_the_tolerance_it_is_given():
