@@ -161,6 +161,26 @@ def undisturbed(cluster, courses, template, env):
     return course, run.stdout, gradebook(sqlite(course))
 
 
+def test_the_clusters_processes_run_with_the_courses_dask_settings(cluster, env):
+    """grader/dask-worker.yaml, which `backprop-course dask-config` names and LocalCluster
+    (like the README's recipes) passes as DASK_CONFIG: no profiler, a tick a second."""
+    import dask
+    import yaml
+
+    shown = subprocess.run([sys.executable, "-m", "backprop_course.grader.cli", "dask-config"], env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    settings = yaml.safe_load(Path(shown).read_text())["distributed"]
+    assert settings["worker"]["profile"]["enabled"] is False and settings["admin"]["tick"]["interval"] == "1s"
+
+    def seen():
+        return (dask.config.get("distributed.worker.profile.enabled"), dask.config.get("distributed.admin.tick.interval"),
+                dask.config.get("distributed.worker.memory.monitor-interval"))
+
+    with cluster.client() as client:
+        assert set(client.run(seen).values()) == {(False, "1s", "1s")}
+        assert client.run_on_scheduler(seen) == (False, "1s", "1s")
+
+
 def test_the_workers_cannot_see_the_courses(cluster, courses, undisturbed):
     assert any(courses.iterdir())
     with cluster.client() as client:
