@@ -33,7 +33,7 @@ from backprop_course.checks import reference
 from backprop_course.checks.backprop import (_net, _net_away_from_kink, _problem, check_network_train, check_neuron_backward_output,
                                              check_train)
 from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Mistake, Plural, Suspects, WrongAnswer, compare,
-                                         is_wrong, mistake_codes)
+                                         is_wrong, mistake_codes, plain)
 from backprop_course.checks.mistakes import TABLE, KnownMistake, _clipped_log, _exp_normalised, _fixed, _shifted_log, known
 from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
 from backprop_course.checks.reference import LECTURE, Equations
@@ -674,7 +674,7 @@ def test_compare_shows_a_matrix_as_a_matrix_at_8_digits_whatever_the_notebooks_p
     shown = {}
     with np.printoptions(precision=3):  # a student's notebook may set its own
         for name, actual, expected in [("W", [[1.1, 2.123456789123], [3.0, -4.0]], [[1.0, 2.0], [3.0, 4.0]]),
-                                       ("b", 0.25, 0.5), ("w", [0.123456789123, 1.0], [0.5, 1.0])]:
+                                       ("b", 0.25, 0.5), ("w", [0.123456789123, 1.0], [0.5, 1.987654321])]:
             with pytest.raises(WrongAnswer) as info:
                 compare(name, actual, expected, reveal=True)
             shown[name] = str(info.value)
@@ -682,9 +682,16 @@ def test_compare_shows_a_matrix_as_a_matrix_at_8_digits_whatever_the_notebooks_p
         "W": "W is wrong.\n  got:      [[ 1.1         2.12345679]\n             [ 3.         -4.        ]]"
              "\n  expected: [[1. 2.]\n             [3. 4.]]",
         "b": "b is wrong.\n  got:      [0.25]\n  expected: [0.5]",
-        "w": "w is wrong.\n  got:      [0.12345679 1.        ]\n  expected: [0.5 1. ]"}
+        "w": "w is wrong.\n  got:      [0.12345679 1.        ]\n  expected: [0.5        1.98765432]"}
     with pytest.raises(WrongAnswer, match=r"got:      \[2\.\]\n  expected: \[3\.\]$"):
         compare("The number of epochs", 2, 3, reveal=True)  # a count is shown as the student's number is
+
+
+def test_a_result_that_is_no_number_is_observed_as_its_type_and_its_start():
+    assert [(type(x), x) for x in plain([1, True])] == [(float, 1.0), (float, 1.0)]  # JSON numbers, as floats
+    assert plain("half") == {"not_a_number": "str: 'half'"}
+    long = plain("x" * 300)["not_a_number"]
+    assert long == ("str: '" + "x" * 300)[:200] and len(long) == 200
 
 
 def test_compare_names_a_variant_within_the_tolerance_it_is_given():
@@ -957,6 +964,7 @@ def test_a_bug_in_the_students_code_shows_their_frames_and_none_of_the_checks(as
     text = shown(error)  # IPython's own traceback: the student's lines, the check's call hidden
     assert "float(delta) / 0" in text and "_students_step(self" in text and "ZeroDivisionError" in text
     assert "self.judge(scenario" not in text and "self.probe(" not in text and "neuron.backward(" not in text
+    assert "with_traceback(students)" not in text  # the check's own raise: its frame sets __tracebackhide__
 
 
 def test_a_students_wrong_signature_shows_the_error_and_the_tests_line_only(as_in_a_notebook):
