@@ -53,7 +53,7 @@ def calls(source):
 
 def scenario(check, args, kwargs):
     """verdicts.scenario of a call of ``check`` with these literal arguments."""
-    return verdicts.scenario(verdicts.Call(check, MODULE, (), tuple(args), dict(kwargs), 1))
+    return verdicts.scenario(verdicts.Call(check, (), tuple(args), dict(kwargs), 1))
 
 
 def without_reveal(call):

@@ -44,11 +44,15 @@ class Call:
     (evaluated in the kernel), and its literal arguments."""
 
     check: Check
-    module: str          # the module that defines it, e.g. backprop_course.checks.backprop
     objects: tuple       # source of each student object, e.g. ("Neuron",)
     args: tuple
     kwargs: dict
     line: int
+
+    @property
+    def module(self):
+        """The module that defines the check, e.g. backprop_course.checks.backprop."""
+        return self.check.module
 
 
 @dataclass
@@ -102,7 +106,7 @@ def _import_checks(node, source, imported, problems):
             problems.append(f"line {node.lineno}: the aliased import `{alias.name} as {alias.asname}`: import "
                             f"the check under its own name, `from {node.module} import {alias.name}`")
         else:
-            imported[alias.name] = (check, node.module)
+            imported[alias.name] = check
 
 
 def _check_call(node, source, imported, problems):
@@ -118,7 +122,7 @@ def _check_call(node, source, imported, problems):
             problems.append(f"line {node.lineno}: {what} is not a call of an imported check, so only the student's "
                             "kernel would judge it")
         return None
-    check, module = imported[name]
+    check = imported[name]
     if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
         problems.append(f"line {node.lineno}: `{_snippet(node, source)}` unpacks its arguments (* or **): "
                         "write each one out as a literal")
@@ -135,7 +139,7 @@ def _check_call(node, source, imported, problems):
         problems.append(f"line {node.lineno}: `{_snippet(node, source)}` has a computed argument: the grader "
                         "runs the scenario itself and accepts only literals (numbers, strings, lists, ...)")
         return None
-    return Call(check, module, tuple(ast.unparse(arg) for arg in objects), args, kwargs, node.lineno)
+    return Call(check, tuple(ast.unparse(arg) for arg in objects), args, kwargs, node.lineno)
 
 
 def _harmless(node):
@@ -234,7 +238,7 @@ def scenario(call):
 def probe_code(call, case):
     """The code run in the student's kernel: the check's probe on the student's objects."""
     return (f"__import__('backprop_course.checks.remote', fromlist=['probe']).probe("
-            f"{call.check.module!r}, {call.check.name!r}, lambda: ({', '.join(call.objects)},), {json.dumps(case)!r})")
+            f"{call.module!r}, {call.check.name!r}, lambda: ({', '.join(call.objects)},), {json.dumps(case)!r})")
 
 
 def observation(outputs):

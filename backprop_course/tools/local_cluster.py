@@ -25,7 +25,7 @@ BIN = Path(sys.executable).parent
 class LocalCluster:
     def __init__(self, base, env=None, scheduler_env=None, hidden=None):
         self.base, self.hidden = Path(base), hidden
-        self.env = {**(env or os.environ), "DASK_CONFIG": str(WORKER_CONFIG)}
+        self.env = dict(env or os.environ)
         self.file = self.base / "scheduler.json"
         self.processes = []
         self._spawn("scheduler", [str(BIN / "dask"), "scheduler", "--scheduler-file", str(self.file),
@@ -42,8 +42,8 @@ class LocalCluster:
         folder = self.base / name
         folder.mkdir(parents=True)
         with open(folder / "log", "w") as log:
-            process = subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+            process = subprocess.Popen(cmd, cwd=folder, env={**env, "DASK_CONFIG": str(WORKER_CONFIG)}, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)
         return folder
 
@@ -56,7 +56,7 @@ class LocalCluster:
             uid = [] if os.geteuid() == 0 else ["--unshare-user", "--uid", str(os.getuid()), "--gid", str(os.getgid())]
             bwrap = shutil.which("bwrap", path=(env or self.env).get("PATH"))
             cmd = [bwrap, *uid, "--dev-bind", "/", "/", "--tmpfs", str(self.hidden), "--chdir", str(folder), "--", *cmd]
-        return self._spawn(name, cmd, {**(env or self.env), "DASK_CONFIG": str(WORKER_CONFIG)})
+        return self._spawn(name, cmd, env or self.env)
 
     def client(self, timeout=30):
         from distributed import Client
