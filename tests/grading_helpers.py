@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 
 from backprop_course.grader import pipeline, report
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = {  # student -> (assignment folder, files), each reported, none graded

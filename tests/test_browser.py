@@ -647,7 +647,7 @@ ASSIGNMENT_03 = "release/03_vectorised/vectorised.ipynb"
 
 
 def _catalogue_cells(name):
-    from backprop_course.tools.catalogue import CATALOGUE, strip_markers
+    from answers.catalogue import CATALOGUE, strip_markers
 
     return {grade_id: strip_markers(source) for grade_id, source in
             next(s for s in CATALOGUE if s.name == name).cells.items()}

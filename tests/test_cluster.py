@@ -36,7 +36,7 @@ import pytest
 
 from backprop_course.grader import pipeline
 from backprop_course.tools import bench
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from backprop_course.tools.local_cluster import LocalCluster
 from nbgrader_runner import nbgrader
 

@@ -3,7 +3,7 @@
 The activations of ``backprop_course.lectures.activations``; the backward passes that lecture 4
 (its Neuron and backward_network) and lecture 5 (its matrix backward) define, and the
 assignment's reference loss_derivative, against the package's oracle
-(``backprop_course.checks.oracle``): a change to any of them can fail these tests.
+(``answers.oracle``): a change to any of them can fail these tests.
 
 Centred differences (f(x+h) − f(x−h)) / 2h have truncation error O(h²) and rounding error
 O(ε/h); with h = 1e-6 both stay below ~1e-9 for the values used here. Tolerances:
@@ -18,9 +18,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient
+from answers.oracle import TwoLayerNet, numerical_gradient
 from backprop_course.lectures import activations as act
-from backprop_course.tools.catalogue import EXERCISES, reference_cells, strip_markers
+from answers.catalogue import EXERCISES, reference_cells, strip_markers
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -69,7 +69,7 @@ def test_leaky_relu_prime():
 
 # ---- the course's own code against the package's finite-difference oracle ---------------
 # The lecture notebooks' definitions (their def, class and import statements, run in order)
-# and the assignment's reference solution, against backprop_course.checks.oracle.
+# and the assignment's reference solution, against answers.oracle.
 
 def definitions(path):
     """The names a notebook defines: its imports, functions and classes, without running the rest."""

@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import intake, sandbox
-from backprop_course.tools.catalogue import CATALOGUE
+from answers.catalogue import CATALOGUE
 from nbgrader_runner import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent

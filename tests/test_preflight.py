@@ -24,7 +24,7 @@ from nbgrader.api import Gradebook
 from backprop_course.checks.remote import package_fingerprint
 from backprop_course.grader import pipeline
 from backprop_course.grader.sandbox.policy import PACKAGE_DIR
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

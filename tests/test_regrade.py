@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import cli, sandbox
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 A, B = "01_neuron", "02_backprop"

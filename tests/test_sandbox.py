@@ -21,7 +21,7 @@ import pytest
 from backprop_course.grader import pipeline, sandbox
 from backprop_course.grader.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
 from backprop_course.grader.preprocessors import GradingExecute
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.tools.catalogue import NOTEBOOK, reference_cells, strip_markers
+from answers.catalogue import NOTEBOOK, reference_cells, strip_markers
 
 ROOT = Path(__file__).resolve().parent.parent
 

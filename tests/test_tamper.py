@@ -15,7 +15,7 @@ import pytest
 
 from backprop_course.grader import pipeline, report
 from backprop_course.grader.assignments import assignments
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import cell_errors, exercise_scores, grade_class, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent

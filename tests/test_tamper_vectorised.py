@@ -15,9 +15,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from backprop_course.checks import reference
+from answers import reference
 from backprop_course.checks import vectorised as v
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, grade_class, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent

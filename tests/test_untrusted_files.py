@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import admission, cli, intake, pipeline, report, sandbox
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import exercise_scores, tree_hashes
 from nbgrader_runner import nbgrader
 

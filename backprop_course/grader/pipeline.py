@@ -26,7 +26,8 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import intake, verdicts
+from ..checks import public
+from . import answerbook, intake, verdicts
 from .admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
 from .bundle import replace_folder
@@ -142,7 +143,22 @@ class Course:
             result = self.api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
                 raise SystemExit(f"nbgrader could not generate release/{assignment}:\n{result.get('error') or result['log']}")
+        self.record_public_cases()
+        answerbook.secret(self.root)  # made at the first release, if there is none yet
         return self.assignments
+
+    def record_public_cases(self):
+        """The public tests' cases in the student's install (``backprop_course/checks/public/``),
+        from this course's answers: written when this is the course the package was installed
+        from, else only checked (a copy of the course must not rewrite the package's)."""
+        answers = answerbook.load(self.root)
+        if self.root == COURSE_ROOT.resolve():
+            for path in answers.public.write(self.root / "source"):
+                print(f"public tests' cases written: {path.relative_to(self.root)}")
+        elif stale := answers.public.stale(self.root / "source"):
+            raise SystemExit(f"The student's install ({public.FOLDER}) has other public tests than "
+                             f"{self.root}/source/ for {', '.join(stale)}: run `make release` in the course the "
+                             "package comes from, then reinstall it where students and kernels run.")
 
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):

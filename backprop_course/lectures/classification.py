@@ -16,7 +16,7 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..checks.oracle import numerical_gradient  # noqa: F401 (the finite differences of lecture 6, any shape)
+from answers.oracle import numerical_gradient  # noqa: F401 (the finite differences of lecture 6, any shape)
 from . import activations as act
 from . import palette
 from .datasets import spirals, split, two_moons, xor

@@ -24,8 +24,8 @@ import numpy as np
 import traitlets
 from matplotlib.figure import Figure
 
-from ..checks.oracle import numerical_gradient
-from ..checks.reference import Neuron as _Neuron  # the checks' reference neuron (used when no class is given)
+from answers.oracle import numerical_gradient
+from answers.reference import Neuron as _Neuron  # the checks' reference neuron (used when no class is given)
 from . import activations as act
 from . import palette
 from .plots import (describe_activation, describe_descent, describe_network, draw_network, network_figsize,

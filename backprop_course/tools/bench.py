@@ -53,7 +53,7 @@ from pathlib import Path
 
 from ..grader.assignments import COURSE_ROOT, assignments
 from ..grader.pipeline import cores
-from . import catalogue
+from answers import catalogue
 
 ASSIGNMENT = "02_backprop"
 NOTEBOOK = assignments()[ASSIGNMENT].notebook
