@@ -150,15 +150,17 @@ class Course:
     def record_public_cases(self):
         """The public tests' cases in the student's install (``backprop_course/checks/public/``),
         from this course's answers: written when this is the course the package was installed
-        from, else only checked (a copy of the course must not rewrite the package's)."""
+        from, else only checked (a copy of the course must not rewrite the package's). Grading
+        never reads them (the grader computes every case); students' kernels do."""
         answers = answerbook.load(self.root)
         if self.root == COURSE_ROOT.resolve():
             for path in answers.public.write(self.root / "source"):
                 print(f"public tests' cases written: {path.relative_to(self.root)}")
         elif stale := answers.public.stale(self.root / "source"):
-            raise SystemExit(f"The student's install ({public.FOLDER}) has other public tests than "
-                             f"{self.root}/source/ for {', '.join(stale)}: run `make release` in the course the "
-                             "package comes from, then reinstall it where students and kernels run.")
+            print(f"WARNING: the student's install ({public.FOLDER}) has other public tests than {self.root}/source/ "
+                  f"for {', '.join(stale)}: students' notebooks would say their public tests have no recorded case. "
+                  "Run `make release` in the course the package comes from, and reinstall it where students work.",
+                  file=sys.stderr)
 
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):
@@ -296,12 +298,13 @@ class Course:
     @functools.cached_property
     def inputs_digest(self):
         """A digest of what every grade depends on besides the student's files: the course
-        package, the nbgrader config and source/."""
-        from .bundle import inputs_digest, read_folder
+        package, the nbgrader config, source/, the answers and the course secret."""
+        from .bundle import answers_files, inputs_digest, read_folder
         from .preflight import fingerprint
 
         source = read_folder(self.root / "source", hard_links=True)
-        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, fingerprint())
+        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, answers_files(self.root),
+                             answerbook.secret(self.root), fingerprint())
 
     def _digests(self, todo):
         """{(student, assignment): digest of the course's and the submission's inputs}; a

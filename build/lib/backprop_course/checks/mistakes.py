@@ -1,0 +1,129 @@
+"""What each known mistake is called and what it tells the student: code -> message.
+
+The code is shown in brackets (``[update-sign]``) and counted by the grade report; the message
+says what the student did and how to fix it, in the lecture's notation. A check names a mistake
+when the student's wrong result is the one that mistake gives. Which results those are is the
+instructor's: each code's replays (the reference with the mistake made) live in
+``answers/deviations.py``, in the same order, never in the student's install (a replay with its
+deviation taken out is the reference). The order decides when two mistakes give the same result.
+
+How to add a mistake: add its code and message here, its deviation in ``answers/deviations.py``
+(same place in the order) and a submission that makes it in ``answers/catalogue.py``.
+tests/test_checks.py requires all three, in step. Codes and messages are part of what students
+have been handed: change neither once released.
+"""
+from __future__ import annotations
+
+#: every mistake a check can name: code -> what the student did and how to fix it, in table order
+MISTAKES = {
+    # --- 01_neuron --------------------------------------------------------------------------------------
+    "relu-not-vectorised":
+        "ReLU uses `if`, which works on one number only. Use np.maximum(0, net) so it works elementwise on arrays.",
+    "sigmoid-not-vectorised":
+        "sigmoid does not work elementwise on arrays. Use np.exp, not math.exp.",
+    "derivative-of-net":
+        "φ′ was taken of net instead of o: for the sigmoid φ′(net) = o(1 − o) with o = φ(net), not net(1 − net).",
+    "relu-derivative-wrong":
+        "ReLU′(net) is 1 where net > 0 and 0 elsewhere.",
+    "loss-no-half":
+        "The loss is e = ½(t − ŷ)²: the ½ is missing, which doubles e and its gradient.",
+    "loss-gradient-sign":
+        "∂e/∂ŷ = ŷ − t, not t − ŷ: differentiate ½(t − ŷ)² with the chain rule, the inner derivative is −1.",
+    "constructor-truthiness":
+        "The constructor tests `if not weights` / `if not bias`: that fails for numpy arrays and throws away a bias of 0. Test `is None` instead.",
+    # --- 02_backprop: one neuron ------------------------------------------------------------------------
+    "update-sign":
+        "The update goes uphill: gradient descent subtracts, w ← w − η·δ·o_i.",
+    "bias-not-updated":
+        "The bias is not updated: b ← b − η·δ.",
+    "learning-rate-ignored":
+        "The learning_rate argument is ignored: the step must be η·δ·o_i with the η that was passed in.",
+    "output-delta-sign":
+        "δ of the output neuron has the wrong sign: δ = (ŷ − t)·φ′(net).",
+    "output-delta-no-phi-prime":
+        "δ of the output neuron lacks φ′(net): δ = (ŷ − t)·φ′(net).",
+    "relu-with-sigmoid-derivative":
+        "A ReLU neuron uses the sigmoid's derivative o(1 − o). For ReLU, φ′(net) is 1 if net > 0, else 0.",
+    "hidden-delta-no-phi-prime":
+        "The hidden δ_j lacks φ′(net_j), bug (b) of the original code: δ_j = (Σ_l δ_l·w_jl)·φ′(net_j).",
+    "only-one-output-delta":
+        "Only one output's δ reaches the hidden neuron: δ_j sums over every output, Σ_l δ_l·w_jl.",
+    "averaged-over-outputs":
+        "The hidden δ_j averages over the outputs: it must sum them, Σ_l δ_l·w_jl, because each output adds its own term to the loss.",
+    # --- 02_backprop: training --------------------------------------------------------------------------
+    "updated-weights-propagated":
+        "Deltas are propagated with output weights that were already updated, bug (c) of the original code: read w_jl before the output neuron updates it.",
+    "subset-of-samples":
+        "Training uses only some of the samples: each epoch must visit every sample.",
+    "epochs-ignored":
+        "The epochs argument is ignored: train for exactly `epochs` epochs and return one loss per epoch.",
+    "epochs-off-by-one":
+        "Training runs one epoch too few or too many: `for epoch in range(epochs)` runs exactly `epochs` epochs (range(1, epochs) runs one less, range(epochs + 1) one more).",
+    "return-inside-epoch-loop":
+        "train returns after the first epoch: `return` is indented inside the epoch loop. Dedent it so that it runs once, after every epoch is done.",
+    "loss-not-averaged":
+        "The epoch loss is the sum over samples: return the mean of the samples' losses.",
+    "epoch-loss-last-sample":
+        "The epoch's loss is its last sample's loss only: collect the loss of every sample of the epoch and return their mean.",
+    "losses-not-reset":
+        "The sample losses are not reset at each epoch: `losses = []` (or `total = 0`) stands before the epoch loop, so an epoch's mean also counts the epochs before it. Start it afresh inside the epoch loop.",
+    "loss-recorded-per-sample":
+        "The history grows after every sample (its append is indented inside the sample loop): append the epoch's mean loss once per epoch, after the sample loop.",
+    "update-once-per-epoch":
+        "The weights are updated once per epoch, after the sample loop (the backward calls are indented one level too little): online gradient descent takes a step after every sample, inside the sample loop.",
+    "loss-after-update":
+        "A sample's loss is taken after its update: take it at the forward pass, before the step.",
+    "wrong-target":
+        "An output neuron is trained towards another output's or another sample's target: output l learns t_l of the same sample.",
+    "loss-not-summed-over-outputs":
+        "The sample loss is e = ½ Σ_l (t_l − o_l)², summed over the outputs, not averaged.",
+    # --- 03_vectorised: the dense layer -----------------------------------------------------------------
+    "weight-gradient-transposed":
+        "dW is transposed: dW = xᵀ·dout has W's shape (D, M), entry (d, m) = Σ_n x[n, d]·dout[n, m]; dout.T @ x gives (M, D).",
+    "bias-gradient-not-summed":
+        "db is not summed over the batch: every sample adds its row of dout to the bias gradient, db = dout.sum(axis=0), shape (M,).",
+    "batch-divided-twice":
+        "The gradient is divided by the batch size a second time: dlogits already carries the 1/N of the mean loss, so dense_backward and the update must not divide again.",
+    # --- 03_vectorised: softmax with cross-entropy ------------------------------------------------------
+    "cross-entropy-not-averaged":
+        "The loss is the sum over the batch: it is the mean, e = −(1/N) Σ_n log ŷ[n, y_n].",
+    "softmax-gradient-not-averaged":
+        "dlogits lacks the 1/N: the loss is the mean over the batch, so its gradient is (ŷ − t)/N, not ŷ − t.",
+    "softmax-gradient-sign":
+        "dlogits has the wrong sign: ∂e/∂z = (ŷ − t)/N, prediction minus target, as ∂e/∂ŷ = ŷ − t in lecture 3.",
+    "softmax-gradient-missing-target":
+        "dlogits lacks the −t: subtract 1 at each sample's true class, ∂e/∂z = (ŷ − t)/N with t one-hot.",
+    "softmax-overflow":
+        "softmax overflows on large logits (exp(1000) is inf, inf/inf is nan): subtract each row's max first, ŷ = exp(z − max z) / Σ exp(z − max z), which does not change ŷ.",
+    "log-of-zero-probability":
+        "The loss takes log ŷ of a probability that underflowed to 0 (or a clipped log(ŷ + ε)): compute log ŷ = (z − max z) − log Σ exp(z − max z) directly.",
+    # --- 03_vectorised: the gradient check --------------------------------------------------------------
+    "one-sided-difference":
+        "grad_check uses a one-sided difference, (f(x + h) − f(x))/h, whose error grows like h: use the central difference (f(x + h) − f(x − h))/(2h), whose error grows like h².",
+    "step-too-large":
+        "grad_check's step is too large, or is not the h it was given: the central difference's error grows like h²; use the argument h (1e-5 by default).",
+    "difference-not-halved":
+        "The central difference is divided by h instead of 2h: x + h and x − h are 2h apart.",
+    "input-not-restored":
+        "grad_check leaves x changed: put each entry back after perturbing it (old = x[i]; …; x[i] = old), or perturb a copy.",
+    # --- 03_vectorised: the mini-batch epoch ------------------------------------------------------------
+    "shuffled-without-targets":
+        "The inputs are shuffled without their targets: use one permutation for both, idx = rng.permutation(N), then X[idx] and y[idx].",
+    "samples-not-shuffled":
+        "The samples are visited in their stored order: visit them in the order idx = rng.permutation(N), drawn once per epoch.",
+    "last-batch-dropped":
+        "The last, smaller batch is skipped: when N is not a multiple of batch_size, the final batch holds the remaining samples, idx[start:start + batch_size].",
+    "relu-backward-skipped":
+        "The gradient skips ReLU's backward: mask it with relu_backward before the first layer's dense_backward, zero where the hidden net ≤ 0.",
+    "params-not-updated":
+        "params is not updated: change the dict you were given (params['W1'] -= η·dW1, or params['W1'] = …), not a copy or a new dict.",
+    "batch-losses-summed":
+        "The epoch loss is the sum of the batch losses: return their mean.",
+    "batch-losses-weighted":
+        "The epoch loss weights each batch by its size: return the plain mean of the batch losses, np.mean(batch_losses).",
+    # --- 01_neuron: the forward pass, last: 02 gives it, so a tie there goes to 02's own mistakes -------
+    "forward-ignores-bias":
+        "The forward pass leaves out the bias: net = Σ_i w_i·o_i + b.",
+    "forward-no-activation":
+        "The forward pass returns net: the output is o = φ(net).",
+}

@@ -1,0 +1,355 @@
+"""Checks of 03_vectorised: a dense layer on a batch, softmax with cross-entropy, a gradient
+check, and one epoch of mini-batch SGD on a 2-layer ReLU net.
+
+Each is a ``Check`` (probe → judge, see ``core``) of a ``Case`` the instructor's answers computed
+(``answers/vectorised.py``): expected gradients are centred finite differences of the losses as
+defined, never the backprop formulas; ``grad_check``'s is the central difference in closed form;
+an epoch's is SGD on finite-difference gradients. sgd_epoch runs on stand-in layers
+(``standins``), so that a mistake in Exercise 1 or 2 costs its points there, not again here.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from . import standins
+from .core import ATOL, RTOL, Check, Missing, WrongAnswer, plain
+
+#: tolerances of grad_check against the exact central difference: a central difference
+#: rounds to ~1e-10 here, a one-sided one (error ~ h·f''/2) or a step of 1e-3 misses by 1e-6 or more
+GRAD_RTOL, GRAD_ATOL = 1e-7, 1e-9
+#: x must come back from grad_check as it went in, up to the rounding of x + h − h
+RESTORED_RTOL, RESTORED_ATOL = 1e-9, 1e-12
+#: the held-out accuracy the training loop must reach, and how it trains (stated in the notebook)
+ACCURACY = 0.9
+TRAINING = {"n_per_class": 100, "hidden": 64, "batch_size": 16, "learning_rate": 0.5, "epochs": 50}
+PARAMS = ("W1", "b1", "W2", "b2")
+#: the layer functions a student's sgd_epoch calls, which the probe swaps for stand-ins
+LAYERS = ("dense_forward", "dense_backward", "relu_forward", "relu_backward", "softmax_cross_entropy")
+
+
+# --- comparing arrays, shapes first ---------------------------------------------------------
+
+def _array(observed, quantity):
+    if isinstance(observed, dict):
+        what = observed.get("not_a_number") or f"no `{observed.get('missing')}`"
+        raise WrongAnswer(f"{quantity} should be an array of numbers, not {what}.")
+    try:
+        return np.asarray(observed, dtype=float)
+    except (TypeError, ValueError):
+        raise WrongAnswer(f"{quantity} should be an array of numbers, not {observed!r}"[:300]) from None
+
+
+def _close(a, b, rtol, atol):
+    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and np.allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _compare(suspects, quantity, observed, expected, key, reveal, narrow=True, rtol=RTOL, atol=ATOL):
+    """``Suspects.compare``, where the shape counts too: a (D, M) gradient is not a (M, D) one, nor a
+    flat one. A known mistake is named by its values, in any shape (a transposed dW is named
+    although its shape differs). Hidden tests (reveal=False) show shapes, never values."""
+    actual, expected = _array(observed, quantity), np.asarray(expected, dtype=float)
+    try:
+        suspects.compare(quantity, actual, expected, key, reveal, narrow, rtol, atol)
+    except WrongAnswer:
+        if actual.shape != expected.shape:
+            raise WrongAnswer(f"{quantity} has shape {actual.shape}, expected {expected.shape}.") from None
+        if not np.all(np.isfinite(actual)):
+            raise WrongAnswer(f"{quantity} holds nan or inf.") from None
+        raise
+    if actual.shape != expected.shape:
+        raise WrongAnswer(f"{quantity} has shape {actual.shape}, expected {expected.shape}.")
+
+
+def _pair(result, name, size):
+    """(result, "") when a student's function returned a tuple of ``size``, else (None, what it returned instead)."""
+    if not isinstance(result, (tuple, list)) or len(result) != size:
+        what = f"a {type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+        return None, f"{name} must return a tuple of {size} (see its docstring), not {what}."
+    return result, ""
+
+
+def _problem(observed):
+    if observed.get("problem"):
+        raise WrongAnswer(observed["problem"])
+
+
+def _misses(observed, what):
+    if observed.get("misses"):
+        raise WrongAnswer(f"{what} asked the check's trusted parts for something no correct solution asks: "
+                          f"{observed['misses'][0]}.")
+
+
+def predict(params, X):
+    """The class of highest logit, for each row of X (the notebook's given predict)."""
+    hidden = np.maximum(np.asarray(X) @ np.asarray(params["W1"]) + np.asarray(params["b1"]), 0)
+    return np.argmax(hidden @ np.asarray(params["W2"]) + np.asarray(params["b2"]), axis=1)
+
+
+def unpack(theta, shapes):
+    """θ (flat) → {"W1": …, "b1": …, "W2": …, "b2": …} of ``shapes``, as views of θ."""
+    theta, params, start = np.asarray(theta, float), {}, 0
+    for k in PARAMS:
+        size = int(np.prod(shapes[k]))
+        params[k] = theta[start:start + size].reshape(shapes[k])
+        start += size
+    return params
+
+
+# --- Exercise 1: the dense layer --------------------------------------------------------------
+
+def _dense_inputs(s):
+    return np.array(s["x"]), np.array(s["W"]), np.array(s["b"])
+
+
+def probe_dense_forward(dense_forward, s, _):
+    result, problem = _pair(dense_forward(*_dense_inputs(s)), "dense_forward", 2)
+    return {"problem": problem} if problem else {"out": plain(result[0])}
+
+
+def judge_dense_forward(case, observed, reveal):
+    """out = x·W + b, one row per sample: out[n, m] = Σ_d x[n, d]·W[d, m] + b[m]."""
+    _problem(observed)
+    _compare(case.suspects(), "out returned by dense_forward", observed["out"], case.expected["out"], "out", reveal)
+
+
+def probe_dense_backward(dense_forward, dense_backward, s, _):
+    x, W, b = _dense_inputs(s)
+    try:
+        result, problem = _pair(dense_forward(x, W, b), "dense_forward", 2)
+        cache = result[1] if result else (x, W, b)
+    except Exception:  # noqa: BLE001 (forward is graded on its own: the backward test uses the documented cache)
+        cache = (x, W, b)
+    result, problem = _pair(dense_backward(np.array(s["dout"]), cache), "dense_backward", 3)
+    return {"problem": problem} if problem else dict(zip(("dx", "dW", "db"), map(plain, result)))
+
+
+def judge_dense_backward(case, observed, reveal):
+    """dx, dW and db: finite differences of Σ dout ⊙ (x·W + b), the loss that sends dout back."""
+    _problem(observed)
+    suspects = case.suspects()
+    for name in ("dW", "db", "dx"):  # three results of dout, none computed from another: narrow=False
+        _compare(suspects, f"{name} returned by dense_backward", observed[name], case.expected[name], name, reveal,
+                 narrow=False)
+
+
+check_dense_forward = Check("check_dense_forward", 1, probe_dense_forward, judge_dense_forward, "dense_forward")
+check_dense_backward = Check("check_dense_backward", 2, probe_dense_backward, judge_dense_backward, "dense_backward")
+
+
+# --- Exercise 2: softmax with cross-entropy ---------------------------------------------------
+
+def probe_softmax(softmax_cross_entropy, s, _):
+    result, problem = _pair(softmax_cross_entropy(np.array(s["logits"]), np.array(s["y"], dtype=int)),
+                            "softmax_cross_entropy", 2)
+    return {"problem": problem} if problem else {"loss": plain(result[0]), "dlogits": plain(result[1])}
+
+
+def _judge_loss(case, observed, reveal):
+    _compare(case.suspects(), "The loss returned by softmax_cross_entropy", observed["loss"], case.expected["loss"],
+             "loss", reveal)
+
+
+def _judge_gradient(case, observed, reveal):
+    _compare(case.suspects(), "dlogits returned by softmax_cross_entropy", observed["dlogits"],
+             case.expected["dlogits"], "dlogits", reveal)
+
+
+def finite(values):
+    """'nan', 'inf' or 'finite': how a result went wrong on large logits."""
+    values = np.asarray(values, dtype=float)
+    return "nan" if np.isnan(values).any() else "inf" if np.isinf(values).any() else "finite"
+
+
+def judge_softmax_loss(case, observed, reveal):
+    """The mean cross-entropy −(1/N) Σ_n log ŷ_{n,y_n}."""
+    _problem(observed)
+    _judge_loss(case, observed, reveal)
+
+
+def judge_softmax_gradient(case, observed, reveal):
+    """dlogits against finite differences of the mean cross-entropy."""
+    _problem(observed)
+    _judge_gradient(case, observed, reveal)
+
+
+def judge_softmax_stable(case, observed, reveal):
+    """Loss and dlogits stay finite and right on logits around ±1000."""
+    _problem(observed)
+    with np.errstate(invalid="ignore"):
+        seen = [finite(_array(observed["loss"], "The loss")), finite(_array(observed["dlogits"], "dlogits"))]
+    if seen != ["finite", "finite"]:
+        quantity = ("The loss on a sample whose true class is 800 below the others" if seen == ["inf", "finite"]
+                    else "softmax_cross_entropy on logits around ±1000")
+        case.suspects().blame(quantity, lambda replay: replay["finite"] == seen)
+        raise WrongAnswer(f"{quantity}: the loss is {seen[0]} and dlogits {seen[1]}; both must stay finite.")
+    _judge_loss(case, observed, reveal)
+    _judge_gradient(case, observed, reveal)
+
+
+check_softmax_loss = Check("check_softmax_loss", 1, probe_softmax, judge_softmax_loss,
+                           "the loss of softmax_cross_entropy")
+check_softmax_gradient = Check("check_softmax_gradient", 1, probe_softmax, judge_softmax_gradient,
+                               "dlogits of softmax_cross_entropy")
+check_softmax_stable = Check("check_softmax_stable", 1, probe_softmax, judge_softmax_stable,
+                             "softmax_cross_entropy on large logits")
+
+
+# --- Exercise 3: the gradient check -----------------------------------------------------------
+
+def wave(x, a, k, A, c):
+    """f(x) = Σ_i a_i·sin(k·x_i) + ½ vᵀA v + cᵀv with v = x flattened: curved in every direction."""
+    v = np.asarray(x, dtype=float).ravel()
+    return float(np.sum(a * np.sin(k * v)) + 0.5 * v @ A @ v + c @ v)
+
+
+def rel_error(a, b):
+    """max |a − b| / (|a| + |b|), entry by entry: the relative error the notebook reports."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-12, np.abs(a) + np.abs(b))))
+
+
+def _function(s, recorded, misses):
+    """The scalar function grad_check is given: the wave, or (kind 'model') a stand-in of a softmax
+    classifier's loss that knows only the points a gradient check evaluates (``standins``)."""
+    if s["kind"] == "wave":
+        a, k, A, c = np.array(s["a"]), s["k"], np.array(s["A"]), np.array(s["c"])
+        return lambda v: wave(np.array(v, dtype=float), a, k, A, c)  # a copy: f never sees grad_check's own array
+    return standins.function("f", recorded["points"], misses)
+
+
+def probe_grad_check(grad_check, s, recorded):
+    misses = standins.Misses()
+    f, x = _function(s, recorded, misses), np.array(s["x"])
+    grad = grad_check(f, x, s["h"]) if s["h"] != 1e-5 else grad_check(f, x)  # 1e-5: the default is used
+    return {"grad": plain(grad), "x_after": plain(x), "misses": misses}
+
+
+def judge_grad_check(case, observed, reveal):
+    """grad_check(f, x, h) against the exact central difference; x left unchanged."""
+    s, expected = case.scenario, case.expected
+    x = np.array(s["x"])
+    if not _close(_array(observed["x_after"], "x after grad_check"), x, RESTORED_RTOL, RESTORED_ATOL):
+        case.suspects().blame("x after grad_check(f, x)", lambda replay: replay["x_changed"] is True)
+        raise WrongAnswer("grad_check(f, x) changed x: leave it as it was.")
+    quantity = "The gradient returned by grad_check"
+    if s["kind"] == "model":
+        grad = _array(observed["grad"], quantity)
+        if grad.shape == x.shape and np.all(np.isfinite(grad)):
+            errors = f"it gives the correct dW a relative error of {rel_error(expected['good'], grad):.1e} (a correct " \
+                     f"grad_check: below 1e-7) and the wrong one (1/N missing) {rel_error(expected['bad'], grad):.1e}"
+            quantity += f" ({errors})"
+    _misses(observed, "grad_check")
+    _compare(case.suspects(), quantity, observed["grad"], expected["grad"], "grad", reveal, rtol=GRAD_RTOL,
+             atol=GRAD_ATOL)
+
+
+check_grad_check = Check("check_grad_check", 1, probe_grad_check, judge_grad_check, "grad_check")
+
+
+# --- Exercise 4: one epoch of mini-batch SGD, and training to an accuracy -----------------------
+
+@contextlib.contextmanager
+def trusted_layers(fn, layers):
+    """Run with ``layers`` ({name: function}) in place of the student's, in fn's namespace: a
+    mistake in Exercise 1 or 2 costs its points there, not again in sgd_epoch."""
+    namespace = getattr(fn, "__globals__", {})
+    saved = {name: namespace[name] for name in layers if name in namespace}
+    namespace.update(layers)
+    try:
+        yield
+    finally:
+        for name in layers:
+            namespace.pop(name, None)
+        namespace.update(saved)
+
+
+def _read_params(params):
+    if not isinstance(params, dict):
+        return {k: {"not_a_number": "params is no longer a dict"} for k in PARAMS}
+    return {k: plain(params.get(k, Missing(k))) for k in PARAMS}
+
+
+def probe_epoch(sgd_epoch, s, recorded):
+    params = {k: np.array(v) for k, v in s["params"].items()}
+    X, y, misses = np.array(s["X"]), np.array(s["y"], dtype=int), standins.Misses()
+    with trusted_layers(sgd_epoch, standins.layers(recorded["layers"], misses)):
+        loss = sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], np.random.default_rng(s["rng_seed"]))
+    return {"loss": plain(loss), "params": _read_params(params), "misses": misses}
+
+
+def _observed_theta(observed, shapes, quantity):
+    try:
+        return np.concatenate([_array(observed[k], f"params['{k}']").reshape(shapes[k]).ravel() for k in PARAMS])
+    except ValueError:
+        got = {k: np.shape(observed[k]) for k in PARAMS}
+        raise WrongAnswer(f"{quantity}: the arrays no longer have their shapes, {got}.") from None
+
+
+def _shapes(params):
+    return {k: np.shape(params[k]) for k in PARAMS}
+
+
+def judge_epoch(case, observed, reveal):
+    """One epoch against SGD on finite-difference gradients, batch by batch in the order rng.permutation(N)."""
+    quantity = "params after sgd_epoch (W1, b1, W2, b2)"
+    theta = _observed_theta(observed["params"], _shapes(case.scenario["params"]), quantity)
+    _misses(observed, "sgd_epoch")
+    suspects = case.suspects()
+    _compare(suspects, quantity, theta, case.expected["theta"], "theta", reveal)
+    _compare(suspects, "The mean loss returned by sgd_epoch", observed["loss"], case.expected["loss"], "loss", reveal)
+
+
+check_sgd_epoch = Check("check_sgd_epoch", 1, probe_epoch, judge_epoch, "sgd_epoch, step by step")
+
+
+def _trusted_source(recorded):
+    """The trusted layers the grader hands sgd_epoch for training, or None (the student's own: no
+    recording can hold 700 steps' answers, so the student's kernel trains on the student's layers)."""
+    if not recorded or "source" not in recorded:
+        return None
+    namespace = {"np": np}
+    exec(recorded["source"], namespace)  # the grader's own code, sent after every other test was probed
+    return {name: namespace[name] for name in LAYERS}
+
+
+def probe_training(sgd_epoch, s, recorded):
+    params = {k: np.array(v) for k, v in s["params"].items()}
+    X, y, layers = np.array(s["X"]), np.array(s["y"], dtype=int), _trusted_source(recorded)
+    rng = np.random.default_rng(s["seed"] + 1)
+    losses, first = [], None
+    with trusted_layers(sgd_epoch, layers or {}):
+        for epoch in range(s["epochs"]):
+            losses.append(plain(sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], rng)))
+            first = _read_params(params) if epoch == 0 else first
+    return {"losses": losses, "first_epoch": first, "params": _read_params(params), "own_layers": layers is None}
+
+
+def judge_training(case, observed, reveal):
+    """Training with sgd_epoch reaches ACCURACY on the held-out split."""
+    s, expected = case.scenario, case.expected
+    shapes = _shapes(s["params"])
+    theta = _observed_theta(observed["params"], shapes, "params after training")
+    if not np.all(np.isfinite(theta)):
+        raise WrongAnswer("The weights became nan or inf during training." + _own_layers(observed))
+    accuracy = float(np.mean(predict(unpack(theta, shapes), expected["X_test"]) == np.asarray(expected["y_test"])))
+    if accuracy >= ACCURACY:
+        return
+    # Name a known mistake whose replay gives the student's weights after the first epoch, and at
+    # the end: only a suspect that passes the first (one epoch each) is replayed for all of them.
+    first = _observed_theta(observed["first_epoch"], shapes, "params after the first epoch")
+    if not _close(np.asarray(expected["first"], float), first, RTOL, ATOL):
+        case.suspects().blame(f"Training ({accuracy:.0%} held-out accuracy, {ACCURACY:.0%} needed)",
+                              lambda replay: _close(np.asarray(replay["first"], float), first, RTOL, ATOL)
+                              and _close(np.asarray(replay["last"], float), theta, RTOL, ATOL))
+    raise WrongAnswer(f"After {s['epochs']} epochs the net classifies {accuracy:.0%} of the held-out samples "
+                      f"right; it needs {ACCURACY:.0%}." + _own_layers(observed))
+
+
+def _own_layers(observed):
+    return (" Your sgd_epoch ran on your own dense_forward, dense_backward and softmax_cross_entropy here: "
+            "their tests must pass first.") if observed.get("own_layers") else ""
+
+
+check_training = Check("check_training", 1, probe_training, judge_training, "training to 90 % held-out accuracy")

@@ -1,0 +1,392 @@
+"""Autograding on the workers of an existing Dask cluster: ``backprop-course grade --cluster ADDRESS``.
+
+The client (:class:`DaskCluster`, an executor of :mod:`.executors`) and the workers share no
+filesystem. The client registers a :class:`GradingWorker` plugin that carries the
+:class:`~backprop_course.grader.bundle.CourseBundle`, so the scheduler sends the course once to
+each worker, those that join later included. Before its first task a worker unpacks the
+bundle into a private folder of its own (under the worker's local directory) and runs its
+preflight: its course package must have the client's fingerprint, then grader/preflight.py's
+preflight of every assignment (the sandbox starts, the kernel imports this package, the blank
+release earns nothing and the reference full marks), once per worker process. A worker that
+fails refuses every task. Each task runs nbgrader with the course's config, so the worker's
+nbgrader reads the submission through the same intake (admission.py) as the client's would.
+
+Each task carries one submission's files and returns what grading made of them: nbgrader's
+result, the autograded folder and the gradebook rows; the client writes the folder and merges
+the rows into the class's gradebook (SQLite or PostgreSQL), as it does for its local workers.
+Faults are Dask's to handle: a task whose worker dies runs again elsewhere (the scheduler's
+``distributed.scheduler.allowed-failures``, then ``KilledWorker``), a task that raises is tried
+``c.DaskGrading.retries`` more times; either way a submission that never gets through is
+reported as not graded and the rest of the class is graded.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from distributed.diagnostics.plugin import WorkerPlugin
+from traitlets import Float, Integer
+from traitlets.config import Configurable
+
+from .bundle import CourseBundle, RefusedFiles, read_folder, write_folder
+from .executors import Graded
+
+PLUGIN_PREFIX = "backprop-course-"
+#: Dask's settings for a grading cluster's processes (``DASK_CONFIG``): fewer wake-ups of idle workers
+WORKER_CONFIG = Path(__file__).with_name("dask-worker.yaml")
+
+
+class DaskGrading(Configurable):
+    """How the client uses a Dask cluster (``c.DaskGrading.*`` in nbgrader_config.py)."""
+
+    connect_timeout = Float(30, help="Seconds to reach the scheduler before giving up.").tag(config=True)
+    worker_timeout = Float(120, help="Seconds to wait for a first worker, and for one to come back "
+                                     "when the cluster has none left.").tag(config=True)
+    setup_timeout = Float(900, help="Seconds a worker may take to unpack the course and grade the "
+                                    "reference solutions before its first task.").tag(config=True)
+    retries = Integer(2, help="How many more times a task that raises is tried (a worker that dies "
+                              "is the scheduler's allowed-failures).").tag(config=True)
+    tasks_per_thread = Integer(2, help="Submissions in flight for each worker thread: the client "
+                                       "reads a submission's files only when it is about to be sent.").tag(config=True)
+
+
+class WorkerRefused(RuntimeError):
+    """A worker cannot grade for this client: its message says which and why."""
+
+
+def plugin_name(bundle):
+    return f"{PLUGIN_PREFIX}{bundle.course_id}-{bundle.digest[:16]}"
+
+
+# --- the worker's side ----------------------------------------------------------------------
+
+def worker_preflight(bundle, course, config, names):
+    """Refuse (raise WorkerRefused) unless this worker grades as the client would: its course
+    package has the client's fingerprint, and main's preflight (grader/preflight.py: the sandbox
+    starts, the kernel imports this package, blank earns nothing, reference full marks) passes
+    for each assignment of ``names`` in the unpacked course ``course``: once per worker process
+    (``preflight.once``), as in every grading process."""
+    from . import preflight
+
+    mine = preflight.fingerprint()
+    if mine != bundle.fingerprint:
+        raise WorkerRefused(
+            f"its course package differs from the client's (fingerprint {mine[:12]} here, {bundle.fingerprint[:12]} "
+            "on the client): install backprop-course at the client's version on every worker")
+    passed = []
+    for name in names:
+        try:
+            passed.append(preflight.once(config, course, name))
+        except preflight.PreflightError as error:
+            raise WorkerRefused(str(error)) from None
+    return passed
+
+
+#: {bundle digest: the course folder this worker process unpacked it into}: a later run with
+#: the same course reuses it, and so the preflight it passed (``preflight.once`` is per folder);
+#: the folder goes with the worker's local directory when the worker closes
+_unpacked = {}
+
+
+class GradingWorker(WorkerPlugin):
+    """The course on one Dask worker: unpacked once, checked once, then one grading at a time.
+
+    Grading runs in a thread of the plugin's own, one submission after another: a kernel's
+    deferred exit (:class:`~backprop_course.grader.sandbox.ExitingKernels`) is reaped by the
+    thread that started it, and a worker started with several threads still runs one kernel
+    at a time (start workers with ``--nthreads 1`` and one process per core).
+
+    ``assignments``: those the client is about to grade, preflighted before the first task; any
+    other is preflighted before its first submission (a plugin a killed client left registered).
+    """
+
+    idempotent = True  # registered again by the next run with the same course: kept, not set up again
+
+    def __init__(self, bundle, assignments=()):
+        self.bundle = bundle
+        self.assignments = tuple(assignments)
+        self.name = plugin_name(bundle)
+
+    def setup(self, worker):
+        self.address = worker.address
+        self.grader = ThreadPoolExecutor(1, thread_name_prefix="backprop-grader")
+        self.ready = self.grader.submit(self._prepare, worker.local_directory)  # setup returns at once
+
+    async def teardown(self, worker):
+        """When the client that registered it leaves, or the worker closes: a coroutine, since
+        a preflight under way is waited for and the worker's event loop must not be held."""
+        import asyncio
+
+        await asyncio.to_thread(self._teardown)
+
+    def _teardown(self):
+        exits = getattr(self, "exits", None)
+        if exits is not None:
+            self.grader.submit(exits.finish).result()
+        self.grader.shutdown(wait=True, cancel_futures=True)
+        gradebook = getattr(self, "gradebook", None)
+        if gradebook is not None:
+            gradebook.close()
+
+    def _prepare(self, local_directory):
+        from .pipeline import _quiet_nbgrader, load_config, make_api
+        from .sandbox import ExitingKernels
+
+        started = time.perf_counter()
+        course = _unpacked.get(self.bundle.digest)
+        if course is not None and course.is_dir():
+            (course / "gradebook.db").write_bytes(self.bundle.gradebook)  # this run's, with no student
+        else:
+            scratch = Path(tempfile.mkdtemp(prefix="backprop-grading-", dir=local_directory))
+            course = _unpacked[self.bundle.digest] = self.bundle.unpack(scratch / "course")
+        self.course = course
+        self.config = config = load_config(course)
+        self.exits = config.SandboxedKernelManager.exits = ExitingKernels()
+        _quiet_nbgrader()
+        # the worker's own gradebook, whatever NBGRADER_DB_URL says on this machine
+        self.api = make_api(config, f"sqlite:///{course / 'gradebook.db'}")
+        self.preflights = worker_preflight(self.bundle, course, config, self.assignments)
+        from nbgrader.api import Gradebook
+
+        self.gradebook = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+        return time.perf_counter() - started
+
+    def state(self):
+        """("preparing" | "ready" | "refused", why it refuses, seconds its preparation took)."""
+        if not self.ready.done():
+            return "preparing", "", 0.0
+        error = self.ready.exception()
+        return ("refused", str(error), 0.0) if error else ("ready", "", self.ready.result())
+
+    def grade(self, student, assignment, files):
+        """Grade one submission's ``files``; return nbgrader's result, the rows, the autograded folder."""
+        from .pipeline import submission_rows
+
+        self.ready.result()  # raises WorkerRefused on a worker that refused
+        worker_preflight(self.bundle, self.course, self.config, [assignment])  # done already, but for a new one
+        started = time.perf_counter()
+        submitted, autograded = self.course / "submitted" / student, self.course / "autograded" / student
+        for folder in (submitted, autograded):
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            write_folder(submitted / assignment, files)
+            result = self.api.autograde(assignment, student, force=True, create=True)
+            rows = out = None
+            if result["success"]:
+                try:
+                    rows = submission_rows(self.gradebook, assignment, student)
+                finally:
+                    self.gradebook.db.remove()
+                try:
+                    out = read_folder(autograded / assignment, skip_links=True)
+                except RefusedFiles as error:
+                    result = {"success": False, "log": result.get("log", ""),
+                              "error": f"the autograded folder cannot be sent back: {error}"}
+                    rows = None
+        finally:
+            for folder in (submitted, autograded):
+                shutil.rmtree(folder, ignore_errors=True)
+        return {"result": result, "rows": rows, "files": out, "worker": self.address,
+                "seconds": time.perf_counter() - started}
+
+
+def _worker_state(name, dask_worker=None):
+    plugin = dask_worker.plugins.get(name)
+    if plugin is None:
+        return "joining", "", 0.0
+    return plugin.state()
+
+
+async def _settle(name, dask_worker=None):
+    """Run by the client as it leaves; a coroutine, so that the worker's event loop is not held."""
+    import asyncio
+
+    plugin = dask_worker.plugins.get(name)
+    if plugin is not None and plugin.ready.done() and not plugin.ready.exception():
+        await asyncio.wrap_future(plugin.grader.submit(plugin.exits.finish))
+
+
+def grade_on_worker(name, student, assignment, files):
+    """The task: one submission, graded by this worker's :class:`GradingWorker`."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    plugin = worker.plugins.get(name)
+    if plugin is None:
+        raise WorkerRefused(f"{worker.address} was not given the course (no plugin {name})")
+    return plugin.grader.submit(plugin.grade, student, assignment, files).result()
+
+
+# --- the client's side ----------------------------------------------------------------------
+
+def connect(address, timeout):
+    """A Client of the scheduler at ``address`` (tcp://host:port, a scheduler file, or a Dask
+    Gateway cluster's gateway://…/NAME), or a clear stop when it cannot be reached."""
+    from distributed import Client
+
+    if address.startswith("gateway://"):
+        try:
+            from dask_gateway import Gateway
+        except ImportError:
+            raise SystemExit(f"{address} is a Dask Gateway cluster: `pip install dask-gateway` first. "
+                             "Nothing was graded.") from None
+        try:
+            return Gateway().connect(address.rstrip("/").rsplit("/", 1)[-1]).get_client(set_as_default=False)
+        except Exception as error:  # the gateway's own errors: unknown cluster, authentication
+            raise SystemExit(f"Cannot reach the Dask Gateway cluster {address} ({error}). Nothing was graded.") from None
+    where = {"address": address}
+    if "://" not in address and not re.fullmatch(r"[\w.\-]+:\d+", address):
+        if not Path(address).is_file():
+            raise SystemExit(f"No Dask scheduler at {address!r}: it is neither an address (tcp://HOST:PORT) "
+                             "nor a scheduler file. Nothing was graded.")
+        where = {"scheduler_file": address}
+    try:
+        return Client(**where, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise SystemExit(f"Cannot reach the Dask scheduler at {address} within {timeout:g} s ({error}). "
+                         "Nothing was graded. Is the scheduler running, and is the address right "
+                         "(tcp://HOST:PORT, or the scheduler file of `dask scheduler --scheduler-file`)?") from None
+
+
+class DaskCluster:
+    """The executor of ``--cluster ADDRESS``: the workers of an existing Dask cluster."""
+
+    def __init__(self, course, address, assignments=()):
+        self.course, self.address, self.assignments = course, address, tuple(assignments)
+        self.settings = DaskGrading(config=course.config)
+        self.description = f"the Dask cluster at {address}"
+        self.stats = Counter()
+
+    def __enter__(self):
+        self.client = connect(self.address, self.settings.connect_timeout)
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        # the plugin leaves with its client: a worker that restarts later unpacks and checks no
+        # course nobody grades any more (a killed client leaves it, for its rerun to find set up)
+        try:
+            if exc[0] is None:
+                self.client.run(_settle, self.name)
+        finally:
+            try:
+                if getattr(self, "name", None):
+                    self.client.unregister_worker_plugin(self.name)
+            except Exception as error:  # the workers keep a copy of the course in their local folder
+                print(f"note: the Dask workers kept the course plugin {self.name}: {error}", file=sys.stderr)
+            finally:
+                self.client.close()
+        return False
+
+    def _start(self):
+        try:
+            self.client.wait_for_workers(1, timeout=self.settings.worker_timeout)
+        except TimeoutError:
+            raise SystemExit(f"The Dask scheduler at {self.address} has no worker (waited "
+                             f"{self.settings.worker_timeout:g} s). Nothing was graded.") from None
+        bundle = CourseBundle.of(self.course)
+        plugin = GradingWorker(bundle, self.assignments)
+        self.name = plugin.name   # set first: __exit__ unregisters it, also when the preflight fails
+        self.stats["bundle bytes"] = len(pickle.dumps(bundle, protocol=5))
+        self.client.register_plugin(plugin)
+        states = self._wait_until_set_up()
+        refused = {worker: reason for worker, (state, reason, _) in states.items() if state == "refused"}
+        self.stats["setup seconds"] = max(seconds for _, _, seconds in states.values())
+        if refused:
+            raise SystemExit(f"{len(refused)} of {len(states)} Dask workers refuse to grade. Nothing was graded.\n"
+                             + "\n".join(f"  worker {worker} refuses: {reason}" for worker, reason in sorted(refused.items())))
+        threads = self.client.nthreads()
+        self.description = (f"the Dask cluster at {self.address}: {len(states)} worker(s), "
+                             f"{sum(threads.values())} thread(s)")
+        several = sorted(w for w, n in threads.items() if n > 1)
+        if several:
+            print(f"note: {len(several)} worker(s) have several threads but grade one submission at a time: "
+                  "start workers with --nthreads 1 and one process per core", file=sys.stderr)
+
+    def _wait_until_set_up(self):
+        deadline = time.monotonic() + self.settings.setup_timeout
+        while True:
+            states = self.client.run(_worker_state, self.name)
+            if states and all(state in ("ready", "refused") for state, _, _ in states.values()):
+                return states
+            if time.monotonic() > deadline:
+                slow = sorted(w for w, (state, _, _) in states.items() if state not in ("ready", "refused"))
+                raise SystemExit(f"Dask workers {', '.join(slow)} did not finish their preflight within "
+                                 f"{self.settings.setup_timeout:g} s (c.DaskGrading.setup_timeout). Nothing was graded.")
+            time.sleep(0.5)
+
+    def _window(self):
+        return max(4, self.settings.tasks_per_thread * sum(self.client.nthreads().values()))
+
+    def grade(self, todo):
+        from distributed import wait
+        from distributed.scheduler import KilledWorker
+
+        waiting = list(todo)[::-1]
+        running = {}    # future -> submission
+        window, refreshed = self._window(), time.monotonic()
+        no_worker_since = None
+        while waiting or running:
+            while waiting and len(running) < window:
+                sub = waiting.pop()
+                try:
+                    files = self.course.read_submission(sub)
+                except (RefusedFiles, OSError) as error:
+                    yield Graded(sub, {"success": False, "log": ""}, worker="-", problem=f"not sent: {error}")
+                    continue
+                self.stats["bytes sent"] += len(pickle.dumps(files, protocol=5))
+                future = self.client.submit(grade_on_worker, self.name, sub.student, sub.assignment, files,
+                                            key=f"grade-{sub.student}/{sub.assignment}-{os.urandom(4).hex()}",
+                                            pure=False, retries=self.settings.retries)
+                running[future] = sub
+            if not running:
+                continue
+            try:
+                with self.client.as_current():
+                    done, _ = wait(list(running), timeout=5, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = ()
+                if not self.client.scheduler_info()["workers"]:
+                    no_worker_since = no_worker_since or time.monotonic()
+                    if time.monotonic() - no_worker_since > self.settings.worker_timeout:
+                        raise SystemExit(f"The Dask cluster at {self.address} has had no worker for "
+                                         f"{self.settings.worker_timeout:g} s; {len(running) + len(waiting)} "
+                                         "submissions were not graded. Run again to go on where this stopped.")
+                else:
+                    no_worker_since = None
+            for future in done:
+                sub = running.pop(future)
+                try:
+                    out = future.result()
+                except KilledWorker as error:
+                    yield Graded(sub, {"success": False, "log": ""}, worker=error.last_worker.address,
+                                 problem=f"every worker that graded it died ({error.allowed_failures + 1} tries, "
+                                         "Dask's KilledWorker)")
+                except WorkerRefused as error:
+                    for other in running:
+                        other.cancel()
+                    raise SystemExit(f"A Dask worker refuses to grade: {error}. The submissions graded so far are "
+                                     "kept; fix the worker and run again to go on where this stopped.") from None
+                except Exception as error:  # raised on every try
+                    yield Graded(sub, {"success": False, "log": ""}, worker="-",
+                                 problem=f"failed on every try ({self.settings.retries + 1}): "
+                                         f"{type(error).__name__}: {error}")
+                else:
+                    self.stats["bytes returned"] += len(pickle.dumps(out, protocol=5))
+                    self.stats["worker seconds"] += out["seconds"]
+                    yield Graded(sub, out["result"], worker=out["worker"], rows=out["rows"], files=out["files"])
+                future.release()
+            if time.monotonic() - refreshed > 10:
+                window, refreshed = self._window(), time.monotonic()

@@ -1,0 +1,557 @@
+"""The instructor's grading job: release, autograde, feedback, grades.csv and the report.
+
+Every step is nbgrader's own (``NbGraderAPI`` and its export plugin), configured by the
+course's ``nbgrader_config.py``. What this module adds is what a stock course lacks:
+a check of each submission before nbgrader sees it, so that one broken folder is
+reported and skipped instead of stopping the batch; a progress bar; and parallel
+autograding: with SQLite each worker grades into its own copy of the gradebook, merged into
+the class's after each submission; a database server (PostgreSQL) takes the workers' writes.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import stat
+import sys
+import time
+import warnings
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from ..checks import public
+from . import answerbook, intake, verdicts
+from .admission import submission_limits
+from .assignments import COURSE_ROOT, assignments
+from .bundle import replace_folder
+from .safezip import printable
+
+tqdm.monitor_interval = 0  # no monitor thread: workers are forked
+
+DEMO_CLASS = "examples/demo_class"
+
+
+@dataclass
+class Submission:
+    student: str
+    assignment: str
+    problem: str = ""     # why it could not be graded, if it could not
+    log: str = field(default="", repr=False)
+    worker: str = ""      # who graded it: "pid 1234", a Dask worker's address
+    kept: bool = False    # graded by an earlier run from the same inputs, and kept
+    notes: list[str] = field(default_factory=list)   # graded, but: files left out, limits hit
+
+
+def _entries(folder):
+    """The entries of ``folder`` but hidden ones, sorted; nothing followed."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _what(mode):
+    return "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
+
+
+def load_config(root, class_dir="."):
+    """The course's nbgrader config, for the class in ``class_dir`` (relative to root).
+
+    ``nbgrader_config.py`` describes the class in the course root, as a plain ``nbgrader``
+    command there sees it. Another class (the demo class) gets its own submitted/,
+    autograded/ and feedback/ folders and, when the course's gradebook is the default SQLite
+    file of the root, its own gradebook beside them.
+    """
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    if os.path.normpath(class_dir) != ".":
+        course = config.CourseDirectory
+        for step in ("submitted", "autograded", "feedback"):
+            setattr(course, f"{step}_directory", os.path.join(class_dir, step))
+        config.ZipCollectApp.downloaded_directory = os.path.join(class_dir, "downloaded")
+        url = course.get("db_url", "")
+        if is_sqlite(url) and Path(url.removeprefix("sqlite:///")).resolve() == (Path(root) / "gradebook.db").resolve():
+            course.db_url = "sqlite:///" + str((Path(root) / class_dir / "gradebook.db").resolve())
+    return config
+
+
+def cores():
+    """The cores this process may run on: the default number of grading workers."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def make_api(config, db_url=None):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    api.log.setLevel(logging.ERROR)
+    return api
+
+
+class Course:
+    """The course root and the class being graded in it."""
+
+    def __init__(self, root=COURSE_ROOT, class_dir="."):
+        self.root = Path(root).resolve()
+        self.class_dir = Path(class_dir)
+        self.class_path = (self.root / class_dir).resolve()
+        if not (self.root / "nbgrader_config.py").is_file():
+            raise SystemExit(f"{self.root} is not the course root: it has no nbgrader_config.py")
+        self.config = load_config(self.root, self.class_dir)
+        self.db_url = self.config.CourseDirectory.db_url
+        self.api = make_api(self.config)
+
+    @property
+    def assignments(self):
+        return list(assignments(self.root / "source"))
+
+    def source_notebooks(self, assignment):
+        return list(assignments(self.root / "source")[assignment].notebooks)
+
+    # --- 1. release -------------------------------------------------------------------
+    def kernel_only_cells(self):
+        """[(assignment/notebook, grade_id)] of the test cells judged by the kernel alone, on
+        purpose (verdicts.KERNEL_ONLY); SystemExit naming every graded test cell of source/ that
+        trusted verdicts do not cover, and why."""
+        refusals, kernel_only = [], []
+        for assignment in self.assignments:
+            for name in self.source_notebooks(assignment):
+                cells = nbformat.read(self.root / "source" / assignment / name, as_version=4).cells
+                refused, marked = verdicts.uncovered(cells)
+                if refused:
+                    refusals.append(verdicts.refusal(f"source/{assignment}/{name}", refused))
+                kernel_only += [(f"{assignment}/{name}", grade_id) for grade_id in marked]
+        if refusals:
+            raise SystemExit("release/ not made: " + "\n".join(refusals))
+        return kernel_only
+
+    def release(self):
+        self.kernel_only_cells()  # refuses before nbgrader starts, with the cells named
+        for assignment in self.assignments:
+            result = self.api.generate_assignment(assignment, force=True, create=True)
+            if not result["success"]:
+                raise SystemExit(f"nbgrader could not generate release/{assignment}:\n{result.get('error') or result['log']}")
+        self.record_public_cases()
+        answerbook.secret(self.root)  # made at the first release, if there is none yet
+        return self.assignments
+
+    def record_public_cases(self):
+        """The public tests' cases in the student's install (``backprop_course/checks/public/``),
+        from this course's answers: written when this is the course the package was installed
+        from, else only checked (a copy of the course must not rewrite the package's). Grading
+        never reads them (the grader computes every case); students' kernels do."""
+        answers = answerbook.load(self.root)
+        if self.root == COURSE_ROOT.resolve():
+            for path in answers.public.write(self.root / "source"):
+                print(f"public tests' cases written: {path.relative_to(self.root)}")
+        elif stale := answers.public.stale(self.root / "source"):
+            print(f"WARNING: the student's install ({public.FOLDER}) has other public tests than {self.root}/source/ "
+                  f"for {', '.join(stale)}: students' notebooks would say their public tests have no recorded case. "
+                  "Run `make release` in the course the package comes from, and reinstall it where students work.",
+                  file=sys.stderr)
+
+    # --- 2. autograde -----------------------------------------------------------------
+    def submissions(self):
+        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it: the
+        intake's verdict (grader/intake.py: links, special files, sizes, names), then its notebooks."""
+        submitted = self.class_path / "submitted"
+        found = []
+        if not submitted.is_dir():
+            return found
+        known = set(self.assignments)
+        limits = submission_limits(self.config)
+        for student_dir in _entries(submitted):
+            student = printable(student_dir.name)
+            mode = student_dir.lstat().st_mode
+            if not stat.S_ISDIR(mode):
+                if not stat.S_ISREG(mode):
+                    found.append(Submission(student, "-", f"the student's folder is {_what(mode)}: not followed"))
+                continue
+            folders = [p for p in _entries(student_dir) if stat.S_ISDIR(p.lstat().st_mode) or p.is_symlink()]
+            if not folders:
+                found.append(Submission(student, "-", "the student's folder holds no assignment folder"))
+            for folder in folders:
+                sub = Submission(student, printable(folder.name))
+                if folder.name not in known:
+                    sub.problem = f"unknown assignment folder '{sub.assignment}' (known: {', '.join(sorted(known))})"
+                else:
+                    verdict = intake.inspect(folder, self.source_notebooks(folder.name), limits, root=submitted)
+                    sub.notes = verdict.notes()
+                    sub.problem = verdict.problem
+                    sub.problem = sub.problem or self._check_notebooks(verdict, limits)
+                found.append(sub)
+        return found
+
+    def _check_notebooks(self, verdict, limits):
+        folder = Path(verdict.folder)
+        expected = self.source_notebooks(folder.name)
+        present = sorted(printable(p.name) for p in folder.glob("*.ipynb"))
+        if not present:
+            return f"no notebook in the folder (expected {', '.join(expected)})"
+        missing = [name for name in expected if name not in present]
+        if missing:
+            return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
+        for item in verdict.notebooks:
+            try:
+                nbformat.validate(nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4))
+            except intake.NotAdmitted as error:
+                return str(error)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                return f"{item.path} is not valid JSON ({error}); was it edited outside Jupyter?"
+            except Exception as error:  # nbformat.ValidationError and friends
+                return f"{item.path} is not a valid notebook: {str(error).splitlines()[0]}"
+        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
+        if stamp is not None:
+            from nbgrader.utils import parse_utc
+
+            try:
+                parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
+            except Exception as error:
+                return f"{intake.TIMESTAMP} holds no time nbgrader can read ({type(error).__name__}): fix or remove it"
+        return ""
+
+    def autograde(self, submissions, jobs=1, cluster=None, regrade=False):
+        """Autograde the submissions without a problem; returns them all, with any new problem.
+
+        Where: with ``cluster`` (a Dask scheduler's address or scheduler file) on that
+        cluster's workers, else with ``jobs`` local workers (None: :func:`cores`). A submission
+        the journal shows graded from the same inputs, and which the gradebook holds, is kept
+        as it is (``kept``), unless ``regrade``: so a run killed midway goes on where it stopped.
+        Before the first student the preflight (:meth:`preflight`) runs here, or on each cluster
+        worker before its first task.
+        """
+        from .executors import InProcess, LocalPool
+        from .journal import Journal
+
+        jobs = jobs or cores()
+        _quiet_nbgrader()
+        todo = gradable = [s for s in submissions if not s.problem]
+        journal = Journal(self.class_path)
+        digests = self._digests(todo)
+        if not regrade:
+            done, graded = journal.entries(), self._in_gradebook()
+            for sub in todo:
+                key = (sub.student, sub.assignment)
+                sub.kept = (digests.get(key) is not None and done.get(key) == digests[key] and key in graded
+                            and (self.class_path / "autograded" / sub.student / sub.assignment).is_dir())
+            todo = [s for s in todo if not s.kept]
+        if cluster:
+            from .cluster import DaskCluster
+
+            # each worker runs the preflight itself, before its first task: here nothing is graded
+            executor = DaskCluster(self, cluster, sorted({s.assignment for s in todo}))
+        else:
+            for passed in self.preflight(*sorted({s.assignment for s in todo}), jobs=jobs):
+                print(passed.summary())
+            executor = LocalPool(self, jobs) if jobs > 1 and len(todo) > 1 else InProcess(self)
+        self.executor = executor
+        if todo:
+            self._grade(executor, todo, digests, journal)
+        for sub in gradable:  # kept ones too: the note is read from their autograded notebooks
+            if not sub.problem and self._hit_write_cap(sub):
+                sub.notes.append("the kernel hit the cap on what it may write while graded "
+                                 "(the cell that did lost its points; the rest were graded)")
+        return submissions
+
+    def _grade(self, executor, todo, digests, journal):
+        """Grade ``todo`` with ``executor``, taking each result as it comes: its autograded
+        folder and gradebook rows where the worker could not write them, then its journal line."""
+        with executor, Gradebooks() as gradebooks:
+            bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
+            stats = getattr(executor, "stats", None)
+            per_worker = Counter()
+            for graded in executor.grade(todo):
+                started = time.perf_counter()
+                sub = graded.submission
+                sub.worker = graded.worker
+                if graded.problem:
+                    sub.problem = graded.problem
+                else:
+                    _record(sub, graded.result)
+                if not sub.problem:
+                    if graded.files is not None:
+                        replace_folder(self.class_path / "autograded" / sub.student / sub.assignment, graded.files)
+                    if graded.rows is not None:
+                        apply_rows(gradebooks[self.db_url], sub.assignment, sub.student, graded.rows)
+                    if digests.get((sub.student, sub.assignment)):
+                        journal.add(sub.student, sub.assignment, digests[sub.student, sub.assignment])
+                if stats is not None:
+                    stats["merge seconds"] += time.perf_counter() - started
+                per_worker[sub.worker] += not sub.problem
+                bar.set_postfix_str(f"{sub.student}/{sub.assignment}; per worker: "
+                                    + ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items())))
+                bar.update()
+            bar.close()
+
+    @functools.cached_property
+    def inputs_digest(self):
+        """A digest of what every grade depends on besides the student's files: the course
+        package, the nbgrader config and source/."""
+        from .bundle import inputs_digest, read_folder
+        from .preflight import fingerprint
+
+        source = read_folder(self.root / "source", hard_links=True)
+        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, fingerprint())
+
+    def _digests(self, todo):
+        """{(student, assignment): digest of the course's and the submission's inputs}; a
+        submission whose files the intake will not admit gets none (it is always graded again)."""
+        from .bundle import RefusedFiles, tree_digest
+
+        digests = {}
+        try:
+            self.inputs_digest
+        except RefusedFiles:  # source/ holds a link: no journal, everything is graded
+            return digests
+        for sub in todo:
+            try:
+                files = self.read_submission(sub)
+            except (RefusedFiles, OSError):
+                continue
+            digests[sub.student, sub.assignment] = f"{self.inputs_digest[:32]}-{tree_digest(files)[:32]}"
+        return digests
+
+    def read_submission(self, sub):
+        """The files of ``sub`` the intake admits, as {relative path: (mode, bytes)}: what a
+        cluster worker is sent (bundle.read_submission); RefusedFiles when it admits none."""
+        from .bundle import read_submission
+
+        return read_submission(self.class_path / "submitted" / sub.student / sub.assignment,
+                               self.source_notebooks(sub.assignment), submission_limits(self.config))
+
+    def _in_gradebook(self):
+        """{(student, assignment)} of the submissions the class's gradebook holds."""
+        from nbgrader.api import Gradebook
+
+        if is_sqlite(self.db_url) and not Path(self.db_url.removeprefix("sqlite:///")).exists():
+            return set()
+        with Gradebook(self.db_url) as gradebook:
+            return {(sub.student_id, sub.assignment.name) for assignment in gradebook.assignments
+                    for sub in gradebook.assignment_submissions(assignment.name)}
+
+    def _hit_write_cap(self, sub):
+        from .preprocessors import WRITE_CAP_NOTE
+
+        for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
+            for cell in nbformat.read(path, as_version=4).cells:
+                if any(WRITE_CAP_NOTE in o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"):
+                    return True
+        return False
+
+    def preflight(self, *assignments, jobs=1):
+        """The preflight of each assignment (grader/preflight.py), once per process, ``jobs`` at a
+        time; SystemExit with what is wrong and how to fix it if one fails, before any student
+        is graded. Returns their Preflight results.
+
+        Each runs in a thread of its own: the kernel it starts leaves its event loop there, not in
+        this thread, whose state the workers inherit when they fork.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from . import preflight
+
+        with ThreadPoolExecutor(max(1, min(jobs or 1, len(assignments)))) as threads:
+            runs = [threads.submit(preflight.once, self.config, self.root, a) for a in assignments]
+            try:
+                return [run.result() for run in runs]
+            except preflight.PreflightError as error:
+                raise SystemExit(str(error)) from None
+
+    # --- 3. feedback, 4. export -------------------------------------------------------
+    def feedback(self, submissions, only_these=False):
+        """Feedback for every graded submission of the submissions' assignments; with
+        ``only_these`` (a regrade), for these submissions alone, and nobody else's file is rewritten."""
+        graded = [s for s in submissions if not s.problem]
+        for assignment in sorted({s.assignment for s in graded}):
+            students = sorted({s.student for s in graded if s.assignment == assignment}) if only_these else [None]
+            for student in students:
+                result = self.api.generate_feedback(assignment, student_id=student, force=True)
+                if not result["success"]:
+                    print(f"warning: feedback for {student or 'the class'}/{assignment} failed:\n{result.get('error', '')}",
+                          file=sys.stderr)
+        return self.class_path / "feedback"
+
+    def export(self, lms=None):
+        """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's folder."""
+        from nbgrader.api import Gradebook
+
+        from .export import EXPORTS
+
+        plugin = EXPORTS[lms](config=self.config)
+        plugin.to = str(self.class_path / plugin.default_to)
+        with Gradebook(self.db_url) as gradebook:
+            plugin.export(gradebook)
+        return Path(plugin.to)
+
+
+def choose(submissions, student=None, assignment=None):
+    """The submissions of ``student`` in ``assignment`` (None: any), to regrade one after an
+    appeal or a fixed test. A name that matches no submission is an error, not an empty run."""
+    if student is None and assignment is None:
+        return submissions
+    chosen = [s for s in submissions if student in (None, s.student) and assignment in (None, s.assignment)]
+    if chosen:
+        return chosen
+    students = sorted({s.student for s in submissions})
+    handed_in = sorted({s.assignment for s in submissions if s.assignment != "-"})
+    if student is not None and student not in students:
+        raise SystemExit(f"no student '{student}' in submitted/{_close(student, students)}")
+    if assignment is not None and assignment not in handed_in:
+        raise SystemExit(f"no submission of '{assignment}' in submitted/{_close(assignment, handed_in)}")
+    theirs = sorted(s.assignment for s in submissions if s.student == student)
+    raise SystemExit(f"{student} has no submission of {assignment} in submitted/ (theirs: {', '.join(theirs)})")
+
+
+def _close(name, names):
+    import difflib
+
+    near = difflib.get_close_matches(name, names, n=3)
+    return f": did you mean {' or '.join(near)}?" if near else f" ({len(names)} there, none like it)"
+
+
+def _record(sub, result):
+    sub.log = result.get("log", "")
+    if not result["success"]:
+        sub.problem = "nbgrader failed: " + _reason(sub.log + "\n" + (result.get("error") or ""))
+
+
+_EXCEPTION = re.compile(r"^\s*([\w.]*(Error|Exception|Entry|Exit))(: .*)?$")
+
+
+def _reason(log):
+    """The line of nbgrader's log that says why: an [ERROR] message, else the exception raised."""
+    errors = [line.removeprefix("[ERROR] ") for line in log.splitlines() if line.startswith("[ERROR]")]
+    errors = [e for e in errors if not e.startswith(("There was an error processing", "Traceback"))]
+    if errors:
+        return errors[0]
+    raised = [line.strip() for line in log.splitlines() if _EXCEPTION.match(line)]
+    return raised[-1] if raised else "no reason given (see the log)"
+
+
+def _quiet_nbgrader():
+    """nbgrader's add_submission trips SQLAlchemy autoflush warnings on every submission (the
+    rows are right); they would drown the progress bar."""
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
+def is_sqlite(db_url):
+    return db_url.startswith("sqlite:")
+
+
+class Gradebooks(dict):
+    """Gradebooks by URL, each opened once: a Gradebook's engine caches its compiled SQL,
+    which is most of the cost of a merge (0.1 s a submission with a new one each time)."""
+
+    def __missing__(self, url):
+        from nbgrader.api import Gradebook
+
+        self[url] = Gradebook(url)
+        return self[url]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for gradebook in self.values():
+            gradebook.close()
+
+
+#: the columns of a grade and of a comment that autograde writes (and a merge copies)
+GRADE_COLUMNS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
+COMMENT_COLUMNS = ("auto_comment", "manual_comment")
+
+
+def submission_rows(gradebook, assignment, student):
+    """What autograde wrote to ``gradebook`` for one submission, as plain data: the first half
+    of a merge, run where the submission was graded (a local worker, a cluster worker)."""
+    submission = gradebook.find_submission(assignment, student)
+    return {"timestamp": submission.timestamp, "extension": submission.extension,
+            "notebooks": {notebook.name: {
+                "flagged": notebook.flagged, "late_submission_penalty": notebook.late_submission_penalty,
+                "grades": {g.name: {c: getattr(g, c) for c in GRADE_COLUMNS} for g in notebook.grades},
+                "comments": {c.name: {k: getattr(c, k) for k in COMMENT_COLUMNS} for c in notebook.comments}}
+                for notebook in submission.notebooks}}
+
+
+def apply_rows(target, assignment, student, rows):
+    """Write one submission's :func:`submission_rows` into the class's gradebook ``target``: the
+    second half of a merge, run by the client. Updates rows in place, so a submission merged
+    twice (a rerun) has its rows once. Rows for a cell the class's gradebook does not define
+    raise MissingEntry before anything of the submission is written. Ends with no transaction open."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        _check_cells(target, assignment, rows)
+        target.update_or_create_student(student)
+        try:
+            copy = target.find_submission(assignment, student)
+            copy.timestamp, copy.extension = rows["timestamp"], rows["extension"]
+        except MissingEntry:
+            copy = target.add_submission(assignment, student, timestamp=rows["timestamp"], extension=rows["extension"])
+        for name, notebook in rows["notebooks"].items():
+            target_nb = target.find_submission_notebook(name, assignment, student)
+            target_nb.flagged = notebook["flagged"]
+            target_nb.late_submission_penalty = notebook["late_submission_penalty"]
+            # by the notebook's relationships, one query each (find_grade is one query per cell)
+            for kind, twins in (("grades", target_nb.grades), ("comments", target_nb.comments)):
+                twins = {twin.name: twin for twin in twins}
+                for cell, columns in notebook[kind].items():
+                    for column, value in columns.items():
+                        setattr(twins[cell], column, value)
+        target.db.commit()
+    except BaseException:
+        target.db.rollback()
+        raise
+    finally:
+        target.db.remove()
+
+
+#: {class gradebook: {assignment: {notebook: {"grades"|"comments": cell names}}}}
+_defined_cells = weakref.WeakKeyDictionary()
+
+
+def _check_cells(target, assignment, rows):
+    """MissingEntry unless the class's gradebook defines every notebook and cell of ``rows``
+    (source/ changed after the worker graded the submission, say)."""
+    from nbgrader.api import MissingEntry
+
+    known = _defined_cells.setdefault(target, {})
+    if assignment not in known:  # once per gradebook and assignment: the release is done before grading
+        known[assignment] = {nb.name: {"grades": {c.name for c in (*nb.grade_cells, *nb.task_cells)},
+                                       "comments": {c.name for c in (*nb.solution_cells, *nb.task_cells)}}
+                             for nb in target.find_assignment(assignment).notebooks}
+    notebooks = known[assignment]
+    for name, notebook in rows["notebooks"].items():
+        if name not in notebooks:
+            raise MissingEntry(f"the class's gradebook has no notebook {name!r} in {assignment}")
+        for kind, cells in notebooks[name].items():
+            unknown = sorted(set(notebook[kind]) - cells)
+            if unknown:
+                raise MissingEntry(f"the class's gradebook has no cell {', '.join(map(repr, unknown))} in "
+                                   f"{assignment}/{name}: was source/ changed while grading? Release and grade again")
+
+
+def merge_submission(source, target, assignment, student):
+    """Copy one autograded submission's grades and comments from one Gradebook to another.
+
+    Ends with no transaction open in either: the worker that owns ``source`` goes on writing it.
+    """
+    try:
+        rows = submission_rows(source, assignment, student)
+    finally:
+        source.db.remove()  # ends the read transaction, which would block the worker's next commit
+    apply_rows(target, assignment, student, rows)

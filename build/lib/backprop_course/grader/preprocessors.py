@@ -1,0 +1,373 @@
+"""The course's nbgrader preprocessors and the configuration that puts them in place.
+
+``nbgrader_config.py`` calls :func:`configure`, so plain ``nbgrader`` commands run in the
+course root get the same behaviour as ``make grade``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from queue import Empty
+
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellExecutionComplete, DeadKernelError
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbformat.v4 import new_code_cell, new_output
+from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
+from traitlets import Bool, Integer, Unicode
+
+from ..checks.core import quiet
+from . import answerbook, verdicts
+from .sandbox import SandboxedKernelManager
+from .verdicts import error_output
+
+
+class HideHiddenTestDetails(NbGraderPreprocessor):
+    """Cut the traceback of a failed hidden test down to its message.
+
+    nbgrader's feedback shows hidden tests' source and tracebacks (upstream #917, #1363):
+    a traceback names the failing hidden line and, with it, its inputs. The checks' messages
+    are written to teach without revealing expected values, so the message is all we keep.
+    Runs before ClearHiddenTests, which then removes the hidden source itself.
+    """
+
+    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and self.begin_test_delimeter in cell.source:
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    output.traceback = error_output(output.ename, output.evalue).traceback
+        return cell, resources
+
+
+class RequireTrustedVerdicts(NbGraderPreprocessor):
+    """Refuse to release a notebook with a graded test cell that trusted verdicts do not cover.
+
+    Such a cell would be judged by the student's kernel alone, which the student's code
+    controls (verdicts.py says which forms the grader judges). The error names each cell and
+    why; a cell marked ``verdicts.KERNEL_ONLY`` is released, and logged.
+    """
+
+    def preprocess(self, nb, resources):
+        refused, kernel_only = verdicts.uncovered(nb.cells)
+        name = resources.get("unique_key", "the notebook")
+        if refused:
+            raise UncoveredTestCells(verdicts.refusal(name, refused))
+        for grade_id in kernel_only:
+            self.log.warning("%s: test cell %s is judged by the student's kernel alone (%s)", name, grade_id,
+                             verdicts.KERNEL_ONLY)
+        return nb, resources
+
+
+class UncoveredTestCells(ValueError):
+    """A graded test cell that trusted verdicts do not cover (the message names each)."""
+
+
+class DeduplicateGradeIds(DeduplicateIds):
+    """nbgrader's DeduplicateIds, leaving no empty ``nbgrader`` metadata behind.
+
+    A student who copies a cell duplicates its grade_id. DeduplicateIds keeps the last copy
+    and sets the others' metadata to ``{}``, on which OverwriteCells then fails with a
+    KeyError, and the submission is lost (upstream #1083). Without the key, the extra copy is
+    an ordinary cell: it still runs, and the student keeps what it earns.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+#: what GradingExecute adds to a cell whose writes hit the sandbox's caps (the pipeline looks for it)
+WRITE_CAP_NOTE = "[grader: the kernel hit the cap on what it may write while graded"
+_FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large")
+
+
+class GradingExecute(Execute):
+    """nbgrader's Execute for autograding: the kernel in the sandbox, trusted verdicts, a dead
+    kernel costing only the cells from that point on, and output cut as it arrives.
+
+    Used by autograde only, in place of Execute (:func:`configure`): ``nbgrader validate`` and
+    ``generate_solution`` (instructor's or student's own code) keep Execute. Its config is
+    Execute's (timeout, interrupt_on_timeout, ...) and its own traits below; the sandbox's is
+    ``c.SandboxedKernelManager``.
+    """
+
+    trusted_verdicts = Bool(True, help="Judge test cells' checks outside the student's kernel.").tag(config=True)
+    max_output_chars = Integer(200_000, help="Output kept per cell; the rest is dropped as it arrives.").tag(config=True)
+    # nbclient gives a cell's output iopub_timeout (4 s) from the kernel's reply to arrive, then
+    # fails the whole notebook: a flood of output then fails a submission, or not, with the
+    # machine's load. Here a cell's output is read to its end for as long as it keeps coming
+    # (on_cell_executed), and only a kernel silent for iopub_timeout costs that cell.
+    raise_on_iopub_timeout = Bool(False, help=Execute.raise_on_iopub_timeout.help).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
+        # keyword, which beats c.Execute.kernel_manager_class in the config
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    async def async_start_new_kernel_client(self):
+        """nbclient's, then the sandbox sealed (:meth:`SandboxedKernelManager.seal`) before any cell runs."""
+        kc = await super().async_start_new_kernel_client()
+        if isinstance(self.km, SandboxedKernelManager):
+            try:
+                await self.km.seal()
+            except Exception:
+                await self._async_cleanup_kernel()
+                raise
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's setup_kernel calls this one
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
+        self._kernel_dead = False
+        self._output_chars = {}
+        self._finished = None  # the request whose output has ended (its "idle" status has come)
+        return super().preprocess(nb, resources, km)
+
+    def process_message(self, msg, cell, cell_index):
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except CellExecutionComplete:
+            self._finished = msg["parent_header"].get("msg_id")
+            raise
+
+    async def on_cell_executed(self, **kwargs):
+        """After the kernel's reply: the rest of the cell's output, if nbclient stopped waiting for it.
+
+        Its end (the kernel's "idle") follows the reply at once, so what is left is what the cell
+        printed while it ran: read for as long as it keeps coming. Not after a timeout (the reply
+        is nbclient's, and the kernel may still be printing): that cell has failed already.
+        """
+        super().on_cell_executed(**kwargs)
+        reply = kwargs["execute_reply"]
+        cell, index, request = kwargs["cell"], kwargs["cell_index"], reply["parent_header"].get("msg_id")
+        if "header" not in reply or self._finished == request:
+            return
+        deadline = time.monotonic() + max(60, 3 * (self.timeout or 0))  # only a pathological kernel gets here
+        while True:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=self.iopub_timeout))
+            except Empty:
+                msg = None
+            if msg is None or time.monotonic() > deadline:
+                self.log.warning("Cell %d of %s: its output did not end", index + 1, self.resources.get("unique_key", "?"))
+                cell.outputs.append(error_output("OutputIncomplete", "The kernel's output for this cell did not end "
+                                                 f"(silent for {self.iopub_timeout} s, or still coming after "
+                                                 f"{max(60, 3 * (self.timeout or 0))} s)."))
+                return
+            if msg["parent_header"].get("msg_id") == request:
+                try:
+                    self.process_message(msg, cell, index)
+                except CellExecutionComplete:
+                    return
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            self.run_cell(cell, index)
+            self.on_cell_done(cell, index)
+        if index == len(self.nb.cells) - 1 and self.trusted_verdicts:
+            self.judge_test_cells()
+        return cell, resources
+
+    def on_cell_done(self, cell, index):
+        """Called after each code cell has run (a test cell is judged later, see :meth:`on_judged`)."""
+
+    def on_judged(self, cell, index):
+        """Called after each graded test cell has its verdict, once the last cell has run."""
+
+    def run_cell(self, cell, index):
+        """Run one code cell in the kernel. A graded test cell the grader judges is not run there at
+        all (:meth:`judge_test_cells` writes its outputs): the kernel never sees a hidden test."""
+        if self._dead_at is not None:
+            cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
+                                         "(os._exit, a crash, or too much memory).")]
+            return
+        if self.trusted_verdicts and verdicts.is_test_cell(cell) and not verdicts.read_cell(cell.source).kernel_only:
+            cell.outputs, cell.execution_count = [], None
+            return
+        try:
+            super().preprocess_cell(cell, self.resources, index)
+        except DeadKernelError:
+            self._dead_at, self._kernel_dead = index, True
+            cell.outputs.append(error_output("DeadKernelError", "The kernel died while running this cell "
+                                             "(os._exit, a crash, or too much memory)."))
+            self.log.warning("Kernel died in cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
+        if self._output_chars.get(index, 0) > self.max_output_chars:
+            cell.outputs.append(new_output("stream", name="stdout",
+                                           text=f"\n[output cut at {self.max_output_chars} characters]\n"))
+        if any(o.output_type == "error" and any(mark in str(o.get("evalue", "")) for mark in _FULL) for o in cell.outputs):
+            size = getattr(self.km, "tmpfs_size", 0) // 2 ** 20
+            cell.outputs.append(new_output("stream", name="stderr", text=(
+                f"\n{WRITE_CAP_NOTE} (its working folder and /tmp hold {size} MiB each, in memory, "
+                "gone after grading): this cell stopped there]\n")))
+            self.log.warning("%s: the kernel hit the cap on what it may write, in cell %d",
+                             self.resources.get("unique_key", "?"), index + 1)
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        text = content.get("text") if msg.get("msg_type") == "stream" else None
+        size = len(text) if isinstance(text, str) else len(json.dumps(content, default=str))
+        self._output_chars[cell_index] = self._output_chars.get(cell_index, 0) + size
+        if self._output_chars[cell_index] > self.max_output_chars:
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    # --- the verdicts, after the last cell -----------------------------------------------------
+
+    def judge_test_cells(self):
+        """Probe every check call of the graded test cells in the kernel, now that every cell has
+        run, judge here, and write each cell's outputs: its prints, up to its first failed call.
+
+        Hidden calls get their case only now, so no cell of the notebook runs after the student's
+        code has seen their inputs, and what the kernel prints while probed is dropped. Calls whose
+        stand-ins compute (``Case.standins["source"]``: the training check's trusted layers) come
+        last, after every call their code could answer. A cell the grader cannot judge fails,
+        saying why (never the batch, never silently), unless it is marked to be judged by the
+        kernel alone (verdicts.KERNEL_ONLY), which then ran it.
+        """
+        planned, readings = [], {}
+        for index, cell in enumerate(self.nb.cells):
+            if not verdicts.is_test_cell(cell):
+                continue
+            grade_id = cell.metadata.nbgrader.get("grade_id")
+            reading = verdicts.read_cell(cell.source)
+            if reading.kernel_only:
+                self.log.info("Test cell %s is judged by the kernel alone (%s)", grade_id, verdicts.KERNEL_ONLY)
+                continue
+            if self._dead_at is not None and index >= self._dead_at:
+                continue  # not run: its outputs say so
+            if not reading.covered:
+                self.log.warning("Test cell %s cannot be judged by the grader, so it fails: %s", grade_id,
+                                 "; ".join(reading.problems))
+                cell.outputs = [verdicts.cannot_judge(reading.problems)]
+                continue
+            cases = self._cases(cell, reading)
+            if cases is not None:
+                readings[index] = (reading, {})
+                planned += [(case.standins is not None and "source" in case.standins, index, order, call, case)
+                            for order, (call, case) in enumerate(zip(reading.calls, cases))]
+        if self._kernel_dead and planned:
+            self._revive()
+        for _, index, order, call, case in sorted(planned, key=lambda p: p[:3]):
+            reading, failures = readings[index]
+            if failures:  # its first failure decides; the calls of a cell are planned in their order
+                continue
+            failure = self._probe(index, call, case)
+            if failure is not None:
+                failures[order] = verdicts.where(call, failure)
+        for index, (reading, failures) in readings.items():
+            self.nb.cells[index].outputs = verdicts.outputs(reading, failures)
+        for index, cell in enumerate(self.nb.cells):
+            if verdicts.is_test_cell(cell):
+                self.on_judged(cell, index)
+
+    def _cases(self, cell, reading):
+        """The case of each call of a test cell, or None when one cannot be made (the cell then fails, saying why)."""
+        cases = []
+        for call in reading.calls:
+            try:
+                cases.append(verdicts.case_of(call, answerbook.load(self._root()),
+                                              answerbook.secret(self._root()) if call.hidden else None))
+            except answerbook.AnswersError:
+                raise  # the course's answers are missing: no student can be graded, stop
+            except Exception as error:  # noqa: BLE001 (an argument the check does not take: the cell's fault, named)
+                self.log.warning("Test cell %s: %s(...) cannot build its case: %s",
+                                 cell.metadata.nbgrader.get("grade_id"), call.check.name, error)
+                cell.outputs = [verdicts.cannot_judge([f"line {call.line}: {call.check.name} rejects its "
+                                                       f"arguments ({type(error).__name__}: {error})"])]
+                return None
+        return cases
+
+    def _root(self):
+        return self.config.CourseDirectory.get("root") or os.getcwd()
+
+    def _probe(self, index, call, case):
+        """Run one call's probe in the kernel (its output dropped) and its verdict here: None or the failure."""
+        reveal, cell = call.kwargs.get("reveal", False), self.nb.cells[index]
+        if self._kernel_dead:
+            return error_output("DeadKernelError", "Not judged: the kernel died while an earlier test ran your code "
+                                "(os._exit, a crash, or too much memory).")
+        nonce = verdicts.new_nonce()
+        probe = new_code_cell(verdicts.probe_code(call, case, nonce))
+        counted = self._output_chars.get(index, 0)
+        self._output_chars[index] = 0
+        with quiet(Warning):
+            try:
+                self.execute_cell(probe, index, store_history=False)
+            except DeadKernelError:
+                self._kernel_dead = True
+                self.log.warning("Kernel died in a test of cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
+                return error_output("DeadKernelError", "The kernel died while this test ran your code (os._exit, a "
+                                    "crash, or too much memory).")
+            finally:
+                self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
+                self._output_chars[index] = counted
+            try:
+                observed = verdicts.observation(probe.outputs, nonce)
+            except verdicts.Unreadable as unreadable:
+                timed_out = [o for o in probe.outputs if o.output_type == "error" and o.ename == "CellTimeoutError"]
+                observed = verdicts.Unreadable(f"your code ran past the time limit of {self.timeout} s in this test") \
+                    if timed_out else unreadable
+            return verdicts.verdict(call.check, case, observed, reveal, hidden=call.hidden)
+
+    def _revive(self):
+        """After the kernel died in cell d: a fresh kernel that ran cells 0 … d − 1 again (their
+        outputs kept from the first run), so the test cells before d are judged as they ran."""
+        dead_at = self._dead_at
+        self.log.info("%s: a fresh kernel runs cells 1 to %d again, to judge their tests",
+                      self.resources.get("unique_key", "?"), dead_at)
+        run_sync(self._async_cleanup_kernel)()
+        self.km = self.create_kernel_manager()
+        run_sync(self.async_start_new_kernel)()
+        run_sync(self.async_start_new_kernel_client)()
+        self._dead_at, self._kernel_dead = None, False
+        for index, cell in enumerate(self.nb.cells[:dead_at]):
+            if cell.cell_type == "code" and self._dead_at is None:
+                again = copy.deepcopy(cell)
+                try:
+                    self.run_cell(again, index)
+                finally:
+                    self.nb.cells[index] = cell
+        # cells from where it first died stay not run; if it died again, the tests from there on fail
+        self._dead_at = dead_at if self._dead_at is None else min(self._dead_at, dead_at)
+
+
+def configure(c):
+    """Apply the course's nbgrader configuration to the config object ``c``."""
+    c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestDetails, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    # Autograde runs each student's kernel in the sandbox: Execute -> GradingExecute, keeping
+    # any other change to the list. Opt out: c.SandboxedKernelManager.enabled = False, or
+    # BACKPROP_SANDBOX=off in the environment.
+    from nbgrader.converters import Autograde
+
+    steps = c.Autograde.autograde_preprocessors if "autograde_preprocessors" in c.Autograde \
+        else Autograde.class_traits()["autograde_preprocessors"].default()
+    c.Autograde.autograde_preprocessors = [GradingExecute if step is Execute else step for step in steps]
+    steps = c.Autograde.sanitize_preprocessors if "sanitize_preprocessors" in c.Autograde \
+        else Autograde.class_traits()["sanitize_preprocessors"].default()
+    c.Autograde.sanitize_preprocessors = [DeduplicateGradeIds if step is DeduplicateIds else step for step in steps]
+    # Before an assignment's first submission: the preflight (grader/preflight.py), which stops
+    # the run when the environment would grade wrong. nbgrader calls the hook before it writes
+    # the submission's gradebook rows.
+    from . import preflight
+
+    c.Autograde.pre_convert_hook = preflight.Hook(c)
+    # Release refuses a graded test cell that trusted verdicts do not cover (verdicts.py).
+    from nbgrader.converters import GenerateAssignment
+
+    steps = c.GenerateAssignment.preprocessors if "preprocessors" in c.GenerateAssignment \
+        else GenerateAssignment.class_traits()["preprocessors"].default()
+    c.GenerateAssignment.preprocessors = [RequireTrustedVerdicts, *(s for s in steps if s is not RequireTrustedVerdicts)]
+    # A submission's files are untrusted: nbgrader reads and copies them only through the
+    # intake, from a stage (grader/admission.py); feedback/ gets the feedback pages only.
+    from .admission import IntakeHTMLExporter, IntakeNotebookExporter
+
+    c.Autograde.exporter_class = IntakeNotebookExporter
+    c.GenerateFeedback.exporter_class = IntakeHTMLExporter

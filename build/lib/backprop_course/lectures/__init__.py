@@ -1,0 +1,1 @@
+"""What the lecture notebooks import: activations, figures and widgets. Runs in the lecture kernels."""

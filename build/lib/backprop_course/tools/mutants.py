@@ -1,0 +1,120 @@
+"""`make mutants`'s verdict: how many mutants of the grader's trust core the tests kill.
+
+After ``mutmut run`` (configured in pyproject.toml, ``[tool.mutmut]``), this reads mutmut's
+results (``mutants/<module>.py.meta``) and prints, for each mutated module, its mutants, how
+many the tests killed, and the kill rate. A mutant that no test kills must be listed in the
+README's "Mutation testing" table as equivalent, with the change it makes and why no test can
+see it: the tool compares each listed change with the mutant's diff, so that a listing does
+not go on explaining a mutant that has since changed. It exits with status 1 when a surviving
+mutant is not listed, or a listed one is no longer a survivor with that change.
+
+    python -m backprop_course.tools.mutants     # in the course root, after `mutmut run`
+"""
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+#: the issue's target: the share of each module's mutants the tests must kill
+TARGET = 0.90
+#: mutmut's statuses that count as the tests noticing the mutant (a timeout: it made them hang)
+DETECTED = {"killed", "timeout", "segfault"}
+#: a README row: | `mutant name` | `the mutated line` | why it is equivalent |
+LISTED = re.compile(r"^\|\s*`(backprop_course\.[^`]+__mutmut_\d+)`\s*\|\s*`(.+?)`\s*\|(.+)\|\s*$", re.M)
+
+
+def modules(root=ROOT):
+    """The files mutmut mutates (pyproject.toml's ``only_mutate``), in order."""
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mutmut"]
+    return list(config["only_mutate"])
+
+
+def listed(root=ROOT):
+    """{mutant name: (the mutated line, reason)} of the README's table of equivalent mutants."""
+    text = (root / "README.md").read_text(encoding="utf-8")
+    return {name: (change.strip(), why.strip()) for name, change, why in LISTED.findall(text)}
+
+
+def statuses(path, root=ROOT):
+    """{mutant name: status} of one mutated file, from mutmut's results."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
+
+    data = SourceFileMutationData(path=path)
+    data.meta_path = root / "mutants" / f"{path}.meta"
+    if not data.meta_path.exists():
+        raise SystemExit(f"no mutmut results for {path} ({data.meta_path}): run `make mutants`")
+    data.load()
+    return {name: status_by_exit_code[code] for name, code in data.exit_code_by_key.items()}
+
+
+def diff(name, path):
+    """The mutant's change, as mutmut shows it (run in the course root)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    return get_diff_for_mutant(name, path=path)
+
+
+def added_lines(patch):
+    return [line[1:].strip() for line in patch.splitlines() if line.startswith("+") and not line.startswith("+++")]
+
+
+def main(root=ROOT):
+    equivalent = listed(root)
+    problems, rows, survivors = [], [], []
+    for path in modules(root):
+        found = statuses(path, root)
+        count = Counter(found.values())
+        unchecked = [name for name, status in found.items() if status == "not checked"]
+        if unchecked:
+            problems.append(f"{path}: {len(unchecked)} mutants not run (an interrupted `mutmut run`?)")
+        detected = sum(count[s] for s in DETECTED)
+        left = {name: status for name, status in found.items() if status not in DETECTED | {"not checked"}}
+        explained = 0
+        for name, status in sorted(left.items(), key=lambda item: _order(item[0])):
+            patch = diff(name, path)
+            change = equivalent.get(name, (None, None))[0]
+            if change is None:
+                problems.append(f"{name} ({status}) is neither killed nor listed as equivalent in README.md")
+            elif change not in added_lines(patch):
+                problems.append(f"{name}: README.md lists the change `{change}`, but the mutant now makes another")
+            else:
+                explained += 1
+            survivors.append((name, status, patch))
+        total, run = len(found), len(found) - len(unchecked)
+        rate = detected / run if run else 1.0  # of the mutants run (an interrupted run says so above)
+        rows.append((path, total, len(unchecked), count["killed"], count["timeout"] + count["segfault"], len(left),
+                     explained, rate))
+    for name in sorted(set(equivalent) - {s[0] for s in survivors}):
+        problems.append(f"{name} is listed in README.md as equivalent, but it is not a surviving mutant (killed, or gone)")
+
+    print(f"\n{'module':40} {'mutants':>7} {'not run':>7} {'killed':>7} {'timeout':>7} {'survived':>8} {'listed':>6} "
+          f"{'kill rate':>9}")
+    for path, total, unrun, killed, timeout, left, explained, rate in rows:
+        flag = "" if rate >= TARGET else f"  (below {TARGET:.0%})"
+        print(f"{path:40} {total:7} {unrun:7} {killed:7} {timeout:7} {left:8} {explained:6} {rate:9.1%}{flag}")
+    sums = [sum(r[i] for r in rows) for i in range(1, 7)]
+    print(f"{'all':40} {sums[0]:7} {sums[1]:7} {sums[2]:7} {sums[3]:7} {sums[4]:8} {sums[5]:6} "
+          f"{(sums[2] + sums[3]) / max(sums[0] - sums[1], 1):9.1%}")
+    if survivors:
+        print(f"\nsurviving mutants ({len(survivors)}); equivalent ones are listed in README.md, 'Mutation testing':")
+        for name, status, patch in survivors:
+            mark = "listed" if name in equivalent else "NOT LISTED"
+            print(f"\n# {name}: {status}, {mark}\n{patch}")
+    if problems:
+        print("\n" + "\n".join(problems), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _order(name):
+    base, _, number = name.rpartition("__mutmut_")
+    return base, int(number)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
