@@ -2,7 +2,7 @@
 
 ``backprop_course`` is laid out by where its code runs (README, "Architecture"). What the
 student's kernel imports (``checks``) and what the lecture kernels import (``lectures``) must
-not pull in the instructor's grader or the developer tools; the grader must not depend on the
+not pull in the instructor's grader or the developer tools, and the lectures not the checks; the grader must not depend on the
 tools; and no module of the package may import the test suite.
 
     python tests/test_architecture.py    # prints module sizes and the import layers
@@ -22,7 +22,9 @@ TESTS = ROOT / "tests"
 #: room -> rooms it must never import
 FORBIDDEN = {
     "checks": {"grader", "tools"},
-    "lectures": {"grader", "tools"},
+    # the lectures run in every student's kernel and implement no exercise: nor may they import the
+    # checks' reference or oracle (tests/test_no_answers_in_lectures.py runs their callables against them)
+    "lectures": {"grader", "tools", "checks"},
     "grader": {"tools"},
 }
 

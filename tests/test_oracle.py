@@ -1,4 +1,4 @@
-"""The finite-difference oracle (backprop_course/checks/oracle.py) against mathematics: values
+"""The finite-difference oracle (answers/oracle.py) against mathematics: values
 worked out by hand on nets small enough to follow on paper, and closed forms (σ' = σ(1 − σ),
 d/dθ Σθ³ = 3θ²). Never against a second copy of the oracle or of the course's backward pass.
 

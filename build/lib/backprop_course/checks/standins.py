@@ -123,7 +123,7 @@ BACKWARD = ("t", "y_hat", "delta_l", "w_l", "learning_rate", "output_neuron")
 BACKWARD_DEFAULTS = (None, None, None, None, 0.1, False)
 
 
-class Neuron:
+class StandInNeuron:
     """A neuron of the assignment's contract that answers only the recorded calls.
 
     Attributes as the contract's: weights (an array), bias, and after forward() o_i, net, o_j,
@@ -193,7 +193,7 @@ class Neuron:
 
 def neurons(records, labels, misses):
     """Stand-in neurons, one per record, named by ``labels``, noting their misses in ``misses``."""
-    return [Neuron(record, label, misses) for record, label in zip(records, labels)]
+    return [StandInNeuron(record, label, misses) for record, label in zip(records, labels)]
 
 
 # --- the batch layers of sgd_epoch ------------------------------------------------------------

@@ -298,12 +298,13 @@ class Course:
     @functools.cached_property
     def inputs_digest(self):
         """A digest of what every grade depends on besides the student's files: the course
-        package, the nbgrader config and source/."""
-        from .bundle import inputs_digest, read_folder
+        package, the nbgrader config, source/, the answers and the course secret."""
+        from .bundle import answers_files, inputs_digest, read_folder
         from .preflight import fingerprint
 
         source = read_folder(self.root / "source", hard_links=True)
-        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, fingerprint())
+        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, answers_files(self.root),
+                             answerbook.secret(self.root), fingerprint())
 
     def _digests(self, todo):
         """{(student, assignment): digest of the course's and the submission's inputs}; a
