@@ -7,6 +7,7 @@ that install, and runs the released public tests on what it finds, fails every o
 same lookup in the instructor's answers passes some: the test can fail.
 """
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -90,8 +91,11 @@ def task():
 def student_install(tmp_path_factory):
     """The course's wheel, unpacked: the files a student's ``pip install`` puts in site-packages."""
     out = tmp_path_factory.mktemp("wheel")
+    project = out / "project"  # built from a copy: setuptools writes its build/ beside the sources
+    shutil.copytree(ROOT / "backprop_course", project / "backprop_course", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", project)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", out,
-                    ROOT], check=True, capture_output=True, timeout=600)
+                    project], check=True, capture_output=True, timeout=600)
     (wheel,) = out.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(out / "site")

@@ -1,1 +1,0 @@
-"""Developer tools: the catalogue of submissions, the demo class, the benchmark and the static site."""
