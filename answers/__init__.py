@@ -14,4 +14,4 @@ class (README, "What the instructor keeps private").
 - ``catalogue.py``: correct and mistaken submissions, for the tests and the demo class.
 """
 from . import backprop, neuron, public, secret, vectorised  # noqa: F401 (each case module registers its checks' builders)
-from .cases import case  # noqa: F401
+from .cases import Unsound, case, hidden_arguments  # noqa: F401

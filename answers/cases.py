@@ -32,9 +32,29 @@ def register(name):
     return put
 
 
+class Unsound(ValueError):
+    """A scenario a right answer might fail (training that would not reach the stated accuracy):
+    a hidden test draws another."""
+
+
 def case(check_name, args, kwargs):
     """The Case of a call, built once per process for the same arguments (the replays then too)."""
     return _case(public.key(check_name, args, kwargs))
+
+
+def hidden_arguments(secret, check_name, args, kwargs, attempts=16):
+    """The arguments of a hidden call as the grader runs it: the first seed the course ``secret``
+    derives whose scenario is sound (see ``Unsound``)."""
+    from .secret import hidden_arguments as derived
+
+    for attempt in range(attempts):
+        args_, kwargs_ = derived(secret, check_name, args, kwargs, attempt)
+        try:
+            case(check_name, args_, kwargs_)
+        except Unsound:
+            continue
+        return args_, kwargs_
+    raise Unsound(f"{check_name}{tuple(args)} {kwargs}: no sound scenario in {attempts} seeds")
 
 
 @cache

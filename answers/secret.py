@@ -50,9 +50,12 @@ def course_secret(root, create=False):
     return secret
 
 
-def hidden_arguments(secret, check_name, args, kwargs):
+def hidden_arguments(secret, check_name, args, kwargs, attempt=0):
     """The arguments the grader runs a hidden call with: its seed replaced by one derived from the
-    secret and the call as written (the same call gets the same seed for every student)."""
+    secret and the call as written (the same call gets the same seed for every student).
+    attempt: the next derivation, when the one before drew an unsound scenario (``cases.Unsound``)."""
     written = json.dumps([check_name, list(args), dict(sorted(kwargs.items()))], sort_keys=True)
+    if attempt:
+        written += f"#{attempt}"
     digest = hmac.new(secret, written.encode(), hashlib.sha256).digest()
     return tuple(args), {**kwargs, "seed": int.from_bytes(digest[:4], "big")}

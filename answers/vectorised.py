@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_course.checks.core import Case
-from backprop_course.checks.vectorised import PARAMS, TRAINING, finite, wave
+from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finite, wave
+from backprop_course.checks.vectorised import predict as v_predict
 from backprop_course.lectures.datasets import spirals, split
 
 from . import reference, standins
-from .cases import attempt, chain, later, register, suspects
+from .cases import Unsound, attempt, chain, later, register, suspects
 from .oracle import numerical_gradient
 
 
@@ -226,6 +227,10 @@ def epoch_case(*, seed=0, N=10, D=3, H=5, C=3, batch_size=4, learning_rate=0.5):
     return Case(s, {"theta": pack(expected), "loss": loss}, suspects(replay), {"layers": standins.layers(run)})
 
 
+#: a training scenario is sound when the lecture's training clears the accuracy by this much: a right
+#: sgd_epoch passes it with room to spare
+SOUND_MARGIN = 0.03
+
 #: the trusted layers the grader hands sgd_epoch for the training check, as source: no recording
 #: can hold 700 steps' answers, so they are sent, computing, after every other probe of the notebook
 #: (tests/test_checks.py checks they compute what ``reference.batch_layers()`` does, bit for bit)
@@ -272,5 +277,10 @@ def training_case(*, seed=0):
         return {**later(lambda: {"first": _replay_epochs(*arguments, eq)[0]}, "first"),
                 **later(lambda: {"last": _replay_epochs(*arguments, eq, epochs=s["epochs"])[0]}, "last")}
 
+    trained = unpack(_replay_epochs(*arguments, reference.LECTURE, epochs=s["epochs"])[0],
+                     {k: np.shape(v) for k, v in initial.items()})
+    reached = float(np.mean(v_predict(trained, X_test) == y_test))
+    if reached < ACCURACY + SOUND_MARGIN:
+        raise Unsound(f"the stated training reaches {reached:.0%} on seed {seed}")
     expected = {"X_test": X_test, "y_test": y_test, "first": _replay_epochs(*arguments, reference.LECTURE)[0]}
     return Case(s, expected, suspects(replay), {"source": TRUSTED_SOURCE})

@@ -30,6 +30,8 @@ from answers.catalogue import CATALOGUE, EXERCISES, build_notebook, reference_ce
 import backprop_course.checks as checks
 import backprop_course.checks.core as core
 import backprop_course.checks.public as checks_public
+import answers
+from backprop_course.grader import verdicts
 from answers import reference
 from answers.backprop import _net, _net_away_from_kink, _problem
 from backprop_course.checks.backprop import (check_network_train, check_neuron_backward_output,
@@ -68,8 +70,27 @@ def exercise_of(assignment, test_id):
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 
 
+#: course secrets the catalogue is graded under (None: the seeds as written): every mistake must be
+#: named whatever inputs a course's secret draws for the hidden tests
+SECRETS = [None, bytes.fromhex("5e" * 32), b"another course's secret, 32 byte"]
+
+
+def with_secret(source, secret):
+    """A test cell's source with each hidden call's seed replaced by the one ``secret`` derives, as the grader does."""
+    if secret is None:
+        return source
+    lines = source.splitlines()
+    for call in verdicts.read_cell(source).calls:
+        if call.hidden:
+            _, derived = answers.hidden_arguments(secret, call.check.name, call.args, call.kwargs)
+            line = lines[call.line - 1]
+            assert line.count(f"seed={call.kwargs['seed']},") + line.count(f"seed={call.kwargs['seed']})") == 1, line
+            lines[call.line - 1] = re.sub(rf"\bseed={call.kwargs['seed']}\b", f"seed={derived['seed']}", line)
+    return "\n".join(lines)
+
+
 @cache
-def run(name, public=False):
+def run(name, public=False, secret=None):
     """{test cell grade_id: the exception it raised, or None} for one submission.
 
     public=False judges every call as the grader does: on the case the answers compute (a
@@ -91,7 +112,7 @@ def run(name, public=False):
                 exec(compile(submission.cells[meta["grade_id"]], f"<{name}:{meta['grade_id']}>", "exec"), namespace)
             elif meta.get("grade"):
                 try:
-                    source = HIDDEN_TESTS.sub("", cell.source) if public else cell.source
+                    source = HIDDEN_TESTS.sub("", cell.source) if public else with_secret(cell.source, secret)
                     exec(compile(source, f"<{meta['grade_id']}>", "exec"), namespace)
                 except Exception as error:  # noqa: BLE001 — a test cell fails on any exception
                     results[meta["grade_id"]] = error
@@ -115,9 +136,10 @@ def _describe(failures):
     return "\n".join(f"  {cell}: {type(e).__name__}: {e}" for cell, e in failures.items())
 
 
+@pytest.mark.parametrize("secret", SECRETS, ids=["as-written", "test-secret", "another-secret"])
 @pytest.mark.parametrize("submission", CATALOGUE, ids=lambda s: s.name)
-def test_submission(submission):
-    results = run(submission.name)
+def test_submission(submission, secret):
+    results = run(submission.name, secret=secret)
     for exercise, code in submission.mistakes.items():
         cells = {cell: e for cell, e in results.items() if exercise_of(submission.assignment, cell) == exercise}
         assert cells, f"no test cell grades {exercise}"

@@ -295,7 +295,7 @@ def case_of(call, answers, secret=None):
     if call.hidden:
         if secret is None:
             raise ValueError("a hidden test needs the course secret")
-        args, kwargs = answers.secret.hidden_arguments(secret, call.check.name, args, kwargs)
+        args, kwargs = answers.hidden_arguments(secret, call.check.name, args, kwargs)
     with quiet(Warning):
         return answers.case(call.check.name, args, kwargs)
 
