@@ -297,7 +297,7 @@ def test_canvas_export_follows_canvas_rules(gradebook, tmp_path):
         ["Noether, Emmy", "104", "", "", "", ""],            # nothing handed in: the grade stays as it is
         ["Türing, Álan", "103", "", "", "", "7.25"],
     ]
-    assert plugin.left_out == ["guest"]
+    assert list(plugin.left_out) == ["guest"] and "no lms_user_id" in plugin.left_out["guest"]
     assert '"Hopper, Jr., Grace"' in (tmp_path / "canvas.csv").read_text(encoding="utf-8")
 
 
@@ -313,7 +313,7 @@ def test_moodle_export_follows_moodle_rules(gradebook, tmp_path):
         ["Emmy", "Noether", "emmy@example.org", "0", ""],    # missing = "0" in this test's config
         ["Álan", "Türing", "alan@example.org", "7.25", ""],
     ]
-    assert plugin.left_out == ["guest"]
+    assert list(plugin.left_out) == ["guest"] and "no email" in plugin.left_out["guest"]
 
 
 def test_grades_csv_keeps_its_columns_when_a_name_has_a_comma(gradebook, tmp_path):
@@ -328,6 +328,118 @@ def test_grades_csv_keeps_its_columns_when_a_name_has_a_comma(gradebook, tmp_pat
 def test_points_are_written_as_lms_read_them():
     assert [points(v) for v in [15.0, 13.5, 7.125, 2 / 3, 0.0, -0.0, 1e6]] == \
         ["15", "13.5", "7.12", "0.67", "0", "0", "1000000"]
+
+
+#: what a spreadsheet evaluates at the start of a cell (OWASP, "CSV Injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def no_formula(rows):
+    """Every cell is a number, or text a spreadsheet shows as text."""
+    for row in rows:
+        for cell in row:
+            assert NUMBER.fullmatch(cell) or not cell.startswith(FORMULA_START), (cell, row)
+
+
+@pytest.fixture(scope="module")
+def hostile_gradebook(tmp_path_factory, nbgrader_env):
+    """02_backprop for students whose folder name, names and emails a spreadsheet would run, and
+    one with a negative raw score (a number: it must stay one)."""
+    from nbgrader.api import Gradebook
+
+    os.environ["PATH"] = nbgrader_env["PATH"]
+    gb = Gradebook(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'gradebook.db'}")
+    gb.add_assignment("02_backprop", duedate="2025-12-07 22:59:00")
+    gb.add_notebook("backprop", "02_backprop")
+    gb.add_grade_cell("test_all", "backprop", "02_backprop", max_score=15, cell_type="code")
+    gb.add_student("=SUM(1+2)", first_name="+cmd|' /C calc'!A0", last_name="-2+3", email="eve@example.org",
+                   lms_user_id="105")
+    gb.add_student("mallory", first_name="@SUM(1)", last_name="\tHYPERLINK", email="=1+1@example.org",
+                   lms_user_id="\r=1+1")
+    gb.add_student("neg", first_name="Ned", last_name="Neg", email="neg@example.org", lms_user_id="106")
+    for student, score in [("=SUM(1+2)", 12.5), ("mallory", 15), ("neg", -2)]:
+        gb.add_submission("02_backprop", student, timestamp="2025-12-07 10:00:00")
+        gb.find_grade("test_all", "backprop", "02_backprop", student).auto_score = score
+    gb.db.commit()
+    yield gb
+    gb.close()
+
+
+def test_no_cell_of_grades_csv_or_an_lms_export_is_a_formula(hostile_gradebook, tmp_path):
+    """Finding 7: a student folder named =SUM(1+2) went as-is into grades.csv and the exports. Text
+    gets a leading ' (OWASP's advice); a number, a negative grade too, stays a number; an LMS
+    identity that would be a formula leaves that student out, named, with the reason."""
+    GradesCsv(to=str(tmp_path / "grades.csv")).export(hostile_gradebook)
+    rows = read_csv(tmp_path / "grades.csv")
+    no_formula(rows)
+    table = {row[3]: dict(zip(rows[0], row)) for row in rows[1:]}
+    assert set(table) == {"'=SUM(1+2)", "mallory", "neg"}
+    eve = table["'=SUM(1+2)"]
+    assert (eve["first_name"], eve["last_name"], eve["score"]) == ("'+cmd|' /C calc'!A0", "'-2+3", "12.5")
+    assert (table["mallory"]["first_name"], table["mallory"]["last_name"], table["mallory"]["email"]) == \
+        ("'@SUM(1)", "'\tHYPERLINK", "'=1+1@example.org")
+    assert table["neg"]["raw_score"] == "-2.0"        # a negative grade is a number, not a formula
+
+    canvas = CanvasExport(to=str(tmp_path / "canvas.csv"))
+    canvas.export(hostile_gradebook)
+    rows = read_csv(tmp_path / "canvas.csv")
+    no_formula(rows)
+    canvas_rules(rows, {"105", "106"})
+    assert rows[1:] == [["'-2+3, +cmd|' /C calc'!A0", "105", "", "", "", "12.5"], ["Neg, Ned", "106", "", "", "", "0"]]
+    assert "not a Canvas user id" in canvas.left_out["mallory"]
+
+    moodle = MoodleExport(to=str(tmp_path / "moodle.csv"))
+    moodle.export(hostile_gradebook)
+    rows = read_csv(tmp_path / "moodle.csv")
+    no_formula(rows)
+    moodle_rules(rows, {"eve@example.org", "neg@example.org"})
+    assert [row[:3] for row in rows[1:]] == [["'+cmd|' /C calc'!A0", "'-2+3", "eve@example.org"],
+                                             ["Ned", "Neg", "neg@example.org"]]
+    assert "=1+1@example.org" in moodle.left_out["mallory"] and "formula" in moodle.left_out["mallory"]
+
+
+def export_course(path, students):
+    """A course root whose gradebook holds 01_neuron graded for ``students`` ({id: lms_user_id or None})."""
+    from nbgrader.api import Gradebook
+
+    path.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", path)
+    with Gradebook(f"sqlite:///{path / 'gradebook.db'}") as gb:
+        gb.add_assignment("01_neuron")
+        gb.add_notebook("neuron", "01_neuron")
+        gb.add_grade_cell("test_all", "neuron", "01_neuron", max_score=9, cell_type="code")
+        for student, lms_id in students.items():
+            gb.add_student(student, first_name=student.title(), **({"lms_user_id": lms_id} if lms_id else {}))
+            gb.add_submission("01_neuron", student)
+            gb.find_grade("test_all", "neuron", "01_neuron", student).auto_score = 9
+        gb.db.commit()
+    return path
+
+
+def test_an_export_names_each_student_left_out_and_an_export_of_nobody_fails(tmp_path, capsys, monkeypatch, nbgrader_env):
+    """Finding 10: `make export LMS=canvas` on a class without a roster wrote a header-only CSV and
+    said only "written: …". Now each student left out is named with the reason and what to do,
+    where the user looks; an export of nobody writes nothing and exits non-zero."""
+    from backprop_course.grader import cli
+
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])
+    nobody = export_course(tmp_path / "nobody", {"ada": None, "grace": None})
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--root", str(nobody), "export", "--lms", "canvas"])
+    said = str(stopped.value) + capsys.readouterr().err
+    assert stopped.value.code not in (None, 0), said
+    assert not (nobody / "canvas_grades.csv").exists()
+    for student in ("ada", "grace"):
+        assert re.search(rf"{student}: no lms_user_id", said), said
+    assert "nbgrader db student import" in said
+
+    some = export_course(tmp_path / "some", {"ada": "101", "grace": None})
+    cli.main(["--root", str(some), "export", "--lms", "canvas"])
+    out = capsys.readouterr()
+    assert read_csv(some / "canvas_grades.csv")[1:] == [["Ada", "101", "", "", "", "9"]]
+    assert re.search(r"left out.*\n.*grace: no lms_user_id", out.out + out.err), out
+    assert "nbgrader db student import" in out.out + out.err
 
 
 # --- collect only (no grading) --------------------------------------------------------------

@@ -366,7 +366,9 @@ class Course:
         return self.class_path / "feedback"
 
     def export(self, lms=None):
-        """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's folder."""
+        """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's
+        folder: (its path, the export plugin, whose ``left_out`` says who an LMS export left out and why).
+        An LMS export of nobody raises export.NothingExported and writes nothing."""
         from nbgrader.api import Gradebook
 
         from .export import EXPORTS
@@ -375,7 +377,7 @@ class Course:
         plugin.to = str(self.class_path / plugin.default_to)
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)
-        return Path(plugin.to)
+        return Path(plugin.to), plugin
 
 
 def choose(submissions, student=None, assignment=None):
