@@ -36,7 +36,8 @@ from nbgrader_runner import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
-DUE = {"01_neuron": "2026-11-30 12:00:00 UTC", "02_backprop": "2026-12-07 23:59:00 Europe/Berlin"}
+#: in the past, as a class is graded after its due dates (a time after its collection is refused)
+DUE = {"01_neuron": "2025-11-30 12:00:00 UTC", "02_backprop": "2025-12-07 23:59:00 Europe/Berlin"}
 
 ROSTER = """id,first_name,last_name,email,lms_user_id
 ada,Ada,Lovelace,ada@example.org,101
@@ -131,15 +132,15 @@ MOODLE = {
 }
 #: Moodle's grading worksheet (offline grading worksheet): Identifier, times in the downloader's zone
 WORKSHEET = """Identifier,Full name,Email address,Status,Grade,Maximum Grade,Grade can be changed,Last modified (submission),Last modified (grade),Feedback comments
-Participant 31,Álan Türing,alan@example.org,Submitted for grading,,9.00,Yes,"Monday, 30 November 2026, 11:59 AM",-,
-Participant 32,"Grace Hopper, Jr.",grace@example.org,Submitted for grading,,9.00,Yes,"Wednesday, 2 December 2026, 9:30 AM",-,
-Participant 33,Ada Lovelace,ada@example.org,Submitted for grading,,9.00,Yes,"Thursday, 10 December 2026, 8:00 AM",-,
-Participant 34,Mallory,mallory@example.net,Submitted for grading,,9.00,Yes,"Monday, 30 November 2026, 10:00 AM",-,
+Participant 31,Álan Türing,alan@example.org,Submitted for grading,,9.00,Yes,"Sunday, 30 November 2025, 11:59 AM",-,
+Participant 32,"Grace Hopper, Jr.",grace@example.org,Submitted for grading,,9.00,Yes,"Tuesday, 2 December 2025, 9:30 AM",-,
+Participant 33,Ada Lovelace,ada@example.org,Submitted for grading,,9.00,Yes,"Wednesday, 10 December 2025, 8:00 AM",-,
+Participant 34,Mallory,mallory@example.net,Submitted for grading,,9.00,Yes,"Sunday, 30 November 2025, 10:00 AM",-,
 Participant 35,Emmy Noether,emmy@example.org,No submission,,9.00,Yes,-,-,
 """
 #: the times above in UTC (Europe/London is on UTC in winter), and the fraction they cost
-MOODLE_TIMES = {"alan": ("2026-11-30 11:59:00", 0.0), "grace": ("2026-12-02 09:30:00", 0.2),
-                "ada": ("2026-12-10 08:00:00", 0.5)}
+MOODLE_TIMES = {"alan": ("2025-11-30 11:59:00", 0.0), "grace": ("2025-12-02 09:30:00", 0.2),
+                "ada": ("2025-12-10 08:00:00", 0.5)}
 
 
 def build_zip(path, entries):
@@ -494,8 +495,9 @@ def test_canvas_download_lands_in_submitted(collected, downloads):
     # grace's latest upload, renamed; her LATE mark kept as one second past the due date
     assert (submitted / "grace" / "02_backprop" / "backprop.ipynb").read_bytes() == CANVAS[canvas_name(
         "Hopper, Jr., Grace", 102, 9007, "backprop-1.ipynb", late=True)][0]
-    assert (submitted / "grace" / "02_backprop" / "timestamp.txt").read_text() == "2026-12-07 22:59:01"
-    assert not (submitted / "ada" / "02_backprop" / "timestamp.txt").exists()
+    assert (submitted / "grace" / "02_backprop" / "timestamp.txt").read_text() == "2025-12-07 22:59:01"
+    # Canvas's on time (no LATE mark), collected after the due date: recorded as the due date
+    assert (submitted / "ada" / "02_backprop" / "timestamp.txt").read_text() == "2025-12-07 22:59:00"
     assert not (submitted / "alan" / "02_backprop").exists()
     report = read_report(course, "02_backprop")
     check_report(report, CANVAS, downloads["canvas"])
@@ -551,6 +553,105 @@ def test_the_same_file_twice_is_no_conflict_but_two_different_files_are(tmp_path
     assert sum("wrong name" in r["note"] for r in grace) == 1
 
 
+def roster_of(course, env, text):
+    (course / "roster.csv").write_text(text, encoding="utf-8")
+    nbgrader("db", "student", "import", str(course / "roster.csv"), cwd=course, env=env)
+
+
+def test_a_canvas_name_that_reads_as_two_students_is_refused_naming_both(tmp_path, nbgrader_env):
+    """Finding 9: Canvas's <name> part comes from the student's display name and may hold
+    _<id>_<n>_: eve's late file read as ada's, who had sent nothing, and lost its LATE mark.
+    Every reading of Canvas's format is tried; a name with two is collected for nobody."""
+    course = new_course(tmp_path / "course")
+    roster_of(course, nbgrader_env, ROSTER + "eve,Eve,Adams,eve@example.org,105\n")
+    crafted = canvas_name("Eve_ 101_ 7_", 105, 9020, "backprop.ipynb", late=True)
+    assert "_101_7_" in crafted and "_LATE_105_9020_" in crafted
+    honest = canvas_name("Hopper, Jr., Grace", 102, 9021, "backprop.ipynb", late=True)
+    build_zip(tmp_path / "download.zip", {crafted: (notebook("02_backprop", "02-correct-numpy"), None),
+                                          honest: (notebook("02_backprop", "02-correct-loops"), None)})
+    collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "download.zip")
+    submitted = course / "submitted"
+    assert not (submitted / "ada").exists() and not (submitted / "eve").exists()
+    row = next(r for r in read_report(course, "02_backprop") if r["file"].endswith(crafted))
+    assert row["status"] == "not collected" and row["student"] == ""
+    assert "Canvas user 101 (ada)" in row["note"] and "Canvas user 105 (eve), LATE" in row["note"], row["note"]
+    # a name with one reading is collected, its LATE mark kept
+    assert (submitted / "grace" / "02_backprop" / "timestamp.txt").read_text() == "2025-12-07 22:59:01"
+
+
+def test_one_canvas_id_twice_in_the_roster_is_refused_naming_both(tmp_path, nbgrader_env):
+    course = new_course(tmp_path / "course")
+    roster_of(course, nbgrader_env, ROSTER + "eve,Eve,Adams,eve@example.org,101\n")
+    build_zip(tmp_path / "download.zip", {canvas_name("Lovelace, Ada", 101, 9001, "backprop.ipynb"):
+                                          (notebook("02_backprop", "02-correct-numpy"), None)})
+    collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "download.zip")
+    assert not (course / "submitted").exists() or not any((course / "submitted").iterdir())
+    (row,) = [r for r in read_report(course, "02_backprop") if r["status"] == "not collected"]
+    assert "ada" in row["note"] and "eve" in row["note"] and "101" in row["note"], row["note"]
+
+
+MOODLE_ROSTER = ROSTER + "eve,Eve,Adams,eve@example.org,105\n"
+#: eve (participant 40) has renamed herself Ada Lovelace in Moodle, and uploaded a folder named as ada's
+SAME_NAME = {moodle_name("Ada Lovelace", 33, "neuron.ipynb"): (NOTEBOOK_01["right"], None),
+             moodle_name("Ada Lovelace", 40, "neuron.ipynb"): (NOTEBOOK_01["wrong"], None),
+             moodle_name("Ada Lovelace", 40, "Ada Lovelace_33_assignsubmission_file/neuron.ipynb"): (NOTEBOOK_01["wrong"], None)}
+
+
+def sheet(*rows):
+    return "Identifier,Full name,Email address,Last modified (submission)\n" + "".join(
+        f"Participant {n},{name},{email},\"Sunday, 30 November 2025, 11:00 AM\"\n" for n, name, email in rows)
+
+
+def test_moodle_collects_by_participant_number_never_by_full_name(tmp_path, nbgrader_env):
+    """Finding 9: two Moodle folders with one student's full name and no worksheet: neither was
+    collected, the honest student's work lost. Moodle's folder names a student by full name and a
+    participant number made for the assignment; only the grading worksheet maps that number to
+    someone, so without it the collect stops, and with it each file goes to its own student."""
+    course = new_course(tmp_path / "course")
+    roster_of(course, nbgrader_env, MOODLE_ROSTER)
+    build_zip(tmp_path / "download.zip", SAME_NAME)
+    log = collect_failing(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "download.zip")
+    assert "grading worksheet" in log and "WORKSHEET=" in log, log
+    assert not (course / "submitted").exists()
+
+    (tmp_path / "ws.csv").write_text(sheet((33, "Ada Lovelace", "ada@example.org"), (40, "Ada Lovelace", "eve@example.org")),
+                                     encoding="utf-8")
+    collect(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "download.zip", f"--MoodleCollector.worksheet={tmp_path / 'ws.csv'}")
+    submitted = course / "submitted"
+    assert (submitted / "ada" / "01_neuron" / "neuron.ipynb").read_bytes() == NOTEBOOK_01["right"]
+    assert (submitted / "eve" / "01_neuron" / "neuron.ipynb").read_bytes() == NOTEBOOK_01["wrong"]
+    nested = next(r for r in read_report(course, "01_neuron") if r["file"].endswith("_33_assignsubmission_file/neuron.ipynb")
+                  and "_40_" in r["file"])
+    assert nested["student"] == "eve", nested   # a folder of eve's named as ada's is eve's
+
+
+def test_a_worksheet_that_does_not_match_the_download_is_refused_naming_both(tmp_path, nbgrader_env):
+    """The participant number is the id, the full name beside it must agree: a worksheet of
+    another assignment, or one email for two participants, names someone else."""
+    course = new_course(tmp_path / "course")
+    roster_of(course, nbgrader_env, MOODLE_ROSTER)
+    build_zip(tmp_path / "download.zip", {moodle_name("Ada Lovelace", 33, "neuron.ipynb"): (NOTEBOOK_01["right"], None),
+                                          moodle_name("Eve Adams", 40, "neuron.ipynb"): (NOTEBOOK_01["wrong"], None),
+                                          moodle_name("Álan Türing", 41, "neuron.ipynb"): (NOTEBOOK_01["wrong"], None)})
+    (tmp_path / "ws.csv").write_text(sheet((33, "Grace Hopper", "grace@example.org"), (40, "Eve Adams", "alan@example.org"),
+                                           (41, "Álan Türing", "alan@example.org")), encoding="utf-8")
+    collect(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "download.zip", f"--MoodleCollector.worksheet={tmp_path / 'ws.csv'}")
+    assert not (course / "submitted").exists() or not any((course / "submitted").iterdir())
+    notes = {r["file"].split("/")[1]: r["note"] for r in read_report(course, "01_neuron") if r["file"]}
+    ada = notes["Ada Lovelace_33_assignsubmission_file"]
+    assert "Ada Lovelace" in ada and "Grace Hopper" in ada, ada
+    for folder in ("Eve Adams_40_assignsubmission_file", "Álan Türing_41_assignsubmission_file"):
+        assert "participant 40" in notes[folder] and "participant 41" in notes[folder], notes[folder]
+
+
+def collect_failing(course, env, lms, assignment, zip_path, *extra):
+    archive = course / "downloaded" / assignment / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    shutil.copy(zip_path, archive)
+    return nbgrader("zip_collect", assignment, "--force", f"--collector=backprop_course.grader.lms.{lms}Collector",
+                    *extra, cwd=course, env=env, retcode=1)
+
+
 # --- end to end: collect, grade, export -----------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -578,14 +679,14 @@ def raw_scores(course):
 def test_due_dates_from_the_config_reach_the_gradebook(graded):
     course, _, _ = graded
     scores = raw_scores(course)
-    assert scores["ada", "02_backprop"][3] == datetime(2026, 12, 7, 22, 59)   # 23:59 Berlin = 22:59 UTC
-    assert scores["alan", "01_neuron"][3] == datetime(2026, 11, 30, 12, 0)
+    assert scores["ada", "02_backprop"][3] == datetime(2025, 12, 7, 22, 59)   # 23:59 Berlin = 22:59 UTC
+    assert scores["alan", "01_neuron"][3] == datetime(2025, 11, 30, 12, 0)
 
 
 def test_late_penalties_are_applied_as_configured(graded):
     course, _, _ = graded
     scores = raw_scores(course)
-    assert scores["ada", "02_backprop"][:2] == (15.0, 0.0)          # on time (no timestamp: Canvas said nothing)
+    assert scores["ada", "02_backprop"][:2] == (15.0, 0.0)          # on time: Canvas gave no LATE mark
     assert scores["grace", "02_backprop"][:2] == (15.0, 1.5)        # Canvas LATE: one day, 10 %
     assert scores["alan", "01_neuron"][:2] == (9.0, 0.0)            # a minute early
     assert scores["grace", "01_neuron"][:2] == (9.0, pytest.approx(1.8))   # 45.5 h late: two days, 20 %

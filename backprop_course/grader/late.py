@@ -177,3 +177,9 @@ def marked_late_timestamp(due):
     """The time recorded for a submission an LMS marks late without saying when it came:
     one second after the due date, so it costs one day's penalty, the least a late one can."""
     return due + timedelta(seconds=1)
+
+
+def marked_on_time_timestamp(due, collected):
+    """The time recorded for a submission an LMS counts on time without saying when it came: the
+    due date, or the collection if that came first (no submission comes after it)."""
+    return min(due, collected)
