@@ -258,6 +258,43 @@ def test_a_due_date_that_cannot_be_read_is_an_error_not_utc(text):
         parse_due(text)
 
 
+#: student -> (their timestamp.txt, what the DueDates step says of it: None when it is used)
+TIMES = {"ada": (None, "there is none, and 01_neuron is due 2025-11-30 12:00:00 UTC"),
+         "bob": ("0001-01-01 00:00:00", "0001-01-01 00:00:00 UTC is before 01_neuron was released (2025-11-16 09:00:00 UTC"),
+         "cy": ("2024-12-31 23:59:59", "2024-12-31 23:59:59 UTC is before 01_neuron was released"),
+         "dan": ("2099-01-01 00:00:00", "2099-01-01 00:00:00 UTC is after the submission was collected"),
+         "eve": ("2025-12-01 10:00:00", None)}
+
+
+def test_plain_nbgrader_autograde_refuses_a_time_that_cannot_be_right(tmp_path, nbgrader_env, monkeypatch):
+    """Finding 8, for `nbgrader autograde` without the course's pipeline: the course's DueDates
+    step, which runs in it, refuses what the pipeline refuses before grading (there, `collected`
+    is the time of its timestamp.txt; here, now)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Configurable
+
+    from backprop_course.grader.late import DueDates
+
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        gb.add_assignment("01_neuron")
+        for student, (stamp, _) in TIMES.items():
+            gb.add_student(student)
+            gb.add_submission("01_neuron", student, **({"timestamp": stamp} if stamp else {}))
+    exporter = Configurable(parent=Autograde(coursedir=CourseDirectory(root=str(tmp_path))))
+    step = DueDates(parent=exporter, dates={"01_neuron": DUE["01_neuron"]}, released={"01_neuron": "2025-11-16 09:00 UTC"})
+    for student, (_, said) in TIMES.items():
+        resources = {"nbgrader": {"assignment": "01_neuron", "student": student, "db_url": url}}
+        if said is None:
+            step.preprocess(nbformat.v4.new_notebook(), resources)
+        else:
+            with pytest.raises(ValueError, match=re.escape(said)):
+                step.preprocess(nbformat.v4.new_notebook(), resources)
+
+
 # --- exports, from a gradebook built by hand ----------------------------------------------
 
 @pytest.fixture(scope="module")
