@@ -126,7 +126,7 @@ class LmsExport(ExportPlugin):
         return (f"Nothing exported for {self.lms}, no file written: {self.lms} would know none of the "
                 f"{len(students)} students of the gradebook.\n"
                 + "".join(f"  {student}: {why}\n" for student, why in self.left_out.items())
-                + IMPORT_ROSTER.format(identity=self.identity))
+                + "To export them, " + IMPORT_ROSTER.format(identity=self.identity))
 
     def destination(self):
         """``--to``, else ``default_to`` in the class's folder (the one holding submitted/)."""

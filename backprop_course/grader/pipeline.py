@@ -400,6 +400,7 @@ class Course:
 
         from .export import EXPORTS
 
+        _quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
         plugin = EXPORTS[lms](config=self.config)
         plugin.to = str(self.class_path / plugin.default_to)
         with Gradebook(self.db_url) as gradebook:
