@@ -127,6 +127,7 @@ class GradingExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
         self._kernel_dead = False
+        self._judged = set()      # the test cells judged so far
         self._output_chars = {}
         self._finished = None  # the request whose output has ended (its "idle" status has come)
         return super().preprocess(nb, resources, km)
@@ -221,9 +222,11 @@ class GradingExecute(Execute):
 
     # --- the verdicts, after the last cell -----------------------------------------------------
 
-    def judge_test_cells(self):
+    def judge_test_cells(self, stop=None):
         """Probe every check call of the graded test cells in the kernel, now that every cell has
         run, judge here, and write each cell's outputs: its prints, up to its first failed call.
+        stop: judge only the cells before it not judged yet (the preflight's canary judges its
+        blank part before its reference part runs, in one kernel).
 
         Hidden calls get their case only now, so no cell of the notebook runs after the student's
         code has seen their inputs, and what the kernel prints while probed is dropped. Calls whose
@@ -233,9 +236,10 @@ class GradingExecute(Execute):
         kernel alone (verdicts.KERNEL_ONLY), which then ran it.
         """
         planned, readings = [], {}
-        for index, cell in enumerate(self.nb.cells):
-            if not verdicts.is_test_cell(cell):
+        for index, cell in enumerate(self.nb.cells[:stop]):
+            if not verdicts.is_test_cell(cell) or index in self._judged:
                 continue
+            self._judged.add(index)
             grade_id = cell.metadata.nbgrader.get("grade_id")
             reading = verdicts.read_cell(cell.source)
             if reading.kernel_only:
@@ -264,8 +268,8 @@ class GradingExecute(Execute):
                 failures[order] = verdicts.where(call, failure)
         for index, (reading, failures) in readings.items():
             self.nb.cells[index].outputs = verdicts.outputs(reading, failures)
-        for index, cell in enumerate(self.nb.cells):
-            if verdicts.is_test_cell(cell):
+        for index, cell in enumerate(self.nb.cells[:stop]):
+            if verdicts.is_test_cell(cell) and index in self._judged:
                 self.on_judged(cell, index)
 
     def _cases(self, cell, reading):
