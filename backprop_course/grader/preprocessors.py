@@ -82,6 +82,8 @@ class DeduplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
+#: what the grading kernel runs before the notebook's first cell
+PRELUDE = "import backprop_course.checks.remote"
 #: what GradingExecute adds to a cell whose writes hit the sandbox's caps (the pipeline looks for it)
 WRITE_CAP_NOTE = "[grader: the kernel hit the cap on what it may write while graded"
 _FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large")
@@ -170,12 +172,26 @@ class GradingExecute(Execute):
                     return
 
     def preprocess_cell(self, cell, resources, index):
+        if index == 0 and self.trusted_verdicts:
+            self.prelude()
         if cell.cell_type == "code":
             self.run_cell(cell, index)
             self.on_cell_done(cell, index)
         if index == len(self.nb.cells) - 1 and self.trusted_verdicts:
             self.judge_test_cells()
         return cell, resources
+
+    def prelude(self):
+        """Import the checks in the kernel before any cell runs: the stand-ins bind numpy's
+        functions then, before student code could patch them (its output is dropped)."""
+        cell = self.nb.cells[0]
+        try:
+            self.execute_cell(new_code_cell(PRELUDE), 0, store_history=False)
+        except DeadKernelError:
+            self._dead_at, self._kernel_dead = 0, True
+        finally:
+            self.nb.cells[0] = cell
+            self._output_chars[0] = 0
 
     def on_cell_done(self, cell, index):
         """Called after each code cell has run (a test cell is judged later, see :meth:`on_judged`)."""
