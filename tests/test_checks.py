@@ -834,7 +834,7 @@ def test_the_probe_runs_only_the_check_of_the_module_it_is_given(capsys):
     from backprop_course.checks import remote
 
     remote.probe("backprop_course.checks.backprop", "check_loss", lambda: (None, None), "{}", "null", "n0nce")
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.lstrip("\n")
     assert out.startswith(remote.MARK + "n0nce ") and json.loads(out[len(remote.MARK) + 6:]) == {
         "raised": "TypeError: backprop_course.checks.backprop.check_loss is not a check"}
 

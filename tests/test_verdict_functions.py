@@ -133,8 +133,8 @@ def test_a_right_answer_passes():
 def test_the_probe_prints_one_marked_line_of_json():
     call, _ = without_reveal(calls(CELL)[0])
     outputs = kernel_outputs(verdicts.probe_code(call, verdicts.case_of(call, answers), NONCE), {"sigmoid": sigmoid})
-    (line,) = outputs[0].text.splitlines()
-    assert line.startswith(f"{MARK}{NONCE} ")
+    (line,) = [line for line in outputs[0].text.splitlines() if line]
+    assert line.startswith(f"{MARK}{NONCE} ") and outputs[0].text.startswith("\n")  # a line of its own
     answer = verdicts.observation(outputs, NONCE)
     assert set(answer) == {"observed"} and answer["observed"]["scalar"] == 0.5
 
@@ -252,6 +252,20 @@ def test_only_stream_outputs_carry_the_observation():
     shown = new_output("display_data", data={"text/plain": f'{MARK}{NONCE} {{"observed": 1}}'})
     shown["text"] = f'{MARK}{NONCE} {{"observed": 1}}\n'  # a display output is no stream, whatever it holds
     assert isinstance(observed([shown]), verdicts.Unreadable)
+
+
+def test_the_answer_is_read_as_it_comes_whatever_is_printed_around_it():
+    """The student's code may print anything while probed (a hook that echoes every cell, a flood,
+    a line without its end): the answer is read from its own line, and nothing else is kept."""
+    reader = verdicts.AnswerReader(NONCE)
+    reader.feed("a line left open by the student's print(end='')")
+    reader.feed("\n" + "spam " * 2_000_000 + "\n")
+    answer = f'{MARK}{NONCE} {{"observed": {{"x": 1}}}}\n'
+    for piece in (answer[:7], answer[7:30], answer[30:]):  # a line may come in pieces
+        reader.feed(piece)
+    reader.feed("more after it\n")
+    assert reader.observed() == {"observed": {"x": 1}}
+    assert sum(len(line) for line in reader.lines) < 100 and reader._partial == ""
 
 
 def test_a_second_answer_with_the_probes_mark_is_refused_not_chosen():
