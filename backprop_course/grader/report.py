@@ -6,7 +6,8 @@ the autograded notebooks' error messages (``[code]``, see ``checks.core``); prob
 grading run itself. The page is rendered from ``templates/report.html.j2``; :func:`score_table`
 is the one table of scores, shown in the page and printed by ``make grade``. Every figure has
 alt text that says what it shows, and its colours come from the course's colour-blind-safe
-palette (``lectures.palette``).
+palette (``lectures.palette``). Whatever a student named or wrote reaches it escaped (Jinja's
+autoescape), and its Content-Security-Policy (``inert.PAGE_CSP``) lets it run no script and load nothing.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import nbformat  # noqa: E402
 from ..checks.core import MISTAKES, mistake_codes  # noqa: E402
 from ..lectures import palette  # noqa: E402
 from .assignments import assignments as course_assignments  # noqa: E402
+from .inert import PAGE_CSP  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NOT_GRADED = "not graded"
@@ -252,7 +254,7 @@ def render(results, title="Grade report"):
              "pass_rates": Plot(_png(plot_pass_rates(results)), describe_pass_rates(results)),
              "mistakes": Plot(_png(plot_mistakes(counts)), describe_mistakes(counts)) if counts else None}
     return environment.get_template("report.html.j2").render(
-        title=title, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
+        title=title, csp=PAGE_CSP, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
         table=score_table(results), problems=sorted(results.problems.items()), NOT_GRADED=NOT_GRADED,
         NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()))
 
