@@ -236,6 +236,16 @@ def test_formgrader_runs_only_its_own_scripts(formgrader_page):
     assert 'id="test_cell"' not in formgrader_page
 
 
+def test_feedback_without_mathjax_stops_before_the_first_page_naming_make_npm(monkeypatch, tmp_path):
+    from nbgrader.converters import GenerateFeedback
+
+    from backprop_course.grader.admission import IntakeHTMLExporter
+
+    monkeypatch.setenv("BACKPROP_SITE_CACHE", str(tmp_path / "no-npm-cache"))
+    with pytest.raises(typeset.TypesetError, match="run `make npm`"):
+        IntakeHTMLExporter(config=GenerateFeedback(config=course_config()).config)
+
+
 def test_the_feedback_refuses_a_page_that_is_not_inert():
     with pytest.raises(ActiveContent, match="Content-Security-Policy"):
         inert.checked_page("<html><head></head><body><p>no policy</p></body></html>")
