@@ -39,7 +39,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import jinja2
-import nh3
 from pygments.token import STANDARD_TYPES
 from traitlets.config import LoggingConfigurable
 
@@ -93,10 +92,15 @@ CELLS = _policy(_TEXT | {"input", "textarea", "button", "label"},
                  "button": {"type"}, "td": _CELL_ATTRIBUTES, "th": _CELL_ATTRIBUTES, "ol": {"start"}})
 
 
+def _clean(html, policy):
+    import nh3  # the grader's: nbgrader_config.py configures this module in a student's install too
+
+    return nh3.clean(html, **policy)
+
+
 def student_html(html) -> str:
     """HTML the student wrote (or their kernel sent), made inert: nbconvert's ``clean_html`` filter."""
-    html = html.decode() if isinstance(html, bytes) else str(html)
-    return nh3.clean(html, **STUDENT)
+    return _clean(html.decode() if isinstance(html, bytes) else str(html), STUDENT)
 
 
 class StudentMarkdown(LoggingConfigurable):
@@ -154,7 +158,7 @@ def check(html: str) -> list[str]:
 def inert_cells(html) -> str:
     """The cells of a page as the template rendered them: sanitised (:data:`CELLS`), their math
     typeset; ActiveContent if anything active is left. The templates' filter."""
-    cells = typeset(nh3.clean(str(html), **CELLS))
+    cells = typeset(_clean(str(html), CELLS))
     found = check(cells)
     if found:
         raise ActiveContent(f"the cells of the page still hold active content: {', '.join(found[:10])}")
