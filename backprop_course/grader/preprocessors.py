@@ -395,3 +395,8 @@ def configure(c):
 
     c.Autograde.exporter_class = IntakeNotebookExporter
     c.GenerateFeedback.exporter_class = IntakeHTMLExporter
+    # What a student wrote is inert in the feedback and in formgrader's submission view: sanitised,
+    # math typeset when the page is made, a Content-Security-Policy (grader/inert.py).
+    from . import inert
+
+    inert.configure(c)

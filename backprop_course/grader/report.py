@@ -6,7 +6,8 @@ the autograded notebooks' error messages (``[code]``, see ``checks.core``); prob
 grading run itself. The page is rendered from ``templates/report.html.j2``; :func:`score_table`
 is the one table of scores, shown in the page and printed by ``make grade``. Every figure has
 alt text that says what it shows, and its colours come from the course's colour-blind-safe
-palette (``lectures.palette``).
+palette (``lectures.palette``). Whatever a student named or wrote reaches it escaped (Jinja's
+autoescape), and its Content-Security-Policy (``inert.PAGE_CSP``) lets it run no script and load nothing.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import nbformat  # noqa: E402
 from ..checks.core import MISTAKES, mistake_codes  # noqa: E402
 from ..lectures import palette  # noqa: E402
 from .assignments import assignments as course_assignments  # noqa: E402
+from .inert import PAGE_CSP  # noqa: E402
 from .late import TIME_REFUSED  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -254,7 +256,7 @@ def render(results, title="Grade report"):
              "mistakes": Plot(_png(plot_mistakes(counts)), describe_mistakes(counts)) if counts else None}
     problems = sorted(results.problems.items())
     return environment.get_template("report.html.j2").render(
-        title=title, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
+        title=title, csp=PAGE_CSP, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
         table=score_table(results), problems=problems, NOT_GRADED=NOT_GRADED,
         NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()),
         refused_times=[(key, reason) for key, reason in problems if reason.startswith(TIME_REFUSED)])
