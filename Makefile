@@ -19,12 +19,16 @@ CLUSTER ?=
 CLUSTER_ARG := $(if $(CLUSTER),--cluster $(CLUSTER))
 # STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
 PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
+# PAST="/srv/term-2025 /srv/term-2024": earlier terms' class folders, compared with this one for similarity
+PAST ?=
+PAST_ARG := $(foreach term,$(PAST),--past "$(term)")
 
 .PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm mutants
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
 	@echo "                STUDENT=ada ASSIGNMENT=02_backprop: regrade that one submission only"
+	@echo "                PAST=\"DIR ...\": compare with earlier terms' submissions (similarity)"
 	@echo "make test       the whole test suite"
 	@echo "make lab        JupyterLab in the course root"
 	@echo "make release    regenerate release/ from source/"
@@ -49,7 +53,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 grade: $(STAMP)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG)
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG) $(PAST_ARG)
 
 release: $(STAMP)
 	$(BIN)/backprop-course release

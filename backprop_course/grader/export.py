@@ -20,6 +20,7 @@ from nbgrader.plugins import CsvExportPlugin, ExportPlugin
 from traitlets import Dict, Unicode
 
 from .late import lateness
+from .review import for_export
 
 
 def points(value):
@@ -37,8 +38,9 @@ class GradesCsv(CsvExportPlugin):
     def export(self, gradebook):
         path = self.to or self.default_to
         late = lateness(gradebook)
+        review = for_export(self)
         keys = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
-                "raw_score", "late_submission_penalty", "score", "max_score"]
+                "raw_score", "late_submission_penalty", "score", "max_score", "review"]
         with open(path, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
             writer.writerow(keys)
@@ -53,7 +55,8 @@ class GradesCsv(CsvExportPlugin):
                         assignment.name, assignment.duedate, done.timestamp if done else "", student.id,
                         student.last_name, student.first_name, student.email,
                         done.raw_score if done else 0.0, done.penalty if done else 0.0,
-                        done.score if done else 0.0, assignment.max_score]])
+                        done.score if done else 0.0, assignment.max_score,
+                        review.summary(student.id, assignment.name) if review else ""]])
         return path
 
 
@@ -66,6 +69,8 @@ class LmsExport(ExportPlugin):
                       ).tag(config=True)
     columns = Dict(value_trait=Unicode(), help="assignment -> the LMS's name for its grade column "
                    "(default: the assignment's name)").tag(config=True)
+    review_column = Unicode("review", help="the last column's name: who needs a second look (grader/review.py), "
+                            "for the instructor; '' leaves it out").tag(config=True)
 
     def export(self, gradebook):
         path = self.destination()
@@ -76,6 +81,7 @@ class LmsExport(ExportPlugin):
         students = [s for s in gradebook.students if not self.student or s.id in map(str, self.student)]
         late = lateness(gradebook)
         known = self.known(students)
+        review = for_export(self) if self.review_column else None
         rows, left_out = [], []
         for student in students:
             identity = known.get(student.id)
@@ -86,10 +92,12 @@ class LmsExport(ExportPlugin):
             for assignment in assignments:
                 done = late.get((student.id, assignment.name))
                 grades[assignment.name] = (points(done.score), done) if done else (self.missing, None)
-            rows.append(self.row(student, identity, assignments, grades))
+            rows.append(self.row(student, identity, assignments, grades)
+                        + ([review.student_summary(student.id, [a.name for a in assignments]) if review else ""]
+                           if self.review_column else []))
         with open(path, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow(self.header(assignments))
+            writer.writerow(self.header(assignments) + ([self.review_column] if self.review_column else []))
             writer.writerows(rows)
         self.log.info("%s: %d student(s), %d assignment(s) for %s", path, len(rows), len(assignments), self.lms)
         for student in left_out:

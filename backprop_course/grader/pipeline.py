@@ -365,13 +365,16 @@ class Course:
                           file=sys.stderr)
         return self.class_path / "feedback"
 
-    def export(self, lms=None):
-        """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's folder."""
+    def export(self, lms=None, review=None):
+        """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's
+        folder; its ``review`` column from ``review`` (a grader/review.ClassReview; None: made here)."""
         from nbgrader.api import Gradebook
 
+        from . import review as reviewing
         from .export import EXPORTS
 
         plugin = EXPORTS[lms](config=self.config)
+        plugin.review = review if review is not None else reviewing.of_course(self)
         plugin.to = str(self.class_path / plugin.default_to)
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)

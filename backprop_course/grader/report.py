@@ -44,6 +44,7 @@ class ClassResults:
     mistakes: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (student, assignment) -> codes
     problems: dict[tuple[str, str], str] = field(default_factory=dict)      # (student, assignment) -> reason
     notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)   # graded, but: files left out, caps hit
+    review: object = None   # grader/review.ClassReview: similar pairs and integrity notes (None: not checked)
 
     @property
     def students(self):
@@ -254,7 +255,7 @@ def render(results, title="Grade report"):
     return environment.get_template("report.html.j2").render(
         title=title, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
         table=score_table(results), problems=sorted(results.problems.items()), NOT_GRADED=NOT_GRADED,
-        NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()))
+        NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()), review=results.review)
 
 
 def write_report(results, path, title="Grade report"):
