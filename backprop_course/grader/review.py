@@ -241,8 +241,8 @@ def of_course(course, submissions=None, past_terms=None):
 
 
 def code_of(notebook):
-    """The code cells of an nbformat notebook of the course's, joined."""
-    return "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    """The code cells of an nbformat notebook of the course's, joined as a submission's are."""
+    return similarity.join(cell.source for cell in notebook.cells if cell.cell_type == "code")
 
 
 def _read(folder, root, notebooks, release, limits, checks, owner, past, review, rules, student):

@@ -42,6 +42,14 @@ from .safezip import printable
 
 #: copydetect's language name for pygments
 LANGUAGE = "python"
+#: what joins a submission's cells: longer than any k-gram once normalised ("pass;" stays as it is),
+#: so that no fingerprint spans two cells (which the release, whose test cells lie between, never has)
+SEPARATOR = "\n\n" + "pass;" * 8 + "\n\n"
+
+
+def join(sources):
+    """Cells' sources as one text for copydetect, no fingerprint across two of them."""
+    return SEPARATOR.join(sources)
 #: the longest line shown of a submission, and the most characters of one side of a pair
 LINE_CHARS = 240
 SIDE_CHARS = 12_000
@@ -50,9 +58,9 @@ SIDE_CHARS = 12_000
 @dataclass(frozen=True)
 class Settings:
     """How similar is too similar (``c.Similarity`` in nbgrader_config.py, see grader/review.py)."""
-    threshold: float = 0.75     # share of one submission's own code found in the other
-    min_overlap: int = 100      # characters of normalised code the two share, at least
-    noise: int = 30             # copydetect's noise threshold: the shortest stretch that counts
+    threshold: float = 0.7      # share of one submission's own code found in the other
+    min_overlap: int = 150      # characters of normalised code the two share, at least
+    noise: int = 20             # copydetect's noise threshold: the shortest stretch that counts
     common: int = 10            # a stretch in more submissions than this is the class's common code
     context: int = 2            # lines shown around the overlap
 
@@ -66,14 +74,14 @@ class Document:
 
     @property
     def text(self):
-        return "\n\n".join(source for _, source in self.cells)
+        return join(source for _, source in self.cells)
 
     def cell_starts(self):
         """The offset in :attr:`text` where each cell begins."""
         starts, at = [], 0
         for _, source in self.cells:
             starts.append(at)
-            at += len(source) + 2
+            at += len(source) + len(SEPARATOR)
         return starts
 
 
