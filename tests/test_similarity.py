@@ -186,7 +186,7 @@ def test_an_earlier_term_is_compared_through_the_intake(tmp_path):
     assert any(line.startswith("2025/linked:") and "symbolic link" in line for line in found.unread), found.unread
     assert found.past == ["2025 (01_neuron: 0 submissions)", "2025 (02_backprop: 3 submissions)",
                           "2025 (03_vectorised: 0 submissions)"]
-    assert found.summary("ada", "02_backprop") == "similar to 2025/alan (100%) (see report.html)"
+    assert found.summary("ada", "02_backprop") == "similar to 2025/alan (100 %) (see report.html)"
     # the same from the config's setting
     course.config.Similarity.past_terms = [str(then / "submitted")]
     assert flagged(review.of_course(course)) == flagged(found)

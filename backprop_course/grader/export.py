@@ -70,7 +70,8 @@ class LmsExport(ExportPlugin):
     columns = Dict(value_trait=Unicode(), help="assignment -> the LMS's name for its grade column "
                    "(default: the assignment's name)").tag(config=True)
     review_column = Unicode("review", help="the last column's name: who needs a second look (grader/review.py), "
-                            "for the instructor; '' leaves it out").tag(config=True)
+                            "for the instructor; '' leaves it out. Moodle's import maps it to 'ignore' unless "
+                            "told otherwise").tag(config=True)
 
     def export(self, gradebook):
         path = self.destination()
@@ -145,6 +146,9 @@ class CanvasExport(LmsExport):
     lms = "Canvas"
     identity = "lms_user_id (Canvas user id)"
     default_to = "canvas_grades.csv"
+    review_column = Unicode("", help="a last column saying who needs a second look; '' (the default) leaves it out: "
+                            "Canvas takes every column after Section for an assignment to grade (or, named "
+                            "'Notes', for its instructors' notes, which the import overwrites)").tag(config=True)
 
     def known(self, students):
         if any(s.lms_user_id for s in students):

@@ -179,7 +179,7 @@ class ClassReview:
         parts = []
         similar = self.similar_to(student, assignment)
         if similar:
-            parts.append("similar to " + ", ".join(f"{other} ({score:.0%})" for other, score in similar))
+            parts.append("similar to " + ", ".join(f"{other} ({100 * score:.0f} %)" for other, score in similar))
         notes = self.notes.get((student, assignment), [])
         if notes:
             parts.append(f"{len(notes)} integrity note{'s' if len(notes) > 1 else ''}")
@@ -196,34 +196,45 @@ class ClassReview:
 
 def of_course(course, submissions=None, past_terms=None):
     """The :class:`ClassReview` of ``course`` (a pipeline.Course): its graded ``submissions``
-    (default: all of submitted/ the intake admits) and the earlier terms (default: the config's)."""
-    config = course.config
-    sim = Similarity(config=config)
-    checks = Integrity(config=config)
+    (default: every folder of submitted/ the intake admits) and the earlier terms (default: the
+    config's ``c.Similarity.past_terms``)."""
+    graded = None if submissions is None else {(s.student, s.assignment) for s in submissions if not s.problem}
+    return of_class(course.config, course.root, course.class_path, graded, past_terms)
+
+
+def of_class(config, root, class_path, graded=None, past_terms=None):
+    """The :class:`ClassReview` of the class in ``class_path`` (holding submitted/) of the course in
+    ``root``, configured by ``config``; ``graded``: {(student, assignment)} to review (None: all)."""
+    from .assignments import assignments
+
+    root, class_path = Path(root), Path(class_path)
+    sim, checks = Similarity(config=config), Integrity(config=config)
     settings = sim.settings
     review = ClassReview(settings)
     limits = submission_limits(config)
-    submissions = course.submissions() if submissions is None else submissions
     past_terms = sim.past_terms if past_terms is None else past_terms
     lectures = similarity.base_fingerprints([code_of(nbformat.read(path, as_version=4)) for pattern in sim.shared_base
-                                             for path in sorted(glob.glob(str(course.root / pattern)))], settings)
-    for assignment in course.assignments:
-        notebooks = course.source_notebooks(assignment)
-        released = [nbformat.read(course.root / "release" / assignment / name, as_version=4) for name in notebooks]
+                                             for path in sorted(glob.glob(str(root / pattern)))], settings)
+    submitted = class_path / "submitted"
+    for assignment, info in assignments(root / "source").items():
+        notebooks = list(info.notebooks)
+        released = [nbformat.read(root / "release" / assignment / name, as_version=4) for name in notebooks]
         release = read_release(released)
         rules = integrity.rules_from_release(release.cells, checks.modules,
                                              checks.numerical_exercises.get(assignment, ()))
         documents = []
-        for sub in sorted((s for s in submissions if s.assignment == assignment and not s.problem), key=lambda s: s.student):
-            folder = course.class_path / "submitted" / sub.student / assignment
-            document = _read(folder, course.class_path / "submitted", notebooks, release, limits, checks,
-                             sub.student, False, review, rules, sub.student)
+        if graded is None:
+            now = list(_folders(submitted, assignment, review, None))
+        else:
+            now = [(submitted / student / assignment, student) for student, a in sorted(graded) if a == assignment]
+        for folder, student in now:
+            document = _read(folder, submitted, notebooks, release, limits, checks, student, False, review, rules, student)
             if document is not None:
                 documents.append(document)
-        for term, root in _terms(past_terms):
+        for term, term_root in _terms(past_terms):
             read = 0
-            for folder, student in _past_folders(root, assignment, review, term):
-                document = _read(folder, root, notebooks, release, limits, checks, f"{term}/{student}", True,
+            for folder, student in _folders(term_root, assignment, review, term):
+                document = _read(folder, term_root, notebooks, release, limits, checks, f"{term}/{student}", True,
                                  review, None, None)
                 read += document is not None
                 if document is not None:
@@ -237,6 +248,7 @@ def of_course(course, submissions=None, past_terms=None):
                                           similarity.side(pair.b, pair.slices_b, settings.context))
                                          if rank < sim.shown else ([], [])))
             for rank, pair in enumerate(comparison.pairs)]
+    review.unread = list(dict.fromkeys(review.unread))   # a linked student folder is met once per assignment
     return review
 
 
@@ -274,16 +286,22 @@ def _terms(past_terms):
         yield label, root
 
 
-def _past_folders(root, assignment, review, term):
-    """(folder, student) of each of an earlier term's submissions of ``assignment``; nothing followed."""
+def _folders(root, assignment, review, term):
+    """(folder, student) of each submission of ``assignment`` in the submitted/ folder ``root`` (of
+    an earlier ``term``, or None: this one's); nothing followed, the intake decides on each."""
     try:
         with os.scandir(root) as entries:
             students = sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
+    except FileNotFoundError:
+        return
     except OSError as error:
-        review.unread.append(f"{term}: {printable(str(root))} cannot be read ({error.strerror})")
+        review.unread.append(f"{term or 'this term'}: {printable(str(root))} cannot be read ({error.strerror})")
         return
     for entry in students:
-        if not stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode):
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if stat.S_ISLNK(mode):
+            review.unread.append(f"{term + '/' if term else ''}{printable(entry.name)}: a symbolic link, not followed")
+        if not stat.S_ISDIR(mode):
             continue
         folder = Path(entry.path) / assignment
         try:
@@ -303,12 +321,9 @@ def for_export(plugin):
     coursedir = getattr(plugin.parent, "coursedir", None)
     if coursedir is None:
         return None
-    from .pipeline import Course
-
     root = os.path.abspath(coursedir.root)
-    class_dir = os.path.relpath(os.path.dirname(os.path.join(root, coursedir.submitted_directory)), root)
     try:
-        return of_course(Course(root=root, class_dir=class_dir))
-    except (SystemExit, OSError, ValueError) as error:
+        return of_class(plugin.config, root, os.path.dirname(os.path.join(root, coursedir.submitted_directory)))
+    except (OSError, ValueError) as error:
         plugin.log.warning("the review column stays empty: %s", error)
         return None
