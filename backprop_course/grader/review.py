@@ -66,8 +66,9 @@ class Integrity(LoggingConfigurable):
     numerical_exercises = Dict(value_trait=List(Unicode()), default_value={"03_vectorised": ["grad_check"]},
                                help="assignment -> the exercises (solution cells' grade_ids) whose task is a "
                                     "numerical derivative; anywhere else one is noted").tag(config=True)
-    max_code_chars = Integer(200_000, help="The most characters of a submission's code that are read; a longer "
-                             "one is noted and read that far").tag(config=True)
+    max_code_chars = Integer(50_000, help="The most characters of a submission's code that are read (the longest "
+                             "answer of the catalogue has under 6,000); a longer one is noted and read that far: pygments "
+                             "takes about a second for 20,000 characters of hostile text").tag(config=True)
 
 
 # --- what a submission's code is ------------------------------------------------------------
@@ -132,13 +133,14 @@ def capped(cells, limit):
         return cells, None
     kept, left = [], limit
     for label, source in cells:
-        if left <= 0:
+        if len(source) > left:
+            kept.append((label, source[:left]))
+            where = (label, source[:left].count("\n") + 1)
             break
-        kept.append((label, source[:left]))
+        kept.append((label, source))
         left -= len(source)
-    first = next(label for label, _ in cells)
-    return kept, integrity.Note(first, 1, f"its code cells hold {total:,} characters; the grader read the first "
-                                          f"{limit:,} (no honest answer is that long)")
+    return kept, integrity.Note(*where, f"its code cells hold {total:,} characters; the grader read the first "
+                                        f"{limit:,}, to here (no honest answer is that long)")
 
 
 # --- the class ---------------------------------------------------------------------------------
