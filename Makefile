@@ -35,7 +35,8 @@ help:
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make grade CLUSTER=tcp://HOST:PORT   autograde on an existing Dask cluster (or CLUSTER=scheduler.json)"
 	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
-	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster"
+	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster;"
+	@echo "                then the review (similarity, integrity notes) of 40 and 1,000 submissions (REVIEW_SIZES)"
 	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
 	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
@@ -77,8 +78,11 @@ npm: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
+# REVIEW_SIZES: class sizes for the review's part (similarity and integrity notes, no grading)
+REVIEW_SIZES ?= 40,1000
 bench: $(STAMP)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
+	$(BIN)/python -m backprop_course.tools.review_bench --sizes $(REVIEW_SIZES)
 
 # Mutation testing (README, "Mutation testing"): mutmut, pinned in pyproject.toml's `mutants`
 # extra and configured in its [tool.mutmut], from a fresh mutants/ each time; then the kill

@@ -196,8 +196,8 @@ def _read(label, source, rules, module_names, offset, depth):
     tree = _tree(source)
     if not isinstance(tree, ast.AST):
         return [Note(label, offset + 1, f"the grader could not read this cell: {tree}; no honest answer is")] if tree else []
-    steps = _steps(tree)
     nodes = list(ast.walk(tree))   # iterative: a deep tree cannot overflow the stack here
+    steps = _steps(nodes)
     parents = {}   # who calls or dots what: get_ipython().run_line_magic(...)
     for node in nodes:
         if isinstance(node, ast.Call):
@@ -380,10 +380,11 @@ def _small(node):
             and 0 < abs(node.value) <= SMALL_STEP)
 
 
-def _steps(tree):
-    """The names the cell binds to a small number: ``h = 1e-5``, or a parameter ``h=1e-5``."""
+def _steps(nodes):
+    """The names the cell (``nodes``: all of its tree's) binds to a small number: ``h = 1e-5``, or a
+    parameter ``h=1e-5``."""
     names = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Assign) and _small(node.value):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and node.value is not None and _small(node.value) \
