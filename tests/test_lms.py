@@ -540,3 +540,14 @@ def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_
                        "mallory_3_backprop.ipynb": "not a regular file (a link or a special file)",
                        "oscar_4_backprop.ipynb": "not a regular file (a link or a special file)"}
     assert sorted(p.name for p in extracted.iterdir()) == ["ada_1_backprop.ipynb"]
+
+
+def test_make_grade_reviews_the_class(graded):
+    """`backprop-course grade` reviews the class after grading: grace and alan handed in the same
+    01_neuron, which its log, report.html and grades.csv's review column say (grader/review.py)."""
+    course, log, _ = graded
+    assert "review: 1 pair(s) of similar submissions, 0 submission(s) with integrity notes" in log.stdout
+    section = (course / "report.html").read_text(encoding="utf-8").split('<h2 id="similar">', 1)[1]
+    assert '<section class="pair" id="pair-01_neuron-1"' in section and "01_neuron: alan and grace" in section
+    rows = {(r[3], r[0]): r[-1] for r in read_csv(course / "grades.csv")[1:]}
+    assert rows["grace", "01_neuron"] == "similar to alan (100 %) (see report.html)" and rows["ada", "01_neuron"] == ""

@@ -374,7 +374,9 @@ class Course:
         from .export import EXPORTS
 
         plugin = EXPORTS[lms](config=self.config)
-        plugin.review = review if review is not None else reviewing.of_course(self)
+        if review is None and getattr(plugin, "review_column", "review"):
+            review = reviewing.of_course(self)
+        plugin.review = review
         plugin.to = str(self.class_path / plugin.default_to)
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)

@@ -220,7 +220,11 @@ def of_class(config, root, class_path, graded=None, past_terms=None):
     submitted = class_path / "submitted"
     for assignment, info in assignments(root / "source").items():
         notebooks = list(info.notebooks)
-        released = [nbformat.read(root / "release" / assignment / name, as_version=4) for name in notebooks]
+        try:
+            released = [nbformat.read(root / "release" / assignment / name, as_version=4) for name in notebooks]
+        except OSError as error:
+            review.unread.append(f"{assignment}: not reviewed, its release cannot be read ({error.strerror}): make release")
+            continue
         release = read_release(released)
         rules = integrity.rules_from_release(release.cells, checks.modules,
                                              checks.numerical_exercises.get(assignment, ()))
