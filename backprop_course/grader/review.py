@@ -10,7 +10,7 @@ result, and grades.csv and the LMS exports carry it in a ``review`` column, for 
 
 Configured in ``nbgrader_config.py``::
 
-    c.Similarity.threshold = 0.75              # share of a submission's own code found in the other
+    c.Similarity.threshold = 0.7               # share of a submission's own code found in the other
     c.Similarity.past_terms = ["/srv/course-2025"]   # folders holding an earlier term's submitted/
     c.Integrity.numerical_exercises = {"03_vectorised": ["grad_check"]}
 """
