@@ -7,7 +7,7 @@ import nbformat
 
 from backprop_course.grader import pipeline
 from backprop_course.tools import copies
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, Submission, build_notebook, strip_markers
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, Submission, build_notebook, strip_markers
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the ways a copier disguises a submission (tools/copies.py), each planted on its own and all at once

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import integrity, report, review
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from review_helpers import ROOT, cells_of, course_of, submission, write
 
 DEMO_CLASS = ROOT / "examples" / "demo_class"

@@ -56,6 +56,7 @@ WHY_MODULE = {
     "ipykernel": "the notebook's kernel", "pickle": "loads objects from bytes", "marshal": "loads code from bytes",
     "linecache": "reads source files", "tokenize": "reads source files", "atexit": "runs code at exit",
     "signal": "signal handlers", "threading": "background threads", "multiprocessing": "other processes",
+    "answers": "the instructor's answers (never in the student's kernel)",
     "scipy": "numerical derivatives and solvers", "sympy": "symbolic derivatives", "jax": "automatic differentiation",
     "torch": "automatic differentiation", "autograd": "automatic differentiation", "numdifftools": "numerical derivatives",
 }

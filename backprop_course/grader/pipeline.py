@@ -26,7 +26,8 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import intake, verdicts
+from ..checks import public
+from . import answerbook, intake, verdicts
 from .admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
 from .bundle import replace_folder
@@ -142,7 +143,24 @@ class Course:
             result = self.api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
                 raise SystemExit(f"nbgrader could not generate release/{assignment}:\n{result.get('error') or result['log']}")
+        self.record_public_cases()
+        answerbook.secret(self.root)  # made at the first release, if there is none yet
         return self.assignments
+
+    def record_public_cases(self):
+        """The public tests' cases in the student's install (``backprop_course/checks/public/``),
+        from this course's answers: written when this is the course the package was installed
+        from, else only checked (a copy of the course must not rewrite the package's). Grading
+        never reads them (the grader computes every case); students' kernels do."""
+        answers = answerbook.load(self.root)
+        if self.root == COURSE_ROOT.resolve():
+            for path in answers.public.write(self.root / "source"):
+                print(f"public tests' cases written: {path.relative_to(self.root)}")
+        elif stale := answers.public.stale(self.root / "source"):
+            print(f"WARNING: the student's install ({public.FOLDER}) has other public tests than {self.root}/source/ "
+                  f"for {', '.join(stale)}: students' notebooks would say their public tests have no recorded case. "
+                  "Run `make release` in the course the package comes from, and reinstall it where students work.",
+                  file=sys.stderr)
 
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):
@@ -154,6 +172,7 @@ class Course:
             return found
         known = set(self.assignments)
         limits = submission_limits(self.config)
+        dates = self.dates()
         for student_dir in _entries(submitted):
             student = printable(student_dir.name)
             mode = student_dir.lstat().st_mode
@@ -173,8 +192,20 @@ class Course:
                     sub.notes = verdict.notes()
                     sub.problem = verdict.problem
                     sub.problem = sub.problem or self._check_notebooks(verdict, limits)
+                    sub.problem = sub.problem or self._check_time(verdict, limits, folder.name, *dates[folder.name])
                 found.append(sub)
         return found
+
+    def dates(self):
+        """{assignment: (due date, release)} from the config (naive UTC or None); SystemExit,
+        before any student, if one cannot be read."""
+        from .late import DueDates
+
+        config = DueDates(config=self.config)
+        try:
+            return {a: (config.due(a), config.release(a)) for a in self.assignments}
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
 
     def _check_notebooks(self, verdict, limits):
         folder = Path(verdict.folder)
@@ -194,15 +225,29 @@ class Course:
                 return f"{item.path} is not valid JSON ({error}); was it edited outside Jupyter?"
             except Exception as error:  # nbformat.ValidationError and friends
                 return f"{item.path} is not a valid notebook: {str(error).splitlines()[0]}"
-        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
-        if stamp is not None:
-            from nbgrader.utils import parse_utc
+        return ""
 
+    @staticmethod
+    def _check_time(verdict, limits, assignment, due, released):
+        """Why the submission's time (its timestamp.txt, nbgrader's) cannot be used, or '': it must
+        be one nbgrader reads, and late.time_problem must not refuse it. It was collected, at the
+        latest, when its timestamp.txt was written (the file's inode change time, set by the kernel)."""
+        from datetime import datetime, timezone
+
+        from nbgrader.utils import parse_utc
+
+        from .late import time_problem
+
+        folder = Path(verdict.folder)
+        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
+        when = collected = None
+        if stamp is not None:
             try:
-                parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
+                when = parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
+                collected = datetime.fromtimestamp((folder / stamp.path).lstat().st_ctime, timezone.utc).replace(tzinfo=None)
             except Exception as error:
                 return f"{intake.TIMESTAMP} holds no time nbgrader can read ({type(error).__name__}): fix or remove it"
-        return ""
+        return time_problem(when, assignment, due, released, collected)
 
     def autograde(self, submissions, jobs=1, cluster=None, regrade=False):
         """Autograde the submissions without a problem; returns them all, with any new problem.
@@ -280,12 +325,13 @@ class Course:
     @functools.cached_property
     def inputs_digest(self):
         """A digest of what every grade depends on besides the student's files: the course
-        package, the nbgrader config and source/."""
-        from .bundle import inputs_digest, read_folder
+        package, the nbgrader config, source/, the answers and the course secret."""
+        from .bundle import answers_files, inputs_digest, read_folder
         from .preflight import fingerprint
 
         source = read_folder(self.root / "source", hard_links=True)
-        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, fingerprint())
+        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, answers_files(self.root),
+                             answerbook.secret(self.root), fingerprint())
 
     def _digests(self, todo):
         """{(student, assignment): digest of the course's and the submission's inputs}; a
@@ -367,12 +413,15 @@ class Course:
 
     def export(self, lms=None, review=None):
         """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's
-        folder; its ``review`` column from ``review`` (a grader/review.ClassReview; None: made here)."""
+        folder: (its path, the export plugin, whose ``left_out`` says who an LMS export left out and why).
+        An LMS export of nobody raises export.NothingExported and writes nothing. Its ``review``
+        column from ``review`` (a grader/review.ClassReview; None: made here)."""
         from nbgrader.api import Gradebook
 
         from . import review as reviewing
         from .export import EXPORTS
 
+        _quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
         plugin = EXPORTS[lms](config=self.config)
         if review is None and getattr(plugin, "review_column", "review"):
             review = reviewing.of_course(self)
@@ -380,7 +429,7 @@ class Course:
         plugin.to = str(self.class_path / plugin.default_to)
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)
-        return Path(plugin.to)
+        return Path(plugin.to), plugin
 
 
 def choose(submissions, student=None, assignment=None):

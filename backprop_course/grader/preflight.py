@@ -6,11 +6,14 @@ exit 0. So before the first submission, in the very setting students are graded 
 sandbox, its limits, ``c.Execute.timeout``, the trusted verdicts of :class:`GradingExecute`):
 
 1. the sandbox starts (bwrap, user namespaces: :func:`..sandbox.preflight`);
-2. one sandboxed kernel imports the checks, and the package it imported has the grader's
-   fingerprint (:func:`backprop_course.checks.remote.package_fingerprint`);
+2. one sandboxed kernel imports the checks, the package it imported has the grader's
+   fingerprint (:func:`backprop_course.checks.remote.package_fingerprint`), and it cannot import
+   the course's answers;
 3. in that kernel, the blank release (``source/`` with the solutions cleared, hidden tests in)
-   earns nothing, and then the assignment's reference solution (``source/`` itself) earns full
-   marks: a canary that fails if anything between the notebook and the gradebook is off.
+   earns nothing, judged before the reference runs, and then the assignment's reference solution
+   (``source/`` itself) earns full marks: a canary that fails if anything between the notebook
+   and the gradebook is off. This also computes every case the assignment's tests need, once,
+   before any student.
 
 Anything off raises :class:`PreflightError`, whose message says what is wrong and how to fix it.
 It runs once per process and assignment (:func:`once`): ``make grade`` runs it in the parent
@@ -35,13 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..checks.remote import PACKAGE_DIR, package_fingerprint
-from . import verdicts
+from . import answerbook, verdicts
 from .preprocessors import GradingExecute
 
 log = logging.getLogger(__name__)
 
-#: the first cell of the canary: which course package does the kernel import?
-REPORT_CELL = "__import__('backprop_course.checks.remote', fromlist=['report_package']).report_package()"
+#: the first cell of the canary: which course package does the kernel import? (its answer marked with the nonce)
+REPORT_CELL = "__import__('backprop_course.checks.remote', fromlist=['report_package']).report_package({nonce!r})"
 
 
 class PreflightError(RuntimeError):
@@ -107,11 +110,13 @@ def _sandbox(config, assignment):
                              "to grade unsandboxed") from None
 
 
-def _canary(source_nb, config):
+def _canary(source_nb, config, nonce):
     """One notebook for one kernel: the package report, the blank release, then the reference.
 
-    The blank first: its stubs define nothing, so nothing of it can help the reference after it.
-    Returns the notebook and the index ranges of its blank and reference parts.
+    The blank first, judged before the reference runs (``Canary.checkpoint``): its stubs define
+    nothing, so nothing of it can help the reference after it, and its probes meet no
+    reference's definitions. Returns the notebook and the index ranges of its blank and
+    reference parts.
     """
     import nbformat
     from nbformat.v4 import new_code_cell
@@ -120,7 +125,7 @@ def _canary(source_nb, config):
     blank, _ = ClearSolutions(config=config).preprocess(copy.deepcopy(source_nb), {})
     reference = copy.deepcopy(source_nb)
     nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(source_nb.metadata))
-    nb.cells = [new_code_cell(REPORT_CELL), *blank.cells, *reference.cells]
+    nb.cells = [new_code_cell(REPORT_CELL.format(nonce=nonce)), *blank.cells, *reference.cells]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -155,18 +160,19 @@ def _error(cell):
     return ""
 
 
-def _package_report(cell, assignment, python):
-    from .verdicts import observation
+def _package_report(cell, assignment, python, nonce):
+    from .verdicts import Unreadable, observation
 
-    report = observation(cell.outputs)
-    if report is None:
+    try:
+        report = observation(cell.outputs, nonce)
+    except Unreadable:
         raise PreflightError(
             assignment, f"the student's kernel cannot import the course's checks: {_error(cell) or 'it printed nothing'}. "
             f"The grader imports them from {PACKAGE_DIR}, and the kernel runs {python}.",
             "the sandbox binds the grader's own package into the kernel and puts it first on its PYTHONPATH: "
             "check that the kernel spec (`jupyter kernelspec list`, `python3`) runs this Python and leaves "
             "PYTHONPATH and sys.path alone, and that the package folder is readable; reinstall with `make venv` "
-            "(or `pip install -e .` in the course folder).")
+            "(or `pip install -e .` in the course folder).") from None
     if report.get("fingerprint") != fingerprint():
         raise PreflightError(
             assignment, f"the student's kernel imports another copy of the course package than the grader: the "
@@ -174,6 +180,12 @@ def _package_report(cell, assignment, python):
             f"{PACKAGE_DIR} (fingerprint {fingerprint()[:12]}). Probe and judge would be different checks.",
             "grade with one installation of the course: run `make grade` in the course folder, or reinstall the "
             "package the kernel's Python sees (`pip install -e <course folder>`), so that both import the same files.")
+    if report.get("answers"):
+        raise PreflightError(
+            assignment, f"the student's kernel can import the course's answers ({report['answers']}): a student's "
+            "code could then compute every expected value",
+            "install the course package only (never the answers/ folder) where kernels run, and keep answers/ out of "
+            "the kernel's Python path (PYTHONPATH, .pth files, the kernel's working folder)")
     return report
 
 
@@ -202,14 +214,15 @@ def run(config, root, assignment):
     for name in known[assignment].notebooks:
         source_nb = nbformat.read(folder / name, as_version=4)
         kernel_only += verdicts.uncovered(source_nb.cells)[1]
-        nb, blank_part, reference_part = _canary(source_nb, config)
+        nonce = verdicts.new_nonce()
+        nb, blank_part, reference_part = _canary(source_nb, config, nonce)
         workdir = Path(tempfile.mkdtemp(prefix="backprop-preflight-"))
         try:
             for item in folder.iterdir():  # the files beside the notebooks, as autograde copies them
                 if item.suffix != ".ipynb" and not item.name.startswith("."):
                     (shutil.copytree if item.is_dir() else shutil.copyfile)(item, workdir / item.name)
             execute = Canary(config=config)
-            execute.watch = _watcher(reference_part, assignment, name, config)
+            execute.watch, execute.checkpoint = _watcher(reference_part, assignment, name, config, nonce), blank_part.stop - 1
             try:
                 execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}"})
             except PreflightError:
@@ -217,7 +230,7 @@ def run(config, root, assignment):
             except Exception as error:  # noqa: BLE001 (whatever stops a kernel here would stop it for every student)
                 from .sandbox import SandboxUnavailableError
 
-                fix = "see above" if isinstance(error, SandboxUnavailableError) else \
+                fix = "see above" if isinstance(error, (SandboxUnavailableError, answerbook.AnswersError)) else \
                     "make sure `jupyter kernelspec list` shows a python3 kernel of this environment, and that the sandbox works"
                 raise PreflightError(assignment, f"the student's kernel could not run {name}: "
                                      f"{type(error).__name__}: {error}", fix) from None
@@ -239,14 +252,14 @@ def run(config, root, assignment):
     return result
 
 
-def _watcher(reference_part, assignment, name, config):
-    """What the canary checks after each cell, to stop at the first sign of trouble: the package
-    report (cell 0), then every cell of the reference, which must raise nothing and pass every test."""
+def _watcher(reference_part, assignment, name, config, nonce):
+    """What the canary checks as it goes, to stop at the first sign of trouble: the package report
+    (cell 0), then every cell of the reference, which must raise nothing and pass every test once judged."""
     python = os.path.realpath(sys.executable)
 
     def watch(cell, index):
         if index == 0:
-            _package_report(cell, assignment, python)
+            _package_report(cell, assignment, python, nonce)
         elif index in reference_part and cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
             error = _error(cell)
             failed = verdicts.is_test_cell(cell) and _scores([cell], range(1))[2]
@@ -262,15 +275,26 @@ def _watcher(reference_part, assignment, name, config):
 
 
 class Canary(GradingExecute):
-    """The grading Execute, with a look at each cell as soon as it has run (``watch``), to stop early."""
+    """The grading Execute, with a look at each cell as soon as it has run, and at each test cell
+    as soon as it is judged (``watch``), to stop early; the cells up to ``checkpoint`` (the blank
+    release) are judged as soon as the last of them has run."""
 
     watch = None
+    checkpoint = None
+
+    def on_cell_done(self, cell, index):
+        if self.watch is not None and not verdicts.is_test_cell(cell):
+            self.watch(cell, index)
 
     def preprocess_cell(self, cell, resources, index):
         cell, resources = super().preprocess_cell(cell, resources, index)
+        if index == self.checkpoint:
+            self.judge_test_cells(stop=index + 1)
+        return cell, resources
+
+    def on_judged(self, cell, index):
         if self.watch is not None:
             self.watch(cell, index)
-        return cell, resources
 
 
 def _blank_passes(nb, part):

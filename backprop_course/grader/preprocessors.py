@@ -5,8 +5,9 @@ course root get the same behaviour as ``make grade``.
 """
 from __future__ import annotations
 
-import dataclasses
+import copy
 import json
+import os
 import time
 from queue import Empty
 
@@ -15,11 +16,10 @@ from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
-from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
 
 from ..checks.core import quiet
-from . import verdicts
+from . import answerbook, verdicts
 from .sandbox import SandboxedKernelManager
 from .verdicts import error_output
 
@@ -125,7 +125,9 @@ class GradingExecute(Execute):
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's setup_kernel calls this one
 
     def preprocess(self, nb, resources=None, km=None):
-        self._dead_at = None
+        self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
+        self._kernel_dead = False
+        self._judged = set()      # the test cells judged so far
         self._output_chars = {}
         self._finished = None  # the request whose output has ended (its "idle" status has come)
         return super().preprocess(nb, resources, km)
@@ -168,18 +170,33 @@ class GradingExecute(Execute):
                     return
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
+        if cell.cell_type == "code":
+            self.run_cell(cell, index)
+            self.on_cell_done(cell, index)
+        if index == len(self.nb.cells) - 1 and self.trusted_verdicts:
+            self.judge_test_cells()
+        return cell, resources
+
+    def on_cell_done(self, cell, index):
+        """Called after each code cell has run (a test cell is judged later, see :meth:`on_judged`)."""
+
+    def on_judged(self, cell, index):
+        """Called after each graded test cell has its verdict, once the last cell has run."""
+
+    def run_cell(self, cell, index):
+        """Run one code cell in the kernel. A graded test cell the grader judges is not run there at
+        all (:meth:`judge_test_cells` writes its outputs): the kernel never sees a hidden test."""
         if self._dead_at is not None:
             cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
                                          "(os._exit, a crash, or too much memory).")]
-            return cell, resources
+            return
+        if self.trusted_verdicts and verdicts.is_test_cell(cell) and not verdicts.read_cell(cell.source).kernel_only:
+            cell.outputs, cell.execution_count = [], None
+            return
         try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
-            if self.trusted_verdicts and is_grade(cell):
-                self.judge(cell, index)
+            super().preprocess_cell(cell, self.resources, index)
         except DeadKernelError:
-            self._dead_at = index
+            self._dead_at, self._kernel_dead = index, True
             cell.outputs.append(error_output("DeadKernelError", "The kernel died while running this cell "
                                              "(os._exit, a crash, or too much memory)."))
             self.log.warning("Kernel died in cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
@@ -193,7 +210,6 @@ class GradingExecute(Execute):
                 "gone after grading): this cell stopped there]\n")))
             self.log.warning("%s: the kernel hit the cap on what it may write, in cell %d",
                              self.resources.get("unique_key", "?"), index + 1)
-        return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -204,43 +220,127 @@ class GradingExecute(Execute):
             return None
         return super().output(outs, msg, display_id, cell_index)
 
-    def judge(self, cell, index):
-        """Run each check's probe in the kernel and its verdict here; the first failure overrules the cell.
+    # --- the verdicts, after the last cell -----------------------------------------------------
 
-        A cell the grader cannot judge fails, saying why (never the batch, never silently), unless
-        it is marked to be judged by the kernel alone (verdicts.KERNEL_ONLY).
+    def judge_test_cells(self, stop=None):
+        """Probe every check call of the graded test cells in the kernel, now that every cell has
+        run, judge here, and write each cell's outputs: its prints, up to its first failed call.
+        stop: judge only the cells before it not judged yet (the preflight's canary judges its
+        blank part before its reference part runs, in one kernel).
+
+        Hidden calls get their case only now, so no cell of the notebook runs after the student's
+        code has seen their inputs, and what the kernel prints while probed is dropped. Calls whose
+        stand-ins compute (``Case.standins["source"]``: the training check's trusted layers) come
+        last, after every call their code could answer. A cell the grader cannot judge fails,
+        saying why (never the batch, never silently), unless it is marked to be judged by the
+        kernel alone (verdicts.KERNEL_ONLY), which then ran it.
         """
-        reading = verdicts.read_cell(cell.source)
-        if reading.kernel_only:
-            self.log.info("Test cell %s is judged by the kernel alone (%s)", cell.metadata.nbgrader.get("grade_id"),
-                          verdicts.KERNEL_ONLY)
-            return
-        if not reading.covered:
-            self.log.warning("Test cell %s cannot be judged by the grader, so it fails: %s",
-                             cell.metadata.nbgrader.get("grade_id"), "; ".join(reading.problems))
-            verdicts.overrule(cell, verdicts.cannot_judge(reading.problems))
-            return
-        for call in reading.calls:
-            reveal = call.kwargs.get("reveal", False)
-            call = dataclasses.replace(call, kwargs={k: v for k, v in call.kwargs.items() if k != "reveal"})
-            try:
-                case = verdicts.scenario(call)
-            except Exception as error:  # noqa: BLE001 (an argument the check does not take: the cell's fault, named)
-                self.log.warning("Test cell %s: %s(...) cannot build its case: %s", cell.metadata.nbgrader.get("grade_id"),
-                                 call.check.name, error)
-                verdicts.overrule(cell, verdicts.cannot_judge([f"line {call.line}: {call.check.name} rejects its "
-                                                               f"arguments ({type(error).__name__}: {error})"]))
-                return
-            with quiet(Warning):
-                probe = new_code_cell(verdicts.probe_code(call, case))
-                try:
-                    self.execute_cell(probe, index, store_history=False)
-                finally:
-                    self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
-                failure = verdicts.verdict(call.check, case, verdicts.observation(probe.outputs), reveal)
+        planned, readings = [], {}
+        for index, cell in enumerate(self.nb.cells[:stop]):
+            if not verdicts.is_test_cell(cell) or index in self._judged:
+                continue
+            self._judged.add(index)
+            grade_id = cell.metadata.nbgrader.get("grade_id")
+            reading = verdicts.read_cell(cell.source)
+            if reading.kernel_only:
+                self.log.info("Test cell %s is judged by the kernel alone (%s)", grade_id, verdicts.KERNEL_ONLY)
+                continue
+            if self._dead_at is not None and index >= self._dead_at:
+                continue  # not run: its outputs say so
+            if not reading.covered:
+                self.log.warning("Test cell %s cannot be judged by the grader, so it fails: %s", grade_id,
+                                 "; ".join(reading.problems))
+                cell.outputs = [verdicts.cannot_judge(reading.problems)]
+                continue
+            cases = self._cases(cell, reading)
+            if cases is not None:
+                readings[index] = (reading, {})
+                planned += [(case.standins is not None and "source" in case.standins, index, order, call, case)
+                            for order, (call, case) in enumerate(zip(reading.calls, cases))]
+        if self._kernel_dead and planned:
+            self._revive()
+        for _, index, order, call, case in sorted(planned, key=lambda p: p[:3]):
+            reading, failures = readings[index]
+            if failures:  # its first failure decides; the calls of a cell are planned in their order
+                continue
+            failure = self._probe(index, call, case)
             if failure is not None:
-                verdicts.overrule(cell, failure)
-                return
+                failures[order] = verdicts.where(call, failure)
+        for index, (reading, failures) in readings.items():
+            self.nb.cells[index].outputs = verdicts.outputs(reading, failures)
+        for index, cell in enumerate(self.nb.cells[:stop]):
+            if verdicts.is_test_cell(cell) and index in self._judged:
+                self.on_judged(cell, index)
+
+    def _cases(self, cell, reading):
+        """The case of each call of a test cell, or None when one cannot be made (the cell then fails, saying why)."""
+        cases = []
+        for call in reading.calls:
+            try:
+                cases.append(verdicts.case_of(call, answerbook.load(self._root()),
+                                              answerbook.secret(self._root()) if call.hidden else None))
+            except answerbook.AnswersError:
+                raise  # the course's answers are missing: no student can be graded, stop
+            except Exception as error:  # noqa: BLE001 (an argument the check does not take: the cell's fault, named)
+                self.log.warning("Test cell %s: %s(...) cannot build its case: %s",
+                                 cell.metadata.nbgrader.get("grade_id"), call.check.name, error)
+                cell.outputs = [verdicts.cannot_judge([f"line {call.line}: {call.check.name} rejects its "
+                                                       f"arguments ({type(error).__name__}: {error})"])]
+                return None
+        return cases
+
+    def _root(self):
+        return self.config.CourseDirectory.get("root") or os.getcwd()
+
+    def _probe(self, index, call, case):
+        """Run one call's probe in the kernel (its output dropped) and its verdict here: None or the failure."""
+        reveal, cell = call.kwargs.get("reveal", False), self.nb.cells[index]
+        if self._kernel_dead:
+            return error_output("DeadKernelError", "Not judged: the kernel died while an earlier test ran your code "
+                                "(os._exit, a crash, or too much memory).")
+        nonce = verdicts.new_nonce()
+        probe = new_code_cell(verdicts.probe_code(call, case, nonce))
+        counted = self._output_chars.get(index, 0)
+        self._output_chars[index] = 0
+        with quiet(Warning):
+            try:
+                self.execute_cell(probe, index, store_history=False)
+            except DeadKernelError:
+                self._kernel_dead = True
+                self.log.warning("Kernel died in a test of cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
+                return error_output("DeadKernelError", "The kernel died while this test ran your code (os._exit, a "
+                                    "crash, or too much memory).")
+            finally:
+                self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
+                self._output_chars[index] = counted
+            try:
+                observed = verdicts.observation(probe.outputs, nonce)
+            except verdicts.Unreadable as unreadable:
+                timed_out = [o for o in probe.outputs if o.output_type == "error" and o.ename == "CellTimeoutError"]
+                observed = verdicts.Unreadable(f"your code ran past the time limit of {self.timeout} s in this test") \
+                    if timed_out else unreadable
+            return verdicts.verdict(call.check, case, observed, reveal, hidden=call.hidden)
+
+    def _revive(self):
+        """After the kernel died in cell d: a fresh kernel that ran cells 0 … d − 1 again (their
+        outputs kept from the first run), so the test cells before d are judged as they ran."""
+        dead_at = self._dead_at
+        self.log.info("%s: a fresh kernel runs cells 1 to %d again, to judge their tests",
+                      self.resources.get("unique_key", "?"), dead_at)
+        run_sync(self._async_cleanup_kernel)()
+        self.km = self.create_kernel_manager()
+        run_sync(self.async_start_new_kernel)()
+        run_sync(self.async_start_new_kernel_client)()
+        self._dead_at, self._kernel_dead = None, False
+        for index, cell in enumerate(self.nb.cells[:dead_at]):
+            if cell.cell_type == "code" and self._dead_at is None:
+                again = copy.deepcopy(cell)
+                try:
+                    self.run_cell(again, index)
+                finally:
+                    self.nb.cells[index] = cell
+        # cells from where it first died stay not run; if it died again, the tests from there on fail
+        self._dead_at = dead_at if self._dead_at is None else min(self._dead_at, dead_at)
 
 
 def configure(c):

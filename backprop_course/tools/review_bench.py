@@ -24,8 +24,10 @@ from pathlib import Path
 
 import nbformat
 
+from answers import catalogue
+
 from ..grader.assignments import COURSE_ROOT
-from . import catalogue, copies
+from . import copies
 
 ASSIGNMENT = "02_backprop"
 PLANT_EVERY = 50          # one copy in fifty submissions
