@@ -216,3 +216,16 @@ def test_the_report_shows_the_overlap_as_inert_text(tmp_path):
     assert "{{ 7 * 7 }}" in section                              # the student's text is never a template
     left, right = section.split('class="side"')[1:3]
     assert "<mark>" in left and "<mark>" in right
+
+
+def test_a_review_that_failed_says_so_everywhere():
+    """The grades do not wait for the review: when it fails, the report and the review column say
+    it was not done, never that there was nothing to see."""
+    failed = review.ClassReview(review.Similarity().settings, failed="RecursionError")
+    assert failed.summary("ada", "01_neuron") == "not reviewed (the review failed: RecursionError)"
+    assert failed.student_summary("ada", ["01_neuron", "02_backprop"]) == failed.summary("ada", "01_neuron")
+    html = report.render(report.ClassResults(list(NOTEBOOK), review=failed))
+    assert "Not checked: the review failed (RecursionError, see the grader's log)." in html
+    assert "None above the threshold" not in html and "<p>None.</p>" not in html.split('id="integrity"')[1]
+    assert "For a second look" not in html
+

@@ -67,7 +67,12 @@ def _review(course, submissions, past):
 
     started = time.perf_counter()
     terms = [*review.Similarity(config=course.config).past_terms, *(past or [])]
-    found = review.of_course(course, submissions, past_terms=terms)
+    try:
+        found = review.of_course(course, submissions, past_terms=terms)
+    except Exception as error:  # the grades do not depend on it: they are written, and the report and CSVs say so
+        print(f"warning: the review (similarity, integrity notes) failed: {type(error).__name__}: {error}; "
+              "report.html and the review column say 'not reviewed'", file=sys.stderr)
+        return review.ClassReview(review.Similarity(config=course.config).settings, failed=type(error).__name__)
     pairs = sum(len(views) for views in found.pairs.values())
     print(f"    review: {pairs} pair(s) of similar submissions, {len(found.noted)} submission(s) with integrity notes"
           + (f", compared with {len(terms)} earlier term(s)" if terms else "")

@@ -163,6 +163,7 @@ class ClassReview:
     notes: dict[tuple[str, str], list[integrity.Note]] = field(default_factory=dict)    # (student, assignment) -> notes
     past: list[str] = field(default_factory=list)        # the earlier terms read, with their counts
     unread: list[str] = field(default_factory=list)      # what of a submission could not be read, and why
+    failed: str = ""                                     # why there is no review (the error), or ''
 
     def similar_to(self, student, assignment):
         """[(the other submission, score)] of this term's ``student`` in ``assignment``."""
@@ -178,6 +179,8 @@ class ClassReview:
     def summary(self, student, assignment):
         """One line for a CSV's ``review`` column ('' when there is nothing to look at); never
         begins with a character a spreadsheet reads as a formula."""
+        if self.failed:
+            return f"not reviewed (the review failed: {self.failed})"
         parts = []
         similar = self.similar_to(student, assignment)
         if similar:
@@ -189,6 +192,8 @@ class ClassReview:
 
     def student_summary(self, student, assignments):
         """The :meth:`summary` of each of ``assignments`` with something to look at, joined."""
+        if self.failed:
+            return self.summary(student, None)
         return "; ".join(f"{a}: {text}" for a in assignments if (text := self.summary(student, a)))
 
     @property
