@@ -522,6 +522,49 @@ def test_the_grade_report_has_no_serious_accessibility_violation(browser, exchan
     assert not blocking(violations), explain(blocking(violations))
 
 
+def test_the_review_sections_show_a_copy_side_by_side_inert_and_accessible(browser, axe_source, tmp_path):
+    """report.html's "Similar submissions" and "Integrity" (grader/review.py) for a class where one
+    student copied another's (disguised) code and the original holds hostile markup and an
+    import: the pair side by side with the overlap marked on both sides, the note in its table,
+    nothing of the student's text run, and no serious accessibility violation."""
+    from backprop_course.grader import report, review
+    from review_helpers import DISGUISES, HOSTILE, cells_of, course_of, distinct_styles, submission, write
+
+    class_dir, page_path = tmp_path / "class", tmp_path / "report.html"
+    cells = cells_of(distinct_styles("01_neuron")[0])
+    cells["activations"] += HOSTILE + "import os\n"
+    write(class_dir, "<i onmouseover=alert(1)>ada", submission("01_neuron", cells))
+    write(class_dir, "grace", submission("01_neuron", {e: DISGUISES["disguised"](c) for e, c in cells.items()}))
+    found = review.of_course(course_of(class_dir))
+    report.write_report(report.ClassResults(["01_neuron"], review=found), page_path)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    dialogs = []
+    pg.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    pg.goto(page_path.as_uri())
+    assert pg.evaluate("() => document.scripts.length") == 0
+    assert pg.get_by_role("heading", name="Similar submissions").is_visible()
+    row = pg.locator("table", has_text="of its code, found in the other").locator("tr").nth(1)
+    assert "<i onmouseover=alert(1)>ada" in row.inner_text() and "grace" in row.inner_text()
+    row.hover()
+    row.get_by_role("link").click()
+    pair = pg.locator("section.pair").first
+    pg.wait_for_function("() => location.hash === '#pair-01_neuron-1'")
+    left, right = pair.locator(".side").nth(0), pair.locator(".side").nth(1)
+    assert left.locator("mark").count() > 0 and right.locator("mark").count() > 0
+    a, b = left.bounding_box(), right.bounding_box()
+    assert a["x"] + a["width"] <= b["x"] and abs(a["y"] - b["y"]) < 1, (a, b)   # side by side
+    assert "<script>window.__pwned = 1</script>" in left.inner_text()        # shown as the text it is
+    shot(pg, "13_report_similar_pair", pair)
+    notes = pg.locator("table", has_text="what the code does")
+    notes.scroll_into_view_if_needed()
+    assert "imports os" in notes.inner_text() and "activations" in notes.inner_text()
+    violations = axe_violations(pg, axe_source)
+    assert pg.evaluate("() => window.__pwned") is None and dialogs == []
+    context.close()
+    assert not blocking(violations), explain(blocking(violations))
+
+
 # ------------------------------------------------------------------------ the exchange, from the Assignments panel
 #
 # As on a JupyterHub with nbgrader's default exchange (a shared folder, here a temporary one):

@@ -47,6 +47,7 @@ class ClassResults:
     mistakes: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (student, assignment) -> codes
     problems: dict[tuple[str, str], str] = field(default_factory=dict)      # (student, assignment) -> reason
     notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)   # graded, but: files left out, caps hit
+    review: object = None   # grader/review.ClassReview: similar pairs and integrity notes (None: not checked)
 
     @property
     def students(self):
@@ -259,7 +260,8 @@ def render(results, title="Grade report"):
         title=title, csp=PAGE_CSP, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
         table=score_table(results), problems=problems, NOT_GRADED=NOT_GRADED,
         NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()),
-        refused_times=[(key, reason) for key, reason in problems if reason.startswith(TIME_REFUSED)])
+        refused_times=[(key, reason) for key, reason in problems if reason.startswith(TIME_REFUSED)],
+        review=results.review)
 
 
 def write_report(results, path, title="Grade report"):
