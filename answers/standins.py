@@ -19,7 +19,8 @@ from .reference import LAYERS, Equations, Neuron, batch_layers
 NEURON_LOOP = {"epochs", "samples", "online_step", "output_targets", "propagated_weights", "passed_back",
                "sample_loss", "recorded_loss", "epoch_loss", "epoch_recorded", "learning_rate"}
 #: the equations sgd_epoch applies around its layers (``reference.sgd_epoch``)
-BATCH_LOOP = {"working_params", "shuffled", "batches", "step_size", "sgd_step", "epoch_batch_loss", "through_relu"}
+BATCH_LOOP = {"working_params", "shuffled", "batches", "batch_order", "step_size", "sgd_step", "epoch_batch_loss",
+              "through_relu", "propagated_layer", "recorded_batch_loss"}
 #: the equations of a gradient check around the function it is given (``reference.grad_check``)
 GRAD_CHECK = {"finite_step", "difference_quotient", "entry_after"}
 

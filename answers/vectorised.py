@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_course.checks.core import Case
-from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finite, wave
+from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finiteness, wave
 from backprop_course.checks.vectorised import predict as v_predict
 from backprop_course.lectures.datasets import spirals, split
 
@@ -56,17 +56,18 @@ def unpack(theta, shapes):
 
 
 def sgd_epoch_oracle(params, X, y, batch_size, learning_rate, rng_seed):
-    """One epoch of mini-batch SGD on finite-difference gradients: (params after, mean batch loss)."""
+    """One epoch of mini-batch SGD on finite-difference gradients: (params after, mean batch loss,
+    [θ flat before and after each batch])."""
     shapes = {k: np.shape(v) for k, v in params.items()}
-    theta = pack(params)
+    thetas = [pack(params)]
     order = np.random.default_rng(rng_seed).permutation(len(y))
     losses = []
     for start in range(0, len(y), batch_size):
         idx = order[start:start + batch_size]
         loss = lambda th: net_loss(unpack(th, shapes), X[idx], y[idx])  # noqa: E731
-        losses.append(loss(theta))
-        theta = theta - learning_rate * numerical_gradient(loss, theta)
-    return unpack(theta, shapes), float(np.mean(losses))
+        losses.append(loss(thetas[-1]))
+        thetas.append(thetas[-1] - learning_rate * numerical_gradient(loss, thetas[-1]))
+    return unpack(thetas[-1], shapes), float(np.mean(losses)), thetas
 
 
 # --- Exercise 1: the dense layer --------------------------------------------------------------
@@ -115,7 +116,7 @@ def _softmax(seed, N, C, scale, large):
     def replay(eq):
         def run():
             loss, dlogits = reference.softmax_cross_entropy(logits, y, eq)
-            return {"loss": loss, "dlogits": dlogits, "finite": [finite(loss), finite(dlogits)]}
+            return {"loss": loss, "dlogits": dlogits, "finite": finiteness(loss, dlogits)}
         return chain(run, "loss", "dlogits", "finite")
 
     expected = {"loss": cross_entropy(logits, y), "dlogits": cross_entropy_gradient(logits, y)}
@@ -214,7 +215,7 @@ def epoch_case(*, seed=0, N=10, D=3, H=5, C=3, batch_size=4, learning_rate=0.5):
          "learning_rate": float(learning_rate), "rng_seed": int(seed) + 1000}
     params = {k: np.array(v) for k, v in s["params"].items()}
     X, y, B, eta = np.array(s["X"]), np.array(s["y"], dtype=int), s["batch_size"], s["learning_rate"]
-    expected, loss = sgd_epoch_oracle(params, X, y, B, eta, s["rng_seed"])
+    expected, loss, steps = sgd_epoch_oracle(params, X, y, B, eta, s["rng_seed"])
 
     def run(layer_functions, eq):
         P = {k: np.array(v, dtype=float) for k, v in params.items()}
@@ -224,7 +225,8 @@ def epoch_case(*, seed=0, N=10, D=3, H=5, C=3, batch_size=4, learning_rate=0.5):
         return chain(lambda: dict(zip(("theta", "loss"), _replay_epochs(params, X, y, B, eta, s["rng_seed"], eq))),
                      "theta", "loss")
 
-    return Case(s, {"theta": pack(expected), "loss": loss}, suspects(replay), {"layers": standins.layers(run)})
+    return Case(s, {"theta": pack(expected), "loss": loss, "trajectory": steps}, suspects(replay),
+                {"layers": standins.layers(run)})
 
 
 #: a training scenario is sound when the lecture's training clears the accuracy by this much: a right

@@ -10,11 +10,14 @@ an epoch's is SGD on finite-difference gradients. sgd_epoch runs on stand-in lay
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import numpy as np
 
 from . import standins
-from .core import ATOL, RTOL, Check, Missing, WrongAnswer, plain
+from .core import ATOL, RTOL, Check, Diagnosis, Missing, Mistake, WrongAnswer, plain, raises
+from .mistakes import STRUCTURAL
+from .structure import Layout
 
 #: tolerances of grad_check against the exact central difference: a central difference
 #: rounds to ~1e-10 here, a one-sided one (error ~ h·f''/2) or a step of 1e-3 misses by 1e-6 or more
@@ -45,21 +48,13 @@ def _close(a, b, rtol, atol):
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and np.allclose(a, b, rtol=rtol, atol=atol)
 
 
-def _compare(suspects, quantity, observed, expected, key, reveal, narrow=True, rtol=RTOL, atol=ATOL):
+def _compare(suspects, quantity, observed, expected, key, reveal, narrow=True, rtol=RTOL, atol=ATOL, layout=Layout()):
     """``Suspects.compare``, where the shape counts too: a (D, M) gradient is not a (M, D) one, nor a
     flat one. A known mistake is named by its values, in any shape (a transposed dW is named
-    although its shape differs). Hidden tests (reveal=False) show shapes, never values."""
+    although its shape differs); otherwise what differs is said as ``layout`` reads it (shaped).
+    Hidden tests (reveal=False) show shapes, never values."""
     actual, expected = _array(observed, quantity), np.asarray(expected, dtype=float)
-    try:
-        suspects.compare(quantity, actual, expected, key, reveal, narrow, rtol, atol)
-    except WrongAnswer:
-        if actual.shape != expected.shape:
-            raise WrongAnswer(f"{quantity} has shape {actual.shape}, expected {expected.shape}.") from None
-        if not np.all(np.isfinite(actual)):
-            raise WrongAnswer(f"{quantity} holds nan or inf.") from None
-        raise
-    if actual.shape != expected.shape:
-        raise WrongAnswer(f"{quantity} has shape {actual.shape}, expected {expected.shape}.")
+    suspects.compare(quantity, actual, expected, key, reveal, narrow, rtol, atol, replace(layout, shaped=True))
 
 
 def _pair(result, name, size):
@@ -111,7 +106,8 @@ def probe_dense_forward(dense_forward, s, _):
 def judge_dense_forward(case, observed, reveal):
     """out = x·W + b, one row per sample: out[n, m] = Σ_d x[n, d]·W[d, m] + b[m]."""
     _problem(observed)
-    _compare(case.suspects(), "out returned by dense_forward", observed["out"], case.expected["out"], "out", reveal)
+    _compare(case.suspects(), "out returned by dense_forward", observed["out"], case.expected["out"], "out", reveal,
+             layout=Layout(rows="samples", factors=(("batch", len(case.scenario["x"])),)))
 
 
 def probe_dense_backward(dense_forward, dense_backward, s, _):
@@ -121,7 +117,10 @@ def probe_dense_backward(dense_forward, dense_backward, s, _):
         cache = result[1] if result else (x, W, b)
     except Exception:  # noqa: BLE001 (forward is graded on its own: the backward test uses the documented cache)
         cache = (x, W, b)
-    result, problem = _pair(dense_backward(np.array(s["dout"]), cache), "dense_backward", 3)
+    try:
+        result, problem = _pair(dense_backward(np.array(s["dout"]), cache), "dense_backward", 3)
+    except ValueError as error:  # numpy's word for shapes that do not fit: a known mistake may be named by it
+        return {"raised": f"{type(error).__name__}: {error}"}
     return {"problem": problem} if problem else dict(zip(("dx", "dW", "db"), map(plain, result)))
 
 
@@ -129,9 +128,13 @@ def judge_dense_backward(case, observed, reveal):
     """dx, dW and db: finite differences of Σ dout ⊙ (x·W + b), the loss that sends dout back."""
     _problem(observed)
     suspects = case.suspects()
+    if "raised" in observed:
+        suspects.blame("dense_backward(dout, cache)", raises(observed["raised"], "dx"))
+        raise WrongAnswer(f"dense_backward(dout, cache) raised {observed['raised']}"[:400])
+    batch = (("batch", len(case.scenario["x"])),)
     for name in ("dW", "db", "dx"):  # three results of dout, none computed from another: narrow=False
         _compare(suspects, f"{name} returned by dense_backward", observed[name], case.expected[name], name, reveal,
-                 narrow=False)
+                 narrow=False, layout=Layout(rows="samples" if name == "dx" else "", factors=batch))
 
 
 check_dense_forward = Check("check_dense_forward", 1, probe_dense_forward, judge_dense_forward, "dense_forward")
@@ -146,20 +149,32 @@ def probe_softmax(softmax_cross_entropy, s, _):
     return {"problem": problem} if problem else {"loss": plain(result[0]), "dlogits": plain(result[1])}
 
 
+def _batch(case):
+    return (("batch", len(case.scenario["y"])),)
+
+
 def _judge_loss(case, observed, reveal):
     _compare(case.suspects(), "The loss returned by softmax_cross_entropy", observed["loss"], case.expected["loss"],
-             "loss", reveal)
+             "loss", reveal, layout=Layout(factors=_batch(case)))
 
 
 def _judge_gradient(case, observed, reveal):
     _compare(case.suspects(), "dlogits returned by softmax_cross_entropy", observed["dlogits"],
-             case.expected["dlogits"], "dlogits", reveal)
+             case.expected["dlogits"], "dlogits", reveal, layout=Layout(rows="samples", factors=_batch(case)))
 
 
 def finite(values):
     """'nan', 'inf' or 'finite': how a result went wrong on large logits."""
     values = np.asarray(values, dtype=float)
     return "nan" if np.isnan(values).any() else "inf" if np.isinf(values).any() else "finite"
+
+
+def finiteness(loss, dlogits):
+    """[finite(loss), finite(dlogits), [finite(row) of each row of dlogits]]: which samples went wrong
+    tells a softmax without the max (the rows far above and below the rest) from one with the whole
+    batch's max (every row far below the largest)."""
+    loss, dlogits = np.asarray(loss, dtype=float), np.asarray(dlogits, dtype=float)
+    return [finite(loss), finite(dlogits), [finite(row) for row in np.atleast_2d(dlogits)]]
 
 
 def judge_softmax_loss(case, observed, reveal):
@@ -178,9 +193,9 @@ def judge_softmax_stable(case, observed, reveal):
     """Loss and dlogits stay finite and right on logits around ±1000."""
     _problem(observed)
     with np.errstate(invalid="ignore"):
-        seen = [finite(_array(observed["loss"], "The loss")), finite(_array(observed["dlogits"], "dlogits"))]
-    if seen != ["finite", "finite"]:
-        quantity = ("The loss on a sample whose true class is 800 below the others" if seen == ["inf", "finite"]
+        seen = finiteness(_array(observed["loss"], "The loss"), _array(observed["dlogits"], "dlogits"))
+    if seen[:2] != ["finite", "finite"]:
+        quantity = ("The loss on a sample whose true class is 800 below the others" if seen[:2] == ["inf", "finite"]
                     else "softmax_cross_entropy on logits around ±1000")
         case.suspects().blame(quantity, lambda replay: replay["finite"] == seen)
         raise WrongAnswer(f"{quantity}: the loss is {seen[0]} and dlogits {seen[1]}; both must stay finite.")
@@ -242,7 +257,7 @@ def judge_grad_check(case, observed, reveal):
             quantity += f" ({errors})"
     _misses(observed, "grad_check")
     _compare(case.suspects(), quantity, observed["grad"], expected["grad"], "grad", reveal, rtol=GRAD_RTOL,
-             atol=GRAD_ATOL)
+             atol=GRAD_ATOL, layout=Layout(factors=(("2", 2.0),)))
 
 
 check_grad_check = Check("check_grad_check", 1, probe_grad_check, judge_grad_check, "grad_check")
@@ -274,9 +289,12 @@ def _read_params(params):
 def probe_epoch(sgd_epoch, s, recorded):
     params = {k: np.array(v) for k, v in s["params"].items()}
     X, y, misses = np.array(s["X"]), np.array(s["y"], dtype=int), standins.Misses()
+    rng = np.random.default_rng(s["rng_seed"])
+    state = rng.bit_generator.state
     with trusted_layers(sgd_epoch, standins.layers(recorded["layers"], misses)):
-        loss = sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], np.random.default_rng(s["rng_seed"]))
-    return {"loss": plain(loss), "params": _read_params(params), "misses": misses}
+        loss = sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], rng)
+    return {"loss": plain(loss), "params": _read_params(params), "misses": misses,
+            "rng_drawn": rng.bit_generator.state != state}
 
 
 def _observed_theta(observed, shapes, quantity):
@@ -293,12 +311,27 @@ def _shapes(params):
 
 def judge_epoch(case, observed, reveal):
     """One epoch against SGD on finite-difference gradients, batch by batch in the order rng.permutation(N)."""
+    s = case.scenario
     quantity = "params after sgd_epoch (W1, b1, W2, b2)"
-    theta = _observed_theta(observed["params"], _shapes(case.scenario["params"]), quantity)
-    _misses(observed, "sgd_epoch")
+    shapes = _shapes(s["params"])
+    theta = _observed_theta(observed["params"], shapes, quantity)
     suspects = case.suspects()
-    _compare(suspects, quantity, theta, case.expected["theta"], "theta", reveal)
-    _compare(suspects, "The mean loss returned by sgd_epoch", observed["loss"], case.expected["loss"], "loss", reveal)
+    try:
+        _misses(observed, "sgd_epoch")
+        N, B = len(s["y"]), s["batch_size"]
+        factors = (("batch-size", B), ("samples", N), ("batches", -(-N // B)), ("learning-rate", s["learning_rate"]))
+        parts = tuple((f"params['{k}'] after sgd_epoch", int(np.prod(shapes[k]))) for k in PARAMS)
+        _compare(suspects, quantity, theta, case.expected["theta"], "theta", reveal,
+                 layout=Layout(before=np.concatenate([np.ravel(s["params"][k]) for k in PARAMS]),
+                               trajectory=tuple(case.expected["trajectory"]), parts=parts, factors=factors))
+        _compare(suspects, "The mean loss returned by sgd_epoch", observed["loss"], case.expected["loss"], "loss",
+                 reveal, layout=Layout(factors=factors[:3]))
+    except WrongAnswer as failure:
+        if isinstance(failure, Mistake) or observed.get("rng_drawn", True):
+            raise
+        # no known mistake, and the rng was never drawn from: the order came from elsewhere
+        raise Diagnosis("rng-not-used", f"{quantity} {'is wrong' if not observed['misses'] else 'cannot be judged'}. "
+                                        f"[rng-not-used] {STRUCTURAL['rng-not-used']}") from None
 
 
 check_sgd_epoch = Check("check_sgd_epoch", 1, probe_epoch, judge_epoch, "sgd_epoch, step by step")
