@@ -167,7 +167,7 @@ def _training_case(s, drive):
 
     recorded = standins.neurons(net, theta, drive, inputs)
     return Case(s, {"count": epochs, "history": expected_history, "theta": expected_theta, "trajectory": steps},
-                suspects(replay), {"neurons": recorded})
+                suspects(replay, standins.NEURON), {"neurons": recorded})
 
 
 @register("check_train")
@@ -218,7 +218,8 @@ def network_backward_case(**arguments):
             return {"theta": reference.parameters(net, hidden, outputs)}
         return chain(run, "theta")
 
-    return Case(s, {"theta": expected}, suspects(replay), {"neurons": standins.neurons(net, theta, step)})
+    return Case(s, {"theta": expected}, suspects(replay, standins.NEURON),
+                {"neurons": standins.neurons(net, theta, step)})
 
 
 @register("check_network_train")

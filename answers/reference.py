@@ -217,6 +217,10 @@ class Equations:
         """∂f/∂x_i ≈ (f(x + h·e_i) − f(x − h·e_i)) / (2h), the central difference (f_0 = f(x) is not needed)"""
         return (f_plus - f_minus) / (2 * h)
 
+    def displaced(self, old, step):
+        """x_i moved by ±h, where f is evaluated for the difference"""
+        return old + step
+
     def entry_after(self, old, perturbed):
         """x_i once its differences are taken: put back as it was"""
         return old
@@ -431,9 +435,9 @@ def grad_check(f, x, h=1e-5, equations=LECTURE):
     grad = np.zeros(x.shape)
     for i in np.ndindex(x.shape):
         old = x[i]
-        x[i] = old + h
+        x[i] = eq.displaced(old, h)                                 # x + h·e_i
         f_plus = f(x)
-        x[i] = old - h
+        x[i] = eq.displaced(old, -h)                                # x − h·e_i
         f_minus = f(x)
         x[i] = eq.entry_after(old, x[i])                            # x_i = old
         grad[i] = eq.difference_quotient(f_plus, f_0, f_minus, h)   # (f(x + h·e_i) − f(x − h·e_i)) / (2h)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_course.checks.core import Case
-from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finiteness, wave
+from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finiteness, watched, wave
 from backprop_course.checks.vectorised import predict as v_predict
 from backprop_course.lectures.datasets import spirals, split
 
@@ -166,23 +166,25 @@ def grad_check_case(*, seed=0, shape=(3, 4), h=1e-5, kind="wave"):
         s.update(a=rng.uniform(0.5, 1.5, size).tolist(), k=3.0, A=rng.normal(0, 1, (size, size)).tolist(),
                  c=rng.normal(0, 1, size).tolist())
         a, k, A, c = np.array(s["a"]), s["k"], np.array(s["A"]), np.array(s["c"])
-        f, expected, recorded = (lambda v: wave(v, a, k, A, c)), {"grad": wave_central_difference(x, h, a, k, A, c)}, None
+        f, recorded = (lambda v: wave(v, a, k, A, c)), None
+        expected = {"grad": wave_central_difference(x, h, a, k, A, c), "moved": True}
     else:
         s.update(batch=rng.normal(0, 1, (5, shape[0])).tolist(), y=rng.integers(0, shape[1], 5).tolist())
         batch, y = np.array(s["batch"]), np.array(s["y"], dtype=int)
         f = lambda W: cross_entropy(batch @ W, y)  # noqa: E731
         _, dlogits = reference.softmax_cross_entropy(batch @ x, y)
         good = batch.T @ dlogits
-        expected = {"grad": numerical_gradient(f, x), "good": good, "bad": good * len(y)}
+        expected = {"grad": numerical_gradient(f, x), "good": good, "bad": good * len(y), "moved": True}
         recorded = {"points": standins.points(f, lambda g, eq: reference.grad_check(g, x.copy(), h, eq))}
 
     def replay(eq):
         def run():
             x_ = x.copy()
-            grad = reference.grad_check(f, x_, h, eq)
+            evaluated, away = watched(f, x)
+            grad = reference.grad_check(evaluated, x_, h, eq)
             changed = not (x_.shape == x.shape and np.allclose(x_, x, rtol=1e-9, atol=1e-12))
-            return {"grad": grad, "x_changed": bool(changed)}
-        return chain(run, "grad", "x_changed")
+            return {"grad": grad, "x_changed": bool(changed), "moved": any(away)}
+        return chain(run, "grad", "x_changed", "moved")
 
     return Case(s, expected, suspects(replay), recorded)
 
@@ -225,7 +227,7 @@ def epoch_case(*, seed=0, N=10, D=3, H=5, C=3, batch_size=4, learning_rate=0.5):
         return chain(lambda: dict(zip(("theta", "loss"), _replay_epochs(params, X, y, B, eta, s["rng_seed"], eq))),
                      "theta", "loss")
 
-    return Case(s, {"theta": pack(expected), "loss": loss, "trajectory": steps}, suspects(replay),
+    return Case(s, {"theta": pack(expected), "loss": loss, "trajectory": steps}, suspects(replay, standins.LAYER),
                 {"layers": standins.layers(run)})
 
 

@@ -96,12 +96,14 @@ def _read_layers(hidden, outputs):
 
 
 def _layers_of(s, after):
-    """θ read per array, in the lecture's words: the hidden neurons' w_ij and b_j, the outputs' w_jl and b_l."""
+    """θ read per array, in the lecture's words: the hidden neurons' w_ij and b_j, the outputs' w_jl and b_l
+    (a matrix with a row per neuron)."""
     outputs = "The output neurons'" if s["L"] > 1 else "The output neuron's"
-    return ((Plural(f"The hidden neurons' weights w_ij {after}"), s["J"] * s["m"]),
-            (Plural(f"The hidden neurons' biases {after}"), s["J"]),
-            (Plural(f"{outputs} weights w_jl {after}"), s["L"] * s["J"]),
-            (Plural(f"{outputs} bias{'es' if s['L'] > 1 else ''} {after}"), s["L"]))
+    bias = "biases b_l" if s["L"] > 1 else "bias b_l"
+    return (("w_ij", Plural(f"The hidden neurons' weights w_ij (a row per neuron) {after}"), (s["J"], s["m"])),
+            ("b_j", Plural(f"The hidden neurons' biases b_j {after}"), (s["J"],)),
+            ("w_jl", Plural(f"{outputs} weights w_jl (a row per neuron) {after}"), (s["L"], s["J"])),
+            ("b_l", Plural(f"{outputs} {bias} {after}"), (s["L"],)))
 
 
 def _parameters(s, layers):

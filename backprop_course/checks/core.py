@@ -168,20 +168,17 @@ def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, at
 
 
 def _wrong_part(actual_v, expected_v, layout, finding, reveal, rtol, atol):
-    """Fail on the first wrong part of a flat result (W1 of θ = W1, b1, W2, b2), naming the parts that are right."""
-    names, start, right = [], 0, []
-    for index, (name, size) in enumerate(layout.parts):
-        part = slice(start, start + size)
-        start += size
-        names.append(name)
+    """Fail on the first wrong part of a flat result (W1 of θ = W1, b1, W2, b2), saying which parts are right."""
+    start, right, wrong = 0, [], []
+    for index, (name, quantity, shape) in enumerate(layout.parts):
+        part = slice(start, start + int(np.prod(shape)))
+        start = part.stop
+        (right if close(actual_v[part], expected_v[part], rtol, atol) else wrong).append(name)
         if index == finding.part:
-            shown = (actual_v[part], expected_v[part])
-        elif close(actual_v[part], expected_v[part], rtol, atol):
-            right.append(name)
-    name = names[finding.part]
-    message = is_wrong(name) + (f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else "")
-    message += f" (Right: {', '.join(right)}.)" if right else " (None of them is right.)"
-    _fail(message + _numbers(*shown, shown[1], reveal), finding.code)
+            shown, what, as_shape = (actual_v[part], expected_v[part]), quantity, shape
+    message = is_wrong(what) + (f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else "")
+    message += f" (Right: {', '.join(right) or 'none'}; wrong: {', '.join(wrong)}.)"
+    _fail(message + _numbers(*shown, np.zeros(as_shape), reveal), finding.code)
 
 
 def _numbers(actual, expected, as_given, reveal):

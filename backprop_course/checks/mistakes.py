@@ -171,8 +171,9 @@ STRUCTURAL = {
     "not-finite":
         "It holds nan or inf: look for an overflow (exp of a large number), a division by zero or the log of 0.",
     "all-zero":
-        "Zero everywhere, where the right values are not: a result that never gets its value (an array left at "
-        "zeros, a difference of two equal numbers, a mask that removes everything).",
+        "Zero everywhere (or too small to tell from zero), where the right values are not: a result that never gets "
+        "its value (an array left at zeros, a difference of two equal numbers, a mask that removes everything), or "
+        "one multiplied by a tiny factor (a / 2 * h is (a / 2)·h, not a / (2h)).",
     "sign-flipped":
         "The right size with the opposite sign: a subtraction the wrong way round (ŷ − t, not t − ŷ; a step "
         "downhill, θ − η·∂e/∂θ).",

@@ -124,10 +124,11 @@ def probe_loss(loss, loss_derivative, s, _):
 def judge_loss(case, observed, reveal):
     """e = ½(t − ŷ)² and ∂e/∂ŷ (finite differences), elementwise over arrays t and ŷ."""
     suspects = case.suspects()
+    layout = Layout(factors=(("2", 2.0), ("samples", len(case.scenario["t"]))))  # a mean where each sample's own belongs
     suspects.compare("loss(t, y_hat)", observed["loss"], case.expected["loss"], "loss", reveal,
-                     narrow=False, layout=ELEMENTWISE)  # the derivative is not computed from the loss's value
+                     narrow=False, layout=layout)  # the derivative is not computed from the loss's value
     suspects.compare("loss_derivative(t, y_hat)", observed["gradient"], case.expected["gradient"], "gradient", reveal,
-                     layout=ELEMENTWISE)
+                     layout=layout)
 
 
 check_loss = Check("check_loss", 2, probe_loss, judge_loss, "the loss and its derivative")

@@ -34,8 +34,8 @@ class Layout:
         in the order to name them when two have the same value.
     rows: "samples" or "epochs" when the first axis runs over them: right for the first only;
         for epochs also a loss that never changes.
-    parts: ((quantity, size), …): the flat result is these arrays, in order (θ = W1, b1, W2, b2);
-        the first that is wrong is diagnosed, and the message says which are right.
+    parts: ((name, quantity, shape), …): the flat result is these arrays, in order (θ = W1, b1, W2,
+        b2); the first that is wrong is diagnosed, and the message says which are right and which wrong.
     count: the result is a count of epochs or steps: any difference is steps off.
     """
 
@@ -78,20 +78,18 @@ def diagnose(actual, expected, layout, rtol, atol):
         return Finding(_shape(a, e, layout, rtol, atol))
     if not np.all(np.isfinite(a)):
         return Finding("not-finite")
-    steps = _steps(a, e, layout, rtol, atol)
-    if steps:
-        return Finding(steps)
     before = None if layout.before is None else np.asarray(layout.before, dtype=float).reshape(a.shape)
-    if before is not None and close(a, before, rtol, atol) and not close(e, before, rtol, atol):
-        return Finding("nothing-updated")
+    whole = _steps(a, e, layout, rtol, atol) or (
+        "nothing-updated" if before is not None and close(a, before, rtol, atol) and not close(e, before, rtol, atol)
+        else None)
+    if whole:  # said of the whole result, shown at its first wrong part
+        return Finding(whole, _first_wrong(a.reshape(-1), e.reshape(-1), layout, rtol, atol))
     if layout.parts:
         return _parts(a.reshape(-1), e.reshape(-1), None if before is None else before.reshape(-1), layout, rtol, atol)
     return Finding(_values(a, e, before, layout, rtol, atol))
 
 
 def _shape(a, e, layout, rtol, atol):
-    if layout.rows == "epochs":
-        return "steps-off"
     if a.ndim == 2 and a.shape == e.shape[::-1] and close(a.T, e, rtol, atol):
         return "transposed"
     return "wrong-shape"
@@ -107,12 +105,23 @@ def _steps(a, e, layout, rtol, atol):
     return None
 
 
+def _first_wrong(a, e, layout, rtol, atol):
+    """The index of the first part of a flat result that is wrong, or None (no parts)."""
+    start = 0
+    for index, (_, _, shape) in enumerate(layout.parts):
+        part = slice(start, start + int(np.prod(shape)))
+        start = part.stop
+        if not close(a[part], e[part], rtol, atol):
+            return index
+    return None
+
+
 def _parts(a, e, before, layout, rtol, atol):
     """The first wrong part of a flat result, and what differs in it."""
     start = 0
-    for index, (_, size) in enumerate(layout.parts):
-        part = slice(start, start + size)
-        start += size
+    for index, (_, _, shape) in enumerate(layout.parts):
+        part = slice(start, start + int(np.prod(shape)))
+        start = part.stop
         if not close(a[part], e[part], rtol, atol):
             code = _values(a[part], e[part], None if before is None else before[part], layout, rtol, atol)
             return Finding(code, index)

@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import standins
-from .core import ATOL, RTOL, Check, Diagnosis, Missing, Mistake, WrongAnswer, plain, raises
+from .core import ATOL, RTOL, Check, Diagnosis, Missing, Mistake, WrongAnswer, compare, plain, raises
 from .mistakes import STRUCTURAL
 from .structure import Layout
 
@@ -234,11 +234,29 @@ def _function(s, recorded, misses):
     return standins.function("f", recorded["points"], misses)
 
 
+def watched(f, x):
+    """(f that notes where it is evaluated, [whether each point was away from x]): away means by more
+    than rounding (x + h − h is x), so a check that perturbs no entry is told from one whose result is tiny."""
+    x, away = np.array(x, dtype=float).reshape(-1), []
+
+    def evaluated(v):
+        try:
+            point = np.asarray(v, dtype=float).reshape(-1)
+            away.append(point.shape != x.shape or bool(np.max(np.abs(point - x), initial=0.0)
+                                                         > 1e-12 * (1.0 + np.max(np.abs(x), initial=0.0))))
+        except (TypeError, ValueError):
+            away.append(True)
+        return f(v)
+
+    return evaluated, away
+
+
 def probe_grad_check(grad_check, s, recorded):
     misses = standins.Misses()
-    f, x = _function(s, recorded, misses), np.array(s["x"])
+    x = np.array(s["x"])
+    f, away = watched(_function(s, recorded, misses), x)
     grad = grad_check(f, x, s["h"]) if s["h"] != 1e-5 else grad_check(f, x)  # 1e-5: the default is used
-    return {"grad": plain(grad), "x_after": plain(x), "misses": misses}
+    return {"grad": plain(grad), "x_after": plain(x), "misses": misses, "moved": any(away)}
 
 
 def judge_grad_check(case, observed, reveal):
@@ -256,7 +274,16 @@ def judge_grad_check(case, observed, reveal):
                      f"grad_check: below 1e-7) and the wrong one (1/N missing) {rel_error(expected['bad'], grad):.1e}"
             quantity += f" ({errors})"
     _misses(observed, "grad_check")
-    _compare(case.suspects(), quantity, observed["grad"], expected["grad"], "grad", reveal, rtol=GRAD_RTOL,
+    suspects = case.suspects()
+    # f must be evaluated away from x: what tells a check that perturbs nothing (a gradient of exact
+    # zeros) from one whose gradient is only too small to tell from zero (… / 2 * h)
+    where = "Where grad_check evaluates f"
+    if observed["moved"] is not True:
+        suspects.blame(where, lambda replay: replay["moved"] is False)
+        raise WrongAnswer(f"{where} is wrong: only at x itself, so every difference is 0. Evaluate it at x + h·e_i "
+                          "and at x − h·e_i, one entry i at a time.")
+    suspects.compare(where, True, True, "moved")  # clears the suspects that never move x
+    _compare(suspects, quantity, observed["grad"], expected["grad"], "grad", reveal, rtol=GRAD_RTOL,
              atol=GRAD_ATOL, layout=Layout(factors=(("2", 2.0),)))
 
 
@@ -288,12 +315,12 @@ def _read_params(params):
 
 def probe_epoch(sgd_epoch, s, recorded):
     params = {k: np.array(v) for k, v in s["params"].items()}
-    X, y, misses = np.array(s["X"]), np.array(s["y"], dtype=int), standins.Misses()
+    X, y, misses, weights = np.array(s["X"]), np.array(s["y"], dtype=int), standins.Misses(), []
     rng = np.random.default_rng(s["rng_seed"])
     state = rng.bit_generator.state
-    with trusted_layers(sgd_epoch, standins.layers(recorded["layers"], misses)):
+    with trusted_layers(sgd_epoch, standins.layers(recorded["layers"], misses, weights)):
         loss = sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], rng)
-    return {"loss": plain(loss), "params": _read_params(params), "misses": misses,
+    return {"loss": plain(loss), "params": _read_params(params), "misses": misses, "weights": weights,
             "rng_drawn": rng.bit_generator.state != state}
 
 
@@ -309,6 +336,56 @@ def _shapes(params):
     return {k: np.shape(params[k]) for k in PARAMS}
 
 
+def _epoch_layout(s, shapes, after):
+    """How θ = W1, b1, W2, b2 of an epoch is read: per array, and the constants a step may be off by."""
+    N, B = len(s["y"]), s["batch_size"]
+    factors = (("batch-size", B), ("samples", N), ("batches", -(-N // B)), ("learning-rate", s["learning_rate"]))
+    parts = tuple((k, f"params['{k}'] {after}", shapes[k]) for k in PARAMS)
+    return factors, parts
+
+
+def _thetas_seen(weights, shapes):
+    """θ as the student's code had it at each batch's forward pass: a dense_forward of the first
+    layer's shapes followed by one of the second's is a batch (a repeat of the same θ is one)."""
+    seen, i = [], 0
+    shaped = [(np.shape(W) if W is not None else None, np.shape(b) if b is not None else None) for W, b in weights]
+    while i + 1 < len(weights):
+        if shaped[i] == (shapes["W1"], shapes["b1"]) and shaped[i + 1] == (shapes["W2"], shapes["b2"]):
+            theta = np.concatenate([np.ravel(weights[i][0]), np.ravel(weights[i][1]),
+                                    np.ravel(weights[i + 1][0]), np.ravel(weights[i + 1][1])]).astype(float)
+            if not seen or not _close(theta, seen[-1], RTOL, ATOL):
+                seen.append(theta)
+            i += 2
+        else:
+            i += 1
+    return seen
+
+
+def _judge_steps(case, observed, theta, shapes, reveal):
+    """Diagnose the first step that went wrong, from θ as the student's code passed it to each batch's
+    forward pass (and θ at the end): the first step itself, or "right for the first batch only"."""
+    s, trajectory = case.scenario, [np.asarray(t, dtype=float) for t in case.expected["trajectory"]]
+    seen = _thetas_seen(observed.get("weights", []), shapes)[:len(trajectory) - 1] + [theta]
+    if len(seen) < 2 or not _close(seen[0], trajectory[0], RTOL, ATOL):
+        return
+    k = next((k for k in range(1, min(len(seen), len(trajectory))) if not _close(seen[k], trajectory[k], RTOL, ATOL)),
+             None)
+    if k is None:
+        return
+    if k == 2:
+        raise Diagnosis("right-for-first-only", f"params after sgd_epoch are wrong: the first batch's step is right, "
+                                                f"the second's is not. [right-for-first-only] "
+                                                f"{STRUCTURAL['right-for-first-only']}")
+    factors, parts = _epoch_layout(s, shapes, f"after batch {k}'s step" if k > 1 else "after the first batch's step")
+    try:
+        compare("params after a step of sgd_epoch", seen[k], trajectory[k], reveal=reveal,
+                layout=Layout(before=trajectory[k - 1], parts=parts, factors=factors))
+    except Diagnosis:
+        raise
+    except WrongAnswer:
+        return
+
+
 def judge_epoch(case, observed, reveal):
     """One epoch against SGD on finite-difference gradients, batch by batch in the order rng.permutation(N)."""
     s = case.scenario
@@ -316,22 +393,22 @@ def judge_epoch(case, observed, reveal):
     shapes = _shapes(s["params"])
     theta = _observed_theta(observed["params"], shapes, quantity)
     suspects = case.suspects()
+    factors, parts = _epoch_layout(s, shapes, "after sgd_epoch")
     try:
         _misses(observed, "sgd_epoch")
-        N, B = len(s["y"]), s["batch_size"]
-        factors = (("batch-size", B), ("samples", N), ("batches", -(-N // B)), ("learning-rate", s["learning_rate"]))
-        parts = tuple((f"params['{k}'] after sgd_epoch", int(np.prod(shapes[k]))) for k in PARAMS)
         _compare(suspects, quantity, theta, case.expected["theta"], "theta", reveal,
                  layout=Layout(before=np.concatenate([np.ravel(s["params"][k]) for k in PARAMS]),
                                trajectory=tuple(case.expected["trajectory"]), parts=parts, factors=factors))
         _compare(suspects, "The mean loss returned by sgd_epoch", observed["loss"], case.expected["loss"], "loss",
                  reveal, layout=Layout(factors=factors[:3]))
-    except WrongAnswer as failure:
-        if isinstance(failure, Mistake) or observed.get("rng_drawn", True):
-            raise
-        # no known mistake, and the rng was never drawn from: the order came from elsewhere
-        raise Diagnosis("rng-not-used", f"{quantity} {'is wrong' if not observed['misses'] else 'cannot be judged'}. "
-                                        f"[rng-not-used] {STRUCTURAL['rng-not-used']}") from None
+    except Mistake:
+        raise
+    except WrongAnswer:
+        if not observed.get("rng_drawn", True):  # no known mistake, and the rng was never drawn from
+            raise Diagnosis("rng-not-used", f"{quantity} {'is wrong' if not observed['misses'] else 'cannot be judged'}"
+                                            f". [rng-not-used] {STRUCTURAL['rng-not-used']}") from None
+        _judge_steps(case, observed, theta, shapes, reveal)  # a step of its own that went wrong, if one shows
+        raise
 
 
 check_sgd_epoch = Check("check_sgd_epoch", 1, probe_epoch, judge_epoch, "sgd_epoch, step by step")
