@@ -11,6 +11,9 @@ How to add a mistake: add its code and message here, its deviation in ``answers/
 (same place in the order) and a submission that makes it in ``answers/catalogue.py``.
 tests/test_checks.py requires all three, in step. Codes and messages are part of what students
 have been handed: change neither once released.
+
+``STRUCTURAL`` holds what a check says when no known mistake matches but the wrong result has a
+shape of its own (``structure.py`` finds which); ``CODES`` is both, every code a check may name.
 """
 from __future__ import annotations
 
