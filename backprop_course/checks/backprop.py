@@ -71,8 +71,9 @@ def judge_hidden(case, observed, reveal):
     """A hidden neuron: δ_j = (Σ_l δ_l·w_jl)·φ′(net_j), then the same update."""
     suspects = case.suspects()
     suspects.compare("o_j returned by forward()", observed["o_j"], case.expected["out"], "out", reveal)
+    outputs = (("outputs", len(case.scenario["w_l"])),)
     suspects.compare("δ_j of the hidden neuron (self.delta_j)", seen(observed, "delta_j", "backward()"),
-                     case.expected["delta_j"], "delta_j", reveal, layout=Layout(factors=(("outputs", len(case.scenario["w_l"])),)))
+                     case.expected["delta_j"], "delta_j", reveal, layout=Layout(factors=outputs))
     _check_update(case, observed, suspects, reveal)
 
 
@@ -200,8 +201,9 @@ def judge_network_forward(case, observed, reveal):
         if not out["ndarray"] or np.shape(out["value"]) != (L,):
             raise WrongAnswer(f"Network.forward must return an np.ndarray of shape ({L},), got {out['type']}.")
     _misses(observed)
-    compare(Plural("The outputs o_l of Network.forward(), one row per sample"), [out["value"] for out in observed["outputs"]],
-            case.expected["outputs"], reveal=reveal, layout=Layout(shaped=True, rows="samples"))
+    compare(Plural("The outputs o_l of Network.forward(), one row per sample"),
+            [out["value"] for out in observed["outputs"]], case.expected["outputs"], reveal=reveal,
+            layout=Layout(shaped=True, rows="samples"))
 
 
 def probe_network_backward(Network, s, recorded):

@@ -158,13 +158,13 @@ def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, at
     finding = structure.diagnose(actual_a, expected_a, layout, rtol, atol) if layout else structure.Finding()
     if finding.part is not None:
         _wrong_part(actual_v, expected_v, layout, finding, reveal, rtol, atol)
-    message = is_wrong(quantity) + (f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else "")
+    said = f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else ""
     if actual_a.shape != expected_a.shape:
         what = (f"has {actual_v.size} value(s), expected {expected_v.size}" if not shaped
                 else f"has shape {actual_a.shape}, expected {expected_a.shape}")
-        _fail(f"{quantity} {what}." + (f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else ""),
-              finding.code)
-    _fail(message + _numbers(actual_a, expected_a, expected, reveal), finding.code)
+        _fail(f"{quantity} {what}.{said}", finding.code)
+    shape = np.shape(expected) if np.ndim(expected) > 1 else expected_v.shape  # a matrix shown as one
+    _fail(is_wrong(quantity) + said + _numbers(actual_v, expected_v, shape, reveal), finding.code)
 
 
 def _wrong_part(actual_v, expected_v, layout, finding, reveal, rtol, atol):
@@ -175,19 +175,18 @@ def _wrong_part(actual_v, expected_v, layout, finding, reveal, rtol, atol):
         start = part.stop
         (right if close(actual_v[part], expected_v[part], rtol, atol) else wrong).append(name)
         if index == finding.part:
-            shown, what, as_shape = (actual_v[part], expected_v[part]), quantity, shape
-    message = is_wrong(what) + (f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else "")
-    message += f" (Right: {', '.join(right) or 'none'}; wrong: {', '.join(wrong)}.)"
-    _fail(message + _numbers(*shown, np.zeros(as_shape), reveal), finding.code)
+            shown, what, its_shape = (actual_v[part], expected_v[part]), quantity, tuple(shape)
+    said = f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else ""
+    which = f" (Right: {', '.join(right) or 'none'}; wrong: {', '.join(wrong)}.)"
+    _fail(is_wrong(what) + said + which + _numbers(*shown, its_shape, reveal), finding.code)
 
 
-def _numbers(actual, expected, as_given, reveal):
-    """The lines that show the student's values and the right ones (public tests), or the note that they are hidden."""
+def _numbers(actual, expected, shape, reveal):
+    """The lines that show the student's values and the right ones in ``shape`` (public tests), or the note
+    that they are hidden."""
     if not reveal:
         return " (hidden test: the expected values are not shown)"
-    shape = np.shape(as_given) if np.ndim(as_given) > 1 else np.shape(np.reshape(expected, -1))  # a matrix shown as one
-    actual = np.reshape(actual, shape) if np.size(actual) == int(np.prod(shape)) else np.asarray(actual)
-    return (f"\n  got:      {np.array2string(actual, precision=8, prefix='  got:      ')}"
+    return (f"\n  got:      {np.array2string(np.reshape(actual, shape), precision=8, prefix='  got:      ')}"
             f"\n  expected: {np.array2string(np.reshape(expected, shape), precision=8, prefix='  expected: ')}")
 
 
