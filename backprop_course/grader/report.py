@@ -25,7 +25,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 
-from ..checks.core import MISTAKES, mistake_codes  # noqa: E402
+from ..checks.core import mistake_codes  # noqa: E402
+from ..checks.mistakes import CODES  # noqa: E402
 from ..lectures import palette  # noqa: E402
 from .assignments import assignments as course_assignments  # noqa: E402
 from .inert import PAGE_CSP  # noqa: E402
@@ -257,7 +258,7 @@ def render(results, title="Grade report"):
              "mistakes": Plot(_png(plot_mistakes(counts)), describe_mistakes(counts)) if counts else None}
     problems = sorted(results.problems.items())
     return environment.get_template("report.html.j2").render(
-        title=title, csp=PAGE_CSP, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
+        title=title, csp=PAGE_CSP, results=results, plots=plots, mistakes=counts.most_common(), explain=CODES,
         table=score_table(results), problems=problems, NOT_GRADED=NOT_GRADED,
         NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()),
         refused_times=[(key, reason) for key, reason in problems if reason.startswith(TIME_REFUSED)],

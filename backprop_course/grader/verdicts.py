@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from nbformat.v4 import new_output
 
 from ..checks.core import Check, quiet
-from ..checks.mistakes import MISTAKES
+from ..checks.mistakes import CODES, MISTAKES
 from ..checks.remote import MARK
 
 #: the package whose modules hold the checks a test cell may import
@@ -417,12 +417,13 @@ def _failure(check, case, observed, reveal):
 
 
 def hidden_failure(check, code=None, raised=None):
-    """What a failed hidden test shows: which check failed and, for a known mistake, its code and
-    message; never an input, an expected value, or anything the student's code returned (an
-    error's type is named only when it is one of Python's own)."""
+    """What a failed hidden test shows: which check failed and, for a known mistake or a structural
+    diagnosis, its code and message (fixed text, ``checks.mistakes``); never an input, an expected
+    value, or anything the student's code returned (an error's type is named only when it is one
+    of Python's own)."""
     where = f"The hidden test of {check.title} fails"
-    if code in MISTAKES:
-        return error_output("Mistake", f"{where}: [{code}] {MISTAKES[code]}")
+    if code in CODES:
+        return error_output("Mistake" if code in MISTAKES else "WrongAnswer", f"{where}: [{code}] {CODES[code]}")
     if raised is not None:
         what = raised if isinstance(getattr(builtins, raised, None), type) else "an exception"
         return error_output("WrongAnswer", f"{where}: your code raised {what}. (Hidden tests show no inputs or "
