@@ -127,13 +127,17 @@ class GradingExecute(Execute):
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's setup_kernel calls this one
 
     def preprocess(self, nb, resources=None, km=None):
+        self.reset()
+        return super().preprocess(nb, resources, km)
+
+    def reset(self):
+        """The state of one notebook's grading, afresh."""
         self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
         self._kernel_dead = False
         self._judged = set()      # the test cells judged so far
         self._reader = None       # while a probe runs: what reads its answer
         self._output_chars = {}
-        self._finished = None  # the request whose output has ended (its "idle" status has come)
-        return super().preprocess(nb, resources, km)
+        self._finished = None     # the request whose output has ended (its "idle" status has come)
 
     def process_message(self, msg, cell, cell_index):
         try:
