@@ -1,27 +1,33 @@
-"""A JupyterHub for the course on one machine: an instructor and students as real Unix users, nbgrader's
-exchange in a shared folder, formgrader in the instructor's own server (README, "A class on JupyterHub").
+"""A JupyterHub for the course on one machine: an instructor and students as real Unix users
+(checked by PAM), nbgrader's exchange in a shared folder, formgrader in the instructor's own
+server (README, "A class on JupyterHub").
 
 ``make hub`` (as root) sets it up in ``HUB_DIR`` and runs it; ``tests/test_hub.py`` runs the same
-setup and the same ``jupyterhub`` command, then holds a class in Chromium. What it puts where:
+setup and the same ``jupyterhub`` command with ``hub_assets/jupyterhub_config.py``, then holds a
+class in Chromium. What it puts where:
 
-- ``<hub>/envs/students``: the student's install (the course's wheel and what it requires, and
-  ``jupyterhub`` for ``jupyterhub-singleuser``): what the students' servers and kernels run. No
-  ``answers/``, no ``source/``: these live in the instructor's home only.
-- ``<hub>/envs/instructor``: the same with the grader's extra (bwrap, Dask): the instructor's
-  server (formgrader) and the grading they run in a terminal.
-- ``<hub>/exchange``: nbgrader's exchange root, ``rwxrwxrwt`` (nbgrader's docs: writable by all;
-  the sticky bit, which nbgrader's own check ignores, so that no student can rename or delete the
-  course's folder in it). nbgrader makes the rest at the first release: the course's folder and
-  ``outbound/`` ``rwxr-xr-x``, ``inbound/`` ``rwx-wx-wx`` (students write, only the instructor lists).
-- ``/home/<instructor>/backprop-course``: the instructor's private course (``source/``,
-  ``release/``, ``answers/``, ``nbgrader_config.py``, ``.course-secret``, then the gradebook,
-  ``submitted/``, ``feedback/``), in a home of mode 700 like every user's.
-- ``<hub>/state``: the hub's database, cookie secret and log (root only).
+- ``<hub>/env``: the hub's Python environment, which every user's server and kernels run: the
+  course's wheel with the grader's extra (the instructor grades with it), what they require, and
+  ``jupyterhub`` for ``jupyterhub-singleuser``. Root's, read-only to users. No ``answers/``, no
+  ``source/``: these stay in the instructor's home. Its ``etc/jupyter`` names the course and the
+  exchange, and gives students nbgrader's Assignments panel and Validate button only.
+- ``<hub>/exchange``: nbgrader's exchange root, ``rwxrwxrwt``: writable by all, as nbgrader's docs
+  ask, and sticky (nbgrader's own check of the root ignores that bit) so that no student can
+  rename or delete the course's folder in it. nbgrader makes the rest at the first release: the
+  course's folder and ``outbound/`` ``rwxr-xr-x``, ``inbound/`` ``rwx-wx-wx`` (students create,
+  only the instructor lists), ``feedback/`` ``rwx--x--x``.
+- ``~<instructor>/backprop-course``: the instructor's private course (``source/``, ``release/``,
+  ``answers/``, ``nbgrader_config.py``, ``.course-secret``; then the gradebook, ``submitted/``,
+  ``feedback/``), in a home of mode 700 like every user's; their ``~/.jupyter`` turns formgrader on.
+- ``<hub>/state``: the hub's settings (``hub.json``), database, cookie secret, the accounts'
+  passwords (root only).
+- ``<hub>/python``: a copy of this Python, only when this one is not one every user can run
+  (:func:`shared_python`).
 
-Both environments are made offline from the installed distributions of the environment running
-this module (the course's pinned versions; see :func:`build_env`), on a Python interpreter every
-user can run (:func:`shared_python`). The proxy is npm's ``configurable-http-proxy``, pinned in
-``hub_assets/npm`` and installed by ``make npm`` like the site's assets.
+The environment is made offline, in seconds, from the installed distributions of the environment
+running this module (the versions pyproject.toml pins; :func:`build_env`). The proxy is npm's
+``configurable-http-proxy``, pinned in ``hub_assets/npm`` and installed by ``make npm`` like the
+site's assets.
 """
 from __future__ import annotations
 
@@ -44,12 +50,14 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from traitlets.config.loader import PyFileConfigLoader
 
 ROOT = Path(__file__).resolve().parents[2]  # the course checkout this runs from
 ASSETS = Path(__file__).resolve().parent / "hub_assets"
 NPM = ASSETS / "npm"  # package.json and package-lock.json of configurable-http-proxy
 CONFIG = ASSETS / "jupyterhub_config.py"
-COURSE_ID = "backprop-course"
+#: the course's id, as its nbgrader_config.py says (formgrader, the exchange's folder, the groups' names)
+COURSE_ID = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config().CourseDirectory.course_id
 #: the comment (GECOS field) of every account this module makes; it removes no other
 MARKER = "backprop-course hub account"
 #: what the instructor's private copy of the course holds (the grader needs answers/ beside source/)
@@ -326,6 +334,11 @@ def configure_env(hub: Hub):
     server |= {name: False for name in STUDENT_SERVER_OFF}
     # replaces nbgrader's own file of this name, which turns all four on
     _write(etc / "jupyter_server_config.d" / "nbgrader.json", json.dumps({"ServerApp": {"jpserver_extensions": server}}, indent=2))
+    # a terminal's shell is not a login shell, which would reset PATH (/etc/profile) and lose the
+    # hub's environment: `backprop-course grade` and `nbgrader` in the instructor's terminal
+    # (jupyter_server_config.d/ holds extensions only; other settings go in the main file)
+    _write(etc / "jupyter_server_config.json",
+           json.dumps({"ServerApp": {"terminado_settings": {"shell_command": ["/bin/bash"]}}}, indent=2))
     _write(etc / "labconfig" / "page_config.json",
            json.dumps({"disabledExtensions": {name: True for name in STUDENT_LAB_OFF}}, indent=2))
     # a hub fetches nothing from the internet for its users: no news, no update checks
