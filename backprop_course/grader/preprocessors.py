@@ -82,6 +82,8 @@ class DeduplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
+#: what the grading kernel runs before the notebook's first cell
+PRELUDE = "import backprop_course.checks.remote"
 #: what GradingExecute adds to a cell whose writes hit the sandbox's caps (the pipeline looks for it)
 WRITE_CAP_NOTE = "[grader: the kernel hit the cap on what it may write while graded"
 _FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large")
@@ -128,6 +130,7 @@ class GradingExecute(Execute):
         self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
         self._kernel_dead = False
         self._judged = set()      # the test cells judged so far
+        self._reader = None       # while a probe runs: what reads its answer
         self._output_chars = {}
         self._finished = None  # the request whose output has ended (its "idle" status has come)
         return super().preprocess(nb, resources, km)
@@ -170,12 +173,26 @@ class GradingExecute(Execute):
                     return
 
     def preprocess_cell(self, cell, resources, index):
+        if index == 0 and self.trusted_verdicts:
+            self.prelude()
         if cell.cell_type == "code":
             self.run_cell(cell, index)
             self.on_cell_done(cell, index)
         if index == len(self.nb.cells) - 1 and self.trusted_verdicts:
             self.judge_test_cells()
         return cell, resources
+
+    def prelude(self):
+        """Import the checks in the kernel before any cell runs: the stand-ins bind numpy's
+        functions then, before student code could patch them (its output is dropped)."""
+        cell = self.nb.cells[0]
+        try:
+            self.execute_cell(new_code_cell(PRELUDE), 0, store_history=False)
+        except DeadKernelError:
+            self._dead_at, self._kernel_dead = 0, True
+        finally:
+            self.nb.cells[0] = cell
+            self._output_chars[0] = 0
 
     def on_cell_done(self, cell, index):
         """Called after each code cell has run (a test cell is judged later, see :meth:`on_judged`)."""
@@ -212,6 +229,10 @@ class GradingExecute(Execute):
                              self.resources.get("unique_key", "?"), index + 1)
 
     def output(self, outs, msg, display_id, cell_index):
+        if self._reader is not None:  # a probe: only its marked answer is read, the rest dropped as it comes
+            if msg.get("msg_type") == "stream":
+                self._reader.feed(msg.get("content", {}).get("text", ""))
+            return None
         content = msg.get("content", {})
         text = content.get("text") if msg.get("msg_type") == "stream" else None
         size = len(text) if isinstance(text, str) else len(json.dumps(content, default=str))
@@ -300,8 +321,7 @@ class GradingExecute(Execute):
                                 "(os._exit, a crash, or too much memory).")
         nonce = verdicts.new_nonce()
         probe = new_code_cell(verdicts.probe_code(call, case, nonce))
-        counted = self._output_chars.get(index, 0)
-        self._output_chars[index] = 0
+        self._reader = verdicts.AnswerReader(nonce)
         with quiet(Warning):
             try:
                 self.execute_cell(probe, index, store_history=False)
@@ -312,9 +332,9 @@ class GradingExecute(Execute):
                                     "crash, or too much memory).")
             finally:
                 self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
-                self._output_chars[index] = counted
+                reader, self._reader = self._reader, None
             try:
-                observed = verdicts.observation(probe.outputs, nonce)
+                observed = reader.observed()
             except verdicts.Unreadable as unreadable:
                 timed_out = [o for o in probe.outputs if o.output_type == "error" and o.ename == "CellTimeoutError"]
                 observed = verdicts.Unreadable(f"your code ran past the time limit of {self.timeout} s in this test") \
@@ -375,3 +395,8 @@ def configure(c):
 
     c.Autograde.exporter_class = IntakeNotebookExporter
     c.GenerateFeedback.exporter_class = IntakeHTMLExporter
+    # What a student wrote is inert in the feedback and in formgrader's submission view: sanitised,
+    # math typeset when the page is made, a Content-Security-Policy (grader/inert.py).
+    from . import inert
+
+    inert.configure(c)
