@@ -37,6 +37,7 @@ from answers.catalogue import CATALOGUE, strip_markers
 from backprop_course.grader.exchange import owner
 from backprop_course.tools import hub as hubs
 from grading_helpers import course_copy
+import hostile
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -70,6 +71,15 @@ JS_FILL = """([id, sources]) => {
         }
     }
     return n;
+}"""
+
+
+JS_ADD_MARKDOWN = """([id, source]) => {
+    const app = window.jupyterapp;
+    app.shell.activateById(id);
+    const notebook = app.shell.currentWidget.content.model.sharedModel;
+    notebook.insertCell(notebook.cells.length, {cell_type: 'markdown', source});
+    return notebook.cells.length;
 }"""
 
 
@@ -347,6 +357,8 @@ def hold_class(browser, hub, names, passwords, seen):
             cells = next(s for s in CATALOGUE if s.name == WORK[who] and s.assignment == A).cells
             sources = {grade_id: strip_markers(source) for grade_id, source in cells.items()}
             assert page.evaluate(JS_FILL, [panels[who], sources]) == len(sources)
+        if who == "bob":  # and notes of his own, with markup that runs script wherever it is not made inert
+            page.evaluate(JS_ADD_MARKDOWN, [panels[who], hostile.MARKDOWN])
         validate(page, panels[who])
     seen["validation"] = {}
     for who, page in students.items():
@@ -377,9 +389,18 @@ def hold_class(browser, hub, names, passwords, seen):
     seen["scores"] = {row["student"]: row["score"] for row in teacher.request.get(f"{api}/submissions/{A}").json()}
     notebooks = teacher.request.get(f"{api}/submitted_notebooks/{A}/{Path(NOTEBOOK).stem}").json()
     bob = next(row["id"] for row in notebooks if row["student"] == names["bob"])
+    requests = []
+    teacher.on("request", lambda request: requests.append(request.url))
     answer = teacher.goto(f"{hub.url}/user/{hub.instructor}/formgrader/submissions/{bob}/?index=0")
-    seen["submission view"] = (answer.status, teacher.locator("body").inner_text())
+    teacher.wait_for_load_state("networkidle")
+    teacher.wait_for_function("() => window.formgrader && window.formgrader.loaded === true")  # its own scripts ran
+    teacher.get_by_text(hostile.NOTE).scroll_into_view_if_needed()
     shot(teacher, "05_formgrader_submission_bob")
+    seen["submission view"] = {
+        "status": answer.status, "text": teacher.locator("body").inner_text(), "ran": teacher.evaluate(
+            f"() => window.{hostile.CANARY} || []"), "outside": [url for url in requests if not url.startswith(
+                (hub.url + "/", "data:"))], "math": teacher.locator("mjx-container svg").count(),
+        "policy": teacher.locator("meta[http-equiv='Content-Security-Policy']").get_attribute("content")}
     teacher.goto(f"{hub.url}/user/{hub.instructor}/formgrader/manage_assignments")
     formgrader_row(teacher).locator("td.release-feedback a").click()
     seen["release feedback"] = formgrader_outcome(teacher, "release the feedback of 01_neuron")
@@ -481,10 +502,17 @@ def test_grading_with_the_sandbox_and_the_preflight_scores_each_student(klass):
     assert scores[names["cy"]] == 0.0
 
 
-def test_formgrader_shows_a_submission(klass):
-    status, text = klass["submission view"]
-    assert status == 200 and re.search(r"Submission \d / 3", text) and "Student's answer" in text, (status, text[:2000])
-    assert (ARTIFACTS / "05_formgrader_submission_bob.png").is_file()
+def test_formgrader_shows_a_submission_inert(klass):
+    """On a hub, formgrader's page and every user's server share one origin: a student's script
+    running there would act as the instructor. Bob's notes (tests/hostile.py) show as text and
+    math, their markup runs nothing, and the page loads nothing from elsewhere (grader/inert.py)."""
+    view = klass["submission view"]
+    assert view["status"] == 200 and re.search(r"Submission \d / 3", view["text"]), view["text"][:2000]
+    assert "Student's answer" in view["text"] and hostile.NOTE in view["text"]
+    assert view["ran"] == [], f"bob's script ran in the instructor's formgrader: {view['ran']}"
+    assert view["outside"] == [], view["outside"]
+    assert "default-src 'none'" in view["policy"], view["policy"]
+    assert view["math"] >= 2 and "\\varphi" not in view["text"], "the math is not typeset"
 
 
 def test_each_student_fetches_their_own_feedback_only(klass):
@@ -497,6 +525,9 @@ def test_each_student_fetches_their_own_feedback_only(klass):
         assert [path.name for path in files] == ["neuron.html"], files
         assert files[0].read_bytes() == written[who], f"{who} fetched feedback that is not theirs"
     assert f"[{MISTAKE}]" in klass["feedback page bob"]
+    # its math typeset when it was made: nothing to load, nothing raw
+    page = klass["feedback"]["bob"][0].read_text()
+    assert "<mjx-container" in page and "cdnjs" not in page
 
 
 def test_a_student_cannot_reach_another_students_work_or_the_gradebook(klass):

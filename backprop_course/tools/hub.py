@@ -19,6 +19,8 @@ class in Chromium. What it puts where:
 - ``~<instructor>/backprop-course``: the instructor's private course (``source/``, ``release/``,
   ``answers/``, ``nbgrader_config.py``, ``.course-secret``; then the gradebook, ``submitted/``,
   ``feedback/``), in a home of mode 700 like every user's; their ``~/.jupyter`` turns formgrader on.
+- ``<hub>/npm``: MathJax, which the instructor's grading and formgrader typeset math with, in an
+  npm cache every user reads (``$BACKPROP_SITE_CACHE`` of their servers).
 - ``<hub>/state``: the hub's settings (``hub.json``), database, cookie secret, the accounts'
   passwords (root only).
 - ``<hub>/python``: a copy of this Python, only when this one is not one every user can run
@@ -52,6 +54,8 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from traitlets.config.loader import PyFileConfigLoader
+
+from ..grader import npm, typeset
 
 ROOT = Path(__file__).resolve().parents[2]  # the course checkout this runs from
 ASSETS = Path(__file__).resolve().parent / "hub_assets"
@@ -104,6 +108,11 @@ class Hub:
         return self.folder / "state"
 
     @property
+    def npm(self) -> Path:
+        """The npm cache the users' servers read ($BACKPROP_SITE_CACHE): MathJax."""
+        return self.folder / "npm"
+
+    @property
     def course(self) -> Path:
         """The instructor's private course."""
         return home(self.instructor) / "backprop-course"
@@ -115,7 +124,8 @@ class Hub:
     def settings(self):
         """What the hub's config reads (state/hub.json)."""
         return asdict(self) | {"folder": str(self.folder), "students": list(self.students), "course_id": COURSE_ID,
-                               "env": str(self.env), "state": str(self.state), "proxy": proxy_command(),
+                               "env": str(self.env), "state": str(self.state), "npm": str(self.npm),
+                               "proxy": proxy_command(),
                                "groups": {f"formgrade-{COURSE_ID}": [self.instructor],
                                           f"nbgrader-{COURSE_ID}": list(self.students)}}
 
@@ -440,15 +450,28 @@ def as_user(user, args, env_path: Path, **kwargs):
 # --------------------------------------------------------------------------- the hub
 
 
+def installed(packages: Path, what) -> Path:
+    """The node_modules folder of an npm package set ``make npm`` installed into this user's cache."""
+    try:
+        return npm.modules(packages, offline=True, log=lambda *a: None)
+    except npm.NpmError as error:
+        raise HubError(f"{what} is not installed: run `make npm`. {error}") from None
+
+
 def proxy_command():
     """configurable-http-proxy, run by node: from npm, pinned in hub_assets/npm, installed by ``make npm``."""
-    from .site import SiteError, npm_modules
-
-    try:
-        modules = npm_modules(packages=NPM, offline=True, log=lambda *a: None)
-    except SiteError as error:
-        raise HubError(f"configurable-http-proxy is not installed: run `make npm`. {error}") from None
+    modules = installed(NPM, "configurable-http-proxy, the hub's proxy")
     return [node(), str(modules / "configurable-http-proxy" / "bin" / "configurable-http-proxy")]
+
+
+def share_mathjax(hub: Hub):
+    """MathJax, which typesets the math of the feedback and of formgrader when the instructor's
+    grading and formgrader make a page, in an npm cache every user reads (``<hub>/npm``: the
+    users' servers get it as $BACKPROP_SITE_CACHE); this user's is root's own."""
+    modules = installed(typeset.MATHJAX, "MathJax (the feedback's and formgrader's math)")
+    if hub.npm.exists():
+        shutil.rmtree(hub.npm)
+    shutil.copytree(modules.parent, hub.npm / modules.parent.name, copy_function=_place, symlinks=True)
 
 
 def node():
@@ -478,7 +501,8 @@ def prepare(hub: Hub):
     if os.geteuid() != 0:
         raise HubError("the hub needs root: it creates Unix users and its spawner starts each user's server as them "
                        "(sudo make hub)")
-    proxy_command()  # before anything is made: the proxy is there
+    proxy_command()  # before anything is made: the proxy and MathJax are there
+    installed(typeset.MATHJAX, "MathJax (the feedback's and formgrader's math)")
     hub.folder.mkdir(parents=True, exist_ok=True)
     hub.folder.chmod(0o755)
     hub.state.mkdir(exist_ok=True)
@@ -497,6 +521,7 @@ def install(hub: Hub, course: Path = ROOT, log=print):
     with tempfile.TemporaryDirectory() as scratch:
         build_env(hub.env, REQUIREMENTS, python, course_wheel(Path(scratch)))
     configure_env(hub)
+    share_mathjax(hub)
     hub.exchange.mkdir(exist_ok=True)
     hub.exchange.chmod(0o1777)
     passwords = {user: create_user(user) for user in hub.users}

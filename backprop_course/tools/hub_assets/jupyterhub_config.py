@@ -42,7 +42,9 @@ c.Spawner.args = hub["server_args"]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.env_keep = ["LANG", "LC_ALL"]
-c.Spawner.environment = {"PATH": f"{env / 'bin'}:/usr/local/bin:/usr/bin:/bin"}
+c.Spawner.environment = {"PATH": f"{env / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+                         # MathJax for the math of the feedback and of formgrader (make npm's, shared)
+                         "BACKPROP_SITE_CACHE": hub["npm"]}
 # a server starts in seconds; on a busy machine it may take a minute
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
