@@ -1,23 +1,25 @@
-"""A class on a real JupyterHub, in Chromium (issue 30): the README's recipe, ``make hub``'s own
-setup (``backprop_course.tools.hub``) and hub config, with real Unix users.
+"""A class on a real JupyterHub, in Chromium (issue 30): the README's recipe, with ``make hub``'s
+own setup (``backprop_course.tools.hub``) and hub configuration, and real Unix users.
 
 One hub, one browser, one pass through a class, observed by the tests below:
 
-1. the instructor logs in (PAM) and releases 01_neuron from formgrader, in their own server;
-2. three students log in, fetch it in the Assignments panel, fill it in (ada correct, bob with
-   the named mistake ``loss-no-half``, cy blank), press Validate, and submit;
-3. the instructor collects in formgrader and grades in a terminal of theirs (the course's CLI,
-   what ``make grade`` runs: the sandbox and the preflight included), opens a submission in
-   formgrader and releases the feedback there;
-4. each student fetches their feedback in the Assignments panel.
+1. the instructor logs in (PAM) and releases 01_neuron in formgrader, in their own server;
+2. three students log in, fetch it in the Assignments panel, fill it in (ada right, bob with the
+   named mistake ``loss-no-half`` and notes carrying tests/hostile.py's markup, cy blank), press
+   Validate, and submit;
+3. the instructor collects in formgrader, types the README's grading command in a terminal of
+   their JupyterLab (what ``make grade`` runs: the sandbox and the preflight included), opens
+   bob's submission in formgrader (inert) and releases the feedback there;
+4. each student fetches their feedback in the Assignments panel; bob opens his.
 
 Then, as the students' own Unix users: what they cannot read (another student's work, the
 exchange's inbound and feedback folders, the instructor's course: gradebook, answers, source,
-submissions) and that their servers run the student's install, without the answers.
+submissions) and that their Python has the course's wheel without the answers.
 
 Needs root (it creates the users and removes them after), Debian's Chromium, Playwright and
-``make npm`` (configurable-http-proxy); without one of them it fails and says which. Screenshots
-and the logs go to ``tests/artifacts/hub/`` (or ``$HUB_ARTIFACTS``).
+``make npm`` (configurable-http-proxy, MathJax); without one of them it fails and says which.
+Screenshots, the logs and the time of each step (``timings.json``) go to ``tests/artifacts/hub/``
+(or ``$HUB_ARTIFACTS``).
 """
 import contextlib
 import json
@@ -33,11 +35,11 @@ from urllib.parse import quote
 
 import pytest
 
+import hostile
 from answers.catalogue import CATALOGUE, strip_markers
 from backprop_course.grader.exchange import owner
 from backprop_course.tools import hub as hubs
 from grading_helpers import course_copy
-import hostile
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -313,7 +315,7 @@ def klass(tmp_path_factory):
         ending = time.monotonic()
         if process is not None:
             hubs.kill(hub, process)
-        hubs.remove(hub)
+        hubs.remove(hub, background=True)  # the accounts now; the hub's folder while the next tests run
         log.close()
         seen["phases"]["teardown"] = round(time.monotonic() - ending, 1)
         took = {"in all": round(time.monotonic() - started, 1), **seen["phases"]}

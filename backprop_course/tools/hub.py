@@ -46,6 +46,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -212,12 +213,13 @@ def distributions(requirements):
     """The installed distributions ``requirements`` need, recursively (markers and extras
     evaluated here): {canonical name: Distribution}. The course itself is left out: it is
     installed from its wheel (:func:`build_env`)."""
-    found, todo = {}, [Requirement(r) for r in requirements]
+    found, done, todo = {}, set(), [Requirement(r) for r in requirements]
     while todo:
         requirement = todo.pop()
         name = canonicalize_name(requirement.name)
-        if name in found and not requirement.extras:
+        if (name, frozenset(requirement.extras)) in done:
             continue
+        done.add((name, frozenset(requirement.extras)))
         try:
             dist = found.get(name) or importlib.metadata.distribution(requirement.name)
         except importlib.metadata.PackageNotFoundError:
@@ -323,7 +325,7 @@ def build_env(env: Path, requirements, python: Path, wheel: Path):
             raise HubError(f"{dist.metadata['Name']} {dist.version} needs Python {needs}, and {python} is {version}")
         copy_distribution(dist, env, site)
     done = subprocess.run([sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "--no-deps",
-                           "--no-index", "--no-compile", "--quiet", str(wheel)], capture_output=True, text=True, timeout=600)
+                           "--no-index", "--quiet", str(wheel)], capture_output=True, text=True, timeout=600)
     if done.returncode:
         raise HubError(f"installing the course's wheel into {env} failed:\n{done.stderr[-3000:]}")
 
@@ -405,16 +407,22 @@ def create_user(user) -> str:
 
 
 def processes_of(uid):
-    """The ids of the processes running as ``uid``."""
+    """The ids of the live processes running as ``uid`` (a zombie, ended and waiting to be reaped, runs nothing)."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if entry.stat().st_uid == uid:
+                if entry.stat().st_uid == uid and _state(entry.path) != "Z":
                     found.append(int(entry.name))
-            except FileNotFoundError:
+            except OSError:  # ended meanwhile
                 pass
     return found
+
+
+def _state(proc):
+    """A process's state letter, from /proc/<pid>/stat (after the command's closing parenthesis)."""
+    with open(os.path.join(proc, "stat")) as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
 
 
 def remove_user(user):
@@ -572,11 +580,20 @@ def kill(hub: Hub, process):
             os.kill(pid, signal.SIGKILL)
 
 
-def remove(hub: Hub):
-    """Undo :func:`setup`: the accounts this hub made (homes included) and the hub's folder."""
+def remove(hub: Hub, background=False):
+    """Undo :func:`setup`: the accounts this hub made (their homes and whatever they still run),
+    then the hub's folder. Its environment is some 30,000 hard links, whose removal takes seconds
+    to tens of seconds on a busy disk: with ``background`` the folder goes in a thread of this
+    process (not a daemon: the interpreter waits for it at exit), which is returned."""
     for user in hub.users:
         remove_user(user)
-    shutil.rmtree(hub.folder, ignore_errors=True)
+    if not background:
+        shutil.rmtree(hub.folder, ignore_errors=True)
+        return None
+    thread = threading.Thread(target=shutil.rmtree, args=(hub.folder,), kwargs={"ignore_errors": True},
+                              name=f"remove {hub.folder}")
+    thread.start()
+    return thread
 
 
 def main(argv=None):
