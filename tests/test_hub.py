@@ -309,8 +309,9 @@ def klass(tmp_path_factory):
             finally:
                 browser.close()
         seen["probes"] = probes(hub, names)
-        seen["modes"] = {str(path.relative_to(hub.exchange)): oct(path.stat().st_mode & 0o7777) for path in
-                         (hub.exchange, hub.exchange / hubs.COURSE_ID, *(hub.exchange / hubs.COURSE_ID).iterdir())}
+        course_folder = hub.exchange / hubs.course_id()
+        seen["modes"] = {str(path.relative_to(hub.exchange)): oct(path.stat().st_mode & 0o7777)
+                         for path in (hub.exchange, course_folder, *course_folder.iterdir())}
         seen.update(hub=hub, names=names)
         yield seen
     finally:
@@ -326,27 +327,48 @@ def klass(tmp_path_factory):
 
 
 def hold_class(browser, hub, names, passwords, seen):
-    """The class, step by step; what it shows goes into ``seen``, the time of each step into seen["phases"]."""
-    clock, phases = time.monotonic(), seen["phases"]
+    """The class, step by step, with the time of each step in seen["phases"]; what it shows goes into ``seen``."""
+    clock = time.monotonic()
 
     def phase(name):
         nonlocal clock
-        phases[name] = round(time.monotonic() - clock, 1)
+        seen["phases"][name] = round(time.monotonic() - clock, 1)
         clock = time.monotonic()
+
     teacher = login(browser, hub, hub.instructor, passwords[hub.instructor], "formgrader/manage_assignments")
     students = {who: login(browser, hub, user, passwords[user], "lab") for who, user in names.items()}
     seen["wrong password"] = failed_login(hub, names["ada"])
+    release(teacher, hub, seen)
+    phase("logins, servers, release")
+    hand_in(students, hub, names, seen)
+    phase("fetch, fill, validate, submit")
+    teacher.reload()
+    formgrader_row(teacher).locator("td.collect a").click()
+    seen["collect"] = formgrader_outcome(teacher, "collect 01_neuron")
+    phase("collect")
+    # in a terminal of their server, as the README says: what `make grade` runs, with the hub's environment
+    seen["graded"], seen["grade exit"] = grade_in_a_terminal(teacher, hub)
+    (ARTIFACTS / "grade.log").write_text(seen["graded"])
+    assert seen["grade exit"] == "0", f"grading failed:\n{seen['graded'][-5000:]}"
+    phase("grade")
+    look_and_return(teacher, hub, names, seen)
+    phase("formgrader: submission, release feedback")
+    fetch_feedback(students, hub, names, seen)
+    phase("fetch feedback")
 
-    # 1. the instructor releases 01_neuron in formgrader (a page of its own: JupyterHub >= 4.1
-    #    forbids the iframe JupyterLab's Formgrader tab would show it in, nbgrader #1870)
+
+def release(teacher, hub, seen):
+    """The instructor releases 01_neuron in formgrader, a page of its own (JupyterHub >= 4.1 forbids
+    the iframe of JupyterLab's Formgrader tab, nbgrader #1870)."""
     teacher.wait_for_url(f"**/user/{hub.instructor}/formgrader/manage_assignments", timeout=180_000)
     formgrader_row(teacher).locator("td.release a").click()
     seen["release"] = formgrader_outcome(teacher, "release 01_neuron")
     formgrader_row(teacher).locator("td.status", has_text="released").wait_for()
     shot(teacher, "01_formgrader_released")
-    phase("logins, servers, release")
 
-    # 2. each student fetches, fills in, validates and submits
+
+def hand_in(students, hub, names, seen):
+    """Each student fetches 01_neuron, fills it in, validates and submits, the three servers at once."""
     for who, page in students.items():
         lab_ready(page, names[who])
         assignments_panel(page)
@@ -354,8 +376,7 @@ def hold_class(browser, hub, names, passwords, seen):
     seen["fetched"], panels = {}, {}
     for who, page in students.items():
         list_rows(page, "fetched", 1)
-        notebook = hubs.home(names[who]) / A / NOTEBOOK
-        seen["fetched"][who] = notebook.read_bytes()
+        seen["fetched"][who] = (hubs.home(names[who]) / A / NOTEBOOK).read_bytes()
         panels[who] = page.evaluate(JS_OPEN, f"{A}/{NOTEBOOK}")
         if WORK[who]:
             cells = next(s for s in CATALOGUE if s.name == WORK[who] and s.assignment == A).cells
@@ -375,20 +396,14 @@ def hold_class(browser, hub, names, passwords, seen):
     for who, page in students.items():
         list_rows(page, "submitted", 1)
         shot(page, f"03_submitted_{who}")
-    phase("fetch, fill, validate, submit")
-    inbound = hub.exchange / hubs.COURSE_ID / "inbound"
+    inbound = hub.exchange / hubs.course_id() / "inbound"
     seen["inbound owners"] = {entry.name.split("+")[0]: owner(entry) for entry in inbound.iterdir()}
 
-    # 3. the instructor collects (formgrader), grades (a terminal of theirs), looks, returns feedback
-    teacher.reload()
-    formgrader_row(teacher).locator("td.collect a").click()
-    seen["collect"] = formgrader_outcome(teacher, "collect 01_neuron")
-    phase("collect")
-    # in a terminal of their server, as the README says: what `make grade` runs, with the hub's environment
-    seen["graded"], seen["grade exit"] = grade_in_a_terminal(teacher, hub)
-    (ARTIFACTS / "grade.log").write_text(seen["graded"])
-    assert seen["grade exit"] == "0", f"grading failed:\n{seen['graded'][-5000:]}"
-    phase("grade")
+
+def look_and_return(teacher, hub, names, seen):
+    """The instructor reads the scores and opens bob's submission in formgrader, then releases the feedback."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     api = f"{hub.url}/user/{hub.instructor}/formgrader/api"
     seen["scores"] = {row["student"]: row["score"] for row in teacher.request.get(f"{api}/submissions/{A}").json()}
     notebooks = teacher.request.get(f"{api}/submitted_notebooks/{A}/{Path(NOTEBOOK).stem}").json()
@@ -397,21 +412,28 @@ def hold_class(browser, hub, names, passwords, seen):
     teacher.on("request", lambda request: requests.append(request.url))
     answer = teacher.goto(f"{hub.url}/user/{hub.instructor}/formgrader/submissions/{bob}/?index=0")
     teacher.wait_for_load_state("networkidle")
-    teacher.wait_for_function("() => window.formgrader && window.formgrader.loaded === true")  # its own scripts ran
-    teacher.get_by_text(hostile.NOTE).scroll_into_view_if_needed()
+    with contextlib.suppress(PlaywrightTimeout):  # formgrader's own scripts ran (the test says if not)
+        teacher.wait_for_function("() => window.formgrader && window.formgrader.loaded === true", timeout=60_000)
+    notes = teacher.get_by_text(hostile.NOTE)
+    if notes.count():
+        notes.first.scroll_into_view_if_needed()
     shot(teacher, "05_formgrader_submission_bob")
+    policy = teacher.locator("meta[http-equiv='Content-Security-Policy']")
     seen["submission view"] = {
-        "status": answer.status, "text": teacher.locator("body").inner_text(), "ran": teacher.evaluate(
-            f"() => window.{hostile.CANARY} || []"), "outside": [url for url in requests if not url.startswith(
-                (hub.url + "/", "data:"))], "math": teacher.locator("mjx-container svg").count(),
-        "policy": teacher.locator("meta[http-equiv='Content-Security-Policy']").get_attribute("content")}
+        "status": answer.status, "text": teacher.locator("body").inner_text(),
+        "loaded": teacher.evaluate("() => !!(window.formgrader && window.formgrader.loaded)"),
+        "ran": teacher.evaluate(f"() => window.{hostile.CANARY} || []"),
+        "outside": [url for url in requests if not url.startswith((hub.url + "/", "data:"))],
+        "math": teacher.locator("mjx-container svg").count(),
+        "policy": policy.first.get_attribute("content") if policy.count() else ""}
     teacher.goto(f"{hub.url}/user/{hub.instructor}/formgrader/manage_assignments")
     formgrader_row(teacher).locator("td.release-feedback a").click()
     seen["release feedback"] = formgrader_outcome(teacher, "release the feedback of 01_neuron")
-    phase("formgrader: submission, release feedback")
 
-    # 4. each student fetches their feedback
-    for who, page in students.items():
+
+def fetch_feedback(students, hub, names, seen):
+    """Each student fetches their feedback; bob opens his page, and tries ada's server."""
+    for page in students.values():
         page.locator("#refresh_assignments_list").click()
         page.locator("#submitted_assignments_list .item_status button", has_text="Fetch Feedback").click()
     seen["feedback"] = {}
@@ -419,33 +441,30 @@ def hold_class(browser, hub, names, passwords, seen):
         page.locator("#submitted_assignments_list a", has_text="view feedback").wait_for(state="visible", timeout=120_000)
         shot(page, f"06_feedback_{who}")
         seen["feedback"][who] = sorted((hubs.home(names[who]) / A / "feedback").glob("*/*"))
-    # what the hub lets one student's browser do with another's server
-    answer = students["bob"].request.get(f"{hub.url}/user/{names['ada']}/api/contents/{A}/{NOTEBOOK}")
-    seen["bob at ada's server"] = (answer.status, answer.url, answer.text()[:3000])
-    # bob opens his feedback page: "view feedback" shows its folder, the page opens in JupyterLab
     bob = students["bob"]
+    answer = bob.request.get(f"{hub.url}/user/{names['ada']}/api/contents/{A}/{NOTEBOOK}")
+    seen["bob at ada's server"] = (answer.status, answer.url, answer.text()[:3000])
+    # "view feedback" shows the feedback's folder; the page opens in JupyterLab
     bob.locator("#submitted_assignments_list a", has_text="view feedback").click()
     (page_path,) = seen["feedback"]["bob"]
-    relative = str(page_path.relative_to(hubs.home(names["bob"])))
     bob.locator(".jp-DirListing-item", has_text=page_path.name).wait_for()
     bob.evaluate("async (path) => { await window.jupyterapp.commands.execute('docmanager:open', "
-                 "{path, factory: 'HTML Viewer'}); }", relative)
+                 "{path, factory: 'HTML Viewer'}); }", str(page_path.relative_to(hubs.home(names["bob"]))))
     body = bob.frame_locator("iframe[sandbox]").last.locator("body")
     body.get_by_text(f"[{MISTAKE}]").first.wait_for()
     seen["feedback page bob"] = body.inner_text()
     shot(bob, "07_feedback_page_bob")
-    phase("fetch feedback")
 
 
 #: what bob, a student, tries (PROBE): each must be refused
 STUDENT_DENIED = ("the exchange's inbound", "the exchange's feedback", "the course's folder in the exchange", "ada's home",
-                  "ada's notebook", "ada's submission, collected", "ada's feedback", "the gradebook", "the answers",
+                  "ada's nbgrader cache", "ada's notebook", "ada's submission, collected", "ada's feedback", "the gradebook", "the answers",
                   "the source", "the course secret", "the instructor's course")
 
 
 def probes(hub, names):
     """Each path as bob (a student), ada's own as ada, the exchange's inbound as the instructor."""
-    exchange = hub.exchange / hubs.COURSE_ID
+    exchange = hub.exchange / hubs.course_id()
     ada = hubs.home(names["ada"])
     course = hub.course
     (submission,) = (course / "submitted" / names["ada"] / A).glob(NOTEBOOK)
@@ -454,6 +473,7 @@ def probes(hub, names):
         "the exchange's feedback": ("list", exchange / "feedback"),
         "the course's folder in the exchange": ("rename", exchange),
         "ada's home": ("list", ada),
+        "ada's nbgrader cache": ("list", ada / ".local" / "share" / "jupyter" / "nbgrader_cache"),
         "ada's notebook": ("read", ada / A / NOTEBOOK),
         "ada's submission, collected": ("read", submission),
         "ada's feedback": ("read", course / "feedback" / names["ada"] / A / "neuron.html"),
@@ -464,7 +484,8 @@ def probes(hub, names):
         "the instructor's course": ("list", course),
     }
     return {"bob": probe(hub, names["bob"], {k: (kind, str(p)) for k, (kind, p) in as_bob.items()}),
-            "ada": probe(hub, names["ada"], {"ada's notebook": ("read", str(ada / A / NOTEBOOK))}),
+            "ada": probe(hub, names["ada"], {"ada's notebook": ("read", str(ada / A / NOTEBOOK)),
+                                             "ada's nbgrader cache": ("list", str(as_bob["ada's nbgrader cache"][1]))}),
             "instructor": probe(hub, hub.instructor, {"the exchange's inbound": ("list", str(exchange / "inbound")),
                                                       "the gradebook": ("read", str(course / "gradebook.db"))})}
 
@@ -522,6 +543,7 @@ def test_formgrader_shows_a_submission_inert(klass):
     assert view["status"] == 200 and re.search(r"Submission \d / 3", view["text"]), view["text"][:2000]
     assert "Student's answer" in view["text"] and hostile.NOTE in view["text"]
     assert view["ran"] == [], f"bob's script ran in the instructor's formgrader: {view['ran']}"
+    assert view["loaded"], "formgrader's own scripts did not run to the end"
     assert view["outside"] == [], view["outside"]
     assert "default-src 'none'" in view["policy"], view["policy"]
     assert view["math"] >= 2 and "\\varphi" not in view["text"], "the math is not typeset"
@@ -550,6 +572,7 @@ def test_a_student_cannot_reach_another_students_work_or_the_gradebook(klass):
     assert status == 403 and "nbgrader" not in text, (status, url, text)
     # the probes can succeed: the owners are allowed
     assert klass["probes"]["ada"]["ada's notebook"].startswith("read ")
+    assert klass["probes"]["ada"]["ada's nbgrader cache"] == "listed 1 entries", klass["probes"]["ada"]
     instructor = klass["probes"]["instructor"]
     assert instructor["the exchange's inbound"] == "listed 3 entries", instructor
     assert instructor["the gradebook"].startswith("read ")

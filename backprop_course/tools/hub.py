@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.metadata
 import json
 import os
@@ -62,8 +63,6 @@ ROOT = Path(__file__).resolve().parents[2]  # the course checkout this runs from
 ASSETS = Path(__file__).resolve().parent / "hub_assets"
 NPM = ASSETS / "npm"  # package.json and package-lock.json of configurable-http-proxy
 CONFIG = ASSETS / "jupyterhub_config.py"
-#: the course's id, as its nbgrader_config.py says (formgrader, the exchange's folder, the groups' names)
-COURSE_ID = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config().CourseDirectory.course_id
 #: the comment (GECOS field) of every account this module makes; it removes no other
 MARKER = "backprop-course hub account"
 #: what the instructor's private copy of the course holds (the grader needs answers/ beside source/)
@@ -124,11 +123,11 @@ class Hub:
 
     def settings(self):
         """What the hub's config reads (state/hub.json)."""
-        return asdict(self) | {"folder": str(self.folder), "students": list(self.students), "course_id": COURSE_ID,
+        return asdict(self) | {"folder": str(self.folder), "students": list(self.students), "course_id": course_id(),
                                "env": str(self.env), "state": str(self.state), "npm": str(self.npm),
                                "proxy": proxy_command(),
-                               "groups": {f"formgrade-{COURSE_ID}": [self.instructor],
-                                          f"nbgrader-{COURSE_ID}": list(self.students)}}
+                               "groups": {f"formgrade-{course_id()}": [self.instructor],
+                                          f"nbgrader-{course_id()}": list(self.students)}}
 
     def save(self):
         _write(self.state / "hub.json", json.dumps(self.settings(), indent=2) + "\n")
@@ -138,6 +137,12 @@ class Hub:
         data = json.loads((Path(folder) / "state" / "hub.json").read_text())
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name != "folder"}
                    | {"folder": Path(folder), "students": tuple(data["students"])})
+
+
+@functools.cache
+def course_id() -> str:
+    """The course's id, as its nbgrader_config.py says (the exchange's folder, the groups' names)."""
+    return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config().CourseDirectory.course_id
 
 
 def home(user) -> Path:
@@ -341,7 +346,7 @@ def configure_env(hub: Hub):
     (:func:`instructor_config`), as nbgrader's JupyterHub demos do."""
     etc = hub.env / "etc" / "jupyter"
     _write(etc / "nbgrader_config.py", "# the hub's course and exchange, for every user (backprop_course/tools/hub.py)\n"
-           f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
+           f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {course_id()!r}\n"
            f"c.Exchange.root = {str(hub.exchange)!r}\n")
     server = {"nbgrader.server_extensions.validate_assignment": True, "nbgrader.server_extensions.assignment_list": True}
     server |= {name: False for name in STUDENT_SERVER_OFF}
