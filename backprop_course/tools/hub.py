@@ -341,9 +341,10 @@ REQUIREMENTS = ("backprop-course[grader]", "jupyterhub")
 
 def configure_env(hub: Hub):
     """The environment's own Jupyter config (``<env>/etc/jupyter``, nbgrader's "sys-prefix" level),
-    which every user's server reads: the course and its exchange; the students' nbgrader extensions
-    only (Assignments, Validate); no news from the internet. The instructor turns formgrader on in their own config
-    (:func:`instructor_config`), as nbgrader's JupyterHub demos do."""
+    which every user's server reads: the course and its exchange; the students' nbgrader
+    extensions only (Assignments, Validate); terminals that keep the environment; no news from the
+    internet. The instructor turns formgrader on in their own config (:func:`instructor_config`),
+    as nbgrader's JupyterHub demos do."""
     etc = hub.env / "etc" / "jupyter"
     _write(etc / "nbgrader_config.py", "# the hub's course and exchange, for every user (backprop_course/tools/hub.py)\n"
            f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {course_id()!r}\n"
