@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import pipeline, sandbox
+from backprop_course.grader.sandbox import limits
 from backprop_course.grader.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
 from backprop_course.grader.preprocessors import GradingExecute
 from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
@@ -377,8 +378,10 @@ def test_nothing_is_left_behind(graded):
     while list(runtime.iterdir()) and time.time() < deadline:
         time.sleep(0.5)
     assert list(runtime.iterdir()) == [], "private kernel directories were not removed"
-    groups = Path("/sys/fs/cgroup/pids/backprop-sandbox")  # shared with other gradings running now
-    for group in (p for p in groups.iterdir() if p.is_dir()) if groups.is_dir() else ():
+    parents = [folder / limits.GROUP for folder in limits.v1_folders().values()]  # shared with other gradings running now
+    if limits.v2_root() is not None:
+        parents.append(limits.v2_root() / limits.GROUP)
+    for group in (p for parent in parents if parent.is_dir() for p in parent.iterdir() if p.is_dir()):
         for pid in (group / "cgroup.procs").read_text().split():
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -504,18 +507,19 @@ def test_the_prompt_kernel_client_talks_to_a_sandboxed_kernel(tmp_path):
     assert list(runtime.iterdir()) == []
 
 
-@pytest.mark.skipif(not sandbox.CGROUP_PIDS.joinpath("cgroup.procs").exists() or os.geteuid() != 0,
-                    reason="needs root and a cgroup v1 pids controller")
+@pytest.mark.skipif(not limits.enforcement(limits.Budget())[0], reason="no cgroup can be made here")
 def test_groups_of_killed_graders_are_swept_and_live_ones_kept():
     gone = 4194303  # above any pid this machine has handed out (pid_max is at most 2**22)
     assert not Path(f"/proc/{gone}").exists()
-    stale = sandbox.PidsCgroup(f"{gone}-stale", 8)
-    live = sandbox.PidsCgroup(f"{os.getpid()}-live", 8)
+    budget = limits.Budget(memory=limits.GiB, tasks=8)
+    stale, _ = limits.KernelCgroup.create(f"{gone}-stale", budget)
+    live, _ = limits.KernelCgroup.create(f"{os.getpid()}-live", budget)
+    fresh = None
     try:
-        fresh = sandbox.PidsCgroup.create(f"{os.getpid()}-fresh", 8)
-        assert fresh is not None and fresh.path.is_dir()
-        assert not stale.path.exists(), "the group of a grader that is gone was left"
-        assert live.path.is_dir(), "the group of a running grader was removed"
+        fresh, why = limits.KernelCgroup.create(f"{os.getpid()}-fresh", budget)
+        assert fresh is not None and all(folder.is_dir() for folder in fresh.folders.values()), why
+        assert not any(folder.exists() for folder in stale.folders.values()), "the group of a grader that is gone was left"
+        assert all(folder.is_dir() for folder in live.folders.values()), "the group of a running grader was removed"
     finally:
         for group in (stale, live, fresh):
             if group is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from queue import Empty
 
@@ -21,6 +22,7 @@ from traitlets import Bool, Integer, Unicode
 from ..checks.core import quiet
 from . import verdicts
 from .sandbox import SandboxedKernelManager
+from .sandbox.client import DROPPED, MESSAGE_BYTES
 from .verdicts import error_output
 
 
@@ -82,9 +84,14 @@ class DeduplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
-#: what GradingExecute adds to a cell whose writes hit the sandbox's caps (the pipeline looks for it)
+#: what GradingExecute adds to a cell whose writes hit the sandbox's caps
 WRITE_CAP_NOTE = "[grader: the kernel hit the cap on what it may write while graded"
 _FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large")
+#: the notebook's metadata where GradingExecute lists each cap the kernel hit, in words; written
+#: by the grader alone (a submission's own value is dropped). The pipeline shows them as notes.
+CAP_NOTES = "backprop_course_caps"
+#: messages that always pass the cap per cell: without them a cell would not end
+_ALWAYS = ("status", "execute_input", "clear_output")
 
 
 class GradingExecute(Execute):
@@ -104,6 +111,12 @@ class GradingExecute(Execute):
     # machine's load. Here a cell's output is read to its end for as long as it keeps coming
     # (on_cell_executed), and only a kernel silent for iopub_timeout costs that cell.
     raise_on_iopub_timeout = Bool(False, help=Execute.raise_on_iopub_timeout.help).tag(config=True)
+    notebook_timeout = Integer(180, help="Wall-clock seconds for a whole notebook, its kernel's start included, "
+                                         "beside each cell's timeout: a cell running then is interrupted, and "
+                                         "the cells after it are not run (0: none).").tag(config=True)
+    max_cell_bytes = Integer(20 * 1024 ** 2, help="Bytes the grader accepts from the kernel per cell, as sent: "
+                                                  "streams, rich outputs with their buffers, widget messages; the "
+                                                  "rest is dropped as it arrives (0: no cap).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
@@ -111,26 +124,18 @@ class GradingExecute(Execute):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
-    async def async_start_new_kernel_client(self):
-        """nbclient's, then the sandbox sealed (:meth:`SandboxedKernelManager.seal`) before any cell runs."""
-        kc = await super().async_start_new_kernel_client()
-        if isinstance(self.km, SandboxedKernelManager):
-            try:
-                await self.km.seal()
-            except Exception:
-                await self._async_cleanup_kernel()
-                raise
-        return kc
-
-    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's setup_kernel calls this one
-
     def preprocess(self, nb, resources=None, km=None):
         self._dead_at = None
         self._output_chars = {}
         self._finished = None  # the request whose output has ended (its "idle" status has come)
-        return super().preprocess(nb, resources, km)
+        self.start_caps(nb)
+        nb, resources = super().preprocess(nb, resources, km)
+        self.record_caps(nb)
+        return nb, resources
 
     def process_message(self, msg, cell, cell_index):
+        if not self.accept(msg, cell, cell_index):
+            return None
         try:
             return super().process_message(msg, cell, cell_index)
         except CellExecutionComplete:
@@ -174,6 +179,8 @@ class GradingExecute(Execute):
             cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
                                          "(os._exit, a crash, or too much memory).")]
             return cell, resources
+        if self.out_of_time(cell):
+            return cell, resources
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
             if self.trusted_verdicts and is_grade(cell):
@@ -186,13 +193,7 @@ class GradingExecute(Execute):
         if self._output_chars.get(index, 0) > self.max_output_chars:
             cell.outputs.append(new_output("stream", name="stdout",
                                            text=f"\n[output cut at {self.max_output_chars} characters]\n"))
-        if any(o.output_type == "error" and any(mark in str(o.get("evalue", "")) for mark in _FULL) for o in cell.outputs):
-            size = getattr(self.km, "tmpfs_size", 0) // 2 ** 20
-            cell.outputs.append(new_output("stream", name="stderr", text=(
-                f"\n{WRITE_CAP_NOTE} (its working folder and /tmp hold {size} MiB each, in memory, "
-                "gone after grading): this cell stopped there]\n")))
-            self.log.warning("%s: the kernel hit the cap on what it may write, in cell %d",
-                             self.resources.get("unique_key", "?"), index + 1)
+        self.note_caps(cell, index)
         return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
@@ -201,8 +202,93 @@ class GradingExecute(Execute):
         size = len(text) if isinstance(text, str) else len(json.dumps(content, default=str))
         self._output_chars[cell_index] = self._output_chars.get(cell_index, 0) + size
         if self._output_chars[cell_index] > self.max_output_chars:
-            return None
+            return self.first_error(outs, msg)
         return super().output(outs, msg, display_id, cell_index)
+
+    # --- the caps, and what each cap hit leaves in the cell and the notebook's notes ---------
+    def start_caps(self, nb):
+        nb.metadata.pop(CAP_NOTES, None)  # the grader's to write, not the submission's
+        self._cap_notes = []
+        self._cell_bytes = {}
+        self._dropped = {}
+        self._time_up_at = None
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
+
+    def record_caps(self, nb):
+        if self._cap_notes:
+            nb.metadata[CAP_NOTES] = list(self._cap_notes)
+
+    def accept(self, msg, cell, index):
+        """Whether a message of the kernel for cell ``index`` is taken in: within the cap per cell
+        (status and the like always are; past the cap, one error still is, or a failed cell could
+        look passed). A message the client did not accept (client.DROPPED) fails the cell."""
+        kind = msg.get("msg_type")
+        if kind == DROPPED:
+            if index not in self._dropped:
+                self._dropped[index] = msg["content"].get("why", "")
+                cell.outputs.append(error_output("MessageDropped", "A message of the kernel was not accepted: "
+                                                 f"{self._dropped[index]}."))
+            return False
+        if kind in _ALWAYS:
+            return True
+        size = msg.get(MESSAGE_BYTES)
+        if size is None:
+            size = len(json.dumps(msg.get("content", {}), default=str)) + sum(len(b) for b in msg.get("buffers") or ())
+        self._cell_bytes[index] = self._cell_bytes.get(index, 0) + size
+        if not self.max_cell_bytes or self._cell_bytes[index] <= self.max_cell_bytes:
+            return True
+        return kind == "error" and not any(o.output_type == "error" for o in cell.outputs)
+
+    def first_error(self, outs, msg):
+        """Past the output cap: the cell's first error, cut short, and nothing else."""
+        if msg.get("msg_type") != "error" or any(o.output_type == "error" for o in outs):
+            return None
+        content = msg.get("content", {})
+        return error_output(str(content.get("ename", "Error"))[:200], str(content.get("evalue", ""))[:2000])
+
+    def _get_timeout(self, cell):
+        """A cell's timeout, cut to what is left of the notebook's."""
+        timeout = super()._get_timeout(cell)
+        if self._deadline is None:
+            return timeout
+        left = max(1, math.ceil(self._deadline - time.monotonic()))
+        return left if timeout is None else min(timeout, left)
+
+    def out_of_time(self, cell):
+        """Whether the notebook's time is up (the cell is then marked not run)."""
+        if self._time_up_at is None:
+            return False
+        cell.outputs = [error_output("NotebookTimeout", f"Not run: the notebook's time cap of {self.notebook_timeout} s "
+                                     f"was reached in cell {self._time_up_at + 1}.")]
+        return True
+
+    def note_caps(self, cell, index):
+        """Say in the cell, in the notebook's notes (CAP_NOTES) and the log each cap the kernel hit in it."""
+        hits = []
+        if any(o.output_type == "error" and any(mark in str(o.get("evalue", "")) for mark in _FULL) for o in cell.outputs):
+            size = getattr(self.km, "tmpfs_size", 0) // 2 ** 20
+            cell.outputs.append(new_output("stream", name="stderr", text=(
+                f"\n{WRITE_CAP_NOTE} (its working folder and /tmp hold {size} MiB each, in memory, "
+                "gone after grading): this cell stopped there]\n")))
+            self._note(f"the kernel hit the cap on what it may write while graded ({size} MiB in its working folder "
+                       f"and in /tmp), in cell {index + 1}: that cell stopped there")
+        if any(o.output_type == "error" and o.get("ename") == "MemoryError" for o in cell.outputs):
+            hits.append(f"memory cap of {getattr(self.km, 'memory_limit', 0) / 2 ** 30:g} GiB a process")
+        hits += getattr(self.km, "caps_hit", list)()
+        if self.max_cell_bytes and self._cell_bytes.get(index, 0) > self.max_cell_bytes:
+            hits.append(f"cap of {self.max_cell_bytes / 2 ** 20:g} MiB on what the grader takes from a cell")
+        if index in self._dropped:
+            hits.append(f"cap on a message of the kernel ({self._dropped[index]})")
+        if self._deadline is not None and self._time_up_at is None and time.monotonic() >= self._deadline:
+            self._time_up_at = index
+            hits.append(f"time cap of {self.notebook_timeout} s for the notebook")
+        for hit in dict.fromkeys(hits):
+            cell.outputs.append(new_output("stream", name="stderr", text=f"\n[grader: {hit} reached in this cell]\n"))
+            self._note(f"{hit} reached in cell {index + 1}")
+
+    def _note(self, text):
+        self._cap_notes.append(text)
+        self.log.warning("%s: %s", self.resources.get("unique_key", "?"), text)
 
     def judge(self, cell, index):
         """Run each check's probe in the kernel and its verdict here; the first failure overrules the cell.
