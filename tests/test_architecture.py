@@ -2,7 +2,7 @@
 
 ``backprop_course`` is laid out by where its code runs (README, "Architecture"). What the
 student's kernel imports (``checks``) and what the lecture kernels import (``lectures``) must
-not pull in the instructor's grader or the developer tools; the grader must not depend on the
+not pull in the instructor's grader or the developer tools, and the lectures not the checks; the grader must not depend on the
 tools; and no module of the package may import the test suite.
 
     python tests/test_architecture.py    # prints module sizes and the import layers
@@ -22,7 +22,9 @@ TESTS = ROOT / "tests"
 #: room -> rooms it must never import
 FORBIDDEN = {
     "checks": {"grader", "tools"},
-    "lectures": {"grader", "tools"},
+    # the lectures run in every student's kernel and implement no exercise: nor may they import the
+    # checks' reference or oracle (tests/test_no_answers_in_lectures.py runs their callables against them)
+    "lectures": {"grader", "tools", "checks"},
     "grader": {"tools"},
 }
 
@@ -85,6 +87,21 @@ def test_no_room_imports_what_it_must_not():
     assert not wrong, "\n".join(wrong)
 
 
+#: modules of the package that may import the instructor's answers (answers/, never installed), and why
+IMPORT_ANSWERS = {
+    "backprop_course.checks.core": "a call with no recorded case is computed by the answers, where they exist",
+    "backprop_course.grader.answerbook": "the grader loads a course's answers from its root",
+}
+
+
+def test_only_the_sanctioned_modules_import_the_answers():
+    """The answers are an answer to every exercise: the kernels' rooms and the grader reach them
+    only where named (the developer tools may: they build classes from the catalogue)."""
+    wrong = [name for name, path in modules().items() if room(name) != "tools" and name not in IMPORT_ANSWERS
+             and any(m == "answers" or m.startswith("answers.") for m in imported(name, path))]
+    assert not wrong, f"these import answers/: {wrong}"
+
+
 def test_the_import_check_sees_a_forbidden_import(tmp_path):
     """The check above can fail: a checks module that imports the grader is caught."""
     fake = tmp_path / "backprop_course"
@@ -98,13 +115,17 @@ def test_the_import_check_sees_a_forbidden_import(tmp_path):
     assert "backprop_course.grader.pipeline" in found["backprop_course.checks.core"]
 
 
+#: the one module that loads code by path: the course's answers, course content beside source/
+LOADS_BY_PATH = {"backprop_course.grader.answerbook"}
+
+
 def test_nothing_in_the_package_imports_the_tests():
     test_modules = {p.stem for p in TESTS.glob("*.py")} | {"tests"}
     wrong = []
     for name, path in modules().items():
         text = path.read_text()
         wrong += [f"{name} imports {m}" for m in imported(name, path) if m.split(".")[0] in test_modules]
-        if re.search(r"spec_from_file_location|runpy|sys\.path\.(insert|append)", text):
+        if re.search(r"spec_from_file_location|runpy|sys\.path\.(insert|append)", text) and name not in LOADS_BY_PATH:
             wrong.append(f"{name} loads code by path")
     assert not wrong, "\n".join(wrong)
 

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from backprop_course.tools.catalogue import source_notebook
+from answers.catalogue import source_notebook
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

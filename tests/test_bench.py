@@ -11,7 +11,7 @@ import pytest
 
 from backprop_course.grader.assignments import assignments
 from backprop_course.tools import bench
-from backprop_course.tools.catalogue import EXERCISES
+from answers.catalogue import EXERCISES
 from grading_helpers import RIGHTLY_PASSING
 
 

@@ -30,6 +30,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from grading_helpers import copy_answers
 
 import nbformat
 import pytest
@@ -162,6 +163,7 @@ def course(tmp_path_factory):
         shutil.copytree(ROOT / name, tmp / name,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     shutil.copy2(ROOT / "nbgrader_config.py", tmp / "nbgrader_config.py")
+    copy_answers(tmp)
     return tmp
 
 
@@ -565,6 +567,7 @@ def exchange(browser, tmp_path_factory):
     for folder in ("source", "release"):
         shutil.copytree(ROOT / folder, course / folder)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     due = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
     with open(course / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.Exchange.root = {str(shared)!r}\nc.DueDates.dates = {{{EXCHANGE_A!r}: {due!r}}}\n"
@@ -647,7 +650,7 @@ ASSIGNMENT_03 = "release/03_vectorised/vectorised.ipynb"
 
 
 def _catalogue_cells(name):
-    from backprop_course.tools.catalogue import CATALOGUE, strip_markers
+    from answers.catalogue import CATALOGUE, strip_markers
 
     return {grade_id: strip_markers(source) for grade_id, source in
             next(s for s in CATALOGUE if s.name == name).cells.items()}

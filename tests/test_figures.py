@@ -18,7 +18,7 @@ from matplotlib.collections import Collection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from backprop_course.grader import report  # noqa: E402
-from backprop_course.lectures import classification, palette, plots, widgets  # noqa: E402
+from backprop_course.lectures import activations, classification, palette, plots, widgets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PALETTE = {mcolors.to_hex(c) for c in [*palette.CYCLE, palette.WARNING_TEXT, palette.INPUT_FILL,
@@ -63,9 +63,18 @@ def tiny_results():
     return results
 
 
+def sigmoid(net):
+    return 1 / (1 + np.exp(-net))
+
+
+def sigmoid_prime(net):
+    return sigmoid(net) * (1 - sigmoid(net))
+
+
 LECTURE_FIGURES = {
-    "plot_all_activations": lambda: plots.plot_all_activations(),
-    "plot_activation": lambda: plots.plot_activation("sigmoid", mark=0.46),
+    "plot_all_activations": lambda: plots.plot_all_activations({"sigmoid": (sigmoid, sigmoid_prime),
+                                                                **activations.ACTIVATIONS}),
+    "plot_activation": lambda: plots.plot_activation(sigmoid, sigmoid_prime, "sigmoid", mark=0.46),
     "draw_network": lambda: plots.draw_network((3, 2, 1), values=[[1, 2, 3], [0.2, 0.7], [0.6]],
                                                weights=[np.array([[0.5, -1], [1, 2], [-0.3, 0.1]]), np.array([[1.0], [-2.0]])],
                                                deltas=[None, [1e-4, -2e-4], [-0.09]], biases=[None, [0.5, 1.0], [0.4]]),
@@ -135,7 +144,7 @@ def test_warning_text_is_readable_on_white():
 
 
 def test_each_widget_image_says_what_it_shows_now():
-    playground = widgets.neuron_playground()
+    playground = widgets.neuron_playground(activations={"sigmoid": (sigmoid, sigmoid_prime)})
     before = playground.image.tooltip
     assert before.startswith("The sigmoid activation") and f"net = {playground.net:.2f}" in before
     playground.bias_slider.value = 2.0
@@ -145,7 +154,9 @@ def test_each_widget_image_says_what_it_shows_now():
     explorer.eta_slider.value = 0.55
     assert explorer.image.tooltip.startswith("η = 0.550, diverging.") and "over 20 steps" in explorer.image.tooltip
 
-    stepper = widgets.backprop_stepper()
+    from lecture_standins import Neuron, driver  # the tests' own: the widget has no neuron of its own
+
+    stepper = widgets.backprop_stepper(Neuron, driver)
     assert "ready: press Forward" in stepper.image.tooltip
     stepper.forward()
     stepper.backward()
@@ -153,7 +164,9 @@ def test_each_widget_image_says_what_it_shows_now():
     assert "3 input nodes, 2 hidden neurons, 1 output neuron" in text and "δ computed" in text
     assert f"δ {stepper.delta_l[0]:.3f}" in text
 
-    trainer = classification.boundary_trainer(epochs=2, frames=2)
+    from lecture_standins import Centroids  # the tests' own class: the widget has no net of its own
+
+    trainer = classification.boundary_trainer(Centroids, epochs=2, frames=2)
     assert "after 0 epochs on 'two moons' (2 classes)" in trainer.image.tooltip and "empty" in trainer.image.tooltip
     trainer.train()
     assert "after 2 epochs" in trainer.image.tooltip

@@ -13,7 +13,7 @@ import pytest
 
 from backprop_course.grader import report
 from backprop_course.grader.assignments import assignments
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK
 from grading_helpers import BROKEN, RIGHTLY_PASSING, cell_errors, exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent

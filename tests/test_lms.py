@@ -33,6 +33,7 @@ from backprop_course.grader.late import LatePenalty, parse_due
 from backprop_course.grader.safezip import printable
 from backprop_course.tools.demo_class import handed_in
 from nbgrader_runner import nbgrader
+from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
@@ -166,6 +167,7 @@ def new_course(path):
     for folder in ("source", "release"):
         shutil.copytree(ROOT / folder, path / folder)
     shutil.copy(ROOT / "nbgrader_config.py", path)
+    copy_answers(path)
     with open(path / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.DueDates.dates = {DUE!r}\n")
     return path

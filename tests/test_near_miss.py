@@ -13,7 +13,7 @@ import pytest
 from backprop_course.checks.backprop import (check_neuron_backward_hidden, check_neuron_backward_output,
                                              check_network_train, check_train)
 from backprop_course.checks.neuron import check_activation, check_derivative, check_loss
-from backprop_course.tools.catalogue import EXERCISES, reference_cells
+from answers.catalogue import EXERCISES, reference_cells
 
 RTOL, ATOL = 1e-5, 1e-7  # stated in checks/core.py
 NEAR, FAR = RTOL / 10, 10 * RTOL

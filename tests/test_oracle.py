@@ -1,4 +1,4 @@
-"""The finite-difference oracle (backprop_course/checks/oracle.py) against mathematics: values
+"""The finite-difference oracle (answers/oracle.py) against mathematics: values
 worked out by hand on nets small enough to follow on paper, and closed forms (σ' = σ(1 − σ),
 d/dθ Σθ³ = 3θ²). Never against a second copy of the oracle or of the course's backward pass.
 
@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from backprop_course.checks.oracle import TwoLayerNet, numerical_gradient, phi
+from answers.oracle import TwoLayerNet, numerical_gradient, phi
 
 THETA = [2.0, -1.0, 3.0, 0.5]   # w_ij, b_j, w_jl, b_l of the 1-1-1 ReLU net above
 GRADIENT = [7.5, 7.5, 2.5, 2.5]

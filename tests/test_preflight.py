@@ -24,7 +24,8 @@ from nbgrader.api import Gradebook
 from backprop_course.checks.remote import package_fingerprint
 from backprop_course.grader import pipeline
 from backprop_course.grader.sandbox.policy import PACKAGE_DIR
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -46,6 +47,7 @@ def course_with_bwrap(course, bwrap_path, students=("ada", "grace")):
         shutil.copytree(ROOT / folder, course / folder)
     config = (ROOT / "nbgrader_config.py").read_text()
     (course / "nbgrader_config.py").write_text(config + f"\nc.SandboxedKernelManager.bwrap_path = {str(bwrap_path)!r}\n")
+    copy_answers(course)
     for student in students:
         path = course / "submitted" / student / A / NOTEBOOK[A]
         path.parent.mkdir(parents=True)
@@ -101,6 +103,7 @@ def make_course(folder, package=False, config=""):
     for name in ("source", "release"):
         shutil.copytree(ROOT / name, folder / name)
     (folder / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + textwrap.dedent(config))
+    copy_answers(folder)
     if package:
         shutil.copytree(PACKAGE_DIR, folder / "backprop_course", ignore=shutil.ignore_patterns("__pycache__"))
     for student, (sub, _) in CLASS.items():
@@ -332,6 +335,7 @@ def test_the_demo_class_grades_with_the_bundled_bwrap_when_no_system_bwrap_is_fo
     for name in ("source", "release"):
         shutil.copytree(ROOT / name, course / name)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     shutil.copytree(ROOT / "examples" / "demo_class" / "submitted", course / "demo" / "submitted")
     done = run([BIN / "backprop-course", "--root", course, "grade", "--class-dir", "demo", "--jobs", "2",
                 "--only", "release", "--only", "autograde"], course, env)

@@ -25,7 +25,8 @@ import nbformat
 import pytest
 
 from backprop_course.grader import cli, sandbox
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 A, B = "01_neuron", "02_backprop"
@@ -122,6 +123,7 @@ def term(tmp_path_factory, nbgrader_env):
     for folder in ("source", "release"):
         shutil.copytree(ROOT / folder, course / folder)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     with open(course / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.DueDates.dates = {{{A!r}: {DUE!r}}}\n")
     for student, handed_in in CLASS.items():

@@ -7,6 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grading_helpers import copy_answers
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir())
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
@@ -18,6 +20,7 @@ def fresh_release(tmp_path_factory, nbgrader_env):
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "source", course / "source")
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     for assignment in ASSIGNMENTS:
         subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=course,
                        env=nbgrader_env, check=True, capture_output=True)

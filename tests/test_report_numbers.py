@@ -15,7 +15,7 @@ from nbgrader.api import Gradebook
 
 from backprop_course.grader import report
 from backprop_course.grader.assignments import assignments
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES
+from answers.catalogue import CATALOGUE, EXERCISES
 from grading_helpers import BROKEN
 
 

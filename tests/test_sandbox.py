@@ -22,8 +22,8 @@ from backprop_course.grader import pipeline, sandbox
 from backprop_course.grader.sandbox import limits
 from backprop_course.grader.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
 from backprop_course.grader.preprocessors import GradingExecute
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
-from grading_helpers import exercise_scores, tree_hashes
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from grading_helpers import copy_answers, exercise_scores, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A2 = "02_backprop"
@@ -254,6 +254,7 @@ def make_course(base, extra_config=""):
         shutil.copytree(ROOT / name, base / name)
     config = (ROOT / "nbgrader_config.py").read_text()
     (base / "nbgrader_config.py").write_text(config + "\n# --- tests/test_sandbox.py ---\n" + textwrap.dedent(extra_config))
+    copy_answers(base)
     return base
 
 

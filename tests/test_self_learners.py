@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.tools.catalogue import NOTEBOOK, reference_cells, strip_markers
+from answers.catalogue import NOTEBOOK, reference_cells, strip_markers
+from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,8 +44,9 @@ def test_make_solutions_writes_executed_solution_notebooks(tmp_path, nbgrader_en
     for name in ("source",):
         shutil.copytree(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    copy_answers(tmp_path)
     bin_dir = Path(sys.executable).parent
-    result = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "solutions", f"BIN={bin_dir}", "STAMP="],
+    result = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "solutions", f"BIN={bin_dir}", "STAMP=", "GRADER=", "DEV="],
                             cwd=tmp_path, env=nbgrader_env, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     for assignment, notebook in NOTEBOOK.items():

@@ -8,15 +8,17 @@ and edited cells, extra files). Each gets exactly what its honest work earns; no
 import dataclasses
 import os
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
-from backprop_course.grader import pipeline, report
+from backprop_course.grader import pipeline, report, verdicts
 from backprop_course.grader.assignments import assignments
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
-from grading_helpers import cell_errors, exercise_scores, grade_class, tree_hashes
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from grading_helpers import cell_errors, copy_answers, exercise_scores, grade_class, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "02_backprop"
@@ -114,6 +116,53 @@ _remote.probe = lambda *args, **kwargs: print(_remote.MARK + "{not json")
 }
 
 
+#: a solution made of looking up every graded name in every module the grading kernel can import
+#: (the course's package, and the answers if it could reach them): nothing there is an answer
+LOOKUP = """
+import importlib, pkgutil, sys
+import backprop_course
+_roots = [backprop_course]
+try:
+    import answers
+    _roots.append(answers)
+except ImportError:
+    pass
+for _root in _roots:
+    for _info in [None, *pkgutil.walk_packages(_root.__path__, _root.__name__ + ".")]:
+        try:
+            _module = _root if _info is None else importlib.import_module(_info.name)
+        except BaseException:
+            continue
+        for _name in ("Neuron", "train", "Network"):
+            if callable(getattr(_module, _name, None)):
+                globals()[_name] = getattr(_module, _name)
+"""
+LOOKED_UP = dataclasses.replace(REFERENCE, name="looked-up", cells={e: LOOKUP for e in EXERCISES[A]})
+
+#: a correct solution whose code watches everything the kernel runs and every comparison of the
+#: checks in the kernel, and prints it: none of the hidden tests may reach the feedback
+WATCHER = """
+from backprop_course.checks import core as _core
+
+def _show(info):
+    print("LEAK-CELL:", info.raw_cell)
+
+get_ipython().events.register("pre_run_cell", _show)
+get_ipython().events.register("post_run_cell", lambda result: print("LEAK-AFTER:", result.info.raw_cell))
+_compare = _core.Suspects.compare
+
+def _leaky(self, quantity, actual, expected, *args, **kwargs):
+    print("LEAK-EXPECTED:", quantity, expected)
+    return _compare(self, quantity, actual, expected, *args, **kwargs)
+
+_core.Suspects.compare = _leaky
+_plain_compare = _core.compare
+_core.compare = lambda quantity, actual, expected, *args, **kwargs: (
+    print("LEAK-EXPECTED:", quantity, expected), _plain_compare(quantity, actual, expected, *args, **kwargs))[1]
+"""
+WATCHED = prefixed("watcher", REFERENCE, WATCHER)
+
+
 def grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
@@ -164,6 +213,7 @@ def batch(tmp_path_factory, nbgrader_env):
         for name in ("source", "release"):
             shutil.copytree(ROOT / name, course / name)
         shutil.copy(ROOT / "nbgrader_config.py", course)
+        copy_answers(course)
         with open(course / "nbgrader_config.py", "a") as config:
             config.write("\nc.Execute.timeout = 10  # the infinite loop costs this once\n")
         submitted = course / "submitted"
@@ -188,7 +238,10 @@ def batch(tmp_path_factory, nbgrader_env):
             put(name, build_notebook(sub, hidden_tests=False))
         for name, (sub, _, _) in VERDICT_FAILURES.items():
             put(name, build_notebook(sub, hidden_tests=False))
+        for sub in (LOOKED_UP, WATCHED):
+            put(sub.name, build_notebook(sub, hidden_tests=False))
         grader, submissions, before = grade_class(course)
+        grader.feedback([s for s in submissions if s.student == WATCHED.name])
         yield course, grader, submissions, before
 
 
@@ -273,6 +326,7 @@ def course_with(course, students):
     for folder in ("source", "release"):
         shutil.copytree(ROOT / folder, course / folder)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     for student, sub in students.items():
         path = course / "submitted" / student / A / NOTEBOOK[A]
         path.parent.mkdir(parents=True)
@@ -351,3 +405,61 @@ def test_parallel_grading_into_postgresql_matches_sqlite(tmp_path, nbgrader_env,
         assert not [s.problem for s in graded if s.problem]
         rows[name] = gradebook_rows(grader.db_url)
     assert rows["postgresql"] == rows["sqlite"] and {row[0] for row in rows["sqlite"]} == set(students)
+
+
+def test_a_solution_looked_up_in_the_grading_kernel_earns_nothing(batch):
+    """Issue 23: the grading kernel can import nothing that passes an exercise (it cannot reach
+    the answers, and the course's package holds none)."""
+    _, grader, _, _ = batch
+    got = scores(grader, LOOKED_UP.name)
+    assert set(got) == set(EXERCISES[A]) and all(score == 0 for score, _ in got.values()), got
+
+
+class _Text(HTMLParser):
+    """The text a reader of a page sees (scripts and styles left out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self._skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("script", "style") and self._skip > 0
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def hidden_values(course):
+    """Numbers of the hidden scenarios of 02 as the grader ran them (the course secret's), 6 digits."""
+    import answers
+
+    secret = (course / ".course-secret").read_text().strip()
+    values = set()
+    for cell in nbformat.read(course / "source" / A / NOTEBOOK[A], as_version=4).cells:
+        for call in verdicts.read_cell(cell.source).calls if verdicts.is_test_cell(cell) else []:
+            if call.hidden:
+                case = verdicts.case_of(call, answers, bytes.fromhex(secret))
+                for key in ("x", "w", "delta_l", "w_l", "inputs", "theta"):
+                    values |= {f"{v:.6g}" for v in np.ravel(case.scenario.get(key, [])) if abs(v) > 1e-3}
+    return values
+
+
+def test_code_that_watches_the_kernel_shows_no_hidden_test_in_the_feedback(batch):
+    """Issue 23: hooks on every cell the kernel runs, and on the checks' comparisons, see no
+    hidden test: the kernel never runs one as text, the probes run after the last cell and their
+    output is dropped. The watcher's honest answers keep full marks."""
+    course, grader, _, _ = batch
+    assert all(score == top for score, top in scores(grader, WATCHED.name).values())
+    page = (course / "feedback" / WATCHED.name / A / "backprop.html").read_text()
+    reader = _Text()
+    reader.feed(page)
+    text = "".join(reader.parts)
+    assert "LEAK-CELL" in text, "the watcher ran (it shows the cells it saw)"
+    for hidden in ("BEGIN HIDDEN TESTS", "HIDDEN", "seed=11", "seed=41", "probe(", "@@backprop-probe@@"):
+        assert hidden not in text, f"the feedback shows {hidden!r}"
+    shown = [value for value in hidden_values(course) if value in text]
+    assert not shown, f"hidden inputs in the feedback: {shown}"

@@ -15,10 +15,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from backprop_course.checks import reference
+from answers import reference
 from backprop_course.checks import vectorised as v
-from backprop_course.tools.catalogue import CATALOGUE, NOTEBOOK, build_notebook
-from grading_helpers import exercise_scores, grade_class, tree_hashes
+from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
+from grading_helpers import copy_answers, exercise_scores, grade_class, tree_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "03_vectorised"
@@ -110,6 +110,7 @@ def batch(tmp_path_factory, nbgrader_env):
         for name in ("source", "release"):
             shutil.copytree(ROOT / name, course / name)
         shutil.copy(ROOT / "nbgrader_config.py", course)
+        copy_answers(course)
         students = {s.name: s for s in (REFERENCE, SIGN)} | {name: sub for name, (sub, _, _) in cases(course).items()}
         for student, sub in students.items():
             path = course / "submitted" / student / A / NOTEBOOK[A]

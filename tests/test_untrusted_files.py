@@ -21,8 +21,8 @@ import nbformat
 import pytest
 
 from backprop_course.grader import admission, cli, intake, pipeline, report, sandbox
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
-from grading_helpers import exercise_scores, tree_hashes
+from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
+from grading_helpers import copy_answers, exercise_scores, tree_hashes
 from nbgrader_runner import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +122,7 @@ def build_class(course):
     for name in ("source", "release"):
         shutil.copytree(ROOT / name, course / name)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     for student in ("honest-1", "honest-2"):
         write_notebook(course, student)
     for student, (make, _) in HOSTILE.items():
@@ -246,6 +247,7 @@ def test_plain_nbgrader_autograde_takes_the_same_intake(tmp_path, nbgrader_env, 
     for name in ("source", "release"):
         shutil.copytree(ROOT / name, course / name)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     write_notebook(course, "honest-1")
     folder = write_notebook(course, "mixed")
     for make, _ in HOSTILE.values():
@@ -296,6 +298,7 @@ def test_a_bwrap_without_size_limited_tmpfs_stops_grading_before_the_first_stude
         shutil.copytree(ROOT / name, course / name)
     (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text()
                                                + f"\nc.SandboxedKernelManager.bwrap_path = {str(old)!r}\n")
+    copy_answers(course)
     write_notebook(course, "honest-1")
     grader = pipeline.Course(root=course)
     grader.release()

@@ -2,8 +2,8 @@
 
 1. The oracle: ``cross_entropy`` against the plain definition, ``wave``'s closed-form central
    difference against evaluated differences and against its gradient.
-2. The reference's batch functions (``checks.reference``: what the probe of sgd_epoch swaps in,
-   and what is replayed to name a mistake) against centred finite differences, and its
+2. The reference's batch functions (``answers/reference.py``: what the stand-ins of sgd_epoch
+   answer, and what is replayed to name a mistake) against centred finite differences, and its
    ``sgd_epoch`` against ``sgd_epoch_oracle`` (SGD on finite-difference gradients) in every
    scenario the notebook's tests use: a ReLU kink inside a difference step would show here.
 3. The stated training reaches the stated accuracy, and shuffling the inputs alone does not.
@@ -18,12 +18,14 @@ import re
 import numpy as np
 import pytest
 
-from backprop_course.checks import reference
+from answers import reference
+from answers import vectorised as av
+from answers.oracle import numerical_gradient
 from backprop_course.checks import vectorised as v
 from backprop_course.checks.core import MISTAKES
-from backprop_course.checks.mistakes import TABLE
-from backprop_course.checks.reference import Equations
-from backprop_course.tools.catalogue import CATALOGUE, EXERCISES, source_notebook
+from answers.deviations import TABLE
+from answers.reference import Equations
+from answers.catalogue import CATALOGUE, EXERCISES, source_notebook
 from difference_quotients import centred, quotient
 
 A = "03_vectorised"
@@ -51,16 +53,27 @@ def calls(name):
     return found
 
 
+def grad_check_function(s):
+    """The scalar function of a grad_check scenario, and its exact central difference (or gradient) at x."""
+    x, h = np.array(s["x"]), s["h"]
+    if s["kind"] == "wave":
+        a, k, A_, c = np.array(s["a"]), s["k"], np.array(s["A"]), np.array(s["c"])
+        return (lambda u: v.wave(u, a, k, A_, c)), av.wave_central_difference(x, h, a, k, A_, c)
+    batch, y = np.array(s["batch"]), np.array(s["y"], dtype=int)
+    f = lambda W: av.cross_entropy(batch @ W, y)  # noqa: E731
+    return f, numerical_gradient(f, x)
+
+
 # --- 1. the oracle ---------------------------------------------------------------------------
 
 def test_cross_entropy_is_the_definition():
     rng = np.random.default_rng(0)
     logits, y = rng.normal(0, 3, (6, 4)), rng.integers(0, 4, 6)
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    assert v.cross_entropy(logits, y) == pytest.approx(-np.mean(np.log(probs[np.arange(6), y])), rel=1e-12)
+    assert av.cross_entropy(logits, y) == pytest.approx(-np.mean(np.log(probs[np.arange(6), y])), rel=1e-12)
     # the same loss shifted by 1000 per row: exact where a plain exp overflows
     with np.errstate(over="raise", invalid="raise"):
-        assert v.cross_entropy(logits + 1000, y) == pytest.approx(v.cross_entropy(logits, y), rel=1e-9)
+        assert av.cross_entropy(logits + 1000, y) == pytest.approx(av.cross_entropy(logits, y), rel=1e-9)
 
 
 def test_cross_entropy_gradient_is_the_derivation():
@@ -69,17 +82,17 @@ def test_cross_entropy_gradient_is_the_derivation():
     logits, y = rng.normal(0, 2, (5, 3)), rng.integers(0, 3, 5)
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     expected = (probs - np.eye(3)[y]) / 5
-    np.testing.assert_allclose(v.cross_entropy_gradient(logits, y), expected, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(v.cross_entropy_gradient(logits + 1000, y), expected, rtol=RTOL, atol=ATOL)
-    assert not np.allclose(v.cross_entropy_gradient(logits, y), -expected)
+    np.testing.assert_allclose(av.cross_entropy_gradient(logits, y), expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(av.cross_entropy_gradient(logits + 1000, y), expected, rtol=RTOL, atol=ATOL)
+    assert not np.allclose(av.cross_entropy_gradient(logits, y), -expected)
 
 
 @pytest.mark.parametrize("h", [1e-5, 1e-3, 1e-1])
 def test_wave_central_difference_is_exact(h):
-    s = v.grad_check_scenario(seed=4, shape=(2, 3))
-    f, _ = v._grad_check_function(s)
+    s = av.grad_check_case(seed=4, shape=(2, 3)).scenario
+    f, _ = grad_check_function(s)
     a, k, A_, c, x = np.array(s["a"]), s["k"], np.array(s["A"]), np.array(s["c"]), np.array(s["x"])
-    closed = v.wave_central_difference(x, h, a, k, A_, c)
+    closed = av.wave_central_difference(x, h, a, k, A_, c)
     np.testing.assert_allclose(closed, quotient(f, x, h), rtol=1e-9, atol=1e-9)
     # and it tends to the gradient a·k·cos(kx) + ½(A + Aᵀ)v + c, with error a·k³·h²/6
     gradient = (a * k * np.cos(k * x.ravel()) + 0.5 * (A_ + A_.T) @ x.ravel() + c).reshape(x.shape)
@@ -90,8 +103,8 @@ def test_wave_central_difference_is_exact(h):
 def test_grad_check_tolerance_separates_central_from_one_sided():
     """The stated tolerance passes the central difference at h = 1e-5 and fails a one-sided one."""
     for seed, shape, kind in [(0, (3, 4), "wave"), (1, (4, 3), "model"), (22, (2, 3, 2), "wave")]:
-        s = v.grad_check_scenario(seed=seed, shape=shape, kind=kind)
-        f, expected = v._grad_check_function(s)
+        s = av.grad_check_case(seed=seed, shape=shape, kind=kind).scenario
+        f, expected = grad_check_function(s)
         x = np.array(s["x"])
         central = quotient(f, x, 1e-5)
         assert np.allclose(central, expected, rtol=v.GRAD_RTOL, atol=v.GRAD_ATOL)
@@ -101,9 +114,10 @@ def test_grad_check_tolerance_separates_central_from_one_sided():
 
 
 def test_model_kind_good_and_bad_gradients():
-    s = v.grad_check_scenario(seed=1, shape=(4, 3), kind="model")
-    f, expected = v._grad_check_function(s)
-    good, bad = v._model_gradients(s)
+    case = av.grad_check_case(seed=1, shape=(4, 3), kind="model")
+    s = case.scenario
+    f, expected = grad_check_function(s)
+    good, bad = case.expected["good"], case.expected["bad"]
     np.testing.assert_allclose(good, centred(f, np.array(s["x"])), rtol=RTOL, atol=ATOL)
     assert v.rel_error(good, expected) < 1e-7 < 1e-2 < v.rel_error(bad, expected)
 
@@ -136,27 +150,27 @@ def test_reference_softmax_cross_entropy(scale):
     logits, y = rng.normal(0, 2, (6, 5)) + scale * rng.choice([-1, 1], (6, 1)), rng.integers(0, 5, 6)
     with np.errstate(over="raise", invalid="raise"):
         loss, dlogits = reference.softmax_cross_entropy(logits, y)
-    assert loss == pytest.approx(v.cross_entropy(logits, y), rel=1e-12)
-    np.testing.assert_allclose(dlogits, v.cross_entropy_gradient(logits, y), rtol=RTOL, atol=ATOL)
+    assert loss == pytest.approx(av.cross_entropy(logits, y), rel=1e-12)
+    np.testing.assert_allclose(dlogits, av.cross_entropy_gradient(logits, y), rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("h", [1e-5, 1e-3])
 def test_reference_grad_check_is_the_central_difference(h):
-    s = v.grad_check_scenario(seed=4, shape=(2, 3))
-    f, _ = v._grad_check_function(s)
+    s = av.grad_check_case(seed=4, shape=(2, 3)).scenario
+    f, _ = grad_check_function(s)
     a, k, A_, c, x = np.array(s["a"]), s["k"], np.array(s["A"]), np.array(s["c"]), np.array(s["x"])
     before = x.copy()
-    np.testing.assert_allclose(reference.grad_check(f, x, h), v.wave_central_difference(before, h, a, k, A_, c),
+    np.testing.assert_allclose(reference.grad_check(f, x, h), av.wave_central_difference(before, h, a, k, A_, c),
                                rtol=1e-7, atol=1e-9)
     np.testing.assert_array_equal(x, before)
 
 
 @pytest.mark.parametrize("arguments", calls("check_sgd_epoch"), ids=str)
 def test_reference_epoch_is_sgd_on_finite_differences(arguments):
-    s = v.epoch_scenario(**arguments)
+    s = av.epoch_case(**arguments).scenario
     params = {k: np.array(p) for k, p in s["params"].items()}
     X, y = np.array(s["X"]), np.array(s["y"])
-    expected, loss = v.sgd_epoch_oracle(params, X, y, s["batch_size"], s["learning_rate"], s["rng_seed"])
+    expected, loss = av.sgd_epoch_oracle(params, X, y, s["batch_size"], s["learning_rate"], s["rng_seed"])
     replayed = {k: p.copy() for k, p in params.items()}
     replayed_loss = reference.sgd_epoch(replayed, X, y, s["batch_size"], s["learning_rate"],
                                         np.random.default_rng(s["rng_seed"]))
@@ -169,7 +183,7 @@ def test_reference_epoch_is_sgd_on_finite_differences(arguments):
 @pytest.mark.parametrize("arguments", calls("check_sgd_epoch"), ids=str)
 def test_every_epoch_scenario_ends_with_a_smaller_batch(arguments):
     """Else a dropped last batch, or batch losses weighted by their sizes, could not be told apart."""
-    s = v.epoch_scenario(**arguments)
+    s = av.epoch_case(**arguments).scenario
     assert len(s["y"]) % s["batch_size"] != 0
 
 
@@ -179,12 +193,13 @@ def test_every_epoch_scenario_ends_with_a_smaller_batch(arguments):
 def test_the_stated_training_reaches_the_stated_accuracy(seed):
     """The notebook's training (He init, H = 64, B = 16, η = 0.5, 50 epochs) clears ACCURACY with
     room to spare on the tested seeds and others, and inputs shuffled without targets do not."""
-    s = v.training_scenario(seed=seed)
-    X, y, X_test, y_test = v._training_data(s)
+    case = av.training_case(seed=seed)
+    s = case.scenario
+    X, y, X_test, y_test = np.array(s["X"]), np.array(s["y"]), case.expected["X_test"], case.expected["y_test"]
     (inputs_only, *_), = [e.deviations for e in TABLE if e.code == "shuffled-without-targets"]
     trained = {}
     for name, eq in (("right", reference.LECTURE), ("inputs shuffled alone", Equations(**inputs_only))):
-        params, rng = v._init(np.random.default_rng(seed), 2, s["hidden"], 3), np.random.default_rng(seed + 1)
+        params, rng = {k: np.array(p) for k, p in s["params"].items()}, np.random.default_rng(seed + 1)
         for _ in range(s["epochs"]):
             reference.sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], rng, eq)
         trained[name] = np.mean(v.predict(params, X_test) == y_test)

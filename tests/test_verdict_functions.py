@@ -4,8 +4,9 @@ The grader asks the student's kernel only for the probe's printed observation an
 its own process. Here the kernel's part is played in-process: the probe code runs in a namespace
 holding the student's objects, its stdout becomes a stream output, as nbclient would store it.
 So every path that decides a verdict is exercised on its own: a probe that raised, output the
-grader cannot read, a forged mark, a malformed observation, a judge that fails, and what the
-cell keeps once a verdict overrules it. tests/test_tamper.py runs the same through real kernels.
+grader cannot read, a forged mark, a malformed observation, a judge that fails, what a hidden
+test may say, and the outputs the grader writes for a judged cell. tests/test_tamper.py runs the
+same through real kernels.
 """
 import contextlib
 import dataclasses
@@ -16,12 +17,14 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_output
 
-from backprop_course.checks.core import Mistake, WrongAnswer
+import answers
+from backprop_course.checks.core import Case, Mistake, WrongAnswer
 from backprop_course.checks.neuron import check_activation, check_loss
 from backprop_course.checks.remote import MARK, REGISTRY
 from backprop_course.grader import verdicts
 
 RAISED, UNREADABLE, UNEXPECTED = "Running your code raised", "could not read your code's results", "unexpected form"
+NONCE = "feedc0de"
 
 
 def sigmoid(net):
@@ -51,9 +54,9 @@ def calls(source):
     return verdicts.read_cell(IMPORT + source).calls
 
 
-def scenario(check, args, kwargs):
-    """verdicts.scenario of a call of ``check`` with these literal arguments."""
-    return verdicts.scenario(verdicts.Call(check, (), tuple(args), dict(kwargs), 1))
+def case(check, args, kwargs, hidden=False):
+    """The case of a call of ``check`` with these literal arguments, as the grader makes it."""
+    return verdicts.case_of(verdicts.Call(check, (), tuple(args), dict(kwargs), 1, hidden), answers, b"s" * 32)
 
 
 def without_reveal(call):
@@ -62,13 +65,21 @@ def without_reveal(call):
     return dataclasses.replace(call, kwargs=kwargs), call.kwargs.get("reveal", False)
 
 
+def observed(outputs, nonce=NONCE):
+    """verdicts.observation, or the Unreadable it raised (as GradingExecute passes it on)."""
+    try:
+        return verdicts.observation(outputs, nonce)
+    except verdicts.Unreadable as unreadable:
+        return unreadable
+
+
 def judged(cell_source, namespace, before=""):
-    """The first failing verdict of a test cell, as GradingExecute.judge reaches it, or None."""
+    """The first failing verdict of a test cell, as GradingExecute reaches it, or None."""
     for call in calls(cell_source):
         call, reveal = without_reveal(call)
-        case = verdicts.scenario(call)
-        outputs = kernel_outputs(verdicts.probe_code(call, case), namespace, before)
-        failure = verdicts.verdict(call.check, case, verdicts.observation(outputs), reveal)
+        made = verdicts.case_of(call, answers, b"s" * 32)
+        outputs = kernel_outputs(verdicts.probe_code(call, made, NONCE), namespace, before)
+        failure = verdicts.verdict(call.check, made, observed(outputs), reveal, hidden=call.hidden)
         if failure is not None:
             return failure
     return None
@@ -121,16 +132,21 @@ def test_a_right_answer_passes():
 
 def test_the_probe_prints_one_marked_line_of_json():
     call, _ = without_reveal(calls(CELL)[0])
-    outputs = kernel_outputs(verdicts.probe_code(call, verdicts.scenario(call)), {"sigmoid": sigmoid})
+    outputs = kernel_outputs(verdicts.probe_code(call, verdicts.case_of(call, answers), NONCE), {"sigmoid": sigmoid})
     (line,) = outputs[0].text.splitlines()
-    assert line.startswith(MARK)
-    observed = verdicts.observation(outputs)
-    assert set(observed) == {"observed"} and observed["observed"]["scalar"] == 0.5
+    assert line.startswith(f"{MARK}{NONCE} ")
+    answer = verdicts.observation(outputs, NONCE)
+    assert set(answer) == {"observed"} and answer["observed"]["scalar"] == 0.5
 
 
-def test_the_scenario_is_the_checks_own():
+def test_the_case_is_the_answers_and_a_hidden_one_runs_on_the_secrets_seed():
     check = REGISTRY["check_activation"]
-    assert scenario(check, ["relu"], {"nets": [1.0, -1.0]}) == check.scenario("relu", nets=[1.0, -1.0])
+    assert case(check, ["relu"], {"nets": [1.0, -1.0]}) is answers.case("check_activation", ["relu"], {"nets": [1.0, -1.0]})
+    public = case(check, ["relu"], {"seed": 3})
+    hidden = case(check, ["relu"], {"seed": 3}, hidden=True)
+    again = case(check, ["relu"], {"seed": 3}, hidden=True)
+    other = verdicts.case_of(verdicts.Call(check, (), ("relu",), {"seed": 3}, 1, True), answers, b"t" * 32)
+    assert hidden is again and hidden.scenario["nets"] != public.scenario["nets"] != other.scenario["nets"]
 
 
 def test_a_wrong_answer_fails_with_the_judges_error():
@@ -148,11 +164,11 @@ def test_a_hidden_check_does_not_reveal():
 def test_a_verdict_hides_the_expected_values_unless_told():
     """The default is a hidden test's: a caller that forgets ``reveal`` shows no expected value."""
     check = REGISTRY["check_loss"]
-    case = scenario(check, [], {"t": [1.0], "y_hat": [0.5]})
+    made = case(check, [], {"t": [1.0], "y_hat": [0.5]})
     wrong = {"observed": {"loss": [1.0], "gradient": [-0.5]}}
-    hidden = verdicts.verdict(check, case, wrong)
+    hidden = verdicts.verdict(check, made, wrong)
     assert "expected values are not shown" in hidden.evalue and "expected: " not in hidden.evalue
-    shown = verdicts.verdict(check, case, wrong, reveal=True)
+    shown = verdicts.verdict(check, made, wrong, reveal=True)
     assert "\n  got:      " in shown.evalue and "\n  expected: " in shown.evalue
 
 
@@ -184,11 +200,11 @@ def test_a_missing_object_is_a_probe_that_raised():
 
 def test_a_probe_that_raised_fails_whatever_else_the_observation_holds():
     check = REGISTRY["check_activation"]
-    case = scenario(check, ["sigmoid"], {"nets": [0.0, 1.0]})
+    made = case(check, ["sigmoid"], {"nets": [0.0, 1.0]})
     right = {"scalar": 0.5, "array": {"value": [0.5, sigmoid(1.0)], "shape": [2]},
              "grid": {"value": [[0.5], [sigmoid(1.0)]], "shape": [2, 1]}}
-    assert verdicts.verdict(check, case, {"observed": right}) is None
-    failure = verdicts.verdict(check, case, {"raised": "SystemExit: 0", "observed": right})
+    assert verdicts.verdict(check, made, {"observed": right}) is None
+    failure = verdicts.verdict(check, made, {"raised": "SystemExit: 0", "observed": right})
     assert message(failure) == f"WrongAnswer: {RAISED} SystemExit: 0"
 
 
@@ -196,10 +212,9 @@ def test_a_probe_that_raised_fails_whatever_else_the_observation_holds():
 
 def test_no_output_is_unreadable():
     check = REGISTRY["check_activation"]
-    case = scenario(check, ["sigmoid"], {})
-    assert verdicts.observation([]) is None
-    failure = verdicts.verdict(check, case, None)
-    assert message(failure) == ("WrongAnswer: The grader could not read your code's results "
+    made = case(check, ["sigmoid"], {"seed": 1})
+    failure = verdicts.verdict(check, made, observed([]))
+    assert message(failure) == ("WrongAnswer: the grader could not read your code's results "
                                 "(did it replace print, sys.stdout or the kernel's output?).")
 
 
@@ -208,8 +223,8 @@ def test_a_stream_without_text_is_no_observation():
     notebook) is read as empty: not the probe's answer, and no crash of the grader."""
     bare = new_output("stream", name="stdout", text="")
     del bare["text"]
-    assert verdicts.observation([bare]) is None
-    assert verdicts.observation([bare, stdout(f'{MARK}{{"observed": 1}}\n')]) == {"observed": 1}
+    assert isinstance(observed([bare]), verdicts.Unreadable)
+    assert observed([bare, stdout(f'{MARK}{NONCE} {{"observed": 1}}\n')]) == {"observed": 1}
 
 
 def test_a_silenced_stdout_is_unreadable():
@@ -218,27 +233,63 @@ def test_a_silenced_stdout_is_unreadable():
 
 
 @pytest.mark.parametrize("text", [
-    f"{MARK}{{not json\n",                                  # a mark the student printed, broken
-    f"{MARK}[1, 2, 3]\n",                                   # JSON, but no observation
-    f"{MARK}\"passed\"\n",
+    f"{MARK}{NONCE} {{not json\n",                         # a mark the student printed, broken
+    f"{MARK}{NONCE} [1, 2, 3]\n",                          # JSON, but no observation
+    f"{MARK}{NONCE} \"passed\"\n",
     "all checks passed ✓\n",                                # no mark at all
-    f"  {MARK}{{\"observed\": {{}}}}\n",                   # the mark must start the line
+    f"  {MARK}{NONCE} {{\"observed\": {{}}}}\n",           # the mark must start the line
+    f"{MARK}{{\"observed\": {{}}}}\n",                     # no nonce: an earlier version's mark, or forged
+    f"{MARK}0123456789abcdef {{\"observed\": {{}}}}\n",     # another probe's nonce
+    f"{MARK}{NONCE} " + "[" * 100_000 + "]" * 100_000 + "\n",   # nested beyond any parser's recursion
+    f"{MARK}{NONCE} " + '{"observed": ' + "[" * 40 + "]" * 40 + "}\n",   # deeper than any probe's answer
+    f"{MARK}{NONCE} " + '{"observed": "' + "x" * (verdicts.MAX_ANSWER_CHARS + 1) + '"}\n',
 ])
-def test_a_forged_or_broken_mark_is_unreadable(text):
-    assert verdicts.observation([stdout(text)]) is None
+def test_a_forged_broken_or_unbounded_mark_is_unreadable(text):
+    assert isinstance(observed([stdout(text)]), verdicts.Unreadable)
 
 
 def test_only_stream_outputs_carry_the_observation():
-    shown = new_output("display_data", data={"text/plain": f'{MARK}{{"observed": 1}}'})
-    shown["text"] = f'{MARK}{{"observed": 1}}\n'  # a display output is no stream, whatever it holds
-    assert verdicts.observation([shown]) is None
+    shown = new_output("display_data", data={"text/plain": f'{MARK}{NONCE} {{"observed": 1}}'})
+    shown["text"] = f'{MARK}{NONCE} {{"observed": 1}}\n'  # a display output is no stream, whatever it holds
+    assert isinstance(observed([shown]), verdicts.Unreadable)
 
 
-def test_the_last_mark_is_the_probes():
-    forged = stdout(f'{MARK}{{"observed": "forged"}}\nstudent text\n')
-    real = stdout(f'noise\n{MARK}{{"observed": "real"}}\n')
-    assert verdicts.observation([forged, real]) == {"observed": "real"}
-    assert verdicts.observation([stdout(f'{MARK}{{"raised": "E: x"}}\n')]) == {"raised": "E: x"}
+def test_a_second_answer_with_the_probes_mark_is_refused_not_chosen():
+    """The student's code saw the probe (and its nonce): printing an answer of its own beside the
+    probe's fails the test, whichever comes last."""
+    forged = stdout(f'{MARK}{NONCE} {{"observed": "forged"}}\nstudent text\n')
+    real = stdout(f'noise\n{MARK}{NONCE} {{"observed": "real"}}\n')
+    for outputs in ([forged, real], [real, forged]):
+        assert "more than once" in str(observed(outputs))
+    assert observed([real]) == {"observed": "real"}
+    assert observed([stdout(f'{MARK}{NONCE} {{"raised": "E: x"}}\n')]) == {"raised": "E: x"}
+
+
+# --- what a hidden test may say ---------------------------------------------------------------
+
+def test_a_failed_hidden_test_says_which_check_and_nothing_of_its_numbers():
+    check = REGISTRY["check_loss"]
+    made = case(check, [], {"seed": 5}, hidden=True)
+    t, y_hat = made.scenario["t"], made.scenario["y_hat"]
+    wrong = verdicts.verdict(check, made, {"observed": {"loss": [0.0] * 4, "gradient": [0.0] * 4}}, reveal=True,
+                             hidden=True)
+    assert wrong.evalue == ("The hidden test of the loss and its derivative fails: a result is wrong. (Hidden tests "
+                            "show no inputs or values: try your code on other numbers than the public tests'.)")
+    no_half = verdicts.verdict(check, made, {"observed": {"loss": [(a - b) ** 2 for a, b in zip(t, y_hat)],
+                                                          "gradient": [2 * (b - a) for a, b in zip(t, y_hat)]}}, hidden=True)
+    assert (no_half.ename, no_half.evalue) == (
+        "Mistake", f"The hidden test of the loss and its derivative fails: [loss-no-half] {verdicts.MISTAKES['loss-no-half']}")
+    for text in (wrong.evalue, no_half.evalue):
+        assert not any(f"{v:g}" in text for v in t + y_hat)
+
+
+@pytest.mark.parametrize("raised,shown", [("ZeroDivisionError: secret 0.4172", "ZeroDivisionError"),
+                                          ("w=0.4172: leaked", "an exception"),
+                                          ("MyOwnError: 0.4172", "an exception")])
+def test_a_hidden_test_names_only_pythons_own_errors_and_never_their_message(raised, shown):
+    check = REGISTRY["check_loss"]
+    failure = verdicts.verdict(check, case(check, [], {"seed": 5}, hidden=True), {"raised": raised}, hidden=True)
+    assert f"your code raised {shown}." in failure.evalue and "0.4172" not in failure.evalue
 
 
 # --- an observation of the wrong form --------------------------------------------------------
@@ -251,19 +302,19 @@ def test_the_last_mark_is_the_probes():
 ])
 def test_a_malformed_observation_fails(observed):
     check = REGISTRY["check_activation"]
-    case = scenario(check, ["sigmoid"], {"nets": [0.0, 1.0]})
-    failure = verdicts.verdict(check, case, observed)
+    made = case(check, ["sigmoid"], {"nets": [0.0, 1.0]})
+    failure = verdicts.verdict(check, made, observed)
     assert failure is not None and failure.ename == "WrongAnswer"
     assert failure.evalue.startswith("Your code's results have an unexpected form: ")
 
 
 def test_a_judge_that_fails_an_assertion_keeps_its_own_error_type():
     check = REGISTRY["check_loss"]
-    case = scenario(check, [], {"t": [1.0], "y_hat": [0.5]})
-    failure = verdicts.verdict(check, case, {"observed": {"loss": [1.0], "gradient": [-0.5]}}, reveal=True)
+    made = case(check, [], {"t": [1.0], "y_hat": [0.5]})
+    failure = verdicts.verdict(check, made, {"observed": {"loss": [1.0], "gradient": [-0.5]}}, reveal=True)
     assert failure.ename == "WrongAnswer" and failure.evalue.startswith("loss(t, y_hat) is wrong.")
-    assert verdicts.verdict(check, case, {"observed": {"loss": [0.125], "gradient": [-0.5]}}) is None
-    mistake = verdicts.verdict(check, case, {"observed": {"loss": [0.25], "gradient": [-1.0]}})
+    assert verdicts.verdict(check, made, {"observed": {"loss": [0.125], "gradient": [-0.5]}}) is None
+    mistake = verdicts.verdict(check, made, {"observed": {"loss": [0.25], "gradient": [-1.0]}})
     assert mistake.ename == Mistake.__name__ and "[loss-no-half]" in mistake.evalue
     assert issubclass(WrongAnswer, AssertionError) and issubclass(Mistake, AssertionError)
 
@@ -271,80 +322,78 @@ def test_a_judge_that_fails_an_assertion_keeps_its_own_error_type():
 def test_a_judge_warns_nothing():
     """Replayed mistakes overflow on purpose: the verdict stays quiet (nbgrader fails a cell on stderr)."""
     check = REGISTRY["check_activation"]
-    case = scenario(check, ["sigmoid"], {"nets": [-800.0, 0.0]})
+    made = case(check, ["sigmoid"], {"nets": [-800.0, 0.0]})
     with __import__("warnings").catch_warnings():
         __import__("warnings").simplefilter("error")
-        failure = verdicts.verdict(check, case, {"observed": {"scalar": 1.0, "array": {"value": [1.0, 1.0], "shape": [2]},
+        failure = verdicts.verdict(check, made, {"observed": {"scalar": 1.0, "array": {"value": [1.0, 1.0], "shape": [2]},
                                                               "grid": {"value": [[1.0], [1.0]], "shape": [2, 1]}}})
     assert failure is not None and failure.ename in ("WrongAnswer", "Mistake")
 
 
 class Warns:
-    """A stand-in check whose scenario and judge warn (as a replayed mistake may): only the parts
-    of a Check that the verdict calls."""
+    """A stand-in check whose judge warns (as a replayed mistake may): only the parts of a Check
+    that the verdict calls."""
 
     def __init__(self, category, fails=False):
         self.category, self.fails = category, fails
+        self.title = "a check that warns"
 
-    def scenario(self, *args, **kwargs):
-        warnings.warn("scenario", self.category)
-        return {"args": list(args)}
-
-    def judge(self, case, observed, reveal):
+    def judge(self, made, observed, reveal):
         warnings.warn("judge", self.category)
         if self.fails:
             raise WrongAnswer("wrong")
 
 
 @pytest.mark.parametrize("category", [UserWarning, DeprecationWarning, RuntimeWarning])
-def test_the_verdict_silences_any_warning_of_scenario_and_judge(category):
+def test_the_verdict_silences_any_warning_of_the_judge(category):
     """nbgrader fails a test cell on stderr: a warning in the grader's judging neither shows nor
     decides anything (run with warnings as errors, so a warning let through fails here)."""
-    check = Warns(category)
+    made = Case({"args": [1.0]})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        case = scenario(check, [1.0], {})
-        assert case == {"args": [1.0]}
-        assert verdicts.verdict(check, case, {"observed": {}}) is None
-        assert message(verdicts.verdict(Warns(category, fails=True), case, {"observed": {}})) == "WrongAnswer: wrong"
+        assert verdicts.verdict(Warns(category), made, {"observed": {}}) is None
+        assert message(verdicts.verdict(Warns(category, fails=True), made, {"observed": {}})) == "WrongAnswer: wrong"
 
 
-# --- what the cell keeps once overruled ----------------------------------------------------------
+# --- the outputs the grader writes for a judged test cell ---------------------------------------
 
 FAILURE = verdicts.error_output("WrongAnswer", "nope")
+TWO_CALLS = ('print("before")\ncheck_activation(sigmoid, "sigmoid", seed=1)\nprint("between", 1, sep="-")\n'
+             'check_activation(relu, "relu", seed=2)\nprint("✓ both")\n')
 
 
-def test_overrule_keeps_what_the_student_printed_but_not_the_pass_marks():
-    cell = new_code_cell("…")
-    cell.outputs = [stdout("my own debugging output\n"), stdout("sigmoid ✓\n"),
-                    new_output("stream", name="stderr", text="a warning\n"),
-                    new_output("display_data", data={"text/plain": "a plot"}), stdout("the end\n")]
-    verdicts.overrule(cell, FAILURE)
-    assert [o.get("text") for o in cell.outputs[:-1]] == ["my own debugging output\n", "the end\n"]
-    assert cell.outputs[-1] is FAILURE
+def test_a_passed_cell_shows_its_prints_in_one_stream():
+    (out,) = verdicts.outputs(verdicts.read_cell(IMPORT + TWO_CALLS), {})
+    assert (out.output_type, out.name, out.text) == ("stream", "stdout", "before\nbetween-1\n✓ both\n")
 
 
-def test_overrule_keeps_a_stream_without_text():
-    cell = new_code_cell("…")
-    bare = new_output("stream", name="stdout", text="")
-    del bare["text"]
-    cell.outputs = [bare, stdout("sigmoid ✓\n")]
-    verdicts.overrule(cell, FAILURE)
-    assert cell.outputs == [bare, FAILURE]
+def test_a_failed_cell_shows_its_prints_up_to_the_first_failed_call_then_the_failure():
+    reading = verdicts.read_cell(IMPORT + TWO_CALLS)
+    printed, failure = verdicts.outputs(reading, {1: FAILURE})
+    assert printed.text == "before\nbetween-1\n" and failure is FAILURE
+    assert verdicts.outputs(reading, {0: FAILURE, 1: FAILURE})[1] is FAILURE
+    assert [o.output_type for o in verdicts.outputs(reading, {0: FAILURE})] == ["stream", "error"]
 
 
-def test_overrule_keeps_an_error_the_kernel_reported_itself():
-    cell = new_code_cell("…")
-    own = verdicts.error_output("Mistake", "[update-sign] …")
-    cell.outputs = [stdout("printed\n"), own]
-    verdicts.overrule(cell, FAILURE)
-    assert cell.outputs == [stdout("printed\n"), own]
+def test_a_failed_public_call_names_its_line_and_a_hidden_one_does_not():
+    public, hidden = verdicts.read_cell(IMPORT + 'check_loss(loss, loss_derivative, seed=1)\n### BEGIN HIDDEN TESTS\n'
+                                        'check_loss(loss, loss_derivative, seed=2)\n### END HIDDEN TESTS\n').calls
+    shown = verdicts.where(public, verdicts.error_output("WrongAnswer", "wrong"))
+    assert shown.traceback[-1] == "\x1b[0;36m(the test's line 2: check_loss(loss, loss_derivative, seed=1))\x1b[0m"
+    assert len(verdicts.where(hidden, verdicts.error_output("WrongAnswer", "wrong")).traceback) == 1
+    assert (public.hidden, hidden.hidden) == (False, True)
 
 
-def test_overrule_of_a_silent_cell_is_the_failure_alone():
-    cell = new_code_cell("…")
-    verdicts.overrule(cell, FAILURE)
-    assert cell.outputs == [FAILURE]
+def test_a_hidden_call_without_a_seed_cannot_be_judged_on_the_secret():
+    reading = verdicts.read_cell(IMPORT + '### BEGIN HIDDEN TESTS\ncheck_loss(loss, loss_derivative, t=[1.0], y_hat=[0.5])\n'
+                                 '### END HIDDEN TESTS\n')
+    assert not reading.covered and "takes no `seed=`" in reading.problems[0]
+
+
+def test_a_cell_judged_by_the_kernel_alone_may_not_hold_hidden_tests():
+    reading = verdicts.read_cell(IMPORT + f'{verdicts.KERNEL_ONLY}\ncheck_loss(loss, loss_derivative, seed=1)\n'
+                                 '### BEGIN HIDDEN TESTS\ncheck_loss(loss, loss_derivative, seed=2)\n### END HIDDEN TESTS\n')
+    assert any("the kernel would then see" in problem for problem in reading.problems)
 
 
 def test_error_output_is_an_error_with_a_one_line_traceback():

@@ -18,6 +18,7 @@ from nbformat.v4 import new_code_cell
 from backprop_course.grader import verdicts
 from backprop_course.grader.assignments import assignments
 from backprop_course.grader.preprocessors import GradingExecute
+from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -87,6 +88,15 @@ def test_a_cell_judged_by_the_kernel_alone_says_so_and_is_listed():
     assert refused == [] and kernel_only == ["by_hand"]
 
 
+def judged(cell):
+    """GradingExecute's judging of a one-cell notebook, after its (no) cells ran: no kernel is needed
+    for a cell that fails before its probes."""
+    execute = GradingExecute()
+    execute.nb, execute._dead_at, execute._kernel_dead = nbformat.v4.new_notebook(cells=[cell]), None, False
+    execute.judge_test_cells()
+    return cell
+
+
 def grading_cell(source):
     return new_code_cell(source, metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}},
                          outputs=[nbformat.v4.new_output("stream", name="stdout", text="✓ all passed\n")])
@@ -97,7 +107,7 @@ def test_at_grading_a_form_the_grader_cannot_judge_fails_that_cell_only(source):
     """The kernel said it passed; the grader, unable to judge, fails the cell with the reason
     (and raises nothing, so the batch goes on). No kernel is needed: it fails before the probe."""
     cell = grading_cell(source)
-    GradingExecute().judge(cell, 0)
+    judged(cell)
     errors = [o for o in cell.outputs if o.output_type == "error"]
     assert [o.ename for o in errors] == ["UngradableTestCell"], cell.outputs
     assert "line 1" in errors[0].evalue or "no_such_argument" in errors[0].evalue, errors[0].evalue
@@ -109,6 +119,7 @@ def test_make_release_refuses_an_aliased_import_and_a_plain_assert_naming_them(t
     for name in ("source", "release"):
         shutil.copytree(ROOT / name, course / name)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_answers(course)
     path = course / "source" / "02_backprop" / "backprop.ipynb"
     nb = nbformat.read(path, as_version=4)
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
@@ -250,7 +261,7 @@ def test_a_cell_the_grader_cannot_judge_tells_the_student_why_it_scores_nothing(
 def test_at_grading_a_call_whose_arguments_the_check_rejects_is_named_by_its_line():
     """It fails before any probe runs, so no kernel is needed."""
     cell = grading_cell(IMPORT + "\n\ncheck_train(train, seed=0, no_such_argument=1)\n" + GOOD)
-    GradingExecute().judge(cell, 0)
+    judged(cell)
     (error,) = [o for o in cell.outputs if o.output_type == "error"]
     assert error.ename == "UngradableTestCell"
     assert "line 4: check_train rejects its arguments (TypeError: " in error.evalue and "no_such_argument" in error.evalue

@@ -1,10 +1,13 @@
 """How a check compares and how it talks to the student.
 
-A check computes the right answer from the oracle and, beside it, the answers that known
-mistakes would give: the reference replayed with each deviation of the mistake table
-(:class:`Suspects`). When the student's result is wrong but matches a known mistake, the check
-raises :class:`Mistake`, which names it; otherwise :class:`WrongAnswer`. The grade report counts
-mistakes by the code in brackets, e.g. ``[hidden-delta-no-phi-prime]``.
+A check compares the student's results with a :class:`Case`: the right answer (from the
+finite-difference oracle) and, beside it, the results that known mistakes give (each
+*suspect*'s replay: the reference with one deviation of the mistake table). Both are numbers,
+never code: for the public tests they were computed by ``make release`` and ship with the
+checks (``public.py``); for the hidden tests the grader computes them in its own process
+(``answers/``, the instructor's). When the student's result is wrong but matches a known
+mistake, the check raises :class:`Mistake`, which names it; otherwise :class:`WrongAnswer`.
+The grade report counts mistakes by the code in brackets, e.g. ``[hidden-delta-no-phi-prime]``.
 """
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ import linecache
 import os
 import re
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .mistakes import MISTAKES, TABLE  # noqa: F401 (MISTAKES: the codes' messages, imported from here)
-from .reference import Equations
+from . import public
+from .mistakes import MISTAKES
 
 #: stated tolerance between a student's float64 result and the finite-difference oracle
 RTOL, ATOL = 1e-5, 1e-7
@@ -147,82 +151,118 @@ def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, at
     raise WrongAnswer(message)
 
 
+def replayed(replay, key):
+    """A suspect's replay of ``key``: its value, or {"raised": type} where it raised (a replay
+    that raised before it gave any value is {"raised": type} alone)."""
+    if key not in replay and "raised" in replay:
+        return {"raised": replay["raised"]}
+    return replay[key]
+
+
+def raised(replay, key):
+    """The type name of the error a suspect's replay of ``key`` raised, or None."""
+    try:
+        value = replayed(replay, key)
+    except KeyError:
+        return None
+    return value["raised"] if isinstance(value, dict) else None
+
+
 class Suspects:
-    """The known mistakes a student's results may show: the reference with each deviation of the table.
+    """The known mistakes a student's results may show, one comparison after another.
+
+    replays: [(code, replay)], in table order; a replay maps each quantity's key to the value
+    that mistake gives, or to ``{"raised": "TypeError"}`` when it raises there (it is then no
+    variant for that key). Several replays may share a code (ways to make one mistake).
 
     A judge compares the student's results one quantity at a time, in the order they are
     computed. A wrong result is named after the first suspect, in table order, whose replay
-    gives the same (``compare``) or raises the same type of error (``blame`` with ``raises``).
-    A right result clears the suspects that get it wrong, so a later quantity is only blamed on
-    a mistake consistent with what the student got right: with δ right, wrong weights that match
-    a flipped δ are an update's sign, not δ's.
+    gives the same (``compare``) or passes a test of the judge's (``blame``). A right result
+    clears the suspects that get it wrong, so a later quantity is only blamed on a mistake
+    consistent with what the student got right: with δ right, wrong weights that match a
+    flipped δ are an update's sign, not δ's.
 
-    Suspects are replayed only to explain a wrong result, and only until one matches: a right
-    answer costs no replay.
+    The grader's replays are computed on first use: a right answer costs no replay.
     """
 
-    def __init__(self, table=TABLE):
-        self.suspects = [(entry.code, Equations(**deviation)) for entry in table for deviation in entry.deviations]
-        self.cleared_by = []  # (replay, expected, rtol, atol) of each right result so far: a suspect must agree
+    def __init__(self, replays):
+        self.suspects = list(replays)
+        self.cleared_by = []  # (key, expected, rtol, atol) of each right result so far: a suspect must agree
 
-    def compare(self, quantity, actual, expected, replay, reveal=False, narrow=True, rtol=RTOL, atol=ATOL):
-        """``compare`` with each suspect's ``replay(equations)`` as its variant.
+    def compare(self, quantity, actual, expected, key, reveal=False, narrow=True, rtol=RTOL, atol=ATOL):
+        """``compare`` with each suspect's replay of ``key`` as its variant.
 
-        replay: computes the quantity with the given equations (a suspect whose replay raises
-        is no variant for it). narrow=False: a right result clears no suspect, for a quantity
-        the next ones are not computed from (the bias beside the weights).
+        narrow=False: a right result clears no suspect, for a quantity the next ones are not
+        computed from (the bias beside the weights).
         """
-        compare(quantity, actual, expected, self._variants(replay), reveal, rtol, atol)
+        compare(quantity, actual, expected, self._variants(key), reveal, rtol, atol)
         if narrow:
-            self.cleared_by.append((replay, expected, rtol, atol))
+            self.cleared_by.append((key, expected, rtol, atol))
 
     def blame(self, quantity, guilty):
-        """Raise the Mistake of the first suspect for which ``guilty(equations)`` is true, if any."""
-        for code, equations in self._left():
+        """Raise the Mistake of the first suspect for which ``guilty(replay)`` is true, if any."""
+        for code, replay in self._left():
             try:
-                hit = guilty(equations)
-            except Exception:  # noqa: BLE001 (a suspect that breaks is not guilty)
+                hit = guilty(replay)
+            except Exception:  # noqa: BLE001 (a suspect whose replay lacks what the test reads is not guilty)
                 hit = False
             if hit:
                 raise Mistake(code, quantity)
 
     def _left(self):
         """The suspects that agree with every right result so far, in table order."""
-        for code, equations in self.suspects:
-            if all(_agrees(equations, *cleared) for cleared in self.cleared_by):
-                yield code, equations
+        for code, replay in self.suspects:
+            if all(_agrees(replay, *cleared) for cleared in self.cleared_by):
+                yield code, replay
 
-    def _variants(self, replay):
-        for code, equations in self._left():
+    def _variants(self, key):
+        for code, replay in self._left():
             try:
-                yield code, np.asarray(replay(equations), dtype=float)
-            except Exception:  # noqa: BLE001 (a deviation may break anything, e.g. math.exp of an array)
+                value = replayed(replay, key)
+                if isinstance(value, dict):  # it raised there
+                    continue
+                yield code, np.asarray(value, dtype=float)
+            except Exception:  # noqa: BLE001 (no number: no variant)
                 continue
 
 
-def _agrees(equations, replay, expected, rtol, atol):
+def _agrees(replay, key, expected, rtol, atol):
     try:
-        return close(replay(equations), expected, rtol, atol)
+        value = replayed(replay, key)
+        return not isinstance(value, dict) and close(value, expected, rtol, atol)
     except Exception:  # noqa: BLE001
         return False
 
 
-def raises(error, replay):
-    """A ``guilty`` test for ``Suspects.blame``: the replay raises the type of the student's
-    ``error`` (reported as "TypeName: message")."""
+def raises(error, key):
+    """A ``guilty`` test for ``Suspects.blame``: the replay of ``key`` raised the type of the
+    student's ``error`` (reported as "TypeName: message")."""
     kind = str(error).split(":")[0]
-
-    def guilty(equations):
-        try:
-            replay(equations)
-        except Exception as own:  # noqa: BLE001
-            return type(own).__name__ == kind
-        return False
-
-    return guilty
+    return lambda replay: raised(replay, key) == kind
 
 
-# --- checks in three parts, so the verdict can be reached outside the student's kernel ------
+@dataclass
+class Case:
+    """What a check compares a student's results with, as data: no code.
+
+    scenario: the inputs (JSON data), what the probe runs the student's code on.
+    expected: {key: the right value}, from the finite-difference oracle.
+    replays: [(code, {key: value})], the suspects' replays (see :class:`Suspects`).
+    standins: what the probe hands the student's code in place of trusted neurons or layers
+        (``standins.py``), or None.
+    """
+
+    scenario: dict
+    expected: dict = field(default_factory=dict)
+    replays: list = field(default_factory=list)
+    standins: dict | None = None
+
+    def suspects(self):
+        """A fresh :class:`Suspects` of this case's replays, for one judge."""
+        return Suspects(self.replays)
+
+
+# --- checks in two parts around a case, so the verdict can be reached outside the student's kernel
 
 def plain(value):
     """A student's result as JSON data: a float, nested lists of floats, or a note saying what it was."""
@@ -273,21 +313,25 @@ def quiet(category=RuntimeWarning):
 
 
 class Check:
-    """A check in three parts: scenario → probe → judge.
+    """A check in two parts around its :class:`Case`: probe → judge.
 
-    - ``scenario(**arguments)`` turns the test cell's arguments into the case to run, as JSON data;
-    - ``probe(*student_objects, scenario)`` runs the student's code on it and returns what it
-      produced, as JSON data (``plain``); only this part runs student code;
-    - ``judge(scenario, observed, reveal)`` compares with the oracle and names mistakes.
+    - ``probe(*student_objects, scenario, standins)`` runs the student's code on the case's
+      scenario and returns what it produced, as JSON data (``plain``); only this part runs
+      student code (``standins``: the case's stand-ins for trusted neurons or layers, or None);
+    - ``judge(case, observed, reveal)`` compares that with the case and names mistakes.
 
-    Calling the check runs all three in one process, as a test cell does. The grader runs the
-    probe in the student's kernel and the scenario and judge in its own process
-    (``backprop_course.grader.verdicts``), so a kernel the student has tampered with cannot fake a pass.
+    Calling the check, as a test cell does, runs both in one process on the case of its
+    arguments (:func:`case_of`). The grader runs the probe in the student's kernel and the judge
+    in its own process (``backprop_course.grader.verdicts``), so a kernel the student has
+    tampered with cannot fake a pass; the hidden tests' cases never reach the kernel as text.
+
+    title: what the check checks, in a few words ("backward() of an output neuron"): all that a
+    failed hidden test says besides a mistake's code and message.
     """
 
-    def __init__(self, name, objects, scenario, probe, judge):
+    def __init__(self, name, objects, probe, judge, title):
         self.__name__ = self.name = name
-        self.objects, self.scenario, self.probe, self.judge = objects, scenario, probe, judge
+        self.objects, self.probe, self.judge, self.title = objects, probe, judge, title
         self.__doc__ = judge.__doc__
         self.module = judge.__module__
         other = REGISTRY.get(name)
@@ -300,9 +344,9 @@ class Check:
         __tracebackhide__ = True  # noqa: F841 (IPython leaves this frame out of a traceback)
         try:
             with quiet():
-                scenario = self.scenario(*args[self.objects:], **arguments)
-                observed = self.probe(*args[:self.objects], scenario)
-                self.judge(scenario, observed, reveal)
+                case = case_of(self, args[self.objects:], arguments)
+                observed = self.probe(*args[:self.objects], case.scenario, case.standins)
+                self.judge(case, observed, reveal)
         except BaseException as error:
             # the student sees the test's line and their own code's frames, not the checks'
             tb = error.__traceback__
@@ -313,3 +357,17 @@ class Check:
                 except AttributeError:
                     pass
             raise error.with_traceback(students) from error.__cause__
+
+
+def case_of(check, args, kwargs):
+    """The Case of a check call: the one ``make release`` recorded for these arguments (a public
+    test), else the instructor's answers computing it (on the instructor's machine only)."""
+    found = public.recorded(check.name, args, kwargs)
+    if found is not None:
+        return Case(**found)
+    try:  # the instructor's answers are no part of the student's install: imported only where they are
+        import answers
+    except ImportError:
+        raise WrongAnswer(f"{check.name} has no recorded case for these arguments: only the public tests, as "
+                          "released, run in your notebook (hidden tests run when your work is graded).") from None
+    return answers.case(check.name, args, kwargs)

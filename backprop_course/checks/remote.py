@@ -1,7 +1,8 @@
 """The kernel's side of the grader's requests: run one check's probe, report the package it imported.
 
 The grader (``backprop_course.grader.verdicts``) sends a call to :func:`probe` into the student's
-kernel after each test cell and judges the printed data in its own process. Before the first
+kernel after the notebook's last cell, one per check call of a test cell, and judges the printed
+data in its own process. Before the first
 submission, its preflight (``backprop_course.grader.preflight``) asks the kernel which course
 package it imported (:func:`report_package`) and compares that package's fingerprint
 (:func:`package_fingerprint`) with its own: probe and judge must be the same checks.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -23,11 +25,13 @@ MARK = "@@backprop-probe@@ "
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
-def probe(module, name, student_objects, scenario_json):
-    """Run the probe of the check ``module.name`` on the student's objects; print MARK + JSON on one line.
+def probe(module, name, student_objects, scenario_json, standins_json, nonce):
+    """Run the probe of the check ``module.name`` on the student's objects; print MARK, ``nonce``
+    and the JSON answer on one line.
 
     student_objects: a function returning the student's objects, so that a NameError (the
     student deleted `Neuron`) is reported like any other error of their code.
+    standins_json: the case's stand-ins (``standins``), or null.
     """
     try:
         importlib.import_module(module)
@@ -36,10 +40,11 @@ def probe(module, name, student_objects, scenario_json):
         if not isinstance(check, Check) or check.module != module:
             raise TypeError(f"{module}.{name} is not a check")
         with quiet(Warning):
-            result = {"observed": check.probe(*student_objects(), json.loads(scenario_json))}
+            result = {"observed": check.probe(*student_objects(), json.loads(scenario_json), json.loads(standins_json))}
+        answer = json.dumps(result)
     except BaseException as error:  # noqa: BLE001 (the student's code may raise anything, even SystemExit)
-        result = {"raised": f"{type(error).__name__}: {error}"[:500]}
-    sys.stdout.write(MARK + json.dumps(result) + "\n")
+        answer = json.dumps({"raised": f"{type(error).__name__}: {error}"[:500]})
+    sys.stdout.write(f"{MARK}{nonce} {answer}\n")
     sys.stdout.flush()
 
 
@@ -62,12 +67,14 @@ def package_fingerprint(package_dir=PACKAGE_DIR):
     return digest.hexdigest()
 
 
-def report_package():
-    """Print MARK + JSON: where this kernel imported the course package from, and its fingerprint."""
+def report_package(nonce):
+    """Print MARK, ``nonce`` and JSON: where this kernel imported the course package from, its
+    fingerprint, and whether it can import the instructor's answers (it must not)."""
     import backprop_course
 
     package = Path(backprop_course.__file__).resolve().parent
+    answers = importlib.util.find_spec("answers")
     report = {"package": str(package), "fingerprint": package_fingerprint(package), "python": sys.executable,
-              "checks": str(PACKAGE_DIR)}
-    sys.stdout.write(MARK + json.dumps(report) + "\n")
+              "checks": str(PACKAGE_DIR), "answers": answers.origin if answers is not None else None}
+    sys.stdout.write(f"{MARK}{nonce} {json.dumps(report)}\n")
     sys.stdout.flush()

@@ -1,7 +1,7 @@
 """What travels to a grading worker that shares no filesystem with the instructor's machine.
 
 - :class:`CourseBundle`: what every submission of the course is graded against, sent once to
-  each worker: ``source/``, the nbgrader config, the release metadata (the gradebook's
+  each worker: ``source/``, the answers and the course secret, the nbgrader config, the release metadata (the gradebook's
   assignments, notebooks and cells, without a student) and the fingerprint of the course
   package that the client grades with (:func:`.preflight.fingerprint`);
 - a submission's files: what the intake admits of ``submitted/<student>/<assignment>``
@@ -200,11 +200,14 @@ class CourseBundle:
     course_id: str
     config: bytes         # nbgrader_config.py
     source: dict          # {relative path: (mode, bytes)} of source/
+    answers: dict         # of answers/, which compute every case (the instructor's: private as source/ is)
+    secret: bytes         # the course secret, from which the hidden tests' inputs derive
     gradebook: bytes      # a SQLite gradebook with the assignments and no student
     fingerprint: str      # the course package's, as the client imports it
 
     @classmethod
     def of(cls, course):
+        from . import answerbook
         from .preflight import fingerprint
 
         with tempfile.TemporaryDirectory(prefix="backprop-bundle-") as tmp:
@@ -212,30 +215,42 @@ class CourseBundle:
                                               course.config.CourseDirectory.course_id)
         return cls(course_id=course.config.CourseDirectory.course_id,
                    config=(course.root / "nbgrader_config.py").read_bytes(),
-                   source=read_folder(course.root / "source", hard_links=True), gradebook=gradebook,
-                   fingerprint=fingerprint())
+                   source=read_folder(course.root / "source", hard_links=True), answers=answers_files(course.root),
+                   secret=answerbook.secret(course.root), gradebook=gradebook, fingerprint=fingerprint())
 
     @property
     def digest(self):
         """Of what a grade depends on besides the student's files (the gradebook's rows are
         made from source/ and the config, and so are left out: they hold random ids)."""
-        return inputs_digest(self.config, self.source, self.fingerprint)
-
-    @property
-    def size(self):
-        return len(self.config) + len(self.gradebook) + sum(len(data) for _, data in self.source.values())
+        return inputs_digest(self.config, self.source, self.answers, self.secret, self.fingerprint)
 
     def unpack(self, folder):
-        """A course root in the new folder ``folder``: nbgrader_config.py, source/, gradebook.db."""
+        """A course root in the new folder ``folder``: nbgrader_config.py, source/, answers/, the
+        secret, gradebook.db."""
+        from .answerbook import FOLDER
+
         folder = Path(folder)
         write_folder(folder / "source", self.source)
+        write_folder(folder / FOLDER, self.answers)
+        secret = folder / ".course-secret"
+        secret.write_text(self.secret.hex() + "\n")
+        secret.chmod(0o600)
         (folder / "nbgrader_config.py").write_bytes(self.config)
         (folder / "gradebook.db").write_bytes(self.gradebook)
         return folder
 
 
-def inputs_digest(config, source, fingerprint):
+def answers_files(root):
+    """{relative path: (mode, bytes)} of the course's answers/, its Python files (no caches)."""
+    from .answerbook import FOLDER
+
+    return {path: entry for path, entry in read_folder(Path(root) / FOLDER, hard_links=True).items()
+            if "__pycache__" not in path.split("/")}
+
+
+def inputs_digest(config, source, answers, secret, fingerprint):
     digest = hashlib.sha256()
     digest.update(fingerprint.encode() + b"\0" + hashlib.sha256(config).hexdigest().encode()
-                  + b"\0" + tree_digest(source).encode())
+                  + b"\0" + tree_digest(source).encode() + b"\0" + tree_digest(answers).encode()
+                  + b"\0" + hashlib.sha256(secret).hexdigest().encode())
     return digest.hexdigest()

@@ -26,7 +26,8 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import intake, verdicts
+from ..checks import public
+from . import answerbook, intake, verdicts
 from .admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
 from .bundle import replace_folder
@@ -142,7 +143,24 @@ class Course:
             result = self.api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
                 raise SystemExit(f"nbgrader could not generate release/{assignment}:\n{result.get('error') or result['log']}")
+        self.record_public_cases()
+        answerbook.secret(self.root)  # made at the first release, if there is none yet
         return self.assignments
+
+    def record_public_cases(self):
+        """The public tests' cases in the student's install (``backprop_course/checks/public/``),
+        from this course's answers: written when this is the course the package was installed
+        from, else only checked (a copy of the course must not rewrite the package's). Grading
+        never reads them (the grader computes every case); students' kernels do."""
+        answers = answerbook.load(self.root)
+        if self.root == COURSE_ROOT.resolve():
+            for path in answers.public.write(self.root / "source"):
+                print(f"public tests' cases written: {path.relative_to(self.root)}")
+        elif stale := answers.public.stale(self.root / "source"):
+            print(f"WARNING: the student's install ({public.FOLDER}) has other public tests than {self.root}/source/ "
+                  f"for {', '.join(stale)}: students' notebooks would say their public tests have no recorded case. "
+                  "Run `make release` in the course the package comes from, and reinstall it where students work.",
+                  file=sys.stderr)
 
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):
@@ -279,12 +297,13 @@ class Course:
     @functools.cached_property
     def inputs_digest(self):
         """A digest of what every grade depends on besides the student's files: the course
-        package, the nbgrader config and source/."""
-        from .bundle import inputs_digest, read_folder
+        package, the nbgrader config, source/, the answers and the course secret."""
+        from .bundle import answers_files, inputs_digest, read_folder
         from .preflight import fingerprint
 
         source = read_folder(self.root / "source", hard_links=True)
-        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, fingerprint())
+        return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, answers_files(self.root),
+                             answerbook.secret(self.root), fingerprint())
 
     def _digests(self, todo):
         """{(student, assignment): digest of the course's and the submission's inputs}; a

@@ -7,11 +7,13 @@ sandbox, its limits, ``c.Execute.timeout``, the trusted verdicts of :class:`Grad
 
 1. the sandbox starts (bwrap, user namespaces: :func:`..sandbox.preflight`), and what enforces
    its limits here is said: one cgroup per kernel, or rlimits per process where none can be made;
-2. one sandboxed kernel imports the checks, and the package it imported has the grader's
-   fingerprint (:func:`backprop_course.checks.remote.package_fingerprint`);
-3. in that kernel, the blank release (``source/`` with the solutions cleared, hidden tests in)
-   earns nothing, and then the assignment's reference solution (``source/`` itself) earns full
-   marks: a canary that fails if anything between the notebook and the gradebook is off.
+2. one sandboxed kernel imports the checks, the package it imported has the grader's
+   fingerprint (:func:`backprop_course.checks.remote.package_fingerprint`), and it cannot import
+   the course's answers;
+3. the blank release (``source/`` with the solutions cleared, hidden tests in) earns nothing,
+   and the assignment's reference solution (``source/`` itself) earns full marks, each in a
+   kernel of its own: a canary that fails if anything between the notebook and the gradebook is
+   off. This also computes every case the assignment's tests need, once, before any student.
 
 Anything off raises :class:`PreflightError`, whose message says what is wrong and how to fix it.
 It runs once per process and assignment (:func:`once`): ``make grade`` runs it in the parent
@@ -36,13 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..checks.remote import PACKAGE_DIR, package_fingerprint
-from . import verdicts
+from . import answerbook, verdicts
 from .preprocessors import GradingExecute
 
 log = logging.getLogger(__name__)
 
-#: the first cell of the canary: which course package does the kernel import?
-REPORT_CELL = "__import__('backprop_course.checks.remote', fromlist=['report_package']).report_package()"
+#: the first cell of the canary: which course package does the kernel import? (its answer marked with the nonce)
+REPORT_CELL = "__import__('backprop_course.checks.remote', fromlist=['report_package']).report_package({nonce!r})"
 
 
 class PreflightError(RuntimeError):
@@ -116,25 +118,24 @@ def _limits(config):
     return SandboxedKernelManager(config=config).enforcement()[1]
 
 
-def _canary(source_nb, config):
-    """One notebook for one kernel: the package report, the blank release, then the reference.
-
-    The blank first: its stubs define nothing, so nothing of it can help the reference after it.
-    Returns the notebook and the index ranges of its blank and reference parts.
-    """
+def _canaries(source_nb, config, nonce):
+    """Two notebooks, each for a kernel of its own: the package report and the blank release, then
+    the reference (probed after its last cell, a blank's tests would otherwise meet the
+    reference's definitions). Returns (blank notebook, reference notebook)."""
     import nbformat
     from nbformat.v4 import new_code_cell
     from nbgrader.preprocessors import ClearSolutions
 
     blank, _ = ClearSolutions(config=config).preprocess(copy.deepcopy(source_nb), {})
-    reference = copy.deepcopy(source_nb)
-    nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(source_nb.metadata))
-    nb.cells = [new_code_cell(REPORT_CELL), *blank.cells, *reference.cells]
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    blank_part = range(1, 1 + len(blank.cells))
-    return nb, blank_part, range(blank_part.stop, len(nb.cells))
+    notebooks = []
+    for cells in ([new_code_cell(REPORT_CELL.format(nonce=nonce)), *blank.cells], copy.deepcopy(source_nb).cells):
+        nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(source_nb.metadata))
+        nb.cells = cells
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        notebooks.append(nb)
+    return notebooks
 
 
 def _scores(cells, part):
@@ -164,18 +165,19 @@ def _error(cell):
     return ""
 
 
-def _package_report(cell, assignment, python):
-    from .verdicts import observation
+def _package_report(cell, assignment, python, nonce):
+    from .verdicts import Unreadable, observation
 
-    report = observation(cell.outputs)
-    if report is None:
+    try:
+        report = observation(cell.outputs, nonce)
+    except Unreadable:
         raise PreflightError(
             assignment, f"the student's kernel cannot import the course's checks: {_error(cell) or 'it printed nothing'}. "
             f"The grader imports them from {PACKAGE_DIR}, and the kernel runs {python}.",
             "the sandbox binds the grader's own package into the kernel and puts it first on its PYTHONPATH: "
             "check that the kernel spec (`jupyter kernelspec list`, `python3`) runs this Python and leaves "
             "PYTHONPATH and sys.path alone, and that the package folder is readable; reinstall with `make venv` "
-            "(or `pip install -e .` in the course folder).")
+            "(or `pip install -e .` in the course folder).") from None
     if report.get("fingerprint") != fingerprint():
         raise PreflightError(
             assignment, f"the student's kernel imports another copy of the course package than the grader: the "
@@ -183,6 +185,12 @@ def _package_report(cell, assignment, python):
             f"{PACKAGE_DIR} (fingerprint {fingerprint()[:12]}). Probe and judge would be different checks.",
             "grade with one installation of the course: run `make grade` in the course folder, or reinstall the "
             "package the kernel's Python sees (`pip install -e <course folder>`), so that both import the same files.")
+    if report.get("answers"):
+        raise PreflightError(
+            assignment, f"the student's kernel can import the course's answers ({report['answers']}): a student's "
+            "code could then compute every expected value",
+            "install the course package only (never the answers/ folder) where kernels run, and keep answers/ out of "
+            "the kernel's Python path (PYTHONPATH, .pth files, the kernel's working folder)")
     return report
 
 
@@ -211,32 +219,36 @@ def run(config, root, assignment):
     for name in known[assignment].notebooks:
         source_nb = nbformat.read(folder / name, as_version=4)
         kernel_only += verdicts.uncovered(source_nb.cells)[1]
-        nb, blank_part, reference_part = _canary(source_nb, config)
+        nonce = verdicts.new_nonce()
+        blank_nb, reference_nb = _canaries(source_nb, config, nonce)
         workdir = Path(tempfile.mkdtemp(prefix="backprop-preflight-"))
         try:
             for item in folder.iterdir():  # the files beside the notebooks, as autograde copies them
                 if item.suffix != ".ipynb" and not item.name.startswith("."):
                     (shutil.copytree if item.is_dir() else shutil.copyfile)(item, workdir / item.name)
-            execute = Canary(config=config)
-            execute.watch = _watcher(reference_part, assignment, name, config)
-            try:
-                execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}"})
-            except PreflightError:
-                raise
-            except Exception as error:  # noqa: BLE001 (whatever stops a kernel here would stop it for every student)
-                from .sandbox import SandboxUnavailableError
+            for nb, watch in ((blank_nb, _report_watcher(assignment, nonce)),
+                              (reference_nb, _reference_watcher(assignment, name, config))):
+                execute = Canary(config=config)
+                execute.watch = watch
+                try:
+                    execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}"})
+                except PreflightError:
+                    raise
+                except Exception as error:  # noqa: BLE001 (whatever stops a kernel here would stop it for every student)
+                    from .sandbox import SandboxUnavailableError
 
-                fix = "see above" if isinstance(error, SandboxUnavailableError) else \
-                    "make sure `jupyter kernelspec list` shows a python3 kernel of this environment, and that the sandbox works"
-                raise PreflightError(assignment, f"the student's kernel could not run {name}: "
-                                     f"{type(error).__name__}: {error}", fix) from None
+                    fix = "see above" if isinstance(error, (SandboxUnavailableError, answerbook.AnswersError)) else \
+                        "make sure `jupyter kernelspec list` shows a python3 kernel of this environment, and that the sandbox works"
+                    raise PreflightError(assignment, f"the student's kernel could not run {name}: "
+                                         f"{type(error).__name__}: {error}", fix) from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        got, top, _ = _scores(nb.cells, reference_part)
+        got, top, _ = _scores(reference_nb.cells, range(len(reference_nb.cells)))
         reference = (reference[0] + got, reference[1] + top)
-        got, top, _ = _scores(nb.cells, blank_part)
+        blank_part = range(1, len(blank_nb.cells))
+        got, top, _ = _scores(blank_nb.cells, blank_part)
         if got > 0:
-            earned = [grade_id for grade_id, _ in _blank_passes(nb, blank_part)]
+            earned = [grade_id for grade_id, _ in _blank_passes(blank_nb, blank_part)]
             raise PreflightError(
                 assignment, f"the blank release of {name} earns {got:g}/{top:g}: test cell(s) {', '.join(earned)} "
                 "pass without any student code, so every student would get those points",
@@ -248,38 +260,47 @@ def run(config, root, assignment):
     return result
 
 
-def _watcher(reference_part, assignment, name, config):
-    """What the canary checks after each cell, to stop at the first sign of trouble: the package
-    report (cell 0), then every cell of the reference, which must raise nothing and pass every test."""
+def _report_watcher(assignment, nonce):
+    """What the blank canary checks: its first cell, the kernel's package report."""
     python = os.path.realpath(sys.executable)
 
     def watch(cell, index):
         if index == 0:
-            _package_report(cell, assignment, python)
-        elif index in reference_part and cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
+            _package_report(cell, assignment, python, nonce)
+
+    return watch
+
+
+def _reference_watcher(assignment, name, config):
+    """What the reference canary checks, to stop at the first sign of trouble: every cell raises
+    nothing, and every test cell passes once judged."""
+    def watch(cell, index):
+        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
             error = _error(cell)
             failed = verdicts.is_test_cell(cell) and _scores([cell], range(1))[2]
             if error or failed:
-                where = f"cell {index - reference_part.start + 1}"
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 raise PreflightError(
                     assignment, f"the reference solution (source/{assignment}/{name}) fails in the grading sandbox: "
-                    f"{where}" + (f" ({grade_id})" if grade_id else "") + f": {error or 'scores less than full marks'}",
+                    f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "") + f": {error or 'scores less than full marks'}",
                     _timeout_hint(config))
 
     return watch
 
 
 class Canary(GradingExecute):
-    """The grading Execute, with a look at each cell as soon as it has run (``watch``), to stop early."""
+    """The grading Execute, with a look at each cell as soon as it has run, and at each test cell
+    as soon as it is judged (``watch``), to stop early."""
 
     watch = None
 
-    def preprocess_cell(self, cell, resources, index):
-        cell, resources = super().preprocess_cell(cell, resources, index)
+    def on_cell_done(self, cell, index):
+        if self.watch is not None and not verdicts.is_test_cell(cell):
+            self.watch(cell, index)
+
+    def on_judged(self, cell, index):
         if self.watch is not None:
             self.watch(cell, index)
-        return cell, resources
 
 
 def _blank_passes(nb, part):

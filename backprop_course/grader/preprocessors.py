@@ -5,9 +5,10 @@ course root get the same behaviour as ``make grade``.
 """
 from __future__ import annotations
 
-import dataclasses
+import copy
 import json
 import math
+import os
 import time
 from queue import Empty
 
@@ -16,11 +17,10 @@ from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
-from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
 
 from ..checks.core import quiet
-from . import verdicts
+from . import answerbook, verdicts
 from .sandbox import SandboxedKernelManager
 from .sandbox.client import DROPPED, MESSAGE_BYTES
 from .verdicts import error_output
@@ -114,9 +114,10 @@ class GradingExecute(Execute):
     notebook_timeout = Integer(180, help="Wall-clock seconds for a whole notebook, its kernel's start included, "
                                          "beside each cell's timeout: a cell running then is interrupted, and "
                                          "the cells after it are not run (0: none).").tag(config=True)
-    max_cell_bytes = Integer(20 * 1024 ** 2, help="Bytes the grader accepts from the kernel per cell, as sent: "
-                                                  "streams, rich outputs with their buffers, widget messages; the "
-                                                  "rest is dropped as it arrives (0: no cap).").tag(config=True)
+    max_cell_bytes = Integer(20 * 1024 ** 2, help="Bytes the grader accepts from the kernel per cell (and per "
+                                                  "test of a cell), as sent: streams, rich outputs with their "
+                                                  "buffers, widget messages; the rest is dropped as it arrives "
+                                                  "(0: no cap).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
@@ -125,7 +126,8 @@ class GradingExecute(Execute):
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._dead_at = None
+        self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
+        self._kernel_dead = False
         self._output_chars = {}
         self._finished = None  # the request whose output has ended (its "idle" status has come)
         self.start_caps(nb)
@@ -173,20 +175,35 @@ class GradingExecute(Execute):
                     return
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
+        if cell.cell_type == "code":
+            self.run_cell(cell, index)
+            self.on_cell_done(cell, index)
+        if index == len(self.nb.cells) - 1 and self.trusted_verdicts:
+            self.judge_test_cells()
+        return cell, resources
+
+    def on_cell_done(self, cell, index):
+        """Called after each code cell has run (a test cell is judged later, see :meth:`on_judged`)."""
+
+    def on_judged(self, cell, index):
+        """Called after each graded test cell has its verdict, once the last cell has run."""
+
+    def run_cell(self, cell, index):
+        """Run one code cell in the kernel. A graded test cell the grader judges is not run there at
+        all (:meth:`judge_test_cells` writes its outputs): the kernel never sees a hidden test."""
         if self._dead_at is not None:
             cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
                                          "(os._exit, a crash, or too much memory).")]
-            return cell, resources
+            return
         if self.out_of_time(cell):
-            return cell, resources
+            return
+        if self.trusted_verdicts and verdicts.is_test_cell(cell) and not verdicts.read_cell(cell.source).kernel_only:
+            cell.outputs, cell.execution_count = [], None
+            return
         try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
-            if self.trusted_verdicts and is_grade(cell):
-                self.judge(cell, index)
+            super().preprocess_cell(cell, self.resources, index)
         except DeadKernelError:
-            self._dead_at = index
+            self._dead_at, self._kernel_dead = index, True
             cell.outputs.append(error_output("DeadKernelError", "The kernel died while running this cell "
                                              "(os._exit, a crash, or too much memory)."))
             self.log.warning("Kernel died in cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
@@ -194,7 +211,6 @@ class GradingExecute(Execute):
             cell.outputs.append(new_output("stream", name="stdout",
                                            text=f"\n[output cut at {self.max_output_chars} characters]\n"))
         self.note_caps(cell, index)
-        return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -209,19 +225,31 @@ class GradingExecute(Execute):
     def start_caps(self, nb):
         nb.metadata.pop(CAP_NOTES, None)  # the grader's to write, not the submission's
         self._cap_notes = []
-        self._cell_bytes = {}
-        self._dropped = {}
+        self._request_bytes = {}  # execute request -> bytes accepted for it
+        self._over_bytes = set()  # cells whose cap on bytes was reached (in a test of theirs too)
+        self._dropped = {}        # cell -> why a message of its was not accepted
         self._time_up_at = None
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
 
     def record_caps(self, nb):
+        """The caps hit while the test cells were judged, after the last cell; then the notes into
+        the notebook's metadata."""
+        for index in sorted(self._over_bytes):
+            self._note(f"{self._bytes_cap()} reached in a test of cell {index + 1}")
+        for index, why in sorted(self._dropped.items()):
+            self._note(f"cap on a message of the kernel ({why}) reached in a test of cell {index + 1}")
+        for hit in getattr(self.km, "caps_hit", list)():
+            self._note(f"{hit} reached while the tests ran")
         if self._cap_notes:
             nb.metadata[CAP_NOTES] = list(self._cap_notes)
 
+    def _bytes_cap(self):
+        return f"cap of {self.max_cell_bytes / 2 ** 20:g} MiB on what the grader takes from a cell"
+
     def accept(self, msg, cell, index):
-        """Whether a message of the kernel for cell ``index`` is taken in: within the cap per cell
-        (status and the like always are; past the cap, one error still is, or a failed cell could
-        look passed). A message the client did not accept (client.DROPPED) fails the cell."""
+        """Whether a message of the kernel for cell ``index`` is taken in: within the cap per
+        execution (status and the like always are; past the cap, one error still is, or a failed
+        cell could look passed). A message the client did not accept (client.DROPPED) fails the cell."""
         kind = msg.get("msg_type")
         if kind == DROPPED:
             if index not in self._dropped:
@@ -234,9 +262,11 @@ class GradingExecute(Execute):
         size = msg.get(MESSAGE_BYTES)
         if size is None:
             size = len(json.dumps(msg.get("content", {}), default=str)) + sum(len(b) for b in msg.get("buffers") or ())
-        self._cell_bytes[index] = self._cell_bytes.get(index, 0) + size
-        if not self.max_cell_bytes or self._cell_bytes[index] <= self.max_cell_bytes:
+        request = msg["parent_header"].get("msg_id")
+        self._request_bytes[request] = self._request_bytes.get(request, 0) + size
+        if not self.max_cell_bytes or self._request_bytes[request] <= self.max_cell_bytes:
             return True
+        self._over_bytes.add(index)
         return kind == "error" and not any(o.output_type == "error" for o in cell.outputs)
 
     def first_error(self, outs, msg):
@@ -247,12 +277,17 @@ class GradingExecute(Execute):
         return error_output(str(content.get("ename", "Error"))[:200], str(content.get("evalue", ""))[:2000])
 
     def _get_timeout(self, cell):
-        """A cell's timeout, cut to what is left of the notebook's."""
+        """A cell's timeout, cut to what is left of the notebook's. Not a test's (a probe, no cell of
+        the notebook): the tests of the cells that ran are judged after the last, time up or not."""
         timeout = super()._get_timeout(cell)
-        if self._deadline is None:
+        if self._deadline is None or not any(cell is c for c in self.nb.cells):
             return timeout
         left = max(1, math.ceil(self._deadline - time.monotonic()))
         return left if timeout is None else min(timeout, left)
+
+    def not_run(self, index):
+        """Whether cell ``index`` was not run, the notebook's time being up."""
+        return self._time_up_at is not None and index > self._time_up_at
 
     def out_of_time(self, cell):
         """Whether the notebook's time is up (the cell is then marked not run)."""
@@ -275,10 +310,11 @@ class GradingExecute(Execute):
         if any(o.output_type == "error" and o.get("ename") == "MemoryError" for o in cell.outputs):
             hits.append(f"memory cap of {getattr(self.km, 'memory_limit', 0) / 2 ** 30:g} GiB a process")
         hits += getattr(self.km, "caps_hit", list)()
-        if self.max_cell_bytes and self._cell_bytes.get(index, 0) > self.max_cell_bytes:
-            hits.append(f"cap of {self.max_cell_bytes / 2 ** 20:g} MiB on what the grader takes from a cell")
+        if index in self._over_bytes:
+            self._over_bytes.discard(index)
+            hits.append(self._bytes_cap())
         if index in self._dropped:
-            hits.append(f"cap on a message of the kernel ({self._dropped[index]})")
+            hits.append(f"cap on a message of the kernel ({self._dropped.pop(index)})")
         if self._deadline is not None and self._time_up_at is None and time.monotonic() >= self._deadline:
             self._time_up_at = index
             hits.append(f"time cap of {self.notebook_timeout} s for the notebook")
@@ -287,46 +323,128 @@ class GradingExecute(Execute):
             self._note(f"{hit} reached in cell {index + 1}")
 
     def _note(self, text):
-        self._cap_notes.append(text)
-        self.log.warning("%s: %s", self.resources.get("unique_key", "?"), text)
+        if text not in self._cap_notes:  # a cell run again (after the kernel died) hits it again
+            self._cap_notes.append(text)
+            self.log.warning("%s: %s", self.resources.get("unique_key", "?"), text)
 
-    def judge(self, cell, index):
-        """Run each check's probe in the kernel and its verdict here; the first failure overrules the cell.
+    # --- the verdicts, after the last cell -----------------------------------------------------
 
-        A cell the grader cannot judge fails, saying why (never the batch, never silently), unless
-        it is marked to be judged by the kernel alone (verdicts.KERNEL_ONLY).
+    def judge_test_cells(self):
+        """Probe every check call of the graded test cells in the kernel, now that every cell has
+        run, judge here, and write each cell's outputs: its prints, up to its first failed call.
+
+        Hidden calls get their case only now, so no cell of the notebook runs after the student's
+        code has seen their inputs, and what the kernel prints while probed is dropped. Calls whose
+        stand-ins compute (``Case.standins["source"]``: the training check's trusted layers) come
+        last, after every call their code could answer. A cell the grader cannot judge fails,
+        saying why (never the batch, never silently), unless it is marked to be judged by the
+        kernel alone (verdicts.KERNEL_ONLY), which then ran it.
         """
-        reading = verdicts.read_cell(cell.source)
-        if reading.kernel_only:
-            self.log.info("Test cell %s is judged by the kernel alone (%s)", cell.metadata.nbgrader.get("grade_id"),
-                          verdicts.KERNEL_ONLY)
-            return
-        if not reading.covered:
-            self.log.warning("Test cell %s cannot be judged by the grader, so it fails: %s",
-                             cell.metadata.nbgrader.get("grade_id"), "; ".join(reading.problems))
-            verdicts.overrule(cell, verdicts.cannot_judge(reading.problems))
-            return
-        for call in reading.calls:
-            reveal = call.kwargs.get("reveal", False)
-            call = dataclasses.replace(call, kwargs={k: v for k, v in call.kwargs.items() if k != "reveal"})
-            try:
-                case = verdicts.scenario(call)
-            except Exception as error:  # noqa: BLE001 (an argument the check does not take: the cell's fault, named)
-                self.log.warning("Test cell %s: %s(...) cannot build its case: %s", cell.metadata.nbgrader.get("grade_id"),
-                                 call.check.name, error)
-                verdicts.overrule(cell, verdicts.cannot_judge([f"line {call.line}: {call.check.name} rejects its "
-                                                               f"arguments ({type(error).__name__}: {error})"]))
-                return
-            with quiet(Warning):
-                probe = new_code_cell(verdicts.probe_code(call, case))
-                try:
-                    self.execute_cell(probe, index, store_history=False)
-                finally:
-                    self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
-                failure = verdicts.verdict(call.check, case, verdicts.observation(probe.outputs), reveal)
+        planned, readings = [], {}
+        for index, cell in enumerate(self.nb.cells):
+            if not verdicts.is_test_cell(cell):
+                continue
+            grade_id = cell.metadata.nbgrader.get("grade_id")
+            reading = verdicts.read_cell(cell.source)
+            if reading.kernel_only:
+                self.log.info("Test cell %s is judged by the kernel alone (%s)", grade_id, verdicts.KERNEL_ONLY)
+                continue
+            if self._dead_at is not None and index >= self._dead_at or self.not_run(index):
+                continue  # not run: its outputs say so
+            if not reading.covered:
+                self.log.warning("Test cell %s cannot be judged by the grader, so it fails: %s", grade_id,
+                                 "; ".join(reading.problems))
+                cell.outputs = [verdicts.cannot_judge(reading.problems)]
+                continue
+            cases = self._cases(cell, reading)
+            if cases is not None:
+                readings[index] = (reading, {})
+                planned += [(case.standins is not None and "source" in case.standins, index, order, call, case)
+                            for order, (call, case) in enumerate(zip(reading.calls, cases))]
+        if self._kernel_dead and planned:
+            self._revive()
+        for _, index, order, call, case in sorted(planned, key=lambda p: p[:3]):
+            reading, failures = readings[index]
+            if failures:  # its first failure decides; the calls of a cell are planned in their order
+                continue
+            failure = self._probe(index, call, case)
             if failure is not None:
-                verdicts.overrule(cell, failure)
-                return
+                failures[order] = verdicts.where(call, failure)
+        for index, (reading, failures) in readings.items():
+            self.nb.cells[index].outputs = verdicts.outputs(reading, failures)
+        for index, cell in enumerate(self.nb.cells):
+            if verdicts.is_test_cell(cell):
+                self.on_judged(cell, index)
+
+    def _cases(self, cell, reading):
+        """The case of each call of a test cell, or None when one cannot be made (the cell then fails, saying why)."""
+        cases = []
+        for call in reading.calls:
+            try:
+                cases.append(verdicts.case_of(call, answerbook.load(self._root()),
+                                              answerbook.secret(self._root()) if call.hidden else None))
+            except answerbook.AnswersError:
+                raise  # the course's answers are missing: no student can be graded, stop
+            except Exception as error:  # noqa: BLE001 (an argument the check does not take: the cell's fault, named)
+                self.log.warning("Test cell %s: %s(...) cannot build its case: %s",
+                                 cell.metadata.nbgrader.get("grade_id"), call.check.name, error)
+                cell.outputs = [verdicts.cannot_judge([f"line {call.line}: {call.check.name} rejects its "
+                                                       f"arguments ({type(error).__name__}: {error})"])]
+                return None
+        return cases
+
+    def _root(self):
+        return self.config.CourseDirectory.get("root") or os.getcwd()
+
+    def _probe(self, index, call, case):
+        """Run one call's probe in the kernel (its output dropped) and its verdict here: None or the failure."""
+        reveal, cell = call.kwargs.get("reveal", False), self.nb.cells[index]
+        if self._kernel_dead:
+            return error_output("DeadKernelError", "Not judged: the kernel died while an earlier test ran your code "
+                                "(os._exit, a crash, or too much memory).")
+        nonce = verdicts.new_nonce()
+        probe = new_code_cell(verdicts.probe_code(call, case, nonce))
+        counted = self._output_chars.get(index, 0)
+        self._output_chars[index] = 0
+        with quiet(Warning):
+            try:
+                self.execute_cell(probe, index, store_history=False)
+            except DeadKernelError:
+                self._kernel_dead = True
+                self.log.warning("Kernel died in a test of cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
+                return error_output("DeadKernelError", "The kernel died while this test ran your code (os._exit, a "
+                                    "crash, or too much memory).")
+            finally:
+                self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
+                self._output_chars[index] = counted
+            try:
+                observed = verdicts.observation(probe.outputs, nonce)
+            except verdicts.Unreadable as unreadable:
+                timed_out = [o for o in probe.outputs if o.output_type == "error" and o.ename == "CellTimeoutError"]
+                observed = verdicts.Unreadable(f"your code ran past the time limit of {self.timeout} s in this test") \
+                    if timed_out else unreadable
+            return verdicts.verdict(call.check, case, observed, reveal, hidden=call.hidden)
+
+    def _revive(self):
+        """After the kernel died in cell d: a fresh kernel that ran cells 0 … d − 1 again (their
+        outputs kept from the first run), so the test cells before d are judged as they ran."""
+        dead_at = self._dead_at
+        self.log.info("%s: a fresh kernel runs cells 1 to %d again, to judge their tests",
+                      self.resources.get("unique_key", "?"), dead_at)
+        run_sync(self._async_cleanup_kernel)()
+        self.km = self.create_kernel_manager()
+        run_sync(self.async_start_new_kernel)()
+        run_sync(self.async_start_new_kernel_client)()
+        self._dead_at, self._kernel_dead = None, False
+        for index, cell in enumerate(self.nb.cells[:dead_at]):
+            if cell.cell_type == "code" and self._dead_at is None:
+                again = copy.deepcopy(cell)
+                try:
+                    self.run_cell(again, index)
+                finally:
+                    self.nb.cells[index] = cell
+        # cells from where it first died stay not run; if it died again, the tests from there on fail
+        self._dead_at = dead_at if self._dead_at is None else min(self._dead_at, dead_at)
 
 
 def configure(c):

@@ -1,12 +1,18 @@
 """Trusted verdicts: a test cell judged in the grader's process, not by the student's kernel.
 
-nbgrader scores a test cell by whether the kernel reported an error. The kernel runs the
+nbgrader scores a test cell by whether its outputs hold an error. The kernel runs the
 student's code, so a student can patch numpy, ``set_custom_exc``, hide tracebacks or
-redefine the checks, and every test "passes". So after each graded test cell the grader
-(:class:`backprop_course.grader.preprocessors.GradingExecute`) asks the kernel only for the
-raw values the student's code produces (the check's *probe*, :func:`probe_code`); the *judge*
-that compares them with the finite-difference oracle runs here (:func:`verdict`). If the
-trusted verdict fails, the cell's outputs become that failure, whatever the kernel said.
+redefine the checks, and every test run there "passes". So at grading a test cell does not run
+in the kernel at all: the grader (:class:`backprop_course.grader.preprocessors.GradingExecute`)
+asks the kernel only for the raw values the student's code produces (the check's *probe*,
+:func:`probe_code`), after the notebook's last cell; the *judge* that compares them with the case
+the course's answers computed (:func:`case_of`) runs here (:func:`verdict`), and the grader
+writes the cell's outputs (:func:`outputs`).
+
+Hidden tests never reach the kernel as text: a hidden call's scenario, derived from the course
+secret, travels only inside its probe, after every cell has run. What a failed hidden test says
+is fixed text (:func:`hidden_failure`): the check's title, a known mistake's code and message,
+never a number, an input or anything the student's code returned.
 
 Fail-closed: :func:`read_cell` accepts a graded test cell only in the one form whose every
 statement the grader can judge or knows to be harmless: ``from backprop_course.checks.<module>
@@ -23,19 +29,27 @@ Running the probe in the kernel is the Execute preprocessor's job.
 from __future__ import annotations
 
 import ast
+import builtins
 import importlib
+import io
 import json
+import secrets
 from dataclasses import dataclass, field
 
 from nbformat.v4 import new_output
 
 from ..checks.core import Check, quiet
+from ..checks.mistakes import MISTAKES
 from ..checks.remote import MARK
 
 #: the package whose modules hold the checks a test cell may import
 CHECKS_PACKAGE = "backprop_course.checks"
 #: a line of a test cell that has it judged by the student's kernel alone (listed, never silent)
 KERNEL_ONLY = "# verdict: kernel only"
+#: the lines around a test cell's hidden tests (nbgrader's ClearHiddenTests markers)
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+#: the most the grader reads of one probe's answer, and how deep its data may nest
+MAX_ANSWER_CHARS, MAX_DEPTH = 2_000_000, 12
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,8 @@ class Call:
     args: tuple
     kwargs: dict
     line: int
+    hidden: bool = False  # between the hidden-test markers: judged here only, on the secret's inputs
+    source: str = ""      # the call as written (what a failed public test shows of it)
 
     @property
     def module(self):
@@ -62,6 +78,7 @@ class CellReading:
     calls: list = field(default_factory=list)      # [Call], in order
     problems: list = field(default_factory=list)   # ["line 3: `assert …` is judged by the kernel alone", ...]
     kernel_only: bool = False                      # the cell carries KERNEL_ONLY
+    printed: list = field(default_factory=list)    # [(line, text)] of its prints of literals, in order
 
     @property
     def covered(self):
@@ -139,7 +156,16 @@ def _check_call(node, source, imported, problems):
         problems.append(f"line {node.lineno}: `{_snippet(node, source)}` has a computed argument: the grader "
                         "runs the scenario itself and accepts only literals (numbers, strings, lists, ...)")
         return None
-    return Call(check, tuple(ast.unparse(arg) for arg in objects), args, kwargs, node.lineno)
+    return Call(check, tuple(ast.unparse(arg) for arg in objects), args, kwargs, node.lineno,
+                source=" ".join((ast.get_source_segment(source, node) or ast.unparse(node)).split()))
+
+
+def printed(node):
+    """What a print of literals (a harmless statement) writes."""
+    out = io.StringIO()
+    print(*(_literal(arg) for arg in node.value.args), **{k.arg: _literal(k.value) for k in node.value.keywords},
+          file=out)
+    return out.getvalue()
 
 
 def _harmless(node):
@@ -161,6 +187,19 @@ def _harmless(node):
     return False
 
 
+def hidden_lines(source):
+    """The line numbers (from 1) inside the hidden-test blocks of ``source``, markers included."""
+    inside, lines = False, set()
+    for number, line in enumerate(source.splitlines(), 1):
+        if line.strip() == BEGIN_HIDDEN:
+            inside = True
+        if inside:
+            lines.add(number)
+        if line.strip() == END_HIDDEN:
+            inside = False
+    return lines
+
+
 def read_cell(source):
     """What the grader can judge of a graded test cell's ``source`` (hidden tests included)."""
     reading = CellReading(kernel_only=any(line.strip() == KERNEL_ONLY for line in source.splitlines()))
@@ -169,20 +208,40 @@ def read_cell(source):
     except SyntaxError as error:
         reading.problems.append(f"line {error.lineno}: a syntax error ({error.msg})")
         return reading
-    imported = {}
+    imported, hidden = {}, hidden_lines(source)
+    if reading.kernel_only and hidden:
+        reading.problems.append(f"it is judged by the kernel alone ({KERNEL_ONLY}) and holds hidden tests, which the "
+                                "kernel would then see: move them to a cell the grader judges")
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
             _import_checks(node, source, imported, reading.problems)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and not _harmless(node):
             call = _check_call(node.value, source, imported, reading.problems)
+            if call is not None and node.lineno in hidden:
+                call = _hidden(call, source, node, reading.problems)
             if call is not None:
                 reading.calls.append(call)
         elif not _harmless(node):
             reading.problems.append(f"line {node.lineno}: `{_snippet(node, source)}` is judged by the student's "
                                     "kernel alone, which the student's code controls")
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            try:
+                reading.printed.append((node.lineno, printed(node)))
+            except (TypeError, ValueError) as error:  # print(sep=3), say
+                reading.problems.append(f"line {node.lineno}: `{_snippet(node, source)}` cannot print ({error})")
     if not reading.calls and not reading.problems:
         reading.problems.append(f"it calls no check: nothing in it can fail, or be judged by the grader")
     return reading
+
+
+def _hidden(call, source, node, problems):
+    """The call, marked hidden; None (with a problem) if it has no seed for the secret to replace."""
+    if "seed" not in call.kwargs:
+        problems.append(f"line {node.lineno}: the hidden test `{_snippet(node, source)}` takes no `seed=`: its inputs "
+                        "would be the ones written in source/, so name a scenario by a seed (the grader runs one "
+                        "derived from it and the course secret)")
+        return None
+    return Call(call.check, call.objects, call.args, call.kwargs, call.line, hidden=True)
 
 
 def uncovered(cells):
@@ -229,50 +288,143 @@ def cannot_judge(problems):
                         "nothing (tell your instructor): " + "; ".join(problems))
 
 
-def scenario(call):
-    """The case the check runs, as JSON data (computed here, never by the kernel)."""
+def case_of(call, answers, secret=None):
+    """The Case of a call, computed here by the course's ``answers``: a hidden call on the
+    arguments the course ``secret`` derives from the ones written (never run by the kernel)."""
+    args, kwargs = call.args, {k: v for k, v in call.kwargs.items() if k != "reveal"}
+    if call.hidden:
+        if secret is None:
+            raise ValueError("a hidden test needs the course secret")
+        args, kwargs = answers.hidden_arguments(secret, call.check.name, args, kwargs)
     with quiet(Warning):
-        return call.check.scenario(*call.args, **call.kwargs)
+        return answers.case(call.check.name, args, kwargs)
 
 
-def probe_code(call, case):
-    """The code run in the student's kernel: the check's probe on the student's objects."""
+def probe_code(call, case, nonce):
+    """The code run in the student's kernel: the check's probe on the student's objects, its
+    answer marked with ``nonce``."""
     return (f"__import__('backprop_course.checks.remote', fromlist=['probe']).probe("
-            f"{call.module!r}, {call.check.name!r}, lambda: ({', '.join(call.objects)},), {json.dumps(case)!r})")
+            f"{call.module!r}, {call.check.name!r}, lambda: ({', '.join(call.objects)},), "
+            f"{json.dumps(case.scenario)!r}, {json.dumps(case.standins)!r}, {nonce!r})")
 
 
-def observation(outputs):
-    """What the probe printed (its last MARK line, as data), or None if it printed nothing readable."""
-    lines = [line for out in outputs if out.output_type == "stream"
-             for line in out.get("text", "").splitlines() if line.startswith(MARK)]
+def new_nonce():
+    """What marks one probe's answer: the kernel learns it only with the probe."""
+    return secrets.token_hex(8)
+
+
+class Unreadable(ValueError):
+    """A probe's output that is no one answer of that probe: the message says what it was."""
+
+
+def observation(outputs, nonce):
+    """What the probe printed: its one answer marked with ``nonce``, as data.
+
+    Raises Unreadable when there is none, more than one (the student's code printed the mark
+    too), or one the grader will not read (too long, too deep, not JSON, not an object).
+    """
+    mark = f"{MARK}{nonce} "
+    lines = [line for out in outputs if out.get("output_type") == "stream"
+             for line in str(out.get("text", "")).splitlines() if line.startswith(mark)]
+    if not lines:
+        raise Unreadable("the grader could not read your code's results (did it replace print, sys.stdout or the "
+                         "kernel's output?)")
+    if len(lines) > 1:
+        raise Unreadable("your code's results came more than once: something printed the grader's mark itself")
+    text = lines[0][len(mark):]
+    if len(text) > MAX_ANSWER_CHARS:
+        raise Unreadable(f"your code's results are too large to judge (over {MAX_ANSWER_CHARS:,} characters)")
     try:
-        observed = json.loads(lines[-1][len(MARK):]) if lines else None
-    except ValueError:  # the student's code printed the mark itself
-        return None
-    return observed if isinstance(observed, dict) else None
+        observed = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Unreadable("your code's results could not be read (not the probe's own output)") from None
+    if not isinstance(observed, dict) or not _shallow(observed, MAX_DEPTH):
+        raise Unreadable(f"your code's results have an unexpected form (nested deeper than {MAX_DEPTH} levels?)")
+    return observed
 
 
-def verdict(check, case, observed, reveal=False):
-    """None if the check passes on what the probe observed, else the error output that replaces the cell's."""
-    if observed is None:
-        return error_output("WrongAnswer", "The grader could not read your code's results "
-                            "(did it replace print, sys.stdout or the kernel's output?).")
+def _shallow(value, limit):
+    """Whether JSON data nests at most ``limit`` levels (without recursion: the data is the student's)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def verdict(check, case, observed, reveal=False, hidden=False):
+    """None if the check passes on what the probe observed (or the Unreadable it was), else the
+    error output that replaces the cell's: for a hidden call, the fixed text of :func:`hidden_failure`."""
+    failure, code, raised = _failure(check, case, observed, reveal and not hidden)
+    if failure is None or not hidden:
+        return failure
+    return hidden_failure(check, code, raised)
+
+
+def _failure(check, case, observed, reveal):
+    """(error output, the mistake's code or None, the type name the student's code raised or None)."""
+    if isinstance(observed, Unreadable):
+        return error_output("WrongAnswer", f"{observed}."), None, None
     if "raised" in observed:
-        return error_output("WrongAnswer", f"Running your code raised {observed['raised']}")
+        raised = str(observed["raised"])[:500]
+        return error_output("WrongAnswer", f"Running your code raised {raised}"), None, raised.split(":")[0]
     try:
         with quiet(Warning):
             check.judge(case, observed["observed"], reveal)
     except AssertionError as failure:
-        return error_output(type(failure).__name__, str(failure))
+        return error_output(type(failure).__name__, str(failure)), getattr(failure, "code", None), None
     except Exception as failure:  # a malformed observation is the student's code's doing
-        return error_output("WrongAnswer", f"Your code's results have an unexpected form: {failure}")
-    return None
+        return error_output("WrongAnswer", f"Your code's results have an unexpected form: {str(failure)[:300]}"), None, None
+    return None, None, None
 
 
-def overrule(cell, failure):
-    """The cell's outputs once a trusted verdict failed. If the kernel claims a pass, keep what
-    the student printed, not the ✓ lines; if it reported an error itself, keep its outputs."""
-    if not any(o.output_type == "error" for o in cell.outputs):
-        kept = [o for o in cell.outputs if o.output_type == "stream" and o.get("name") == "stdout"
-                and "✓" not in o.get("text", "")]
-        cell.outputs = kept + [failure]
+def hidden_failure(check, code=None, raised=None):
+    """What a failed hidden test shows: which check failed and, for a known mistake, its code and
+    message; never an input, an expected value, or anything the student's code returned (an
+    error's type is named only when it is one of Python's own)."""
+    where = f"The hidden test of {check.title} fails"
+    if code in MISTAKES:
+        return error_output("Mistake", f"{where}: [{code}] {MISTAKES[code]}")
+    if raised is not None:
+        what = raised if isinstance(getattr(builtins, raised, None), type) else "an exception"
+        return error_output("WrongAnswer", f"{where}: your code raised {what}. (Hidden tests show no inputs or "
+                            "values: try your code on other numbers than the public tests'.)")
+    return error_output("WrongAnswer", f"{where}: a result is wrong. (Hidden tests show no inputs or values: try "
+                        "your code on other numbers than the public tests'.)")
+
+
+def outputs(reading, failures):
+    """A judged test cell's outputs, as the grader writes them (the kernel never runs a test cell):
+    what its prints of literals write, in order, up to the first failed call, whose failure ends them.
+
+    failures: {call's index in reading.calls: its error output}.
+    """
+    steps = sorted([(line, "print", text) for line, text in reading.printed] +
+                   [(call.line, "call", index) for index, call in enumerate(reading.calls)], key=lambda step: step[0])
+    written = []
+    for _, kind, what in steps:
+        if kind == "print":
+            written.append(new_output("stream", name="stdout", text=what))
+        elif what in failures:
+            written.append(failures[what])
+            break
+    merged = []  # consecutive prints in one stream, as a kernel's output would be
+    for out in written:
+        if merged and out.output_type == "stream" and merged[-1].output_type == "stream":
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
+def where(call, failure):
+    """A failed public test's output with the test's line added, as the student's kernel shows it."""
+    if call.hidden:
+        return failure
+    failure.traceback = failure.traceback + [f"\x1b[0;36m(the test's line {call.line}: {call.source})\x1b[0m"]
+    return failure

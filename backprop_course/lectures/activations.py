@@ -1,34 +1,19 @@
-"""Activation functions φ and their derivatives φ′, vectorised with numpy.
+"""The activations that no assignment grades, φ and φ′, vectorised with numpy: tanh and leaky ReLU.
 
-Every function takes ``net`` (a float or an array of any shape) and returns an array
-of the same shape (a 0-d array for a float input). Derivatives are taken with respect
-to ``net``, i.e. φ′(net) = dφ/dnet, as in the lectures.
+Sigmoid and ReLU, and their derivatives, are assignment 1's exercises: the lecture notebooks
+define them in their own cells and pass them to the figures and widgets, so that nothing the
+course installs answers an exercise. Every function here takes ``net`` (a float or an array of
+any shape) and returns an array of its shape; derivatives are taken with respect to ``net``.
 
-The ReLU family is not differentiable at net = 0; we use the convention of the course
-(and of most libraries): φ′(0) = 0 for ReLU and φ′(0) = alpha for leaky ReLU.
+Leaky ReLU has no derivative at net = 0; the convention of the course (and of most libraries)
+is φ′(0) = ``LEAKY_ALPHA``, the slope of its off side.
 """
 import numpy as np
 
-__all__ = [
-    "sigmoid", "sigmoid_prime", "tanh", "tanh_prime", "relu", "relu_prime",
-    "leaky_relu", "leaky_relu_prime", "ACTIVATIONS", "get",
-]
+__all__ = ["tanh", "tanh_prime", "leaky_relu", "leaky_relu_prime", "LEAKY_ALPHA", "ACTIVATIONS"]
 
-LEAKY_ALPHA = 0.1  # slope of leaky ReLU for net < 0 (large enough to see in a plot)
-
-
-def sigmoid(net):
-    """φ(net) = 1 / (1 + exp(−net)), values in (0, 1)."""
-    net = np.asarray(net, dtype=float)
-    # exp(−|net|) never overflows; both branches equal 1/(1+exp(−net)).
-    e = np.exp(-np.abs(net))
-    return np.where(net >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def sigmoid_prime(net):
-    """φ′(net) = o(1 − o) with o = sigmoid(net) (derived in lecture 3)."""
-    o = sigmoid(net)
-    return o * (1.0 - o)
+#: slope of leaky ReLU for net < 0 (large enough to see in a plot); fixed, not a parameter
+LEAKY_ALPHA = 0.1
 
 
 def tanh(net):
@@ -37,53 +22,22 @@ def tanh(net):
 
 
 def tanh_prime(net):
-    """φ′(net) = 1 − tanh(net)²."""
+    """φ′(net) = 1 − tanh(net)², i.e. 1 − o² (lecture 3 derives it)."""
     o = tanh(net)
     return 1.0 - o * o
 
 
-def relu(net):
-    """φ(net) = max(0, net)."""
+def leaky_relu(net):
+    """φ(net) = net if net > 0 else LEAKY_ALPHA·net."""
     net = np.asarray(net, dtype=float)
-    return np.where(net > 0, net, 0.0)
+    return np.where(net > 0, net, LEAKY_ALPHA * net)
 
 
-def relu_prime(net):
-    """φ′(net) = 1 if net > 0 else 0."""
+def leaky_relu_prime(net):
+    """φ′(net) = 1 if net > 0 else LEAKY_ALPHA."""
     net = np.asarray(net, dtype=float)
-    return np.where(net > 0, 1.0, 0.0)
+    return np.where(net > 0, 1.0, LEAKY_ALPHA)
 
 
-def leaky_relu(net, alpha=LEAKY_ALPHA):
-    """φ(net) = net if net > 0 else alpha·net."""
-    net = np.asarray(net, dtype=float)
-    return np.where(net > 0, net, alpha * net)
-
-
-def leaky_relu_prime(net, alpha=LEAKY_ALPHA):
-    """φ′(net) = 1 if net > 0 else alpha."""
-    net = np.asarray(net, dtype=float)
-    return np.where(net > 0, 1.0, alpha)
-
-
-# name -> (φ, φ′, LaTeX of φ, LaTeX of φ′)
-ACTIVATIONS = {
-    "sigmoid": (sigmoid, sigmoid_prime,
-                r"$\phi(net)=\frac{1}{1+e^{-net}}$", r"$\phi'=o\,(1-o)$"),
-    "relu": (relu, relu_prime,
-             r"$\phi(net)=\max(0,\,net)$", r"$\phi'=1$ if $net>0$ else $0$"),
-    "tanh": (tanh, tanh_prime,
-             r"$\phi(net)=\tanh(net)$", r"$\phi'=1-o^2$"),
-    "leaky_relu": (leaky_relu, leaky_relu_prime,
-                   r"$\phi(net)=net$ if $net>0$ else $%g\,net$" % LEAKY_ALPHA,
-                   r"$\phi'=1$ if $net>0$ else $%g$" % LEAKY_ALPHA),
-}
-
-
-def get(name):
-    """Return ``(phi, phi_prime)`` for an activation name of ``ACTIVATIONS``."""
-    try:
-        phi, dphi, _, _ = ACTIVATIONS[name]
-    except KeyError:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
-    return phi, dphi
+#: name -> (φ, φ′): the package's activations, for the figures and the playground
+ACTIVATIONS = {"tanh": (tanh, tanh_prime), "leaky_relu": (leaky_relu, leaky_relu_prime)}

@@ -8,10 +8,9 @@ the figure of the same name shows (the alt text of the widgets' images).
 """
 import numpy as np
 
-from . import activations as act
 from . import palette
 
-__all__ = ["plot_activation", "plot_all_activations", "draw_network", "network_figsize",
+__all__ = ["pointwise", "plot_activation", "plot_all_activations", "draw_network", "network_figsize",
            "plot_descent", "describe_activation", "describe_network", "describe_descent"]
 
 POS, NEG = palette.POSITIVE, palette.NEGATIVE  # colours of positive and negative weights
@@ -27,26 +26,32 @@ def _new_axes(ax, figsize, ncols=1):
     return fig, ax
 
 
-def plot_activation(name, ax=None, net_range=(-6.0, 6.0), mark=None):
-    """Plot the activation φ and its derivative φ′ over ``net_range``.
+def pointwise(f, net):
+    """f at every entry of ``net``, one number at a time: works for a φ written for one number only."""
+    return np.array([float(f(float(v))) for v in np.ravel(net)]).reshape(np.shape(net))
+
+
+def plot_activation(phi, phi_prime, name, ax=None, net_range=(-6.0, 6.0), mark=None):
+    """Plot an activation φ and its derivative φ′ over ``net_range``.
 
     Inputs:
-    - name: 'sigmoid', 'relu', 'tanh' or 'leaky_relu'
+    - phi, phi_prime: φ and φ′, functions of one number net (they are called one number at a
+      time, so a φ written for one number only is fine)
+    - name: what to call it in the title, e.g. 'sigmoid'
     - ax: matplotlib Axes to draw into, or None for a new figure
     - net_range: (low, high) of the horizontal axis net
     - mark: optional float net; draws the point (net, φ(net)) and its tangent
 
     Returns the Figure.
     """
-    phi, dphi, phi_tex, dphi_tex = act.ACTIVATIONS[name]
     fig, ax = _new_axes(ax, (4.5, 3.2))
     net = np.linspace(net_range[0], net_range[1], 601)
-    ax.plot(net, phi(net), color=palette.BLUE, lw=2, label=phi_tex)
-    ax.plot(net, dphi(net), color=palette.ORANGE, lw=2, ls="--", label=dphi_tex)
+    ax.plot(net, pointwise(phi, net), color=palette.BLUE, lw=2, label=r"$\phi(net)$")
+    ax.plot(net, pointwise(phi_prime, net), color=palette.ORANGE, lw=2, ls="--", label=r"$\phi'(net)$")
     ax.axhline(0, color=palette.NEUTRAL, lw=0.8)
     ax.axvline(0, color=palette.NEUTRAL, lw=0.8)
     if mark is not None:
-        o, slope = float(phi(mark)), float(dphi(mark))
+        o, slope = float(phi(mark)), float(phi_prime(mark))
         half = 0.12 * (net_range[1] - net_range[0])
         ax.plot([mark - half, mark + half], [o - slope * half, o + slope * half],
                 color="k", lw=1, ls=":")
@@ -60,13 +65,20 @@ def plot_activation(name, ax=None, net_range=(-6.0, 6.0), mark=None):
     return fig
 
 
-def plot_all_activations(names=("sigmoid", "relu", "tanh", "leaky_relu")):
-    """One panel per activation, each with φ (solid) and φ′ (dashed). Returns the Figure."""
+def plot_all_activations(activations):
+    """One panel per activation, each with φ (solid) and φ′ (dashed). Returns the Figure.
+
+    activations: {name: (φ, φ′)}, e.g. the notebook's sigmoid and ReLU and the package's
+    ``activations.ACTIVATIONS``; two panels per row.
+    """
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
-    for name, ax in zip(names, axes.ravel()):
-        plot_activation(name, ax=ax)
+    rows = (len(activations) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 3.5 * rows), squeeze=False)
+    for (name, (phi, phi_prime)), ax in zip(activations.items(), axes.ravel()):
+        plot_activation(phi, phi_prime, name, ax=ax)
         ax.set_ylim(-1.2, 2.2)
+    for ax in axes.ravel()[len(activations):]:
+        ax.axis("off")
     fig.tight_layout()
     return fig
 
@@ -80,9 +92,9 @@ def _fmt(v):
 
 
 def _default_names(layer_sizes):
-    """Node names in the text's notation: inputs i, hidden neurons j, output neurons l.
+    """Node names in the seed lecture's notation: inputs i, hidden neurons j, output neurons l.
 
-    Neurons are numbered as in the text (neurons 1, 2 hidden, neuron 3 output).
+    Neurons are numbered as in the seed lecture (neurons 1, 2 hidden, neuron 3 output).
     """
     names, count = [], 0
     for k, n in enumerate(layer_sizes):
@@ -106,7 +118,7 @@ def draw_network(layer_sizes, values=None, weights=None, deltas=None, biases=Non
     """Draw a fully connected network, labelled with its numbers.
 
     Inputs:
-    - layer_sizes: sequence of K layer sizes, e.g. (3, 2, 1) for the text's network
+    - layer_sizes: sequence of K layer sizes, e.g. (3, 2, 1) for the seed lecture's network
     - values: None or a list of K sequences; values[k][a] is the output o of node a in
       layer k (for the input layer, the inputs o_i); drawn inside the nodes
     - weights: None or a list of K-1 arrays; weights[k] has shape
@@ -116,7 +128,7 @@ def draw_network(layer_sizes, values=None, weights=None, deltas=None, biases=Non
     - deltas: None or a list of K entries (None for the input layer), δ under each neuron
     - biases: None or a list of K entries (None for the input layer), b under each neuron
     - ax: Axes to draw into, or None for a new figure
-    - node_names: None (the text's i, j, l names) or a list of K lists of strings
+    - node_names: None (the seed lecture's i, j, l names) or a list of K lists of strings
     - title: optional title
 
     Returns the Figure.
@@ -233,14 +245,13 @@ def plot_descent(ws, loss, w_star=None, axes=None, title=None, w_range=None):
 # --------------------------------------------------------------------------- in words
 
 
-def describe_activation(name, net_range=(-6.0, 6.0), mark=None):
+def describe_activation(phi, phi_prime, name, net_range=(-6.0, 6.0), mark=None):
     """What ``plot_activation`` shows, in words."""
-    phi, dphi, _, _ = act.ACTIVATIONS[name]
     text = (f"The {name} activation o = φ(net) (solid line) and its derivative φ′(net) (dashed) "
             f"for net from {net_range[0]:g} to {net_range[1]:g}")
     if mark is not None:
         text += (f", with the point net = {mark:.2f}, o = {float(phi(mark)):.3f} marked and its tangent "
-                 f"of slope φ′ = {float(dphi(mark)):.3f}")
+                 f"of slope φ′ = {float(phi_prime(mark)):.3f}")
     return text + "."
 
 

@@ -3,13 +3,18 @@
 Each function returns a small object holding its ipywidgets (``.ui``) and the values it
 has computed, so the state can be read from Python (tests, or a curious student):
 
-- ``neuron_playground()``: sliders for w and b, a dropdown for φ; net, o and the point
-  on the activation curve (lecture 1);
+- ``neuron_playground(activations)``: sliders for w and b, a dropdown for φ; net, o and the
+  point on the activation curve (lecture 1);
 - ``learning_rate_explorer()``: gradient descent on e(w) = ½(t − w·o_i)² for any η
   (lecture 3);
-- ``backprop_stepper(neuron_class=None)``: Forward / Backward / Update on the text's
-  3-2-1 network, with any class that has the course's ``forward``/``backward``
-  contract, and a numerical gradient check of what its ``backward`` did (lecture 4).
+- ``backprop_stepper(neuron_class, driver)``: Forward / Backward / Update on the seed
+  lecture's 3-2-1 network, with any class that has the course's ``forward``/``backward``
+  contract and any driver of its backward pass, and a numerical gradient check of what
+  they did (lecture 4).
+
+Nothing here implements an exercise: the activations the playground shows, the neuron class
+and the backward driver the stepper runs all come from the caller (the lecture notebook, or the
+student), and the figures take the functions they draw as arguments.
 
 Displaying the object (last expression of a cell) shows the widget. Figures are drawn
 without pyplot and shown as PNG in an ``ipywidgets.Image``, whose ``tooltip`` (the image's
@@ -17,6 +22,7 @@ title, which screen readers read as its text alternative) says what the figure s
 come from the course's colour-blind-safe ``palette``.
 """
 import copy
+import html
 import io
 
 import ipywidgets as W
@@ -24,20 +30,19 @@ import numpy as np
 import traitlets
 from matplotlib.figure import Figure
 
-from ..checks.oracle import numerical_gradient
-from ..checks.reference import Neuron as _Neuron  # the checks' reference neuron (used when no class is given)
 from . import activations as act
 from . import palette
+from .gradcheck import AGREE, derivative, rel_error
 from .plots import (describe_activation, describe_descent, describe_network, draw_network, network_figsize,
                     plot_activation, plot_descent)
 
 __all__ = ["neuron_playground", "learning_rate_explorer", "backprop_stepper",
-           "classify_learning_rate", "TEXT_EXAMPLE"]
+           "classify_learning_rate", "SEED_EXAMPLE"]
 
-# The text's network: 3 inputs, 2 hidden neurons, 1 output neuron. The weights are the
-# ones the text prints; the text does not print its (random) biases, these are recovered
-# from its printed output so that the forward pass gives its estimate ŷ = 0.6131.
-TEXT_EXAMPLE = {
+# The seed lecture's network: 3 inputs, 2 hidden neurons, 1 output neuron. The weights are the
+# ones it prints; it does not print its (random) biases, these are recovered from its printed
+# output so that the forward pass gives its estimate ŷ = 0.6131.
+SEED_EXAMPLE = {
     "inputs": [1.0, 2.0, 3.0],
     "t": [1.0],
     "hidden_weights": [[-0.41451339, -1.77081177, -1.15804613],
@@ -83,15 +88,25 @@ class _WidgetBase:
 class NeuronPlayground(_WidgetBase):
     """One neuron o = φ(wᵀx + b) on fixed inputs, with sliders.
 
+    ``activations``: {name: (φ, φ′)}, the activations the dropdown offers (functions of one
+    number net), by default the package's tanh and leaky ReLU; lecture 1 adds its own sigmoid
+    and ReLU. ``neuron_class``: optional class with the course's Neuron contract,
+    ``Neuron(inputsize, weights, bias, activation)`` and ``forward(x)``; it is built from the
+    sliders (weights as a list) and its forward compared with φ(net) of ``activations``.
+
     State read by tests: ``net`` (float), ``output`` (float, o = φ(net)), ``slope``
-    (φ′(net)), ``student_output`` (the student's class's forward, or None).
-    Widgets: ``weight_sliders`` (list), ``bias_slider``, ``activation_dropdown``,
-    ``readout`` (HTML), ``image`` (the activation curve with the current point).
+    (φ′(net)), ``student_output`` (the class's forward, or None), ``student_error`` (what the
+    class raised, or None). Widgets: ``weight_sliders`` (list), ``bias_slider``,
+    ``activation_dropdown``, ``readout`` (HTML), ``image`` (the activation curve with the
+    current point).
     """
 
+    CLASS_ACTIVATIONS = ("sigmoid", "relu")  # what the course's Neuron class knows
+
     def __init__(self, inputs=(1.0, 2.0, 3.0), weights=(0.5, -0.3, 0.2), bias=0.0,
-                 activation="sigmoid", neuron_class=None):
+                 activation=None, activations=None, neuron_class=None):
         self.inputs = np.asarray(inputs, dtype=float)
+        self.activations = dict(act.ACTIVATIONS if activations is None else activations)
         self.neuron_class = neuron_class
         self.weight_sliders = [
             W.FloatSlider(value=w, min=-2, max=2, step=0.05, description=f"w_{i + 1}",
@@ -99,9 +114,15 @@ class NeuronPlayground(_WidgetBase):
             for i, w in enumerate(weights)]
         self.bias_slider = W.FloatSlider(value=bias, min=-5, max=5, step=0.1,
                                          description="b", continuous_update=False)
-        # A student's class supports only the contract's two activations.
-        names = ["sigmoid", "relu"] if neuron_class else list(act.ACTIVATIONS)
-        self.activation_dropdown = W.Dropdown(options=names, value=activation,
+        names = list(self.activations)
+        if neuron_class is not None:  # a Neuron class knows sigmoid and ReLU only
+            names = [n for n in self.CLASS_ACTIVATIONS if n in self.activations]
+            if not names:
+                raise ValueError("to run a Neuron class, pass activations with 'sigmoid' or 'relu': "
+                                 "{'sigmoid': (sigmoid, sigmoid_prime), 'relu': (relu, relu_prime)}")
+        if not names:
+            raise ValueError("activations is empty: pass {name: (phi, phi_prime)}")
+        self.activation_dropdown = W.Dropdown(options=names, value=activation or names[0],
                                               description="φ")
         self.readout = W.HTML()
         self.image = DescribedImage(format="png")
@@ -123,44 +144,57 @@ class NeuronPlayground(_WidgetBase):
     def bias(self):
         return float(self.bias_slider.value)
 
+    def _run_class(self, name):
+        """The class's forward on the inputs, or the error it raised (shown, not raised)."""
+        try:
+            neuron = self.neuron_class(inputsize=len(self.inputs), weights=self.weights.tolist(),
+                                       bias=self.bias, activation=name)
+            return float(neuron.forward(self.inputs.tolist())), None
+        except Exception as exc:  # the student's code: report it in the readout
+            return None, f"{type(exc).__name__}: {exc}"
+
     def _update(self, change=None):
         name = self.activation_dropdown.value
-        phi, dphi = act.get(name)
+        phi, dphi = self.activations[name]
         self.net = float(self.weights @ self.inputs + self.bias)  # net = Σ_i w_i o_i + b
         self.output = float(phi(self.net))
         self.slope = float(dphi(self.net))
-        self.student_output = None
+        self.student_output = self.student_error = None
         text = (f"net = Σ w_i·o_i + b = <b>{self.net:.4f}</b><br>"
                 f"o = φ(net) = <b>{self.output:.4f}</b><br>φ′(net) = {self.slope:.4f}")
         if self.neuron_class is not None:
-            neuron = self.neuron_class(inputsize=len(self.inputs), weights=self.weights,
-                                       bias=self.bias, activation=name)
-            self.student_output = float(neuron.forward(self.inputs))
-            ok = np.isclose(self.student_output, self.output, rtol=1e-9, atol=1e-12)
-            text += (f"<br>your Neuron: {self.student_output:.4f} "
-                     + ("✔" if ok else f"<span style='color:{palette.WARNING_TEXT}'>✘ differs</span>"))
+            self.student_output, self.student_error = self._run_class(name)
+            if self.student_error is not None:
+                text += (f"<br>your Neuron: <span style='color:{palette.WARNING_TEXT}'>✘ raised "
+                         f"{html.escape(self.student_error)}</span>")
+            else:
+                ok = np.isclose(self.student_output, self.output, rtol=1e-9, atol=1e-12)
+                text += (f"<br>your Neuron: {self.student_output:.4f} "
+                         + ("✔" if ok else f"<span style='color:{palette.WARNING_TEXT}'>✘ differs</span>"))
         self.readout.value = text
         lim = max(8.0, abs(self.net) + 1.0)
         self.figure.clear()
         ax = self.figure.add_subplot()
-        plot_activation(name, ax=ax, net_range=(-lim, lim), mark=self.net)
+        plot_activation(phi, dphi, name, ax=ax, net_range=(-lim, lim), mark=self.net)
         self.figure.subplots_adjust(left=0.1, right=0.97, bottom=0.14, top=0.91)
         self.image.value = _png(self.figure)
-        self.image.tooltip = describe_activation(name, (-lim, lim), mark=self.net)
+        self.image.tooltip = describe_activation(phi, dphi, name, (-lim, lim), mark=self.net)
 
 
 def neuron_playground(inputs=(1.0, 2.0, 3.0), weights=(0.5, -0.3, 0.2), bias=0.0,
-                      activation="sigmoid", neuron_class=None):
+                      activation=None, activations=None, neuron_class=None):
     """Sliders for w and b and a dropdown for φ on one neuron; returns a NeuronPlayground.
 
     Inputs:
     - inputs: the inputs o_i, shape (m,)
     - weights: starting weights, shape (m,); bias: starting bias
-    - activation: 'sigmoid', 'relu', 'tanh' or 'leaky_relu'
+    - activation: the name shown first (by default the first of ``activations``)
+    - activations: {name: (φ, φ′)}, functions of one number; by default the package's tanh and
+      leaky ReLU (``activations.ACTIVATIONS``)
     - neuron_class: optional class with the course's Neuron contract; its forward is run
-      too and compared with the formula
+      too and compared with φ(net)
     """
-    return NeuronPlayground(inputs, weights, bias, activation, neuron_class)
+    return NeuronPlayground(inputs, weights, bias, activation, activations, neuron_class)
 
 
 # --------------------------------------------------------------------------- lecture 3
@@ -169,13 +203,17 @@ def classify_learning_rate(eta, curvature):
 
     One step multiplies the distance to the minimum by (1 − η·a), a = curvature:
     0 < ηa < 0.5 'slow', 0.5 ≤ ηa ≤ 1 'good', 1 < ηa < 2 'oscillating' (converges while
-    changing side), ηa ≥ 2 'diverging' (at exactly 2 it bounces forever).
+    changing side), ηa = 2 'bouncing' (the factor is −1: it jumps between the same two points
+    forever, neither converging nor diverging), ηa > 2 'diverging'. ηa within 1e-9 of 2
+    counts as 2 (a slider's η·a can miss 2 by a rounding error).
     """
     q = eta * curvature
     if q < 0.5:
         return "slow"
     if q <= 1.0:
         return "good"
+    if abs(q - 2.0) <= 1e-9:
+        return "bouncing"
     if q < 2.0:
         return "oscillating"
     return "diverging"
@@ -190,7 +228,7 @@ class LearningRateExplorer(_WidgetBase):
     ``steps_slider``, ``w0_slider``, ``preset_buttons`` (dict regime -> Button).
     """
 
-    PRESETS = {"slow": 0.02, "good": 0.2, "oscillating": 0.4, "diverging": 0.55}
+    PRESETS = {"slow": 0.02, "good": 0.2, "oscillating": 0.4, "bouncing": 0.5, "diverging": 0.55}
 
     def __init__(self, o_i=2.0, t=1.0, eta=0.02, steps=20, w0=-1.0):
         self.o_i, self.t = float(o_i), float(t)
@@ -265,34 +303,37 @@ class BackpropStepper(_WidgetBase):
     """Forward / Backward / Update, one phase per click, on a network of neurons.
 
     The network has hidden neurons j (each with inputs o_i) and output neurons l (each
-    with inputs o_j), built from ``neuron_class``. Per step:
+    with inputs o_j), built from ``neuron_class``; ``driver`` does the backward pass. Per step:
     - Forward: o_j = neuron_j.forward(o_i), ŷ_l = neuron_l.forward(o_j).
-    - Backward: output neurons' backward(t, ŷ), then hidden neurons' backward with
-      delta_l = [δ_l for all l] and w_l = [w_jl for all l] taken BEFORE the output
-      update (or after, with ``stale_weights``: the text's bug). The weights the
-      neurons computed are kept as ``pending`` and the neurons are put back, so the
-      diagram still shows the old weights next to the new δ. A centred finite-difference
-      gradient of e = ½ Σ_l (t_l − ŷ_l)² through the class's own forward is compared
-      with what backward did, (w_old − w_new)/η, by relative error
-      |a − n| / max(|a|, |n|, 1e-12): ✔ below ``grad_tol`` (1e-5, as in lecture 4).
+    - Backward: ``driver(hidden, outputs, t, y_hat, learning_rate)``, which calls the neurons'
+      ``backward`` in its own way (the seed lecture's driver, a corrected one, the student's).
+      The weights they computed are kept as ``pending`` and the neurons are put back, so the
+      diagram still shows the old weights next to the new δ. What they did, as a gradient,
+      (w_old − w_new)/η, is compared with centred finite differences (h = ``gradcheck.STEP``)
+      of e = ½ Σ_l (t_l − ŷ_l)² through the class's own forward, one parameter at a time, by
+      the course's relative error (``gradcheck.rel_error``): ✔ below ``grad_tol``
+      (``gradcheck.AGREE``, 1e-7).
     - Update: the pending weights are installed.
 
     State: ``phase`` ('ready', 'forward', 'backward', 'update'), ``o_j`` (J,),
     ``y_hat`` (L,), ``error`` (e), ``delta_j`` (J,), ``delta_l`` (L,),
     ``grad_backward`` and ``grad_numeric`` (dicts name -> float, names like 'w_13',
-    'b_3' in the text's numbering), ``grad_rel_error`` (dict name -> relative error),
+    'b_3' in the seed lecture's numbering), ``grad_rel_error`` (dict name -> relative error),
     ``max_rel_error``, ``max_grad_error`` (absolute), ``steps`` (updates done),
     ``history`` (e at each forward), ``warnings`` (list of str).
     Widgets: ``forward_button``, ``backward_button``, ``update_button``,
-    ``reset_button``, ``stale_checkbox``, ``status`` (HTML), ``image``.
+    ``reset_button``, ``status`` (HTML), ``image``.
     """
 
-    def __init__(self, neuron_class=None, inputs=None, t=None, hidden_weights=None,
+    def __init__(self, neuron_class, driver, inputs=None, t=None, hidden_weights=None,
                  hidden_biases=None, output_weights=None, output_biases=None,
-                 n_outputs=None, learning_rate=0.1, activation="sigmoid",
-                 stale_weights=False, seed=0, grad_tol=1e-5):
-        ex = TEXT_EXAMPLE
-        self.neuron_class = neuron_class or _Neuron
+                 n_outputs=None, learning_rate=0.1, activation="sigmoid", seed=0,
+                 grad_tol=AGREE):
+        if not callable(neuron_class) or not callable(driver):
+            raise TypeError("backprop_stepper(neuron_class, driver): a Neuron class and a function "
+                            "driver(hidden, outputs, t, y_hat, learning_rate) that runs their backward pass")
+        ex = SEED_EXAMPLE
+        self.neuron_class, self.driver = neuron_class, driver
         self.inputs = np.asarray(ex["inputs"] if inputs is None else inputs, dtype=float)
         Wh = np.asarray(ex["hidden_weights"] if hidden_weights is None else hidden_weights,
                         dtype=float)                                     # (J, I)
@@ -324,9 +365,6 @@ class BackpropStepper(_WidgetBase):
         self.backward_button = W.Button(description="Backward", button_style="warning")
         self.update_button = W.Button(description="Update", button_style="success")
         self.reset_button = W.Button(description="Reset")
-        self.stale_checkbox = W.Checkbox(
-            value=stale_weights, indent=False,
-            description="propagate δ with already-updated w_jl (the text's bug)")
         self.forward_button.on_click(lambda _b: self.forward())
         self.backward_button.on_click(lambda _b: self.backward())
         self.update_button.on_click(lambda _b: self.update())
@@ -337,8 +375,13 @@ class BackpropStepper(_WidgetBase):
         self.ui = W.VBox([
             W.HBox([self.forward_button, self.backward_button, self.update_button,
                     self.reset_button]),
-            self.stale_checkbox, self.image, self.status])
+            W.HTML(f"<i>{html.escape(self._who())}</i>"), self.image, self.status])
         self.reset()
+
+    def _who(self):
+        name = getattr(self.neuron_class, "__name__", "the class")
+        driver = getattr(self.driver, "__name__", "the driver")
+        return f"neurons of class {name}, backward pass by {driver}"
 
     # ---- the network -----------------------------------------------------------
     def _make(self, inputsize, w, b):
@@ -366,7 +409,7 @@ class BackpropStepper(_WidgetBase):
             n.weights, n.bias = copy.deepcopy(w), copy.deepcopy(b)
 
     def _names(self):
-        """Parameter names in the text's numbering: inputs i, hidden j, outputs l."""
+        """Parameter names in the seed lecture's numbering: inputs i, hidden j, outputs l."""
         I = len(self.inputs)
         names = []
         for j in range(self.J):
@@ -386,20 +429,30 @@ class BackpropStepper(_WidgetBase):
         return 0.5 * float(np.sum((self.t - y_hat) ** 2))  # e = ½ Σ_l (t_l − ŷ_l)²
 
     def _numeric_gradient(self):
-        """∂e/∂(each neuron's weights and bias), by the checks' oracle (centred finite
-        differences) through the class's own forward: one list [w..., b] per neuron."""
+        """∂e/∂(each neuron's weights and bias), one parameter at a time: the centred difference
+        of e as a function of that one number, through the class's own forward. One list
+        [w..., b] per neuron."""
         base = self._params()
-        theta = np.concatenate([np.append(np.asarray(w, dtype=float), float(b)) for w, b in base])
-        cuts = np.cumsum([np.size(w) + 1 for w, _ in base])[:-1]
+        grads = []
+        for neuron, (w0, b0) in zip(self.hidden + self.outputs, base):
+            w0 = np.array(w0, dtype=float)
 
-        def e(theta):
-            for neuron, part in zip(self.hidden + self.outputs, np.split(theta, cuts)):
-                neuron.weights, neuron.bias = part[:-1], float(part[-1])
-            return self._loss()
+            def e_of_weight(v, i):
+                w = w0.copy()
+                w[i] = v
+                neuron.weights = w
+                return self._loss()
 
-        grads = numerical_gradient(e, theta)
-        self._restore(base)
-        return [list(g) for g in np.split(grads, cuts)]
+            def e_of_bias(v):
+                neuron.bias = v
+                return self._loss()
+
+            row = [derivative(lambda v, i=i: e_of_weight(v, i), w0[i]) for i in range(len(w0))]
+            neuron.weights = w0.copy()
+            row.append(derivative(e_of_bias, float(b0)))
+            self._restore(base)
+            grads.append(row)
+        return grads
 
     # ---- the three phases --------------------------------------------------------
     def reset(self):
@@ -430,24 +483,15 @@ class BackpropStepper(_WidgetBase):
         self._redraw()
 
     def backward(self):
-        """Every neuron's backward; keeps the new weights as ``pending``."""
+        """The driver's backward pass; keeps the new weights as ``pending``."""
         if self.phase != "forward":
             self.forward()
         old = self._params()
         numeric = self._numeric_gradient()
         self._run_forward()  # the finite differences overwrote the stored o_i, o_j
-        w_jl_before = [np.array(n.weights, dtype=float) for n in self.outputs]  # (L, J)
         eta = self.learning_rate
-        for l, n in enumerate(self.outputs):
-            n.backward(t=self.t[l], y_hat=self.y_hat[l], learning_rate=eta,
-                       output_neuron=True)
+        self.driver(self.hidden, self.outputs, self.t, self.y_hat, eta)
         self.delta_l = np.array([float(n.delta_j) for n in self.outputs])
-        # Bug (c) of the text: reading w_jl after the output neurons were updated.
-        source = ([np.array(n.weights, dtype=float) for n in self.outputs]
-                  if self.stale_checkbox.value else w_jl_before)
-        for j, n in enumerate(self.hidden):
-            n.backward(delta_l=list(self.delta_l), w_l=[float(w[j]) for w in source],
-                       learning_rate=eta, output_neuron=False)
         self.delta_j = np.array([float(n.delta_j) for n in self.hidden])
         self.pending = self._params()
         self._restore(old)
@@ -461,12 +505,10 @@ class BackpropStepper(_WidgetBase):
                 self.grad_numeric[name] = float(nmr)
         self.max_grad_error = max(abs(self.grad_backward[k] - self.grad_numeric[k])
                                   for k in self.grad_backward)
-        # Relative error, the yardstick of lecture 4: the gradients differ by orders of
-        # magnitude, and an absolute tolerance passes bug (c) on the text's example.
-        self.grad_rel_error = {
-            k: abs(self.grad_backward[k] - self.grad_numeric[k])
-            / max(abs(self.grad_backward[k]), abs(self.grad_numeric[k]), 1e-12)
-            for k in self.grad_backward}
+        # The course's yardstick (lecture 4): the gradients differ by orders of magnitude, and
+        # an absolute tolerance passes bug (c) on the seed lecture's example.
+        self.grad_rel_error = {k: rel_error(self.grad_backward[k], self.grad_numeric[k])
+                               for k in self.grad_backward}
         self.max_rel_error = max(self.grad_rel_error.values())
         self.phase = "backward"
         self._redraw()
@@ -511,7 +553,7 @@ class BackpropStepper(_WidgetBase):
             parts.append("e per forward pass: "
                          + ", ".join(f"{e:.6f}" for e in self.history[-8:]))
         for w in self.warnings:
-            parts.append(f"<span style='color:{palette.WARNING_TEXT}'>⚠ {w}</span>")
+            parts.append(f"<span style='color:{palette.WARNING_TEXT}'>⚠ {html.escape(w)}</span>")
         if self.grad_backward:
             rows = "".join(
                 f"<tr><td>{k}</td><td>{self.grad_backward[k]:+.3e}</td>"
@@ -524,18 +566,32 @@ class BackpropStepper(_WidgetBase):
                          f"max relative error: {self.max_rel_error:.1e} (✔ below {self.grad_tol:g})")
         return "<br>".join(parts)
 
+    def report(self):
+        """The gradient table as text, one parameter a line (after ``backward``)."""
+        if not self.grad_backward:
+            return "no backward pass yet"
+        lines = [f"{'':>6} {'backward':>11} {'finite diff.':>12} {'rel. error':>10}"]
+        for k in self.grad_backward:
+            mark = "ok" if self.grad_rel_error[k] < self.grad_tol else "WRONG"
+            lines.append(f"{k:>6} {self.grad_backward[k]:+.4e} {self.grad_numeric[k]:+.4e} "
+                         f"{self.grad_rel_error[k]:10.1e}  {mark}")
+        return "\n".join(lines)
 
-def backprop_stepper(neuron_class=None, **kwargs):
-    """Step through forward, backward and update on the text's 3-2-1 network.
+
+def backprop_stepper(neuron_class, driver, **kwargs):
+    """Step through forward, backward and update on the seed lecture's 3-2-1 network.
 
     Inputs:
-    - neuron_class: a class with the course's Neuron contract (your own!); None uses the
-      checks' reference neuron (backprop_course.checks.reference.Neuron)
+    - neuron_class: a class with the course's Neuron contract, ``Neuron(inputsize, weights,
+      bias, activation)``, ``forward(x)`` and ``backward(t, y_hat, delta_l, w_l,
+      learning_rate, output_neuron)`` storing ``delta_j`` (lecture 4's, or your own)
+    - driver: ``driver(hidden, outputs, t, y_hat, learning_rate)``, one backward pass over the
+      lists of hidden and output neurons (t and y_hat: one entry per output neuron)
     - kwargs: see ``BackpropStepper`` (inputs, t, hidden_weights (J, I), hidden_biases
       (J,), output_weights (L, J), output_biases (L,), n_outputs, learning_rate,
-      activation ('sigmoid' or 'relu', the contract's), stale_weights, seed)
+      activation (passed to the class), seed, grad_tol)
 
     Returns a BackpropStepper; click its buttons or call ``forward()``, ``backward()``,
-    ``update()``.
+    ``update()``; ``report()`` prints its gradient table.
     """
-    return BackpropStepper(neuron_class, **kwargs)
+    return BackpropStepper(neuron_class, driver, **kwargs)

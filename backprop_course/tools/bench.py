@@ -1,7 +1,7 @@
 """`make bench`: how fast the course autogrades a class, against stock nbgrader and bare nbclient.
 
 For each class size it builds a synthetic class of 02_backprop submissions (correct, buggy
-and slow-but-valid ones, from tools/catalogue.py), releases the course once, and times,
+and slow-but-valid ones, from answers/catalogue.py), releases the course once, and times,
 each in a fresh subprocess so that import costs count alike:
 
 (a) stock nbgrader: ``nbgrader autograde 02_backprop --force`` in a copy, sequential;
@@ -53,7 +53,7 @@ from pathlib import Path
 
 from ..grader.assignments import COURSE_ROOT, assignments
 from ..grader.pipeline import cores
-from . import catalogue
+from answers import catalogue
 
 ASSIGNMENT = "02_backprop"
 NOTEBOOK = assignments()[ASSIGNMENT].notebook

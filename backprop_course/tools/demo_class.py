@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 from ..grader.assignments import COURSE_ROOT as ROOT, assignments
-from .catalogue import CATALOGUE, reference_cells, strip_markers
+from answers.catalogue import CATALOGUE, reference_cells, strip_markers
 
 OUT = ROOT / "examples" / "demo_class" / "submitted"
 BLANK, BROKEN = "blank", "broken-json"

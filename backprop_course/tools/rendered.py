@@ -8,13 +8,16 @@ executed in a fresh kernel, to ``notebooks/rendered/`` (committed), under a note
 what it is. tests/test_lectures.py checks that each copy holds its lecture's cells.
 
 GitHub draws no widgets, so each widget's output is replaced by a snapshot of what it showed
-when the notebook ran: its images, then its HTML, then a line saying how to run it. Links out
+when the notebook ran: its images, then its HTML, then a line saying how to run it. The snapshot
+is taken when the cell that displayed the widget has finished, not at the end of the notebook:
+a later cell that moves the widget's sliders changes the later cell's picture only. Links out
 of ``notebooks/`` get one more ``../``, since the copies sit one folder deeper; links between
 lectures stay, and lead from copy to copy.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import re
 import sys
 import time
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from .site import execute_notebook, lecture_notebooks
+from .site import lecture_notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -69,6 +72,36 @@ def _descendants(state: dict, model_id: str):
     return seen
 
 
+def widget_state(client) -> dict:
+    """nbclient's widget state as it is now, in the layout of a notebook's saved state
+    ({model_id: {"model_name", "state", "buffers"}}), copied so later messages leave it alone."""
+    return {mid: {"model_name": st.get("_model_name"), "state": copy.deepcopy(st),
+                  "buffers": copy.deepcopy(list(client.widget_buffers.get(mid, {}).values()))}
+            for mid, st in client.widget_state.items()}
+
+
+def execute_with_snapshots(path: str, timeout: int = 300):
+    """Run a lecture in a fresh kernel in its own folder. Returns the executed notebook and
+    {(cell index, model id): snapshot outputs}, each taken right after its cell ran."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(Path(path).parent)}}, store_widget_state=True)
+    snapshots = {}
+
+    def on_cell_executed(cell, cell_index, execute_reply):
+        views = [o for o in cell.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+        if views:
+            state = widget_state(client)
+            for output in views:
+                snapshots[(cell_index, output["data"][WIDGET_VIEW]["model_id"])] = snapshot(output, state)
+
+    client.on_cell_executed = on_cell_executed
+    client.execute()
+    return nb, snapshots
+
+
 def snapshot(output, state: dict) -> list:
     """Plain outputs that show what a widget output showed: its PNG images, its HTML, a note."""
     images, html = [], []
@@ -89,12 +122,15 @@ def snapshot(output, state: dict) -> list:
     return outputs
 
 
-def render(lecture_path: Path, executed: nbformat.NotebookNode, lectures: set[str]) -> nbformat.NotebookNode:
-    """The rendered copy of a lecture from its executed notebook."""
+def render(lecture_path: Path, executed: nbformat.NotebookNode, lectures: set[str],
+           snapshots: dict | None = None) -> nbformat.NotebookNode:
+    """The rendered copy of a lecture from its executed notebook; a widget output becomes its
+    snapshot from ``snapshots`` ({(cell index, model id): outputs}), else one from the saved state."""
     state = executed.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    snapshots = snapshots or {}
     nb = nbformat.v4.new_notebook(metadata={k: v for k, v in executed.metadata.items() if k != "widgets"})
     nb.cells.append(nbformat.v4.new_markdown_cell(NOTE.format(name=lecture_path.name), id="rendered-note"))
-    for cell in executed.cells:
+    for index, cell in enumerate(executed.cells):
         cell = nbformat.from_dict(cell)
         if cell.cell_type == "markdown":
             cell.source = relink(cell.source, lectures)
@@ -102,7 +138,8 @@ def render(lecture_path: Path, executed: nbformat.NotebookNode, lectures: set[st
             outputs = []
             for output in cell.outputs:
                 if WIDGET_VIEW in output.get("data", {}):
-                    outputs += snapshot(output, state)
+                    taken = snapshots.get((index, output["data"][WIDGET_VIEW]["model_id"]))
+                    outputs += taken if taken is not None else snapshot(output, state)
                 else:
                     outputs.append(output)
             cell.outputs = outputs
@@ -112,7 +149,8 @@ def render(lecture_path: Path, executed: nbformat.NotebookNode, lectures: set[st
 
 
 def _execute(path: str):
-    return path, nbformat.writes(execute_notebook(path))
+    nb, snapshots = execute_with_snapshots(path)
+    return path, nbformat.writes(nb), snapshots
 
 
 def build(out: Path = OUT, notebooks_dir: Path = NOTEBOOKS, jobs: int | None = None, log=print) -> list[Path]:
@@ -122,10 +160,11 @@ def build(out: Path = OUT, notebooks_dir: Path = NOTEBOOKS, jobs: int | None = N
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or min(len(lectures), 2)
     with ProcessPoolExecutor(jobs) as pool:
-        executed = dict(pool.map(_execute, [str(p) for p in lectures]))
+        executed = {path: (nb, snapshots) for path, nb, snapshots in pool.map(_execute, [str(p) for p in lectures])}
     written = []
     for path in lectures:
-        nb = render(path, nbformat.reads(executed[str(path)], as_version=4), names)
+        text, snapshots = executed[str(path)]
+        nb = render(path, nbformat.reads(text, as_version=4), names, snapshots)
         nbformat.validate(nb)
         nbformat.write(nb, out / path.name)
         size = (out / path.name).stat().st_size

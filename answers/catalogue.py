@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..grader.assignments import COURSE_ROOT as ROOT, assignments
+from backprop_course.grader.assignments import COURSE_ROOT as ROOT, assignments
 
 #: each assignment's notebook, and its exercises (solution cells' grade_ids) in notebook order, from source/
 NOTEBOOK = {name: a.notebook for name, a in assignments(ROOT / "source").items()}

@@ -17,11 +17,13 @@ deviation (the mistake table, ``mistakes.py``): ``Equations(hidden_delta=lambda 
 back)`` computes the network with bug (b) of the original code.
 
 This is not the oracle. What is right is decided by finite differences (``oracle.py``), which
-know none of these formulas. The reference is used where a working Neuron is needed (the checks
-of train() and Network run on reference neurons, and 03's sgd_epoch on the reference layers, so
-that a student's own backward costs points once, on its own exercise; the lecture widgets run it
-when given no class), and to replay known
-mistakes so that a wrong answer can be named. tests/test_checks.py compares it with the oracle.
+know none of these formulas. The reference replays known mistakes, so that a wrong answer can be
+named (``deviations.py``), and records what the trusted neurons and layers of a scenario answer
+(``standins.py``: train(), Network and sgd_epoch are checked on them, so that a student's own
+backward costs points once, on its own exercise). tests/test_checks.py compares it with the oracle.
+
+It is an answer to every exercise: it lives with the instructor (``answers/``), never in the
+student's install or the grading kernel.
 """
 from __future__ import annotations
 
@@ -137,6 +139,10 @@ class Equations:
         """δ_l flows back through w_jl as they were before the output neurons' update"""
         return before
 
+    def passed_back(self, delta_l, w_l):
+        """a hidden neuron is given every output's δ_l and its weight w_jl into it"""
+        return delta_l, w_l
+
     def sample_loss(self, t, o_l):
         """e = ½ Σ_l (t_l − o_l)², the loss of each output summed"""
         return np.sum(self.loss(t, o_l))
@@ -173,6 +179,10 @@ class Equations:
     def relu_backward(self, dout, net):
         """∂e/∂net = dout ⊙ φ′(net) for ReLU, shaped like net: dout where net > 0, else 0"""
         return dout * self.relu_prime(net, self.relu(net))
+
+    def through_relu(self, do1, cache, relu_backward):
+        """an epoch's gradient passes back through the hidden ReLU: relu_backward(∂e/∂o₁, cache) = ∂e/∂net₁"""
+        return relu_backward(do1, cache)
 
     # --- softmax with cross-entropy (lecture 6): logits z (N, C), labels y (N,) -------------------
     def softmax(self, z):
@@ -311,12 +321,14 @@ def backward(hidden, outputs, t, learning_rate, equations=LECTURE):
     """One step after forward(): the output neurons, then the hidden ones with δ_l and w_jl."""
     eq = equations
     before = np.array([n.weights for n in outputs])                   # w_jl, shape (L, J)
+    eta = eq.learning_rate(learning_rate)                             # the η passed on (a loop may drop it)
     for n, t_l in zip(outputs, eq.output_targets(t)):
-        n.backward(t=t_l, y_hat=n.o_j, learning_rate=learning_rate, output_neuron=True)
+        n.backward(t=t_l, y_hat=n.o_j, learning_rate=eta, output_neuron=True)
     delta_l = [n.delta_j for n in outputs]
     w_jl = eq.propagated_weights(before, np.array([n.weights for n in outputs]))
     for j, n in enumerate(hidden):
-        n.backward(delta_l=delta_l, w_l=w_jl[:, j], learning_rate=learning_rate)
+        given_delta, given_w = eq.passed_back(delta_l, w_jl[:, j])
+        n.backward(delta_l=given_delta, w_l=given_w, learning_rate=eta)
 
 
 def train(hidden, outputs, inputs, targets, epochs, learning_rate, equations=LECTURE):
@@ -364,7 +376,7 @@ def dense_backward(dout, cache, equations=LECTURE):
 
 def relu_forward(x, equations=LECTURE):
     """out = φ(x) = max(0, x), any shape → (out, cache = x)."""
-    return equations.relu(x), x
+    return equations.phi(x, "relu"), x
 
 
 def relu_backward(dout, cache, equations=LECTURE):
@@ -379,6 +391,20 @@ def softmax_cross_entropy(logits, y, equations=LECTURE):
     t = np.eye(z.shape[1])[y]                                     # one-hot targets
     loss = eq.cross_entropy(eq.log_softmax(z), y)                 # e = −(1/N) Σ_n log ŷ[n, y_n]
     return float(loss), eq.softmax_gradient(eq.softmax(z), t)     # ∂e/∂z = (ŷ − t)/N
+
+
+#: the layer functions sgd_epoch calls, as a student's sgd_epoch calls the notebook's
+LAYERS = ("dense_forward", "dense_backward", "relu_forward", "relu_backward", "softmax_cross_entropy")
+
+
+def batch_layers(equations=LECTURE):
+    """{name: function} of the batch layers (``LAYERS``), computed with ``equations``."""
+    eq = equations
+    return {"dense_forward": lambda x, W, b: dense_forward(x, W, b, eq),
+            "dense_backward": lambda dout, cache: dense_backward(dout, cache, eq),
+            "relu_forward": lambda x: relu_forward(x, eq),
+            "relu_backward": lambda dout, cache: relu_backward(dout, cache, eq),
+            "softmax_cross_entropy": lambda logits, y: softmax_cross_entropy(logits, y, eq)}
 
 
 def grad_check(f, x, h=1e-5, equations=LECTURE):
@@ -397,25 +423,28 @@ def grad_check(f, x, h=1e-5, equations=LECTURE):
     return grad
 
 
-def sgd_epoch(params, X, y, batch_size, learning_rate, rng, equations=LECTURE):
+def sgd_epoch(params, X, y, batch_size, learning_rate, rng, equations=LECTURE, layer_functions=None):
     """One epoch of mini-batch SGD on the 2-layer ReLU net x → dense → ReLU → dense → softmax.
 
     params {"W1" (D, H), "b1" (H,), "W2" (H, C), "b2" (C,)} is updated in place; X (N, D), y (N,);
     rng a numpy Generator. Returns the mean of the batch losses, each taken before its step.
+    layer_functions: the layer functions it calls ({name: function}, ``LAYERS``), by default the reference's
+    with ``equations`` (the stand-ins' recording passes its own).
     """
     eq = equations
+    L = layer_functions or batch_layers(eq)
     params = eq.working_params(params)
     X, y = eq.shuffled(np.asarray(X, dtype=float), np.asarray(y, dtype=int), rng)
     losses, sizes = [], []
     for batch in eq.batches(len(y), batch_size):
         xb, yb = X[batch], y[batch]
-        net1, cache1 = dense_forward(xb, params["W1"], params["b1"], eq)     # net₁ = x·W₁ + b₁
-        o1 = eq.phi(net1, "relu")                                           # o₁ = φ(net₁)
-        logits, cache2 = dense_forward(o1, params["W2"], params["b2"], eq)   # z = o₁·W₂ + b₂
-        loss, dlogits = softmax_cross_entropy(logits, yb, eq)               # e, ∂e/∂z = (ŷ − t)/B
-        do1, dW2, db2 = dense_backward(dlogits, cache2, eq)
-        dnet1 = eq.relu_backward(do1, net1)                                 # ∂e/∂net₁ = ∂e/∂o₁ ⊙ φ′(net₁)
-        _, dW1, db1 = dense_backward(dnet1, cache1, eq)
+        net1, cache1 = L["dense_forward"](xb, params["W1"], params["b1"])     # net₁ = x·W₁ + b₁
+        o1, relu_cache = L["relu_forward"](net1)                             # o₁ = φ(net₁)
+        logits, cache2 = L["dense_forward"](o1, params["W2"], params["b2"])   # z = o₁·W₂ + b₂
+        loss, dlogits = L["softmax_cross_entropy"](logits, yb)               # e, ∂e/∂z = (ŷ − t)/B
+        do1, dW2, db2 = L["dense_backward"](dlogits, cache2)
+        dnet1 = eq.through_relu(do1, relu_cache, L["relu_backward"])         # ∂e/∂net₁ = ∂e/∂o₁ ⊙ φ′(net₁)
+        _, dW1, db1 = L["dense_backward"](dnet1, cache1)
         eta = eq.step_size(learning_rate, batch_size)
         for key, grad in (("W1", dW1), ("b1", db1), ("W2", dW2), ("b2", db2)):
             params[key] = eq.sgd_step(params[key], eta, grad)               # θ ← θ − η·∂e/∂θ
