@@ -40,7 +40,7 @@ help:
 	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
-	@echo "                an LMS download into submitted/ (nbgrader zip_collect)"
+	@echo "                an LMS download into submitted/ (nbgrader zip_collect; Moodle needs its grading WORKSHEET)"
 	@echo "make export     LMS=canvas|moodle: the grade CSV the LMS imports (nbgrader export)"
 	@echo "make rendered   executed copies of the lectures in notebooks/rendered/ (what GitHub shows)"
 	@echo "make solutions  worked solutions of the assignments in solutions/ (git-ignored)"
@@ -130,6 +130,7 @@ LMS_PLUGIN = $(if $(filter moodle,$(LMS)),Moodle,Canvas)
 collect: $(GRADER)
 	@case "$(LMS)" in canvas|moodle) ;; *) echo "LMS must be canvas or moodle, not '$(LMS)'"; exit 2;; esac
 	@test -n "$(ZIP)" -a -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=grading-worksheet.csv]"; exit 2; }
+	@test "$(LMS)" != moodle -o -n "$(WORKSHEET)" || { echo "LMS=moodle needs WORKSHEET=grading-worksheet.csv: only Moodle's grading worksheet says who each participant number of the download is (README, A term with an LMS)"; exit 2; }
 	@test -f "$(ZIP)" || { echo "no such file: $(ZIP)"; exit 2; }
 	$(if $(ROSTER),$(BIN)/nbgrader db student import "$(ROSTER)")
 	mkdir -p "downloaded/$(ASSIGNMENT)/archive"

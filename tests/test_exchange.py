@@ -15,6 +15,7 @@ home of their own. One machine has one OS user, so each student gives ``--studen
 hub's per-user servers would through their user names. The due date is an hour before the
 run: the exchange's own timestamp.txt must cost each student one day's penalty.
 """
+import os
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,6 @@ try:
     NO_SANDBOX = None
 except sandbox.SandboxUnavailableError as error:
     NO_SANDBOX = str(error)
-pytestmark = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no grading sandbox here: {NO_SANDBOX}")
 
 
 def run(args, cwd, env):
@@ -59,9 +59,9 @@ def work(path, plan):
     nbformat.write(nb, path)
 
 
-@pytest.fixture(scope="module")
-def round_trip(tmp_path_factory, nbgrader_env):
-    base = tmp_path_factory.mktemp("hub")
+def hub(base, nbgrader_env, check_owner=False):
+    """A course and a shared exchange in ``base``, the assignment released, due an hour ago.
+    Returns (course, exchange, as_student, the students' flags)."""
     course, exchange = base / "course", base / "exchange"
     exchange.mkdir()
     exchange.chmod(0o777)  # as the hub's shared exchange folder
@@ -72,8 +72,9 @@ def round_trip(tmp_path_factory, nbgrader_env):
     copy_answers(course)
     due = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
     with open(course / "nbgrader_config.py", "a") as config:
-        config.write(f"\nc.Exchange.root = {str(exchange)!r}\nc.DueDates.dates = {{{A!r}: {due!r}}}\n"
-                     "c.CollectApp.check_owner = False  # every simulated student is this one OS user\n")
+        config.write(f"\nc.Exchange.root = {str(exchange)!r}\nc.DueDates.dates = {{{A!r}: {due!r}}}\n")
+        if not check_owner:
+            config.write("c.ExchangeCollect.check_owner = False  # every simulated student is this one OS user\n")
 
     def as_student(student):
         home = base / student
@@ -81,8 +82,16 @@ def round_trip(tmp_path_factory, nbgrader_env):
         return home, {**nbgrader_env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
                       "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter")}
 
-    student_flags = (f"--course={COURSE_ID}", f"--Exchange.root={exchange}")
     nbgrader("release_assignment", A, cwd=course, env=nbgrader_env)
+    return course, exchange, as_student, (f"--course={COURSE_ID}", f"--Exchange.root={exchange}")
+
+
+@pytest.fixture(scope="module")
+def round_trip(tmp_path_factory, nbgrader_env):
+    if NO_SANDBOX:
+        pytest.skip(f"no grading sandbox here: {NO_SANDBOX}")
+    base = tmp_path_factory.mktemp("hub")
+    course, exchange, as_student, student_flags = hub(base, nbgrader_env)
     fetched = {}
     for student, plan in STUDENTS.items():
         home, env = as_student(student)
@@ -153,3 +162,60 @@ def test_each_student_fetches_their_own_feedback(round_trip):
         if not any(mistakes.values()):
             assert "[loss-no-half]" not in html
         assert "BEGIN HIDDEN TESTS" not in html
+
+
+# --- who and when: what the exchange records, not what the student wrote ----------------------
+
+def test_the_time_of_submission_is_the_exchanges_not_the_students(tmp_path, nbgrader_env):
+    """Finding 8: a student owns their inbound folder, its name and its timestamp.txt (nbgrader
+    submit runs as them). A timestamp.txt of 0001-01-01 or 2024-12-31, or none, meant no penalty.
+    The time collect records is when the exchange last saw the submission change: the inode
+    change times of the folder and its files, which only the kernel sets (touch sets mtime)."""
+    from nbgrader.utils import parse_utc
+
+    course, exchange, as_student, flags = hub(tmp_path, nbgrader_env)
+    started = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    for student in ("ada", "bob", "cy"):
+        home, env = as_student(student)
+        nbgrader("fetch_assignment", A, *flags, cwd=home, env=env)
+        nbgrader("submit", A, *flags, f"--student={student}", cwd=home, env=env)
+    inbound = exchange / COURSE_ID / "inbound"
+    (ada,) = inbound.glob(f"ada+{A}+*")
+    (ada / "timestamp.txt").chmod(0o644)
+    (ada / "timestamp.txt").write_text("0001-01-01 00:00:00.000000 UTC")
+    (bob,) = inbound.glob(f"bob+{A}+*")
+    (bob / "timestamp.txt").chmod(0o644)
+    (bob / "timestamp.txt").write_text("2024-12-31 23:59:59.000000 UTC")
+    bob.rename(inbound / f"bob+{A}+2024-12-31 23:59:59.000000 UTC+x")
+    (cy,) = inbound.glob(f"cy+{A}+*")
+    (cy / "timestamp.txt").unlink()
+    for folder in inbound.iterdir():   # modification times are the student's to set
+        for path in [folder, *folder.iterdir()]:
+            os.utime(path, (0, 0), follow_symlinks=False)
+    log = nbgrader("collect", A, cwd=course, env=nbgrader_env)
+    finished = datetime.now(timezone.utc).replace(tzinfo=None)
+    for student in ("ada", "bob", "cy"):
+        stamp = course / "submitted" / student / A / "timestamp.txt"
+        assert stamp.is_file(), student
+        when = parse_utc(stamp.read_text())
+        assert started <= when <= finished, (student, when)
+    assert "timestamp.txt is the student's" in log, log
+
+
+def test_a_folder_in_another_students_name_is_not_collected_as_theirs(tmp_path, nbgrader_env):
+    """nbgrader collect only warns when an inbound folder is not owned by the student it names
+    (c.ExchangeCollect.check_owner); then it collects it as theirs. The owner is the kernel's
+    record, the name the student's: such a folder is collected for nobody, and never hides the
+    student's own."""
+    import pwd
+
+    me = pwd.getpwuid(os.getuid()).pw_name
+    course, exchange, as_student, flags = hub(tmp_path, nbgrader_env, check_owner=True)
+    home, env = as_student("someone")
+    nbgrader("fetch_assignment", A, *flags, cwd=home, env=env)
+    nbgrader("submit", A, *flags, f"--student={me}", cwd=home, env=env)
+    nbgrader("submit", A, *flags, "--student=ada", cwd=home, env=env)   # in ada's name, owned by me
+    log = nbgrader("collect", A, cwd=course, env=nbgrader_env)
+    assert (course / "submitted" / me / A / "neuron.ipynb").is_file()
+    assert not (course / "submitted" / "ada").exists()
+    assert f"owned by {me}, not ada" in log, log

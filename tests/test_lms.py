@@ -37,7 +37,8 @@ from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
-DUE = {"01_neuron": "2026-11-30 12:00:00 UTC", "02_backprop": "2026-12-07 23:59:00 Europe/Berlin"}
+#: in the past, as a class is graded after its due dates (a time after its collection is refused)
+DUE = {"01_neuron": "2025-11-30 12:00:00 UTC", "02_backprop": "2025-12-07 23:59:00 Europe/Berlin"}
 
 ROSTER = """id,first_name,last_name,email,lms_user_id
 ada,Ada,Lovelace,ada@example.org,101
@@ -132,15 +133,15 @@ MOODLE = {
 }
 #: Moodle's grading worksheet (offline grading worksheet): Identifier, times in the downloader's zone
 WORKSHEET = """Identifier,Full name,Email address,Status,Grade,Maximum Grade,Grade can be changed,Last modified (submission),Last modified (grade),Feedback comments
-Participant 31,Álan Türing,alan@example.org,Submitted for grading,,9.00,Yes,"Monday, 30 November 2026, 11:59 AM",-,
-Participant 32,"Grace Hopper, Jr.",grace@example.org,Submitted for grading,,9.00,Yes,"Wednesday, 2 December 2026, 9:30 AM",-,
-Participant 33,Ada Lovelace,ada@example.org,Submitted for grading,,9.00,Yes,"Thursday, 10 December 2026, 8:00 AM",-,
-Participant 34,Mallory,mallory@example.net,Submitted for grading,,9.00,Yes,"Monday, 30 November 2026, 10:00 AM",-,
+Participant 31,Álan Türing,alan@example.org,Submitted for grading,,9.00,Yes,"Sunday, 30 November 2025, 11:59 AM",-,
+Participant 32,"Grace Hopper, Jr.",grace@example.org,Submitted for grading,,9.00,Yes,"Tuesday, 2 December 2025, 9:30 AM",-,
+Participant 33,Ada Lovelace,ada@example.org,Submitted for grading,,9.00,Yes,"Wednesday, 10 December 2025, 8:00 AM",-,
+Participant 34,Mallory,mallory@example.net,Submitted for grading,,9.00,Yes,"Sunday, 30 November 2025, 10:00 AM",-,
 Participant 35,Emmy Noether,emmy@example.org,No submission,,9.00,Yes,-,-,
 """
 #: the times above in UTC (Europe/London is on UTC in winter), and the fraction they cost
-MOODLE_TIMES = {"alan": ("2026-11-30 11:59:00", 0.0), "grace": ("2026-12-02 09:30:00", 0.2),
-                "ada": ("2026-12-10 08:00:00", 0.5)}
+MOODLE_TIMES = {"alan": ("2025-11-30 11:59:00", 0.0), "grace": ("2025-12-02 09:30:00", 0.2),
+                "ada": ("2025-12-10 08:00:00", 0.5)}
 
 
 def build_zip(path, entries):
@@ -259,6 +260,43 @@ def test_a_due_date_that_cannot_be_read_is_an_error_not_utc(text):
         parse_due(text)
 
 
+#: student -> (their timestamp.txt, what the DueDates step says of it: None when it is used)
+TIMES = {"ada": (None, "there is none, and 01_neuron is due 2025-11-30 12:00:00 UTC"),
+         "bob": ("0001-01-01 00:00:00", "0001-01-01 00:00:00 UTC is before 01_neuron was released (2025-11-16 09:00:00 UTC"),
+         "cy": ("2024-12-31 23:59:59", "2024-12-31 23:59:59 UTC is before 01_neuron was released"),
+         "dan": ("2099-01-01 00:00:00", "2099-01-01 00:00:00 UTC is after the submission was collected"),
+         "eve": ("2025-12-01 10:00:00", None)}
+
+
+def test_plain_nbgrader_autograde_refuses_a_time_that_cannot_be_right(tmp_path, nbgrader_env, monkeypatch):
+    """Finding 8, for `nbgrader autograde` without the course's pipeline: the course's DueDates
+    step, which runs in it, refuses what the pipeline refuses before grading (there, `collected`
+    is the time of its timestamp.txt; here, now)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Configurable
+
+    from backprop_course.grader.late import DueDates
+
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        gb.add_assignment("01_neuron")
+        for student, (stamp, _) in TIMES.items():
+            gb.add_student(student)
+            gb.add_submission("01_neuron", student, **({"timestamp": stamp} if stamp else {}))
+    exporter = Configurable(parent=Autograde(coursedir=CourseDirectory(root=str(tmp_path))))
+    step = DueDates(parent=exporter, dates={"01_neuron": DUE["01_neuron"]}, released={"01_neuron": "2025-11-16 09:00 UTC"})
+    for student, (_, said) in TIMES.items():
+        resources = {"nbgrader": {"assignment": "01_neuron", "student": student, "db_url": url}}
+        if said is None:
+            step.preprocess(nbformat.v4.new_notebook(), resources)
+        else:
+            with pytest.raises(ValueError, match=re.escape(said)):
+                step.preprocess(nbformat.v4.new_notebook(), resources)
+
+
 # --- exports, from a gradebook built by hand ----------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -299,7 +337,7 @@ def test_canvas_export_follows_canvas_rules(gradebook, tmp_path):
         ["Noether, Emmy", "104", "", "", "", ""],            # nothing handed in: the grade stays as it is
         ["Türing, Álan", "103", "", "", "", "7.25"],
     ]
-    assert plugin.left_out == ["guest"]
+    assert list(plugin.left_out) == ["guest"] and "no lms_user_id" in plugin.left_out["guest"]
     assert '"Hopper, Jr., Grace"' in (tmp_path / "canvas.csv").read_text(encoding="utf-8")
 
 
@@ -315,7 +353,7 @@ def test_moodle_export_follows_moodle_rules(gradebook, tmp_path):
         ["Emmy", "Noether", "emmy@example.org", "0", ""],    # missing = "0" in this test's config
         ["Álan", "Türing", "alan@example.org", "7.25", ""],
     ]
-    assert plugin.left_out == ["guest"]
+    assert list(plugin.left_out) == ["guest"] and "no email" in plugin.left_out["guest"]
 
 
 def test_grades_csv_keeps_its_columns_when_a_name_has_a_comma(gradebook, tmp_path):
@@ -330,6 +368,118 @@ def test_grades_csv_keeps_its_columns_when_a_name_has_a_comma(gradebook, tmp_pat
 def test_points_are_written_as_lms_read_them():
     assert [points(v) for v in [15.0, 13.5, 7.125, 2 / 3, 0.0, -0.0, 1e6]] == \
         ["15", "13.5", "7.12", "0.67", "0", "0", "1000000"]
+
+
+#: what a spreadsheet evaluates at the start of a cell (OWASP, "CSV Injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def no_formula(rows):
+    """Every cell is a number, or text a spreadsheet shows as text."""
+    for row in rows:
+        for cell in row:
+            assert NUMBER.fullmatch(cell) or not cell.startswith(FORMULA_START), (cell, row)
+
+
+@pytest.fixture(scope="module")
+def hostile_gradebook(tmp_path_factory, nbgrader_env):
+    """02_backprop for students whose folder name, names and emails a spreadsheet would run, and
+    one with a negative raw score (a number: it must stay one)."""
+    from nbgrader.api import Gradebook
+
+    os.environ["PATH"] = nbgrader_env["PATH"]
+    gb = Gradebook(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'gradebook.db'}")
+    gb.add_assignment("02_backprop", duedate="2025-12-07 22:59:00")
+    gb.add_notebook("backprop", "02_backprop")
+    gb.add_grade_cell("test_all", "backprop", "02_backprop", max_score=15, cell_type="code")
+    gb.add_student("=SUM(1+2)", first_name="+cmd|' /C calc'!A0", last_name="-2+3", email="eve@example.org",
+                   lms_user_id="105")
+    gb.add_student("mallory", first_name="@SUM(1)", last_name="\tHYPERLINK", email="=1+1@example.org",
+                   lms_user_id="\r=1+1")
+    gb.add_student("neg", first_name="Ned", last_name="Neg", email="neg@example.org", lms_user_id="106")
+    for student, score in [("=SUM(1+2)", 12.5), ("mallory", 15), ("neg", -2)]:
+        gb.add_submission("02_backprop", student, timestamp="2025-12-07 10:00:00")
+        gb.find_grade("test_all", "backprop", "02_backprop", student).auto_score = score
+    gb.db.commit()
+    yield gb
+    gb.close()
+
+
+def test_no_cell_of_grades_csv_or_an_lms_export_is_a_formula(hostile_gradebook, tmp_path):
+    """Finding 7: a student folder named =SUM(1+2) went as-is into grades.csv and the exports. Text
+    gets a leading ' (OWASP's advice); a number, a negative grade too, stays a number; an LMS
+    identity that would be a formula leaves that student out, named, with the reason."""
+    GradesCsv(to=str(tmp_path / "grades.csv")).export(hostile_gradebook)
+    rows = read_csv(tmp_path / "grades.csv")
+    no_formula(rows)
+    table = {row[3]: dict(zip(rows[0], row)) for row in rows[1:]}
+    assert set(table) == {"'=SUM(1+2)", "mallory", "neg"}
+    eve = table["'=SUM(1+2)"]
+    assert (eve["first_name"], eve["last_name"], eve["score"]) == ("'+cmd|' /C calc'!A0", "'-2+3", "12.5")
+    assert (table["mallory"]["first_name"], table["mallory"]["last_name"], table["mallory"]["email"]) == \
+        ("'@SUM(1)", "'\tHYPERLINK", "'=1+1@example.org")
+    assert table["neg"]["raw_score"] == "-2.0"        # a negative grade is a number, not a formula
+
+    canvas = CanvasExport(to=str(tmp_path / "canvas.csv"))
+    canvas.export(hostile_gradebook)
+    rows = read_csv(tmp_path / "canvas.csv")
+    no_formula(rows)
+    canvas_rules(rows, {"105", "106"})
+    assert rows[1:] == [["'-2+3, +cmd|' /C calc'!A0", "105", "", "", "", "12.5"], ["Neg, Ned", "106", "", "", "", "0"]]
+    assert "not a Canvas user id" in canvas.left_out["mallory"]
+
+    moodle = MoodleExport(to=str(tmp_path / "moodle.csv"))
+    moodle.export(hostile_gradebook)
+    rows = read_csv(tmp_path / "moodle.csv")
+    no_formula(rows)
+    moodle_rules(rows, {"eve@example.org", "neg@example.org"})
+    assert [row[:3] for row in rows[1:]] == [["'+cmd|' /C calc'!A0", "'-2+3", "eve@example.org"],
+                                             ["Ned", "Neg", "neg@example.org"]]
+    assert "=1+1@example.org" in moodle.left_out["mallory"] and "formula" in moodle.left_out["mallory"]
+
+
+def export_course(path, students):
+    """A course root whose gradebook holds 01_neuron graded for ``students`` ({id: lms_user_id or None})."""
+    from nbgrader.api import Gradebook
+
+    path.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", path)
+    with Gradebook(f"sqlite:///{path / 'gradebook.db'}") as gb:
+        gb.add_assignment("01_neuron")
+        gb.add_notebook("neuron", "01_neuron")
+        gb.add_grade_cell("test_all", "neuron", "01_neuron", max_score=9, cell_type="code")
+        for student, lms_id in students.items():
+            gb.add_student(student, first_name=student.title(), **({"lms_user_id": lms_id} if lms_id else {}))
+            gb.add_submission("01_neuron", student)
+            gb.find_grade("test_all", "neuron", "01_neuron", student).auto_score = 9
+        gb.db.commit()
+    return path
+
+
+def test_an_export_names_each_student_left_out_and_an_export_of_nobody_fails(tmp_path, capsys, monkeypatch, nbgrader_env):
+    """Finding 10: `make export LMS=canvas` on a class without a roster wrote a header-only CSV and
+    said only "written: …". Now each student left out is named with the reason and what to do,
+    where the user looks; an export of nobody writes nothing and exits non-zero."""
+    from backprop_course.grader import cli
+
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])
+    nobody = export_course(tmp_path / "nobody", {"ada": None, "grace": None})
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--root", str(nobody), "export", "--lms", "canvas"])
+    said = str(stopped.value) + capsys.readouterr().err
+    assert stopped.value.code not in (None, 0), said
+    assert not (nobody / "canvas_grades.csv").exists()
+    for student in ("ada", "grace"):
+        assert re.search(rf"{student}: no lms_user_id", said), said
+    assert "nbgrader db student import" in said
+
+    some = export_course(tmp_path / "some", {"ada": "101", "grace": None})
+    cli.main(["--root", str(some), "export", "--lms", "canvas"])
+    out = capsys.readouterr()
+    assert read_csv(some / "canvas_grades.csv")[1:] == [["Ada", "101", "", "", "", "9"]]
+    assert re.search(r"left out.*\n.*grace: no lms_user_id", out.out + out.err), out
+    assert "nbgrader db student import" in out.out + out.err
 
 
 # --- collect only (no grading) --------------------------------------------------------------
@@ -384,8 +534,9 @@ def test_canvas_download_lands_in_submitted(collected, downloads):
     # grace's latest upload, renamed; her LATE mark kept as one second past the due date
     assert (submitted / "grace" / "02_backprop" / "backprop.ipynb").read_bytes() == CANVAS[canvas_name(
         "Hopper, Jr., Grace", 102, 9007, "backprop-1.ipynb", late=True)][0]
-    assert (submitted / "grace" / "02_backprop" / "timestamp.txt").read_text() == "2026-12-07 22:59:01"
-    assert not (submitted / "ada" / "02_backprop" / "timestamp.txt").exists()
+    assert (submitted / "grace" / "02_backprop" / "timestamp.txt").read_text() == "2025-12-07 22:59:01"
+    # Canvas's on time (no LATE mark), collected after the due date: recorded as the due date
+    assert (submitted / "ada" / "02_backprop" / "timestamp.txt").read_text() == "2025-12-07 22:59:00"
     assert not (submitted / "alan" / "02_backprop").exists()
     report = read_report(course, "02_backprop")
     check_report(report, CANVAS, downloads["canvas"])
@@ -441,6 +592,105 @@ def test_the_same_file_twice_is_no_conflict_but_two_different_files_are(tmp_path
     assert sum("wrong name" in r["note"] for r in grace) == 1
 
 
+def roster_of(course, env, text):
+    (course / "roster.csv").write_text(text, encoding="utf-8")
+    nbgrader("db", "student", "import", str(course / "roster.csv"), cwd=course, env=env)
+
+
+def test_a_canvas_name_that_reads_as_two_students_is_refused_naming_both(tmp_path, nbgrader_env):
+    """Finding 9: Canvas's <name> part comes from the student's display name and may hold
+    _<id>_<n>_: eve's late file read as ada's, who had sent nothing, and lost its LATE mark.
+    Every reading of Canvas's format is tried; a name with two is collected for nobody."""
+    course = new_course(tmp_path / "course")
+    roster_of(course, nbgrader_env, ROSTER + "eve,Eve,Adams,eve@example.org,105\n")
+    crafted = canvas_name("Eve_ 101_ 7_", 105, 9020, "backprop.ipynb", late=True)
+    assert "_101_7_" in crafted and "_LATE_105_9020_" in crafted
+    honest = canvas_name("Hopper, Jr., Grace", 102, 9021, "backprop.ipynb", late=True)
+    build_zip(tmp_path / "download.zip", {crafted: (notebook("02_backprop", "02-correct-numpy"), None),
+                                          honest: (notebook("02_backprop", "02-correct-loops"), None)})
+    collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "download.zip")
+    submitted = course / "submitted"
+    assert not (submitted / "ada").exists() and not (submitted / "eve").exists()
+    row = next(r for r in read_report(course, "02_backprop") if r["file"].endswith(crafted))
+    assert row["status"] == "not collected" and row["student"] == ""
+    assert "Canvas user 101 (ada)" in row["note"] and "Canvas user 105 (eve), LATE" in row["note"], row["note"]
+    # a name with one reading is collected, its LATE mark kept
+    assert (submitted / "grace" / "02_backprop" / "timestamp.txt").read_text() == "2025-12-07 22:59:01"
+
+
+def test_one_canvas_id_twice_in_the_roster_is_refused_naming_both(tmp_path, nbgrader_env):
+    course = new_course(tmp_path / "course")
+    roster_of(course, nbgrader_env, ROSTER + "eve,Eve,Adams,eve@example.org,101\n")
+    build_zip(tmp_path / "download.zip", {canvas_name("Lovelace, Ada", 101, 9001, "backprop.ipynb"):
+                                          (notebook("02_backprop", "02-correct-numpy"), None)})
+    collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "download.zip")
+    assert not (course / "submitted").exists() or not any((course / "submitted").iterdir())
+    (row,) = [r for r in read_report(course, "02_backprop") if r["status"] == "not collected"]
+    assert "ada" in row["note"] and "eve" in row["note"] and "101" in row["note"], row["note"]
+
+
+MOODLE_ROSTER = ROSTER + "eve,Eve,Adams,eve@example.org,105\n"
+#: eve (participant 40) has renamed herself Ada Lovelace in Moodle, and uploaded a folder named as ada's
+SAME_NAME = {moodle_name("Ada Lovelace", 33, "neuron.ipynb"): (NOTEBOOK_01["right"], None),
+             moodle_name("Ada Lovelace", 40, "neuron.ipynb"): (NOTEBOOK_01["wrong"], None),
+             moodle_name("Ada Lovelace", 40, "Ada Lovelace_33_assignsubmission_file/neuron.ipynb"): (NOTEBOOK_01["wrong"], None)}
+
+
+def sheet(*rows):
+    return "Identifier,Full name,Email address,Last modified (submission)\n" + "".join(
+        f"Participant {n},{name},{email},\"Sunday, 30 November 2025, 11:00 AM\"\n" for n, name, email in rows)
+
+
+def test_moodle_collects_by_participant_number_never_by_full_name(tmp_path, nbgrader_env):
+    """Finding 9: two Moodle folders with one student's full name and no worksheet: neither was
+    collected, the honest student's work lost. Moodle's folder names a student by full name and a
+    participant number made for the assignment; only the grading worksheet maps that number to
+    someone, so without it the collect stops, and with it each file goes to its own student."""
+    course = new_course(tmp_path / "course")
+    roster_of(course, nbgrader_env, MOODLE_ROSTER)
+    build_zip(tmp_path / "download.zip", SAME_NAME)
+    log = collect_failing(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "download.zip")
+    assert "grading worksheet" in log and "WORKSHEET=" in log, log
+    assert not (course / "submitted").exists()
+
+    (tmp_path / "ws.csv").write_text(sheet((33, "Ada Lovelace", "ada@example.org"), (40, "Ada Lovelace", "eve@example.org")),
+                                     encoding="utf-8")
+    collect(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "download.zip", f"--MoodleCollector.worksheet={tmp_path / 'ws.csv'}")
+    submitted = course / "submitted"
+    assert (submitted / "ada" / "01_neuron" / "neuron.ipynb").read_bytes() == NOTEBOOK_01["right"]
+    assert (submitted / "eve" / "01_neuron" / "neuron.ipynb").read_bytes() == NOTEBOOK_01["wrong"]
+    nested = next(r for r in read_report(course, "01_neuron") if r["file"].endswith("_33_assignsubmission_file/neuron.ipynb")
+                  and "_40_" in r["file"])
+    assert nested["student"] == "eve", nested   # a folder of eve's named as ada's is eve's
+
+
+def test_a_worksheet_that_does_not_match_the_download_is_refused_naming_both(tmp_path, nbgrader_env):
+    """The participant number is the id, the full name beside it must agree: a worksheet of
+    another assignment, or one email for two participants, names someone else."""
+    course = new_course(tmp_path / "course")
+    roster_of(course, nbgrader_env, MOODLE_ROSTER)
+    build_zip(tmp_path / "download.zip", {moodle_name("Ada Lovelace", 33, "neuron.ipynb"): (NOTEBOOK_01["right"], None),
+                                          moodle_name("Eve Adams", 40, "neuron.ipynb"): (NOTEBOOK_01["wrong"], None),
+                                          moodle_name("Álan Türing", 41, "neuron.ipynb"): (NOTEBOOK_01["wrong"], None)})
+    (tmp_path / "ws.csv").write_text(sheet((33, "Grace Hopper", "grace@example.org"), (40, "Eve Adams", "alan@example.org"),
+                                           (41, "Álan Türing", "alan@example.org")), encoding="utf-8")
+    collect(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "download.zip", f"--MoodleCollector.worksheet={tmp_path / 'ws.csv'}")
+    assert not (course / "submitted").exists() or not any((course / "submitted").iterdir())
+    notes = {r["file"].split("/")[1]: r["note"] for r in read_report(course, "01_neuron") if r["file"]}
+    ada = notes["Ada Lovelace_33_assignsubmission_file"]
+    assert "Ada Lovelace" in ada and "Grace Hopper" in ada, ada
+    for folder in ("Eve Adams_40_assignsubmission_file", "Álan Türing_41_assignsubmission_file"):
+        assert "participant 40" in notes[folder] and "participant 41" in notes[folder], notes[folder]
+
+
+def collect_failing(course, env, lms, assignment, zip_path, *extra):
+    archive = course / "downloaded" / assignment / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    shutil.copy(zip_path, archive)
+    return nbgrader("zip_collect", assignment, "--force", f"--collector=backprop_course.grader.lms.{lms}Collector",
+                    *extra, cwd=course, env=env, retcode=1)
+
+
 # --- end to end: collect, grade, export -----------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -468,14 +718,14 @@ def raw_scores(course):
 def test_due_dates_from_the_config_reach_the_gradebook(graded):
     course, _, _ = graded
     scores = raw_scores(course)
-    assert scores["ada", "02_backprop"][3] == datetime(2026, 12, 7, 22, 59)   # 23:59 Berlin = 22:59 UTC
-    assert scores["alan", "01_neuron"][3] == datetime(2026, 11, 30, 12, 0)
+    assert scores["ada", "02_backprop"][3] == datetime(2025, 12, 7, 22, 59)   # 23:59 Berlin = 22:59 UTC
+    assert scores["alan", "01_neuron"][3] == datetime(2025, 11, 30, 12, 0)
 
 
 def test_late_penalties_are_applied_as_configured(graded):
     course, _, _ = graded
     scores = raw_scores(course)
-    assert scores["ada", "02_backprop"][:2] == (15.0, 0.0)          # on time (no timestamp: Canvas said nothing)
+    assert scores["ada", "02_backprop"][:2] == (15.0, 0.0)          # on time: Canvas gave no LATE mark
     assert scores["grace", "02_backprop"][:2] == (15.0, 1.5)        # Canvas LATE: one day, 10 %
     assert scores["alan", "01_neuron"][:2] == (9.0, 0.0)            # a minute early
     assert scores["grace", "01_neuron"][:2] == (9.0, pytest.approx(1.8))   # 45.5 h late: two days, 20 %

@@ -5,7 +5,10 @@ The class (01_neuron due 2026-01-10 12:00 UTC):
 - ada: 01_neuron with a named mistake (the loss without its ½), on time; and a blank 02_backprop;
 - bob: 01_neuron correct, an hour late: one day's penalty, 10 % of 9 points;
 - cy:  01_neuron correct, an hour early;
-- dan: a renamed notebook, which cannot be graded.
+- dan: a renamed notebook, which cannot be graded;
+- eve, fay, gus, hal: times of submission the grader refuses (01_neuron released 2026-01-01):
+  0001-01-01 and 2024-12-31 (before the release), 2099 (after the folder was collected), and none
+  at all (01_neuron has a due date). Each used to mean "on time, no penalty".
 
 ``backprop-course grade`` grades them all. Then ada appeals: the notebook collected was not the
 one she handed in. The right one replaces it and ``backprop-course grade --student ada
@@ -31,12 +34,22 @@ from grading_helpers import copy_answers
 ROOT = Path(__file__).resolve().parent.parent
 A, B = "01_neuron", "02_backprop"
 DUE = "2026-01-10 12:00:00 UTC"
+RELEASED = "2026-01-01 00:00:00 UTC"
 CLASS = {  # student -> (assignment, catalogue submission or a file, timestamp.txt)
     "ada": [(A, "01-loss-no-half", "2026-01-09 18:00:00 UTC"), (B, "release", None)],
     "bob": [(A, "01-correct-where", "2026-01-10 13:00:00 UTC")],
     "cy": [(A, "01-correct-where", "2026-01-10 11:00:00 UTC")],
     "dan": [(A, "renamed", None)],
+    "eve": [(A, "01-correct-where", "0001-01-01 00:00:00 UTC")],
+    "fay": [(A, "01-correct-where", "2024-12-31 23:59:59 UTC")],
+    "gus": [(A, "01-correct-where", "2099-01-01 00:00:00 UTC")],
+    "hal": [(A, "01-correct-where", None)],
 }
+#: student -> what the report says of their time of submission
+REFUSED = {"eve": "0001-01-01 00:00:00 UTC is before 01_neuron was released (2026-01-01 00:00:00 UTC",
+           "fay": "2024-12-31 23:59:59 UTC is before 01_neuron was released (2026-01-01 00:00:00 UTC",
+           "gus": "2099-01-01 00:00:00 UTC is after the submission was collected",
+           "hal": "there is none, and 01_neuron is due 2026-01-10 12:00:00 UTC"}
 APPEAL = "01-correct-where"  # what ada really handed in
 CHOSEN = ("ada", A)
 
@@ -125,7 +138,7 @@ def term(tmp_path_factory, nbgrader_env):
     shutil.copy(ROOT / "nbgrader_config.py", course)
     copy_answers(course)
     with open(course / "nbgrader_config.py", "a") as config:
-        config.write(f"\nc.DueDates.dates = {{{A!r}: {DUE!r}}}\n")
+        config.write(f"\nc.DueDates.dates = {{{A!r}: {DUE!r}}}\nc.DueDates.released = {{{A!r}: {RELEASED!r}}}\n")
     for student, handed_in in CLASS.items():
         for assignment, plan, stamp in handed_in:
             write_submission(course, student, assignment, plan)
@@ -278,3 +291,18 @@ def test_every_figure_of_the_report_says_what_it_shows(term):
     alts = [image.get("alt", "") for image in Tables.of((course / "report.html").read_text()).images]
     assert len(alts) == 2 and f"01_neuron (max 9): {spread(after, A)};" in alts[0]
     assert spread(after, A) == "2 at 9, 1 at 8"
+
+
+def test_a_time_before_the_release_after_collection_or_none_is_refused_and_listed(term):
+    """Finding 8: a timestamp.txt of 0001-01-01 or 2024-12-31, or none at all, meant no penalty.
+    The time is refused with the reason, the submission is not graded (a grade without its
+    lateness would be silently wrong), and the report lists it beside the late submissions."""
+    course, before, after, report_before = term
+    assert not {key for key in before["gradebook"] if key[0] in REFUSED}
+    page = Tables.of((course / "report.html").read_text())
+    for student, reason in REFUSED.items():
+        (row,) = page.cells_of(student)
+        assert row[A] == "not graded" and reason in row["notes"], (student, row)
+    late_section = (course / "report.html").read_text().split("<h2>Late submissions</h2>")[1].split("<h2>")[0]
+    for student, reason in REFUSED.items():
+        assert f"<b>{student}</b> / {A}: the time of submission is refused: {reason}" in late_section, late_section

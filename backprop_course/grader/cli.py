@@ -43,7 +43,7 @@ def grade(args):
     if "feedback" in only:
         print(f"3/5 feedback: {course.feedback(chosen, only_these=regrade)}/<student>/<assignment>/*.html")
     if "export" in only:
-        print(f"4/5 grades:   {course.export()}")
+        print(f"4/5 grades:   {course.export()[0]}")
     if "report" in only:
         results = report.collect(course.db_url, course.class_path, course.root / "source",
                                  {(s.student, s.assignment): s.problem for s in submissions if s.problem},
@@ -73,9 +73,20 @@ def summary(course, submissions):
 
 
 def export(args):
+    """The LMS's grade CSV; each student left out is named, with why and what to do. An export of
+    nobody writes nothing and exits non-zero."""
     from . import pipeline
+    from .export import IMPORT_ROSTER, NothingExported
 
-    print("written:", pipeline.Course(root=args.root, class_dir=args.class_dir).export(args.lms))
+    try:
+        path, plugin = pipeline.Course(root=args.root, class_dir=args.class_dir).export(args.lms)
+    except NothingExported as error:
+        raise SystemExit(f"error: {error}") from None
+    print("written:", path)
+    if plugin.left_out:
+        print(f"warning: {len(plugin.left_out)} student(s) left out, {plugin.lms} would not know them:\n"
+              + "".join(f"  {student}: {why}\n" for student, why in plugin.left_out.items())
+              + "To export them, " + IMPORT_ROSTER.format(identity=plugin.identity), file=sys.stderr)
 
 
 def _say_kernel_only(course):

@@ -6,20 +6,34 @@
 Each row is a student of the gradebook that the LMS knows (Canvas: an ``lms_user_id``; Moodle:
 an email address, both from the roster imported with ``nbgrader db student import``); each
 grade is the nbgrader score less its late penalty, rounded to 2 decimals. A student the LMS
-would not know is left out and named in the log: Canvas would make a new student of them and
-Moodle would refuse the whole file. A missing submission is ``missing`` (blank by default:
-the LMS leaves that grade as it is; set it to "0" to give zero). The column rules, and the
-LMS sources they come from, are in the README ("A term with an LMS").
+would not know is left out (Canvas would make a new student of them and Moodle would refuse
+the whole file): :attr:`LmsExport.left_out` says who and why, and the log and ``make export``
+list them; an export that would leave out everyone writes nothing and fails. A missing
+submission is ``missing`` (blank by default: the LMS leaves that grade as it is; set it to
+"0" to give zero). No cell is a formula a spreadsheet would run (:mod:`.csvsafe`): text is
+neutralised, a grade stays a number. The column rules, and the LMS sources they come from, are
+in the README ("A term with an LMS").
 """
 from __future__ import annotations
 
 import csv
 import os
+import re
 
 from nbgrader.plugins import CsvExportPlugin, ExportPlugin
 from traitlets import Dict, Unicode
 
+from .csvsafe import is_formula, text
 from .late import lateness
+
+#: what to do about a student left out
+IMPORT_ROSTER = ("import the roster with each student's {identity}: nbgrader db student import roster.csv "
+                 "(columns id,first_name,last_name,email,lms_user_id; make collect ROSTER=roster.csv does it), "
+                 "then export again")
+
+
+class NothingExported(Exception):
+    """An export that would leave out every student: no file is written."""
 
 
 def points(value):
@@ -49,11 +63,12 @@ class GradesCsv(CsvExportPlugin):
                     if self.student and student.id not in map(str, self.student):
                         continue
                     done = late.get((student.id, assignment.name))
-                    writer.writerow(["" if v is None else str(v) for v in [
-                        assignment.name, assignment.duedate, done.timestamp if done else "", student.id,
-                        student.last_name, student.first_name, student.email,
-                        done.raw_score if done else 0.0, done.penalty if done else 0.0,
-                        done.score if done else 0.0, assignment.max_score]])
+                    times = [assignment.duedate, done.timestamp if done else None]   # datetimes, written by nbgrader
+                    numbers = [done.raw_score if done else 0.0, done.penalty if done else 0.0,
+                               done.score if done else 0.0, assignment.max_score]
+                    writer.writerow([text(assignment.name), *("" if t is None else str(t) for t in times),
+                                     *map(text, [student.id, student.last_name, student.first_name, student.email]),
+                                     *("" if n is None else str(float(n)) for n in numbers)])
         return path
 
 
@@ -76,27 +91,42 @@ class LmsExport(ExportPlugin):
         students = [s for s in gradebook.students if not self.student or s.id in map(str, self.student)]
         late = lateness(gradebook)
         known = self.known(students)
-        rows, left_out = [], []
+        rows, self.left_out = [], {}
         for student in students:
-            identity = known.get(student.id)
-            if identity is None:
-                left_out.append(student.id)
+            identity, why = known[student.id]
+            if why:
+                self.left_out[student.id] = why
                 continue
             grades = {}
             for assignment in assignments:
                 done = late.get((student.id, assignment.name))
                 grades[assignment.name] = (points(done.score), done) if done else (self.missing, None)
             rows.append(self.row(student, identity, assignments, grades))
+        for student, why in self.left_out.items():
+            self.log.warning("not exported: %s: %s", student, why)
+        if not rows:
+            message = self.nothing_exported(students)
+            fail = getattr(self.parent, "fail", None)
+            if fail is not None:
+                fail(message)  # nbgrader export: logs the error, exits 1
+            raise NothingExported(message)
         with open(path, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow(self.header(assignments))
+            writer.writerow([text(column) for column in self.header(assignments)])
             writer.writerows(rows)
         self.log.info("%s: %d student(s), %d assignment(s) for %s", path, len(rows), len(assignments), self.lms)
-        for student in left_out:
-            self.log.warning("not exported: %s has no %s in the gradebook, %s would not know them "
-                             "(import the roster: nbgrader db student import roster.csv)", student, self.identity, self.lms)
-        self.left_out = left_out
+        if self.left_out:
+            self.log.warning("%d student(s) left out of %s: %s", len(self.left_out), path,
+                             IMPORT_ROSTER.format(identity=self.identity))
         return path
+
+    def nothing_exported(self, students):
+        if not students:
+            return f"Nothing exported for {self.lms}: the gradebook holds no student. Grade first (make grade)."
+        return (f"Nothing exported for {self.lms}, no file written: {self.lms} would know none of the "
+                f"{len(students)} students of the gradebook.\n"
+                + "".join(f"  {student}: {why}\n" for student, why in self.left_out.items())
+                + "To export them, " + IMPORT_ROSTER.format(identity=self.identity))
 
     def destination(self):
         """``--to``, else ``default_to`` in the class's folder (the one holding submitted/)."""
@@ -115,7 +145,7 @@ class LmsExport(ExportPlugin):
     identity = "LMS identity"
 
     def known(self, students):
-        """{student id: the LMS's identity of that student} for the students the LMS knows."""
+        """{student id: (the LMS's identity of that student, '') or ('', why the LMS would not know them)}."""
         raise NotImplementedError
 
     def header(self, assignments):
@@ -123,6 +153,10 @@ class LmsExport(ExportPlugin):
 
     def row(self, student, identity, assignments, grades):
         raise NotImplementedError
+
+
+#: a Canvas user id
+CANVAS_ID = re.compile(r"[0-9]+")
 
 
 class CanvasExport(LmsExport):
@@ -139,16 +173,26 @@ class CanvasExport(LmsExport):
     default_to = "canvas_grades.csv"
 
     def known(self, students):
-        if any(s.lms_user_id for s in students):
-            return {s.id: s.lms_user_id for s in students if s.lms_user_id}
-        return {s.id: s.id for s in students if s.id.isdigit()}  # collected without a roster: ids are Canvas's
+        roster = any(s.lms_user_id for s in students)
+        found = {}
+        for s in students:
+            # collected without a roster, a student id is the Canvas user id
+            identity = (s.lms_user_id or "").strip() if roster else s.id
+            if not identity:
+                found[s.id] = ("", "no lms_user_id (Canvas user id) in the gradebook: Canvas would not know them")
+            elif not CANVAS_ID.fullmatch(identity):
+                found[s.id] = ("", f"{'its lms_user_id' if roster else 'no lms_user_id in the gradebook, and its id'} "
+                                   f"{identity!r} is not a Canvas user id (a number)")
+            else:
+                found[s.id] = (identity, "")
+        return found
 
     def header(self, assignments):
         return ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] + [self.column(a) for a in assignments]
 
     def row(self, student, identity, assignments, grades):
         name = ", ".join(filter(None, [student.last_name, student.first_name])) or student.id
-        return [name, identity, "", "", ""] + [grades[a.name][0] for a in assignments]
+        return [text(name), identity, "", "", ""] + [grades[a.name][0] for a in assignments]
 
 
 class MoodleExport(LmsExport):
@@ -165,9 +209,20 @@ class MoodleExport(LmsExport):
     default_to = "moodle_grades.csv"
 
     def known(self, students):
-        if any(s.email for s in students):
-            return {s.id: s.email for s in students if s.email}
-        return {s.id: s.id for s in students if "@" in s.id}  # collected without a roster: ids are emails
+        roster = any(s.email for s in students)
+        found = {}
+        for s in students:
+            # collected without a roster, a student id is the email address (MoodleCollector)
+            identity = (s.email or "").strip() if roster else s.id
+            if "@" not in identity:
+                found[s.id] = ("", "no email address in the gradebook: Moodle would not know them, and would stop "
+                                   "the whole import at their row")
+            elif is_formula(identity):
+                found[s.id] = ("", f"its email address {identity!r} starts like a spreadsheet formula: written as "
+                                   "text (with a ' before it), Moodle would not find the user")
+            else:
+                found[s.id] = (identity, "")
+        return found
 
     def header(self, assignments):
         columns = ["First name", "Last name", "Email address"]
@@ -176,10 +231,10 @@ class MoodleExport(LmsExport):
         return columns
 
     def row(self, student, identity, assignments, grades):
-        cells = [student.first_name or "", student.last_name or "", identity]
+        cells = [text(student.first_name), text(student.last_name), identity]
         for a in assignments:
             grade, done = grades[a.name]
-            cells += [grade, done.describe() if done else ""]
+            cells += [grade, text(done.describe()) if done else ""]
         return cells
 
 

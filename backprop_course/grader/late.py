@@ -2,14 +2,23 @@
 
 nbgrader compares a submission's ``timestamp.txt`` with its assignment's due date in the
 gradebook, and its ``AssignLatePenalties`` preprocessor asks a ``LateSubmissionPlugin`` for the
-penalty of each late notebook. The course adds two small pieces:
+penalty of each late notebook. The course adds:
 
 - :class:`DueDates`, a preprocessor that writes the due dates of ``c.DueDates.dates`` into the
   gradebook. It runs when an assignment is generated (``make release``, the first step of
   ``make grade``) and, during autograde, right before ``AssignLatePenalties``, so plain
-  ``nbgrader autograde`` and every grading worker see the same due date.
+  ``nbgrader autograde`` and every grading worker see the same due date. There it also refuses
+  a time of submission :func:`time_problem` refuses (the grader's own check, before grading,
+  is in ``pipeline``).
 - :class:`LatePenalty`, the plugin: ``per_day`` of the notebook's score for every day or part
   of a day late, at most ``max_fraction`` of it.
+
+Who writes ``timestamp.txt`` decides whether lateness can be trusted: ``nbgrader collect``
+writes the exchange's time (``exchange``), ``make collect`` the LMS's (``lms``), and for a
+folder filled by hand, the instructor. Never the student: the one in a student's exchange
+folder is theirs, and is not used. :func:`time_problem` refuses a time that cannot be right:
+none while a due date applies, one before the release (``c.DueDates.released``), one after the
+submission was collected.
 
 ``nbgrader_config.py`` sets both and calls :func:`configure`; :func:`lateness` reads back
 what the report and the LMS exports show.
@@ -35,9 +44,13 @@ class DueDates(NbGraderPreprocessor):
         "assignment -> due date, e.g. {'02_backprop': '2026-12-07 23:59:00 Europe/Berlin'}: "
         "'YYYY-MM-DD HH:MM[:SS] ZONE' with an IANA zone or UTC, or ISO 8601 with an offset; "
         "without a zone, UTC.")).tag(config=True)
+    released = Dict(value_trait=Unicode(), help=(
+        "assignment -> when the students got it, written as a due date: a time of submission before "
+        "it is refused. Optional (without it, a time is not checked against the release).")).tag(config=True)
 
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook
+        from nbgrader.converters import Autograde
 
         assignment = resources["nbgrader"]["assignment"]
         due = self.due(assignment)
@@ -48,12 +61,61 @@ class DueDates(NbGraderPreprocessor):
                     self.log.info("Due date of %s: %s UTC", assignment, due)
                     record.duedate = due
                     gradebook.db.commit()
+        if isinstance(getattr(self.parent, "parent", None), Autograde):  # the exporter's converter
+            student = resources["nbgrader"]["student"]
+            with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
+                when = gradebook.find_submission(assignment, student).timestamp  # nbgrader read timestamp.txt
+            problem = time_problem(when, assignment, due, self.release(assignment), utcnow())
+            if problem:
+                self.log.error("%s/%s: not graded: %s", student, assignment, problem)
+                raise TimeRefused(problem)
         return nb, resources
 
     def due(self, assignment):
         """The due date of ``assignment`` as nbgrader stores it (naive UTC), or None."""
         text = self.dates.get(assignment)
         return parse_due(text, f"c.DueDates.dates[{assignment!r}]") if text else None
+
+    def release(self, assignment):
+        """When ``assignment`` was released (naive UTC), or None."""
+        text = self.released.get(assignment)
+        return parse_due(text, f"c.DueDates.released[{assignment!r}]") if text else None
+
+
+class TimeRefused(ValueError):
+    """A submission's time of submission cannot be right (:func:`time_problem`)."""
+
+
+TIME_REFUSED = "the time of submission is refused"
+#: file times come from a coarser clock than the one a collector reads: a second's leeway
+CLOCK_SLACK = timedelta(seconds=1)
+
+
+def utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _utc(when):
+    return f"{when.isoformat(' ', 'seconds')} UTC"
+
+
+def time_problem(when, assignment, due, released, collected):
+    """Why ``when``, a submission's time of submission (naive UTC; None if it has none), cannot be
+    used, or ''. ``due``, ``released``: the assignment's dates (None: not set); ``collected``:
+    when the time was written down (its timestamp.txt), which no submission comes after."""
+    if when is None:
+        if due is None:
+            return ""
+        return (f"{TIME_REFUSED}: there is none, and {assignment} is due {_utc(due)}, so nothing says whether it "
+                "is late. nbgrader collect and make collect write the exchange's or the LMS's time; in a folder "
+                "filled by hand, write the time in timestamp.txt (e.g. 2026-12-07 23:59:00 UTC)")
+    if released is not None and when < released:
+        return (f"{TIME_REFUSED}: {_utc(when)} is before {assignment} was released ({_utc(released)}, "
+                "c.DueDates.released): check its timestamp.txt, or the release date")
+    if collected is not None and when > collected + CLOCK_SLACK:
+        return (f"{TIME_REFUSED}: {_utc(when)} is after the submission was collected (by {_utc(collected)}): "
+                "check its timestamp.txt, or the clock of the machine that collected it")
+    return ""
 
 
 def parse_due(text, where="a due date"):
@@ -177,3 +239,9 @@ def marked_late_timestamp(due):
     """The time recorded for a submission an LMS marks late without saying when it came:
     one second after the due date, so it costs one day's penalty, the least a late one can."""
     return due + timedelta(seconds=1)
+
+
+def marked_on_time_timestamp(due, collected):
+    """The time recorded for a submission an LMS counts on time without saying when it came: the
+    due date, or the collection if that came first (no submission comes after it)."""
+    return min(due, collected)

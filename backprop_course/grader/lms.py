@@ -11,11 +11,14 @@
   name, and return nbgrader's ``student_id``/``file_id``/``timestamp``.
 
 A collector decides for the whole download at once (its first call): one notebook per
-student and notebook, renamed to the released name; the latest resubmission wins; an LMS id
-maps to a student through the gradebook's roster (``nbgrader db student import``). Every file
-not collected (extractor refusals, other files, unknown students, wrong names, older or
-ambiguous duplicates), and every roster student with nothing, is logged and written to
-``downloaded/<assignment>/collect_report.csv``. The file-name patterns and where they come
+student and notebook, renamed to the released name; the latest resubmission wins. A student is
+found by the LMS's numeric id, never by a name: a file name is read by the LMS's documented
+format, every way it can be read (a student's display name is part of it, and can look like the
+rest); a name that reads as more than one file, like an id the roster gives to two students, is
+collected for nobody and the report names every candidate. Every file not collected (extractor
+refusals, other files, unknown students, ambiguous names, wrong names, older or ambiguous
+duplicates), and every roster student with nothing, is logged and written to
+``downloaded/<assignment>/collect_report.csv``. The file-name formats and where they come
 from are in the README ("A term with an LMS").
 """
 from __future__ import annotations
@@ -26,6 +29,7 @@ import os
 import re
 import shutil
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,8 +37,8 @@ from pathlib import Path
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Dict, Float, Integer, Unicode
 
-from . import safezip
-from .late import DueDates, marked_late_timestamp
+from . import csvsafe, safezip
+from .late import DueDates, marked_late_timestamp, marked_on_time_timestamp
 
 REPORT = "collect_report.csv"
 ARCHIVES = (".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")
@@ -59,10 +63,8 @@ class Row:
 
 
 def inert(text):
-    """A student's file name as a CSV cell: control characters escaped, and a leading = + - @
-    quoted, so that a spreadsheet opening the report does not run it as a formula."""
-    text = safezip.printable(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A student's file name as a CSV cell: control characters escaped, and no formula (csvsafe)."""
+    return csvsafe.text(safezip.printable(text))
 
 
 def write_report(path, rows):
@@ -182,6 +184,15 @@ class LmsCollector(FileNameCollectorPlugin):
         return self._plan.get(os.path.normpath(submitted_file))
 
     # --- for subclasses ---------------------------------------------------------------
+    def readings(self, relative):
+        """Every way the LMS's format reads ``relative`` (a path below the extracted folder): a
+        list of ``named_regexp`` group dicts, each with ``student_id`` and ``file_id``."""
+        raise NotImplementedError
+
+    def candidate(self, groups, roster):
+        """Whose file one reading makes it, in words, for a refusal that names every candidate."""
+        raise NotImplementedError
+
     def identify(self, found, groups, roster):
         """Set ``found.student`` (or return why not), and ``found.timestamp``/``order``/``notes``."""
         raise NotImplementedError
@@ -203,6 +214,7 @@ class LmsCollector(FileNameCollectorPlugin):
                      "is the assignment's name right?")
         roster = Roster.from_gradebook(coursedir.db_url)
         self.assignment, self.due = assignment, DueDates(parent=self).due(assignment)
+        self.collected = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         rows = list(getattr(getattr(app, "extractor_plugin_inst", None), "refused", []))
         by_student: dict[str, list[Found]] = {}
         for folder, dirs, files in os.walk(extracted_root):
@@ -215,12 +227,19 @@ class LmsCollector(FileNameCollectorPlugin):
                     rows.append(Row(relative, "not collected", note="an archive inside the download, not unpacked: "
                                     "ask for the notebook itself" if archive else "not a notebook"))
                     continue
-                m = re.match(self.named_regexp, relative)
-                if not m:
+                readings = self.readings(relative)
+                if not readings:
                     rows.append(Row(relative, "not collected", note=f"the name does not follow {self.lms}'s pattern"))
                     continue
-                found = Found(path, relative, m["student_id"], Path(m["file_id"]).name)
-                problem = self.identify(found, m.groupdict(), roster)
+                if len(readings) > 1:
+                    rows.append(Row(relative, "not collected", note=(
+                        f"ambiguous: {self.lms}'s name reads as a file of "
+                        + " or of ".join(self.candidate(r, roster) for r in readings)
+                        + ": if you know whose it is, put it in submitted/ yourself")))
+                    continue
+                (groups,) = readings
+                found = Found(path, relative, groups["student_id"], Path(groups["file_id"]).name)
+                problem = self.identify(found, groups, roster)
                 if not problem and not STUDENT_ID.fullmatch(found.student):
                     problem = f"the student id {found.student!r} is not a safe folder name"
                 if problem:
@@ -286,116 +305,202 @@ class LmsCollector(FileNameCollectorPlugin):
 
 @dataclass
 class Roster:
-    """The class as the gradebook knows it (``nbgrader db student import roster.csv``)."""
+    """The class as the gradebook knows it (``nbgrader db student import roster.csv``): the
+    students of each LMS id and email address (more than one is a roster to fix, never a pick)."""
     ids: list[str]
-    by_lms_id: dict[str, str]
-    by_email: dict[str, str]
-    by_name: dict[str, list[str]]
+    by_lms_id: dict[str, list[str]]
+    by_email: dict[str, list[str]]
 
     @classmethod
     def from_gradebook(cls, db_url):
         from nbgrader.api import Gradebook
 
         with Gradebook(db_url) as gradebook:
-            students = [(s.id, s.lms_user_id, s.email, s.first_name, s.last_name) for s in gradebook.students]
-        by_name = {}
-        for sid, _, _, first, last in students:
-            if first or last:
-                by_name.setdefault(" ".join(filter(None, [first, last])).casefold(), []).append(sid)
-        return cls(ids=[s[0] for s in students],
-                   by_lms_id={lms: sid for sid, lms, *_ in students if lms},
-                   by_email={email.casefold(): sid for sid, _, email, *_ in students if email},
-                   by_name=by_name)
+            students = [(s.id, s.lms_user_id, s.email) for s in gradebook.students]
+        by_lms_id, by_email = {}, {}
+        for sid, lms_id, email in students:
+            if lms_id:
+                by_lms_id.setdefault(lms_id.strip(), []).append(sid)
+            if email:
+                by_email.setdefault(email.strip().casefold(), []).append(sid)
+        return cls(ids=[s[0] for s in students], by_lms_id=by_lms_id, by_email=by_email)
+
+    @staticmethod
+    def one(students, who):
+        """(the student, '') if ``students`` holds one, else ('', why not) for ``who`` (an id in words)."""
+        if len(students) == 1:
+            return students[0], ""
+        if not students:
+            return "", f"unknown student: {who} is not in the roster"
+        return "", f"ambiguous: {who} is {' and '.join(students)} in the roster: fix the roster (one id, one student)"
+
+
+#: what is left of a sortable name in Canvas's <name> part: sanitize_user_name lower-cases it,
+#: sanitize_file_name drops every character that is not a word character; non-ASCII is let
+#: through (Ruby's [[:word:]] and Python's \w differ there), so that no reading is missed
+CANVAS_NAME = re.compile(r"[a-z0-9_\u0080-\U0010ffff]*")
 
 
 class CanvasCollector(LmsCollector):
     """Canvas's "Download Submissions": ``<name>_[LATE_]<user id>_<file id>_<uploaded name>``.
 
-    A student is found by the Canvas user id in the roster's ``lms_user_id``; without any
-    ``lms_user_id`` in the gradebook, the Canvas user id is the student id. Canvas gives no
-    time, only its LATE mark: that is recorded as one second after the due date (one day's
-    penalty, the least there is). Of several uploads, the one with the largest Canvas file id
-    (the latest) wins.
+    ``<name>`` comes from the student's display name, and can look like the rest: the name is
+    read at every ``_`` (``named_regexp`` matched after it, ``<name>`` before it in what Canvas
+    leaves of a name); a name read in two ways is no one's. A student is found by the Canvas
+    user id in the roster's ``lms_user_id``; without any ``lms_user_id`` in the gradebook, the
+    Canvas user id is the student id. Canvas gives no time, only its LATE mark: a late file is
+    recorded one second after the due date (one day's penalty, the least there is), an on-time
+    one at the due date (or at the collection, if that came first). Of several uploads, the one
+    with the largest Canvas file id (the latest) wins.
     """
 
     lms = "Canvas"
     named_regexp = Unicode(
-        r"^(?:.*/)?(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE)_)?(?P<student_id>\d+|anon_[A-Za-z0-9]+)"
-        r"_(?P<file_number>\d+)_(?P<file_id>[^/]+)$",
-        help="Canvas's file name: sortable name, LATE mark, user id, file id, uploaded name").tag(config=True)
+        r"(?:(?P<late>LATE)_)?(?P<student_id>[0-9]+|anon_[A-Za-z0-9]+)_(?P<file_number>[0-9]+)_(?P<file_id>.+)",
+        help="Canvas's file name after the student's name and its '_': LATE mark, user id, file id, "
+             "uploaded name").tag(config=True)
+
+    def readings(self, relative):
+        base = relative.rsplit("/", 1)[-1]
+        found = []
+        for start in [0] + [m.end() for m in re.finditer("_", base)]:
+            name = base[:start - 1] if start else ""
+            m = re.fullmatch(self.named_regexp, base[start:])
+            # an anonymous file has no name before its id (content_zipper.rb: get_filename)
+            if m and CANVAS_NAME.fullmatch(name) and not (name and m["student_id"].startswith("anon_")):
+                found.append({**m.groupdict(), "name": name})
+        return found
+
+    def candidate(self, groups, roster):
+        students = roster.by_lms_id.get(groups["student_id"], []) if roster.by_lms_id else [groups["student_id"]]
+        return (f"Canvas user {groups['student_id']} ({', '.join(students) or 'not in the roster'})"
+                + (", LATE" if groups.get("late") else ""))
 
     def identify(self, found, groups, roster):
         if roster.by_lms_id:
-            if found.lms_id not in roster.by_lms_id:
-                return f"unknown student: Canvas user {found.lms_id} ({groups.get('name') or 'anonymous'}) is not in the roster"
-            found.student = roster.by_lms_id[found.lms_id]
+            found.student, problem = roster.one(roster.by_lms_id.get(found.lms_id, []),
+                                                f"Canvas user {found.lms_id} ({groups.get('name') or 'anonymous'})")
+            if problem:
+                return problem
         else:
             found.student = found.lms_id
         found.order = int(groups["file_number"])
-        if groups.get("late"):
-            if self.due is None:
+        if self.due is None:
+            if groups.get("late"):
                 found.notes.append(f"Canvas marks it LATE; no due date for {self.assignment} in c.DueDates.dates: no penalty")
-            else:
-                found.timestamp = marked_late_timestamp(self.due)
-                found.notes.append("Canvas marks it LATE without a time: counted as late by less than a day")
+        elif groups.get("late"):
+            found.timestamp = marked_late_timestamp(self.due)
+            found.notes.append("Canvas marks it LATE without a time: counted as late by less than a day")
+        else:
+            found.timestamp = marked_on_time_timestamp(self.due, self.collected)
         return ""
+
+
+@dataclass
+class Participant:
+    """A row of Moodle's grading worksheet."""
+    number: str
+    email: str
+    name: str                    # its "Full name" ('' if the worksheet has none)
+    timestamp: datetime | None   # its "Last modified (submission)", naive UTC
+    note: str = ""
+
+    def __str__(self):
+        return f"participant {self.number}" + (f" ({self.name})" if self.name else "")
+
+
+def same_name(a, b):
+    """Whether two spellings of a full name are one: Moodle's folder drops some characters
+    (clean_filename) and turns '_' into a space; only letters and digits are compared."""
+    def letters(text):
+        return "".join(ch for ch in unicodedata.normalize("NFC", text).casefold() if ch.isalnum())
+    return letters(a) == letters(b)
 
 
 class MoodleCollector(LmsCollector):
     """Moodle's "Download all submissions": ``<full name>_<participant no.>_assignsubmission_file[_]/<file>``
-    (in folders, the default since Moodle 3.1) or ``…_assignsubmission_file_<file>`` (without).
+    (in folders, the default since Moodle 3.1) or ``…_assignsubmission_file_<file>`` (without),
+    below the download's own folder.
 
-    Moodle numbers participants per assignment, so the number alone names nobody. The
-    assignment's grading worksheet (``worksheet``; its "Identifier", "Email address" and "Last
-    modified (submission)" columns) turns it into an email address, found in the roster (or
-    used as the student id when the gradebook has no email addresses), and gives the time.
-    Without a worksheet, the full name is looked up in the roster.
+    The full name is no id (two students can share one, and a student can take anyone's); the
+    participant number is one, made per assignment, and only the assignment's grading worksheet
+    (``worksheet``, required; its "Identifier", "Email address", "Full name" and "Last modified
+    (submission)" columns) says who it is: an email address, found in the roster (or used as the
+    student id when the gradebook has no email addresses), and the time. The worksheet's full
+    name must agree with the folder's (else the worksheet is another assignment's), and an email
+    address of two participants is nobody's.
     """
 
     lms = "Moodle"
     named_regexp = Unicode(
-        r"^(?:.*/)?(?P<full_name>[^/]+?)_(?P<student_id>\d+)_assignsubmission_file(?:_?/(?:.*/)?|_)(?P<file_id>[^/]+)$",
-        help="Moodle's folder or file name: full name, participant number, plugin, uploaded name").tag(config=True)
+        r"(?P<full_name>[^_/]+)_(?P<student_id>[0-9]+)_assignsubmission_file(?:_?/(?:.*/)?|_)(?P<file_id>[^/]+)",
+        help="Moodle's path of a file below the download's folder: full name (Moodle turns its '_' into "
+             "spaces), participant number, plugin, uploaded name").tag(config=True)
     worksheet = Unicode("", help="the assignment's grading worksheet (CSV) downloaded from Moodle").tag(config=True)
     worksheet_columns = Dict(
-        {"identifier": "Identifier", "email": "Email address", "modified": "Last modified (submission)"},
+        {"identifier": "Identifier", "email": "Email address", "name": "Full name", "modified": "Last modified (submission)"},
         help="the worksheet's column names (they follow the language Moodle runs in)").tag(config=True)
     timezone = Unicode("UTC", help="the time zone of the worksheet's times (the downloading user's)").tag(config=True)
 
     def plan(self):
+        if not self.worksheet:
+            self.parent.fail(
+                "Moodle's download names each student by full name and a participant number made for this "
+                "assignment; only the assignment's grading worksheet says who a number is. Download it (View all "
+                "submissions > Download grading worksheet; it needs the \"Offline grading worksheet\" feedback type) "
+                "and collect again with WORKSHEET=grading-worksheet.csv (--MoodleCollector.worksheet=…)")
         try:
-            self.participants = read_worksheet(self.worksheet, self.worksheet_columns, self.timezone) \
-                if self.worksheet else {}
+            self.participants = read_worksheet(self.worksheet, self.worksheet_columns, self.timezone)
         except (OSError, ValueError, csv.Error) as error:
             self.parent.fail(f"The Moodle grading worksheet cannot be read: {error}")
+        self.by_email = {}
+        for rows in self.participants.values():
+            for row in rows:
+                self.by_email.setdefault(row.email.casefold(), []).append(row)
         return super().plan()
+
+    def readings(self, relative):
+        parts = relative.split("/")
+        # the path below the zip's folder (extracted/<zip name>/…), or a loose file's own
+        found = [re.fullmatch(self.named_regexp, "/".join(parts[skip:])) for skip in (0, 1) if len(parts) > skip]
+        return [m.groupdict() for m in found if m]
+
+    def candidate(self, groups, roster):
+        rows = self.participants.get(groups["student_id"], [])
+        return f"participant {groups['student_id']} ({groups['full_name']}" + "".join(f", {r.email}" for r in rows) + ")"
 
     def identify(self, found, groups, roster):
         name = groups["full_name"]
-        if self.worksheet:
-            entry = self.participants.get(found.lms_id)
-            if entry is None:
-                return f"unknown student: participant {found.lms_id} ({name}) is not in the worksheet"
-            email, found.timestamp, note = entry
-            if note:
-                found.notes.append(note)
-            if roster.by_email:
-                if email.casefold() not in roster.by_email:
-                    return f"unknown student: {email} (participant {found.lms_id}, {name}) is not in the roster"
-                found.student = roster.by_email[email.casefold()]
-            else:
-                found.student = email
-            return ""
-        matches = roster.by_name.get(name.casefold(), [])
-        if len(matches) != 1:
-            why = "is in the roster twice" if matches else "is not in the roster"
-            return f"unknown student: {name} (participant {found.lms_id}) {why}; give the grading worksheet (WORKSHEET=…)"
-        found.student = matches[0]
+        rows = self.participants.get(found.lms_id, [])
+        if not rows:
+            return f"unknown student: participant {found.lms_id} ({name}) is not in the worksheet"
+        if len(rows) > 1:
+            return f"ambiguous: participant {found.lms_id} is in the worksheet {len(rows)} times"
+        (row,) = rows
+        if row.name and not same_name(row.name, name):
+            return (f"ambiguous: participant {found.lms_id} is {name} in the download but {row.name} ({row.email}) in "
+                    "the worksheet: is the worksheet this assignment's, downloaded with the submissions?")
+        sharing = self.by_email.get(row.email.casefold(), [])
+        if not row.email or len(sharing) > 1:
+            return (f"ambiguous: {row.email or 'no email address'} is the email address of "
+                    + " and of ".join(map(str, sharing or [row])) + " in the worksheet")
+        found.timestamp = row.timestamp
+        if row.note:
+            found.notes.append(row.note)
+        if found.timestamp is None and self.due is not None:
+            found.notes.append(f"the worksheet gives no time, and {self.assignment} has a due date: grading will refuse it "
+                               "until its timestamp.txt says when it was submitted")
+        if roster.by_email:
+            found.student, problem = roster.one(roster.by_email.get(row.email.casefold(), []),
+                                                f"{row.email} ({row}, in the worksheet)")
+            return problem
+        found.student = row.email
         return ""
 
 
 def read_worksheet(path, columns, zone):
-    """{participant number: (email, submission time as naive UTC or None, note)} from Moodle's grading worksheet."""
+    """{participant number: [Participant]} from Moodle's grading worksheet (more than one is an error
+    of the worksheet's, refused where it is used); times as naive UTC."""
     from dateutil import parser, tz
 
     where = tz.gettz(zone)
@@ -419,5 +524,6 @@ def read_worksheet(path, columns, zone):
                     stamp = (stamp if stamp.tzinfo else stamp.replace(tzinfo=where)).astimezone(timezone.utc).replace(tzinfo=None)
                 except (ValueError, OverflowError):
                     note = f"the worksheet's time {text!r} is not understood: no time recorded"
-            found[number[1]] = ((row[columns["email"]] or "").strip(), stamp, note)
+            found.setdefault(number[1], []).append(Participant(
+                number[1], (row[columns["email"]] or "").strip(), (row.get(columns.get("name", "")) or "").strip(), stamp, note))
     return found

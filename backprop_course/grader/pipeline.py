@@ -172,6 +172,7 @@ class Course:
             return found
         known = set(self.assignments)
         limits = submission_limits(self.config)
+        dates = self.dates()
         for student_dir in _entries(submitted):
             student = printable(student_dir.name)
             mode = student_dir.lstat().st_mode
@@ -191,8 +192,20 @@ class Course:
                     sub.notes = verdict.notes()
                     sub.problem = verdict.problem
                     sub.problem = sub.problem or self._check_notebooks(verdict, limits)
+                    sub.problem = sub.problem or self._check_time(verdict, limits, folder.name, *dates[folder.name])
                 found.append(sub)
         return found
+
+    def dates(self):
+        """{assignment: (due date, release)} from the config (naive UTC or None); SystemExit,
+        before any student, if one cannot be read."""
+        from .late import DueDates
+
+        config = DueDates(config=self.config)
+        try:
+            return {a: (config.due(a), config.release(a)) for a in self.assignments}
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
 
     def _check_notebooks(self, verdict, limits):
         folder = Path(verdict.folder)
@@ -212,15 +225,29 @@ class Course:
                 return f"{item.path} is not valid JSON ({error}); was it edited outside Jupyter?"
             except Exception as error:  # nbformat.ValidationError and friends
                 return f"{item.path} is not a valid notebook: {str(error).splitlines()[0]}"
-        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
-        if stamp is not None:
-            from nbgrader.utils import parse_utc
+        return ""
 
+    @staticmethod
+    def _check_time(verdict, limits, assignment, due, released):
+        """Why the submission's time (its timestamp.txt, nbgrader's) cannot be used, or '': it must
+        be one nbgrader reads, and late.time_problem must not refuse it. It was collected, at the
+        latest, when its timestamp.txt was written (the file's inode change time, set by the kernel)."""
+        from datetime import datetime, timezone
+
+        from nbgrader.utils import parse_utc
+
+        from .late import time_problem
+
+        folder = Path(verdict.folder)
+        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
+        when = collected = None
+        if stamp is not None:
             try:
-                parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
+                when = parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
+                collected = datetime.fromtimestamp((folder / stamp.path).lstat().st_ctime, timezone.utc).replace(tzinfo=None)
             except Exception as error:
                 return f"{intake.TIMESTAMP} holds no time nbgrader can read ({type(error).__name__}): fix or remove it"
-        return ""
+        return time_problem(when, assignment, due, released, collected)
 
     def autograde(self, submissions, jobs=1, cluster=None, regrade=False):
         """Autograde the submissions without a problem; returns them all, with any new problem.
@@ -387,16 +414,19 @@ class Course:
         return self.class_path / "feedback"
 
     def export(self, lms=None):
-        """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's folder."""
+        """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's
+        folder: (its path, the export plugin, whose ``left_out`` says who an LMS export left out and why).
+        An LMS export of nobody raises export.NothingExported and writes nothing."""
         from nbgrader.api import Gradebook
 
         from .export import EXPORTS
 
+        _quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
         plugin = EXPORTS[lms](config=self.config)
         plugin.to = str(self.class_path / plugin.default_to)
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)
-        return Path(plugin.to)
+        return Path(plugin.to), plugin
 
 
 def choose(submissions, student=None, assignment=None):

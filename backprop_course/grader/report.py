@@ -27,6 +27,7 @@ import nbformat  # noqa: E402
 from ..checks.core import MISTAKES, mistake_codes  # noqa: E402
 from ..lectures import palette  # noqa: E402
 from .assignments import assignments as course_assignments  # noqa: E402
+from .late import TIME_REFUSED  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NOT_GRADED = "not graded"
@@ -251,10 +252,12 @@ def render(results, title="Grade report"):
     plots = {"scores": Plot(_png(plot_score_histograms(results)), describe_score_histograms(results)),
              "pass_rates": Plot(_png(plot_pass_rates(results)), describe_pass_rates(results)),
              "mistakes": Plot(_png(plot_mistakes(counts)), describe_mistakes(counts)) if counts else None}
+    problems = sorted(results.problems.items())
     return environment.get_template("report.html.j2").render(
         title=title, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
-        table=score_table(results), problems=sorted(results.problems.items()), NOT_GRADED=NOT_GRADED,
-        NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()))
+        table=score_table(results), problems=problems, NOT_GRADED=NOT_GRADED,
+        NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()),
+        refused_times=[(key, reason) for key, reason in problems if reason.startswith(TIME_REFUSED)])
 
 
 def write_report(results, path, title="Grade report"):
