@@ -215,6 +215,14 @@ def test_what_enforces_the_budget_is_said(monkeypatch):
     cgroup, how = sandbox.SandboxedKernelManager().enforcement()
     assert cgroup == CGROUP and how == HOW
     assert how.startswith("one cgroup (v") if cgroup else how.startswith("rlimits per process (no cgroup here: ")
+    from backprop_course.grader.preflight import Preflight, _limits
+    from traitlets.config import Config
+
+    config = Config()
+    assert _limits(config) == how
+    config.SandboxedKernelManager.use_cgroup = False
+    line = Preflight("02_backprop", "f" * 64, "/pkg", "/bin/bwrap", (15, 15), (0, 15), limits=_limits(config)).summary()
+    assert "sandbox /bin/bwrap; limits: rlimits per process (c.SandboxedKernelManager.use_cgroup = False);" in line
 
 
 def test_cgroup_files_read_as_data(tmp_path):

@@ -71,7 +71,7 @@ class Preflight:
     limits: str = ""                  # what enforces the sandbox's limits here (a cgroup, or rlimits)
 
     def summary(self):
-        sandbox = f"sandbox {self.bwrap} (limits: {self.limits})" if self.bwrap else "sandbox OFF"
+        sandbox = f"sandbox {self.bwrap}; limits: {self.limits}" if self.bwrap else "sandbox OFF"
         marked = f"; judged by the kernel alone, on purpose: {', '.join(self.kernel_only)}" if self.kernel_only else ""
         return (f"preflight {self.assignment}: {sandbox}; the kernel imports the grader's checks "
                 f"({self.package}, fingerprint {self.fingerprint[:12]}); reference {_points(self.reference)}, blank "
