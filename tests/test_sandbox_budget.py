@@ -102,10 +102,10 @@ def test_a_notebook_has_a_time_cap_beside_each_cells(tmp_path):
     time is up is interrupted, the rest are not run, and what was earned stays."""
     nb = grade(tmp_path, ["print('earned')", *["import time; time.sleep(1.5)"] * 4, "print('last')"],
                timeout=20, **{"GradingExecute.notebook_timeout": 3})
-    assert texts(nb.cells[0]) == ["earned\n"]
+    assert texts(nb.cells[0])[0] == "earned\n"
     hit = [i for i, cell in enumerate(nb.cells) if "\n[grader: time cap of 3 s for the notebook reached in this cell]\n"
            in texts(cell)]
-    assert len(hit) == 1 and 1 <= hit[0] <= 4, [texts(c) for c in nb.cells]
+    assert len(hit) == 1 and hit[0] <= 4, [texts(c) for c in nb.cells]  # the kernel's start counts: on a busy machine, 0
     for cell in nb.cells[hit[0] + 1:]:
         assert texts(cell) == [f"NotebookTimeout: Not run: the notebook's time cap of 3 s was reached in cell {hit[0] + 1}."]
     assert nb.metadata[CAP_NOTES] == [f"time cap of 3 s for the notebook reached in cell {hit[0] + 1}"]

@@ -195,7 +195,7 @@ class GradingExecute(Execute):
             cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
                                          "(os._exit, a crash, or too much memory).")]
             return
-        if self.out_of_time(cell):
+        if self.out_of_time(cell, index):
             return
         if self.trusted_verdicts and verdicts.is_test_cell(cell) and not verdicts.read_cell(cell.source).kernel_only:
             cell.outputs, cell.execution_count = [], None
@@ -289,9 +289,10 @@ class GradingExecute(Execute):
         """Whether cell ``index`` was not run, the notebook's time being up."""
         return self._time_up_at is not None and index > self._time_up_at
 
-    def out_of_time(self, cell):
-        """Whether the notebook's time is up (the cell is then marked not run)."""
-        if self._time_up_at is None:
+    def out_of_time(self, cell, index):
+        """Whether cell ``index`` comes after the notebook's time was up (it is then marked not run;
+        a cell before, run again in a fresh kernel to judge its tests, is not)."""
+        if not self.not_run(index):
             return False
         cell.outputs = [error_output("NotebookTimeout", f"Not run: the notebook's time cap of {self.notebook_timeout} s "
                                      f"was reached in cell {self._time_up_at + 1}.")]

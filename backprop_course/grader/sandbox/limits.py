@@ -24,6 +24,7 @@ held by ZeroMQ before the grader sees them) is killed. The child dies with the g
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import resource
 import signal
@@ -138,6 +139,12 @@ def v2_root(mountinfo=CGROUP_MOUNTS):
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _layout(mountinfo, own):
+    """(v2_root, v1_folders) of this process, read once: /proc/self/mountinfo may be long."""
+    return v2_root(mountinfo), v1_folders(mountinfo, own)
+
+
 class KernelCgroup:
     """The cgroup of one kernel: every process of its sandbox, within one :class:`Budget`.
 
@@ -151,7 +158,7 @@ class KernelCgroup:
     @classmethod
     def create(cls, name, budget, mountinfo=CGROUP_MOUNTS, own=OWN_CGROUPS):
         """The group ``name`` with ``budget`` in force, or (None, why not). Returns (group, reason)."""
-        root = v2_root(mountinfo)
+        root, parents = _layout(mountinfo, own)
         if root is not None:
             try:
                 return cls._create_v2(root, name, budget), ""
@@ -159,7 +166,6 @@ class KernelCgroup:
                 reason = f"cgroup v2 at {root}: {error.strerror or error}"
         else:
             reason = "no cgroup v2 with the memory and pids controllers"
-        parents = v1_folders(mountinfo, own)
         if "memory" not in parents:
             return None, f"{reason}; no cgroup v1 memory controller"
         try:
