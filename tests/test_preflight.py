@@ -305,10 +305,10 @@ def test_the_fingerprint_is_of_the_files_not_of_where_they_are(tmp_path):
     (copy / "checks" / "__pycache__").mkdir(exist_ok=True)
     (copy / "checks" / "__pycache__" / "core.cpython-311.pyc").write_bytes(b"cache")
     assert package_fingerprint(copy) == package_fingerprint(PACKAGE_DIR), "a cache changed the fingerprint"
-    oracle = copy / "checks" / "oracle.py"
+    oracle = copy / "checks" / "core.py"
     oracle.write_text(oracle.read_text() + "\n")
     assert package_fingerprint(copy) != package_fingerprint(PACKAGE_DIR), "a changed check kept the fingerprint"
-    oracle.rename(copy / "checks" / "oracle2.py")
+    oracle.rename(copy / "checks" / "core2.py")
     assert package_fingerprint(copy) != package_fingerprint(PACKAGE_DIR)
     assert re.fullmatch(r"[0-9a-f]{64}", package_fingerprint(copy))
 

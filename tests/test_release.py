@@ -62,3 +62,26 @@ def test_notebooks_are_stored_clean(assignment):
             for cell in nbformat.read(path, as_version=4).cells:
                 if cell.cell_type == "code":
                     assert not cell.outputs and cell.execution_count is None, f"{path} has outputs"
+
+
+def test_the_public_tests_recorded_cases_are_up_to_date():
+    """make release records the public tests' cases in the student's install; a public test or an
+    answer changed since then would give students cases that are not the grader's."""
+    import answers
+
+    assert answers.public.stale(ROOT / "source") == [], "run `make release` and commit backprop_course/checks/public/"
+
+
+def test_the_recorded_cases_are_the_graders_and_hold_numbers_only():
+    """What the student's kernel reads is what the grader computes for the same call, and no code."""
+    import json
+
+    import answers
+    from backprop_course.checks import public
+
+    for path in sorted(public.FOLDER.glob("*.json")):
+        text = path.read_text()
+        assert "def " not in text and "import " not in text and "lambda" not in text, f"{path.name} holds code"
+        for entry in json.loads(text)["cases"]:
+            recorded = answers.cases.recorded(answers.case(entry["check"], entry["args"], entry["kwargs"]))
+            assert json.loads(json.dumps(recorded)) == entry["case"], (path.name, entry["check"], entry["kwargs"])

@@ -28,6 +28,11 @@ from .core import TeachingError
 #: up to the rounding of another order of the same sums
 RTOL, ATOL = 1e-9, 1e-12
 
+# numpy's functions as they are at import, which the grader does before any student code runs:
+# a student's `np.allclose = …` must not change what a stand-in answers
+_asarray, _allclose, _isclose, _all, _flatnonzero = np.asarray, np.allclose, np.isclose, np.all, np.flatnonzero
+_every = all  # the builtin, as it is at import
+
 
 class StandInMiss(TeachingError):
     """A call that no stand-in can take at all (not numbers, a wrong number of arguments)."""
@@ -42,7 +47,7 @@ class Misses(list):
 
 def _vector(value):
     try:
-        return np.asarray(value, dtype=float).reshape(-1)
+        return _asarray(value, dtype=float).reshape(-1)
     except (TypeError, ValueError):
         return None
 
@@ -53,13 +58,13 @@ def _same(recorded, given):
         return recorded is None and given is None
     if isinstance(recorded, bool) or isinstance(given, bool):
         return bool(recorded) == bool(given)
-    a, b = np.asarray(recorded, dtype=float), _array(given)
-    return b is not None and a.size == b.size and bool(np.allclose(a.reshape(-1), b.reshape(-1), rtol=RTOL, atol=ATOL))
+    a, b = _asarray(recorded, dtype=float), _array(given)
+    return b is not None and a.size == b.size and bool(_allclose(a.reshape(-1), b.reshape(-1), rtol=RTOL, atol=ATOL))
 
 
 def _array(value):
     try:
-        return np.asarray(value, dtype=float)
+        return _asarray(value, dtype=float)
     except (TypeError, ValueError):
         return None
 
@@ -79,7 +84,7 @@ def activation(name, table, misses):
     values = np.array([value for _, value in table], dtype=float)
 
     def one(net):
-        hits = np.flatnonzero(np.isclose(nets, net, rtol=RTOL, atol=ATOL))
+        hits = _flatnonzero(_isclose(nets, net, rtol=RTOL, atol=ATOL))
         if not hits.size:
             misses.note(f"your code called {name} on net = {net:.6g}, which no correct answer asks for here: "
                         "use the net your function was given")
@@ -105,7 +110,7 @@ def function(name, table, misses):
     def stand_in(x):
         v = _array(x)
         if v is not None and points.size and v.size == points.shape[1]:
-            hits = np.flatnonzero(np.all(np.isclose(points, v.reshape(-1), rtol=RTOL, atol=ATOL), axis=1))
+            hits = _flatnonzero(_all(_isclose(points, v.reshape(-1), rtol=RTOL, atol=ATOL), axis=1))
             if hits.size:
                 return float(values[hits[0]])
         misses.note(f"{name} was evaluated at a point no correct gradient check evaluates (x = {_short(x)}): "
@@ -177,7 +182,7 @@ class StandInNeuron:
         if self._state is None:
             return None
         for state, inputs, arguments, delta, after in self._backward.get(self._state, ()):
-            if _same(inputs, o_i) and all(_same(arguments[k], given[k]) for k in BACKWARD):
+            if _same(inputs, o_i) and _every(_same(arguments[k], given[k]) for k in BACKWARD):
                 self.delta_j = delta
                 self._enter(after)
                 return None
@@ -221,7 +226,7 @@ def layer(name, table, misses):
             raise TypeError(f"{name}({', '.join(LAYER_INPUTS[name])}) takes {len(LAYER_INPUTS[name])} arguments")
         flat = _flat_inputs(name, args)
         for inputs, outputs in table:
-            if len(inputs) == len(flat) and all(_same(a, b) for a, b in zip(inputs, flat)):
+            if len(inputs) == len(flat) and _every(_same(a, b) for a, b in zip(inputs, flat)):
                 return _outputs(name, args, [np.array(v, dtype=float) for v in outputs])
         shapes = ", ".join(str(np.shape(a)) if _array(a) is not None else type(a).__name__ for a in flat)
         misses.note(f"{name} was called with inputs no correct sgd_epoch passes it here (shapes {shapes}): "

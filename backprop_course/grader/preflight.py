@@ -10,10 +10,11 @@ sandbox, its limits, ``c.Execute.timeout``, the trusted verdicts of :class:`Grad
 2. one sandboxed kernel imports the checks, the package it imported has the grader's
    fingerprint (:func:`backprop_course.checks.remote.package_fingerprint`), and it cannot import
    the course's answers;
-3. the blank release (``source/`` with the solutions cleared, hidden tests in) earns nothing,
-   and the assignment's reference solution (``source/`` itself) earns full marks, each in a
-   kernel of its own: a canary that fails if anything between the notebook and the gradebook is
-   off. This also computes every case the assignment's tests need, once, before any student.
+3. in that kernel, the blank release (``source/`` with the solutions cleared, hidden tests in)
+   earns nothing, judged before the reference runs, and then the assignment's reference solution
+   (``source/`` itself) earns full marks: a canary that fails if anything between the notebook
+   and the gradebook is off. This also computes every case the assignment's tests need, once,
+   before any student.
 
 Anything off raises :class:`PreflightError`, whose message says what is wrong and how to fix it.
 It runs once per process and assignment (:func:`once`): ``make grade`` runs it in the parent
@@ -118,24 +119,27 @@ def _limits(config):
     return SandboxedKernelManager(config=config).enforcement()[1]
 
 
-def _canaries(source_nb, config, nonce):
-    """Two notebooks, each for a kernel of its own: the package report and the blank release, then
-    the reference (probed after its last cell, a blank's tests would otherwise meet the
-    reference's definitions). Returns (blank notebook, reference notebook)."""
+def _canary(source_nb, config, nonce):
+    """One notebook for one kernel: the package report, the blank release, then the reference.
+
+    The blank first, judged before the reference runs (``Canary.checkpoint``): its stubs define
+    nothing, so nothing of it can help the reference after it, and its probes meet no
+    reference's definitions. Returns the notebook and the index ranges of its blank and
+    reference parts.
+    """
     import nbformat
     from nbformat.v4 import new_code_cell
     from nbgrader.preprocessors import ClearSolutions
 
     blank, _ = ClearSolutions(config=config).preprocess(copy.deepcopy(source_nb), {})
-    notebooks = []
-    for cells in ([new_code_cell(REPORT_CELL.format(nonce=nonce)), *blank.cells], copy.deepcopy(source_nb).cells):
-        nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(source_nb.metadata))
-        nb.cells = cells
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        notebooks.append(nb)
-    return notebooks
+    reference = copy.deepcopy(source_nb)
+    nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(source_nb.metadata))
+    nb.cells = [new_code_cell(REPORT_CELL.format(nonce=nonce)), *blank.cells, *reference.cells]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    blank_part = range(1, 1 + len(blank.cells))
+    return nb, blank_part, range(blank_part.stop, len(nb.cells))
 
 
 def _scores(cells, part):
@@ -220,35 +224,32 @@ def run(config, root, assignment):
         source_nb = nbformat.read(folder / name, as_version=4)
         kernel_only += verdicts.uncovered(source_nb.cells)[1]
         nonce = verdicts.new_nonce()
-        blank_nb, reference_nb = _canaries(source_nb, config, nonce)
+        nb, blank_part, reference_part = _canary(source_nb, config, nonce)
         workdir = Path(tempfile.mkdtemp(prefix="backprop-preflight-"))
         try:
             for item in folder.iterdir():  # the files beside the notebooks, as autograde copies them
                 if item.suffix != ".ipynb" and not item.name.startswith("."):
                     (shutil.copytree if item.is_dir() else shutil.copyfile)(item, workdir / item.name)
-            for nb, watch in ((blank_nb, _report_watcher(assignment, nonce)),
-                              (reference_nb, _reference_watcher(assignment, name, config))):
-                execute = Canary(config=config)
-                execute.watch = watch
-                try:
-                    execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}"})
-                except PreflightError:
-                    raise
-                except Exception as error:  # noqa: BLE001 (whatever stops a kernel here would stop it for every student)
-                    from .sandbox import SandboxUnavailableError
+            execute = Canary(config=config)
+            execute.watch, execute.checkpoint = _watcher(reference_part, assignment, name, config, nonce), blank_part.stop - 1
+            try:
+                execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}"})
+            except PreflightError:
+                raise
+            except Exception as error:  # noqa: BLE001 (whatever stops a kernel here would stop it for every student)
+                from .sandbox import SandboxUnavailableError
 
-                    fix = "see above" if isinstance(error, (SandboxUnavailableError, answerbook.AnswersError)) else \
-                        "make sure `jupyter kernelspec list` shows a python3 kernel of this environment, and that the sandbox works"
-                    raise PreflightError(assignment, f"the student's kernel could not run {name}: "
-                                         f"{type(error).__name__}: {error}", fix) from None
+                fix = "see above" if isinstance(error, (SandboxUnavailableError, answerbook.AnswersError)) else \
+                    "make sure `jupyter kernelspec list` shows a python3 kernel of this environment, and that the sandbox works"
+                raise PreflightError(assignment, f"the student's kernel could not run {name}: "
+                                     f"{type(error).__name__}: {error}", fix) from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        got, top, _ = _scores(reference_nb.cells, range(len(reference_nb.cells)))
+        got, top, _ = _scores(nb.cells, reference_part)
         reference = (reference[0] + got, reference[1] + top)
-        blank_part = range(1, len(blank_nb.cells))
-        got, top, _ = _scores(blank_nb.cells, blank_part)
+        got, top, _ = _scores(nb.cells, blank_part)
         if got > 0:
-            earned = [grade_id for grade_id, _ in _blank_passes(blank_nb, blank_part)]
+            earned = [grade_id for grade_id, _ in _blank_passes(nb, blank_part)]
             raise PreflightError(
                 assignment, f"the blank release of {name} earns {got:g}/{top:g}: test cell(s) {', '.join(earned)} "
                 "pass without any student code, so every student would get those points",
@@ -260,29 +261,23 @@ def run(config, root, assignment):
     return result
 
 
-def _report_watcher(assignment, nonce):
-    """What the blank canary checks: its first cell, the kernel's package report."""
+def _watcher(reference_part, assignment, name, config, nonce):
+    """What the canary checks as it goes, to stop at the first sign of trouble: the package report
+    (cell 0), then every cell of the reference, which must raise nothing and pass every test once judged."""
     python = os.path.realpath(sys.executable)
 
     def watch(cell, index):
         if index == 0:
             _package_report(cell, assignment, python, nonce)
-
-    return watch
-
-
-def _reference_watcher(assignment, name, config):
-    """What the reference canary checks, to stop at the first sign of trouble: every cell raises
-    nothing, and every test cell passes once judged."""
-    def watch(cell, index):
-        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
+        elif index in reference_part and cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
             error = _error(cell)
             failed = verdicts.is_test_cell(cell) and _scores([cell], range(1))[2]
             if error or failed:
+                where = f"cell {index - reference_part.start + 1}"
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 raise PreflightError(
                     assignment, f"the reference solution (source/{assignment}/{name}) fails in the grading sandbox: "
-                    f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "") + f": {error or 'scores less than full marks'}",
+                    f"{where}" + (f" ({grade_id})" if grade_id else "") + f": {error or 'scores less than full marks'}",
                     _timeout_hint(config))
 
     return watch
@@ -290,13 +285,21 @@ def _reference_watcher(assignment, name, config):
 
 class Canary(GradingExecute):
     """The grading Execute, with a look at each cell as soon as it has run, and at each test cell
-    as soon as it is judged (``watch``), to stop early."""
+    as soon as it is judged (``watch``), to stop early; the cells up to ``checkpoint`` (the blank
+    release) are judged as soon as the last of them has run."""
 
     watch = None
+    checkpoint = None
 
     def on_cell_done(self, cell, index):
         if self.watch is not None and not verdicts.is_test_cell(cell):
             self.watch(cell, index)
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if index == self.checkpoint:
+            self.judge_test_cells(stop=index + 1)
+        return cell, resources
 
     def on_judged(self, cell, index):
         if self.watch is not None:

@@ -84,6 +84,8 @@ class DeduplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
+#: what the grading kernel runs before the notebook's first cell
+PRELUDE = "import backprop_course.checks.remote"
 #: what GradingExecute adds to a cell whose writes hit the sandbox's caps
 WRITE_CAP_NOTE = "[grader: the kernel hit the cap on what it may write while graded"
 _FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large")
@@ -128,6 +130,7 @@ class GradingExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
         self._kernel_dead = False
+        self._judged = set()      # the test cells judged so far
         self._output_chars = {}
         self._finished = None  # the request whose output has ended (its "idle" status has come)
         self.start_caps(nb)
@@ -175,12 +178,26 @@ class GradingExecute(Execute):
                     return
 
     def preprocess_cell(self, cell, resources, index):
+        if index == 0 and self.trusted_verdicts:
+            self.prelude()
         if cell.cell_type == "code":
             self.run_cell(cell, index)
             self.on_cell_done(cell, index)
         if index == len(self.nb.cells) - 1 and self.trusted_verdicts:
             self.judge_test_cells()
         return cell, resources
+
+    def prelude(self):
+        """Import the checks in the kernel before any cell runs: the stand-ins bind numpy's
+        functions then, before student code could patch them (its output is dropped)."""
+        cell = self.nb.cells[0]
+        try:
+            self.execute_cell(new_code_cell(PRELUDE), 0, store_history=False)
+        except DeadKernelError:
+            self._dead_at, self._kernel_dead = 0, True
+        finally:
+            self.nb.cells[0] = cell
+            self._output_chars[0] = 0
 
     def on_cell_done(self, cell, index):
         """Called after each code cell has run (a test cell is judged later, see :meth:`on_judged`)."""
@@ -330,9 +347,11 @@ class GradingExecute(Execute):
 
     # --- the verdicts, after the last cell -----------------------------------------------------
 
-    def judge_test_cells(self):
+    def judge_test_cells(self, stop=None):
         """Probe every check call of the graded test cells in the kernel, now that every cell has
         run, judge here, and write each cell's outputs: its prints, up to its first failed call.
+        stop: judge only the cells before it not judged yet (the preflight's canary judges its
+        blank part before its reference part runs, in one kernel).
 
         Hidden calls get their case only now, so no cell of the notebook runs after the student's
         code has seen their inputs, and what the kernel prints while probed is dropped. Calls whose
@@ -342,9 +361,10 @@ class GradingExecute(Execute):
         kernel alone (verdicts.KERNEL_ONLY), which then ran it.
         """
         planned, readings = [], {}
-        for index, cell in enumerate(self.nb.cells):
-            if not verdicts.is_test_cell(cell):
+        for index, cell in enumerate(self.nb.cells[:stop]):
+            if not verdicts.is_test_cell(cell) or index in self._judged:
                 continue
+            self._judged.add(index)
             grade_id = cell.metadata.nbgrader.get("grade_id")
             reading = verdicts.read_cell(cell.source)
             if reading.kernel_only:
@@ -373,8 +393,8 @@ class GradingExecute(Execute):
                 failures[order] = verdicts.where(call, failure)
         for index, (reading, failures) in readings.items():
             self.nb.cells[index].outputs = verdicts.outputs(reading, failures)
-        for index, cell in enumerate(self.nb.cells):
-            if verdicts.is_test_cell(cell):
+        for index, cell in enumerate(self.nb.cells[:stop]):
+            if verdicts.is_test_cell(cell) and index in self._judged:
                 self.on_judged(cell, index)
 
     def _cases(self, cell, reading):
