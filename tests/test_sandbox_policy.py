@@ -167,6 +167,9 @@ def test_isolation_comes_first_and_the_command_last(made_up):
     cmd = sandbox.command("/opt/bwrap", ["python", "-m", "ipykernel_launcher", "-f", "/x/kernel.json"])
     assert cmd[0] == "/opt/bwrap" and tuple(cmd[1:1 + len(ISOLATION)]) == ISOLATION
     assert cmd[cmd.index("--"):] == ["--", "python", "-m", "ipykernel_launcher", "-f", "/x/kernel.json"]
+    # bwrap says on an inherited descriptor which host pid the sandbox is: the grader reaches its sockets by it
+    reporting = sandbox.command("/opt/bwrap", ["python"], info_fd=7)
+    assert reporting[:-2] == ["/opt/bwrap", *sandbox.args, "--info-fd", "7"] and reporting[-2:] == ["--", "python"]
     for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--disable-userns"):
         assert flag in ISOLATION
     assert ISOLATION[ISOLATION.index("--uid") + 1] == "65534" and ISOLATION[ISOLATION.index("--cap-drop") + 1] == "ALL"

@@ -4,10 +4,11 @@ Caps on what a kernel sends (its code is the student's, and may send anything):
 
 - every ZeroMQ socket of the client (and of the manager) queues at most :data:`QUEUED` messages
   before the grader reads them (``ZMQ_RCVHWM``);
-- a message whose frames together are over ``max_message_bytes``, one that does not parse, or
-  whose content is nested deeper than :data:`MAX_DEPTH`, is not deserialized: the client hands
-  on a small :data:`DROPPED` message in its place, with its parent (so the cell that caused it
-  is known) and why. On the shell channel it reads as a failed request.
+- a message whose frames together are over ``max_message_bytes``, one that does not parse or
+  is not signed with the session's key, or whose content is nested deeper than
+  :data:`MAX_DEPTH`, is not deserialized: the client hands on a small :data:`DROPPED` message in
+  its place, with its parent (so the cell that caused it is known) and why. On the shell
+  channel it reads as a failed request.
 
 Each message carries its size on the wire (:data:`MESSAGE_BYTES`), which GradingExecute counts
 against its cap per cell. What ZeroMQ holds of a message before the client sees it (a message of

@@ -24,6 +24,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -372,6 +373,7 @@ class SandboxProvisioner(LocalProvisioner):
             kwargs["stdin"] = kwargs["stdout"] = kwargs["stderr"] = subprocess.DEVNULL
             if self.cgroup is None and km.use_cgroup:
                 self.cgroup, _ = KernelCgroup.create(f"{os.getpid()}-{uuid.uuid4().hex[:12]}", km.budget())
+            self._seen = {"memory": 0, "tasks": 0}  # what the cgroup had counted when the caps were last read
             kwargs["preexec_fn"] = preexec(rlimits(km.memory_limit, km.cpu_seconds, km.file_size_limit,
                                                    km.max_processes, self.cgroup), self.cgroup)
             info_read, info_write = os.pipe()
@@ -384,10 +386,9 @@ class SandboxProvisioner(LocalProvisioner):
                 os.close(info_write)
             pid = read_sandbox_pid(info_read)
             if pid is None:
-                self.process.kill()
+                self.kill_sandbox()
                 raise SandboxUnavailableError(f"bwrap did not start the kernel's sandbox: {self.diagnose()}")
             self.sandbox_root = f"/proc/{pid}/root"
-            self._seen = {"memory": 0, "tasks": 0}
             self.watchdog = Watchdog(self.kill_sandbox, self.cgroup, km.cpu_seconds, km.grader_memory)
             self.watchdog.start()
             return info
@@ -399,7 +400,7 @@ class SandboxProvisioner(LocalProvisioner):
             self.cgroup.kill()
         if self.process is not None:
             try:
-                os.kill(self.process.pid, 9)  # bwrap: the sandbox dies with it (--die-with-parent)
+                os.kill(self.process.pid, signal.SIGKILL)  # bwrap: the sandbox dies with it (--die-with-parent)
             except OSError:
                 pass
 
@@ -435,6 +436,8 @@ class SandboxProvisioner(LocalProvisioner):
 
     async def cleanup(self, restart=False):
         await super().cleanup(restart=restart)
+        if self.watchdog is not None:
+            self.watchdog.stop()  # a restart starts another, for the new kernel
         if not restart:
             self.remove()
 
