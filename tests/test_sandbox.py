@@ -451,9 +451,7 @@ def test_nothing_is_left_behind(graded):
     while list(runtime.iterdir()) and time.time() < deadline:
         time.sleep(0.5)
     assert list(runtime.iterdir()) == [], "private kernel directories were not removed"
-    parents = [folder / limits.GROUP for folder in limits.v1_folders().values()]  # shared with other gradings running now
-    if limits.v2_root() is not None:
-        parents.append(limits.v2_root() / limits.GROUP)
+    parents = limits.group_parents()  # shared with other gradings running now
     for group in (p for parent in parents if parent.is_dir() for p in parent.iterdir() if p.is_dir()):
         for pid in (group / "cgroup.procs").read_text().split():
             try:

@@ -145,6 +145,13 @@ def _layout(mountinfo, own):
     return v2_root(mountinfo), v1_folders(mountinfo, own)
 
 
+def group_parents(mountinfo=CGROUP_MOUNTS, own=OWN_CGROUPS):
+    """The folders that hold the kernels' cgroups on this machine (each ``<pid>-<id>`` in them is
+    one kernel's), whether they exist yet or not."""
+    root, parents = _layout(mountinfo, own)
+    return list(dict.fromkeys([*(folder / GROUP for folder in parents.values()), *([root / GROUP] if root else [])]))
+
+
 class KernelCgroup:
     """The cgroup of one kernel: every process of its sandbox, within one :class:`Budget`.
 
