@@ -161,6 +161,7 @@ def test_the_grader_stays_small_while_a_kernel_floods_it(tmp_path):
     growth = peak_resident() - baseline
     assert growth < 512 * MiB + 160 * MiB, growth / MiB
     assert texts(nb.cells[2]) == ["after\n"]
+    assert texts(nb.cells[0])[0] == "\n[output cut at 200000 characters]\n"  # output, cut: no error
     large, many, frames = nb.metadata[CAP_NOTES]
     assert large.startswith("cap on a message of the kernel (671094") and \
         large.endswith(" bytes, over the cap of 16777216 bytes a message) reached in cell 1"), large
@@ -171,16 +172,18 @@ def test_the_grader_stays_small_while_a_kernel_floods_it(tmp_path):
 DEEP = """
     kernel = get_ipython().kernel
     deep = b'{"data": {"text/plain": ' + b"[" * DEPTH + b"]" * DEPTH + b'}, "metadata": {}}'
-    kernel.session.send(kernel.iopub_socket, "display_data", deep, parent=kernel.get_parent())
+    kernel.session.send(kernel.iopub_socket, "KIND", deep, parent=kernel.get_parent())
     """
 
 
 @needs_bwrap
-def test_a_message_too_deep_or_unreadable_fails_its_cell_and_nothing_else(tmp_path):
+def test_a_message_too_deep_or_unreadable_is_not_taken_and_nothing_else_is_lost(tmp_path):
     """Content nested 100,000 levels deep (json.loads in the grader raised RecursionError), or 500
     (it parses, but nothing downstream should meet it), and frames that are no Jupyter message or
-    carry a forged signature: dropped, the cell fails saying so, the next runs."""
-    nb = grade(tmp_path, [DEEP.replace("DEPTH", "100_000"), DEEP.replace("DEPTH", "500"), """
+    carry a forged signature: not taken in. Output is cut, as a flood is; an error fails its
+    cell, for it could have been the cell's own error; the next cell runs."""
+    nb = grade(tmp_path, [DEEP.replace("DEPTH", "100_000").replace("KIND", "display_data"),
+                          DEEP.replace("DEPTH", "500").replace("KIND", "error"), """
         kernel = get_ipython().kernel
         kernel.iopub_thread.socket.send_multipart([b"not", b"a", b"message"])
         pack = kernel.session.pack
@@ -191,10 +194,12 @@ def test_a_message_too_deep_or_unreadable_fails_its_cell_and_nothing_else(tmp_pa
         """, "print('after')"])
     first, second, third, fourth = (texts(cell) for cell in nb.cells)
     unreadable = "not a message the grader can read"
-    assert first[0] == f"MessageDropped: A message of the kernel was not accepted: {unreadable} (RecursionError).", first
+    cut = "\n[output cut at 200000 characters]\n"
+    assert first == [cut, f"\n[grader: cap on a message of the kernel ({unreadable} (RecursionError)) reached in this "
+                          "cell]\n"], first
     assert second[0] == "MessageDropped: A message of the kernel was not accepted: nested deeper than 100 levels.", second
-    assert third[0] == f"MessageDropped: A message of the kernel was not accepted: {unreadable} (ValueError).", third
-    assert not any("FORGED" in t for t in third) and "sent\n" in third
+    assert third == [cut, f"\n[grader: cap on a message of the kernel ({unreadable} (ValueError)) reached in this "
+                          "cell]\n"], third  # what follows a cut is cut too
     assert fourth == ["after\n"]
     assert nb.metadata[CAP_NOTES] == [
         f"cap on a message of the kernel ({unreadable} (RecursionError)) reached in cell 1",

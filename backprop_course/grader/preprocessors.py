@@ -94,6 +94,8 @@ _FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large"
 CAP_NOTES = "backprop_course_caps"
 #: messages that always pass the cap per cell: without them a cell would not end
 _ALWAYS = ("status", "execute_input", "clear_output")
+#: messages that are only output: one not accepted cuts the cell's output, as a flood does
+_OUTPUT = ("stream", "display_data", "execute_result", "update_display_data", "comm_open", "comm_msg", "comm_close")
 
 
 class GradingExecute(Execute):
@@ -246,6 +248,7 @@ class GradingExecute(Execute):
         self._over_bytes = set()  # cells whose cap on bytes was reached (in a test of theirs too)
         self._dropped = {}        # cell -> why a message of its was not accepted
         self._time_up_at = None
+        self._running = None  # the cell of the notebook running now, whose timeout the notebook's time cuts
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
 
     def record_caps(self, nb):
@@ -266,13 +269,16 @@ class GradingExecute(Execute):
     def accept(self, msg, cell, index):
         """Whether a message of the kernel for cell ``index`` is taken in: within the cap per
         execution (status and the like always are; past the cap, one error still is, or a failed
-        cell could look passed). A message the client did not accept (client.DROPPED) fails the cell."""
+        cell could look passed). A message the client did not accept (client.DROPPED) cuts the
+        cell's output if it was output, else fails the cell: it may have been the cell's error."""
         kind = msg.get("msg_type")
         if kind == DROPPED:
-            if index not in self._dropped:
-                self._dropped[index] = msg["content"].get("why", "")
+            self._dropped.setdefault(index, msg["content"].get("why", ""))
+            if msg["content"].get("type") in _OUTPUT:
+                self._output_chars[index] = max(self._output_chars.get(index, 0), self.max_output_chars + 1)
+            elif not any(o.get("ename") == "MessageDropped" for o in cell.outputs):
                 cell.outputs.append(error_output("MessageDropped", "A message of the kernel was not accepted: "
-                                                 f"{self._dropped[index]}."))
+                                                 f"{msg['content'].get('why', '')}."))
             return False
         if kind in _ALWAYS:
             return True
@@ -294,10 +300,11 @@ class GradingExecute(Execute):
         return error_output(str(content.get("ename", "Error"))[:200], str(content.get("evalue", ""))[:2000])
 
     def _get_timeout(self, cell):
-        """A cell's timeout, cut to what is left of the notebook's. Not a test's (a probe, no cell of
-        the notebook): the tests of the cells that ran are judged after the last, time up or not."""
+        """A cell's timeout, cut to what is left of the notebook's: for a cell of the notebook
+        (out_of_time let it run), not a test's probe nor a cell run again in a fresh kernel to
+        judge its tests: those of the cells that ran are judged, time up or not."""
         timeout = super()._get_timeout(cell)
-        if self._deadline is None or not any(cell is c for c in self.nb.cells):
+        if self._deadline is None or cell is not self._running:
             return timeout
         left = max(1, math.ceil(self._deadline - time.monotonic()))
         return left if timeout is None else min(timeout, left)
@@ -310,6 +317,7 @@ class GradingExecute(Execute):
         """Whether cell ``index`` comes after the notebook's time was up (it is then marked not run;
         a cell before, run again in a fresh kernel to judge its tests, is not)."""
         if not self.not_run(index):
+            self._running = cell if cell is self.nb.cells[index] else None  # the notebook's own, on its clock
             return False
         cell.outputs = [error_output("NotebookTimeout", f"Not run: the notebook's time cap of {self.notebook_timeout} s "
                                      f"was reached in cell {self._time_up_at + 1}.")]

@@ -66,21 +66,27 @@ def capped_context(context):
     return context
 
 
+def _small_json(frame, key):
+    """``frame`` (a header) read as JSON when small, and its string ``key``, or None."""
+    if len(frame) > 65536:
+        return None
+    try:
+        value = json.loads(frame.bytes if isinstance(frame, zmq.Frame) else frame)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None
+    return value.get(key) if isinstance(value, dict) and isinstance(value.get(key), str) else None
+
+
 def dropped(parts, size, why):
-    """What stands in for a message not accepted: its parent header if it reads (unsigned: it only
-    says which request the message answered), and why."""
-    parent = {}
-    if len(parts) > 2 and len(parts[2]) <= 65536:  # [signature, header, parent header, ...]
-        try:
-            value = json.loads(parts[2].bytes if isinstance(parts[2], zmq.Frame) else parts[2])
-            if isinstance(value, dict) and isinstance(value.get("msg_id"), str):
-                parent = {"msg_id": value["msg_id"]}
-        except (ValueError, RecursionError, UnicodeDecodeError):
-            pass
+    """What stands in for a message not accepted: which request it answered and its type, when its
+    headers read (unsigned: they only say where the drop is reported, and whether it was output
+    that can be cut or something that must fail the cell), and why."""
+    request = _small_json(parts[2], "msg_id") if len(parts) > 2 else None  # [signature, header, parent header, ...]
+    kind = _small_json(parts[1], "msg_type") if len(parts) > 1 else None
     header = {"msg_type": DROPPED, "msg_id": "", "session": "", "username": "", "date": "", "version": "5.3"}
-    return {"header": header, "msg_id": "", "msg_type": DROPPED, "parent_header": parent, "metadata": {},
-            "content": {"status": "error", "ename": "MessageDropped", "evalue": why, "traceback": [], "why": why,
-                        "bytes": size},
+    return {"header": header, "msg_id": "", "msg_type": DROPPED, "parent_header": {"msg_id": request} if request else {},
+            "metadata": {}, "content": {"status": "error", "ename": "MessageDropped", "evalue": why, "traceback": [],
+                                        "why": why, "bytes": size, "type": kind},
             "buffers": [], MESSAGE_BYTES: size}
 
 
