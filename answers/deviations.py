@@ -79,6 +79,18 @@ def _shifted_log(eps):
     return lambda z: np.log(_stable_softmax(z) + eps)
 
 
+def _global_log_softmax(z):
+    """log ŷ with the whole batch's max subtracted, by log-sum-exp: −inf where a row's sum underflows to 0"""
+    shifted = z - z.max()
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _reshuffled(X, y, rng):
+    """a new permutation drawn for each batch"""
+    idx = rng.permutation(len(y))
+    return X[idx], y[idx]
+
+
 def _fixed(step):
     """a finite-difference step set inside grad_check, whatever h was passed"""
     return lambda h: step
@@ -94,6 +106,8 @@ TABLE = [
           {"relu": lambda net: net if net > 0 else 0.0},
           {"relu": lambda net: max(0, net)},
           {"relu_prime": lambda net, o: 1.0 if net > 0 else 0.0}),
+    known("np-max-not-maximum",
+          relu=lambda net: np.max(0, net)),
     known("sigmoid-not-vectorised",
           {"sigmoid": lambda net: 1 / (1 + math.exp(-net))},
           {"sigmoid_prime": lambda net, o: math.exp(-net) / (1 + math.exp(-net)) ** 2}),
@@ -130,10 +144,15 @@ TABLE = [
     known("only-one-output-delta",
           {"backpropagated": lambda delta_l, w_l: delta_l[0] * w_l[0]},
           {"backpropagated": lambda delta_l, w_l: delta_l[-1] * w_l[-1]},
-          {"passed_back": lambda delta_l, w_l: (delta_l[:1], w_l[:1])},      # a network passes back one output
-          {"passed_back": lambda delta_l, w_l: (delta_l[-1:], w_l[-1:])}),
+          {"passed_back": lambda delta_l, w_l, j: (delta_l[:1], w_l[:1])},      # a network passes back one output
+          {"passed_back": lambda delta_l, w_l, j: (delta_l[-1:], w_l[-1:])},
+          {"passed_back": lambda delta_l, w_l, j: (delta_l[j:j + 1], w_l[j:j + 1])}),   # hidden j gets output j's
     known("averaged-over-outputs",
           backpropagated=lambda delta_l, w_l: np.mean(np.multiply(delta_l, w_l))),
+    # after the two above: where net > 0 a sigmoid neuron given ReLU's φ′ = 1 has their δ, and they are the
+    # more common mistakes (a public test with net < 0 tells them apart)
+    known("sigmoid-branch-never-taken",
+          derivative_for=lambda activation: "relu"),
     # --- 02_backprop: training ------------------------------------------------------------
     # The loops' own mistakes are told apart by 3+ samples and 3+ epochs (the public tests): with
     # 2 samples a sum is twice the mean, like a loss without ½, and with 2 epochs range(1, epochs)
@@ -175,15 +194,18 @@ TABLE = [
     known("weight-gradient-transposed",
           {"weight_gradient": lambda x, dout: dout.T @ x},
           {"weight_gradient": lambda x, dout: dout.T @ x / len(x)}),        # and averaged
+    known("input-gradient-not-transposed",
+          input_gradient=lambda dout, W: dout @ W),                         # a ValueError unless W is square
     known("bias-gradient-not-summed",
           {"bias_gradient": lambda dout: dout},
           {"bias_gradient": lambda dout: dout.sum(axis=1)},                 # over the neurons
           {"bias_gradient": lambda dout: dout.sum()},
           {"bias_gradient": lambda dout: dout[0]}),                         # the first sample's row
+    known("layer-gradient-averaged",                                        # dense_backward averages
+          input_gradient=lambda dout, W: dout @ W.T / len(dout),
+          weight_gradient=lambda x, dout: x.T @ dout / len(x),
+          bias_gradient=lambda dout: dout.sum(axis=0) / len(dout)),
     known("batch-divided-twice",
-          {"input_gradient": lambda dout, W: dout @ W.T / len(dout),        # dense_backward averages
-           "weight_gradient": lambda x, dout: x.T @ dout / len(x),
-           "bias_gradient": lambda dout: dout.sum(axis=0) / len(dout)},
           {"softmax_gradient": lambda y_hat, t: (y_hat - t) / len(t) ** 2},
           {"step_size": lambda eta, batch_size: eta / batch_size}),         # the update divides by B
     # --- 03_vectorised: softmax with cross-entropy ---------------------------------------------
@@ -202,6 +224,10 @@ TABLE = [
           {"softmax": lambda z: _exp_normalised(z)},
           {"log_softmax": lambda z: np.log(_exp_normalised(z))},
           {"log_softmax": lambda z: z - np.log(np.exp(z).sum(axis=1, keepdims=True))}),
+    known("softmax-global-max",
+          {"softmax": lambda z: _exp_normalised(z - z.max()), "log_softmax": lambda z: np.log(_exp_normalised(z - z.max()))},
+          {"softmax": lambda z: _exp_normalised(z - z.max()), "log_softmax": _global_log_softmax},
+          {"softmax": lambda z: np.exp(_global_log_softmax(z)), "log_softmax": _global_log_softmax}),
     known("log-of-zero-probability",
           {"log_softmax": lambda z: np.log(_stable_softmax(z))},
           *({"log_softmax": _clipped_log(eps)} for eps in (1e-12, 1e-15, 1e-10)),
@@ -217,22 +243,33 @@ TABLE = [
           difference_quotient=lambda f_plus, f_0, f_minus, h: (f_plus - f_minus) / h),
     known("input-not-restored",
           entry_after=lambda old, perturbed: perturbed),
+    known("copy-is-an-alias",                                               # f(x + h) and f(x − h) both at x
+          displaced=lambda old, step: old),
     # --- 03_vectorised: the mini-batch epoch -------------------------------------------------
     known("shuffled-without-targets",
           {"shuffled": lambda X, y, rng: (X[rng.permutation(len(y))], y)},
           {"shuffled": lambda X, y, rng: (X[rng.permutation(len(y))], y[rng.permutation(len(y))])}),
     known("samples-not-shuffled",
           shuffled=lambda X, y, rng: (X, y)),
+    known("permutation-per-batch",
+          {"shuffled": lambda X, y, rng: (X, y), "batch_order": _reshuffled},
+          {"batch_order": _reshuffled}),                                    # shuffled once, and again per batch
     known("last-batch-dropped",
           batches=lambda N, batch_size: [slice(start, start + batch_size) for start in range(0, N - batch_size + 1, batch_size)]),
     known("relu-backward-skipped",
           through_relu=lambda do1, cache, relu_backward: do1),
+    known("second-layer-updated-first",
+          propagated_layer=lambda before, after: after),
     known("params-not-updated",
           working_params=lambda params: {key: np.array(value, dtype=float) for key, value in params.items()}),
     known("batch-losses-summed",
           epoch_batch_loss=lambda losses, sizes: np.sum(losses)),
     known("batch-losses-weighted",
           epoch_batch_loss=lambda losses, sizes: np.average(losses, weights=sizes)),
+    known("epoch-loss-last-batch",
+          epoch_batch_loss=lambda losses, sizes: losses[-1]),
+    known("batch-loss-after-step",
+          recorded_batch_loss=lambda at_forward, after_step: after_step()),
     # --- 01_neuron: the forward pass, last: 02 gives it, so a tie there goes to 02's own mistakes
     # (with every hidden ReLU off, a network that ignores the bias and one that never updates it
     # end a step with the same weights)

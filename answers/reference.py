@@ -79,6 +79,10 @@ class Equations:
         """φ′(net) = 1 if net > 0, else 0"""
         return (np.asarray(net) > 0).astype(float)
 
+    def derivative_for(self, activation):
+        """the φ′ a neuron's backward() takes: its own activation's, chosen by its name (self.activation_name)"""
+        return activation
+
     # --- the loss (lectures 2 and 3) --------------------------------------------------------
     def loss(self, t, y_hat):
         """e = ½(t − ŷ)², elementwise"""
@@ -139,8 +143,8 @@ class Equations:
         """δ_l flows back through w_jl as they were before the output neurons' update"""
         return before
 
-    def passed_back(self, delta_l, w_l):
-        """a hidden neuron is given every output's δ_l and its weight w_jl into it"""
+    def passed_back(self, delta_l, w_l, j):
+        """hidden neuron j is given every output's δ_l and its weight w_jl into it"""
         return delta_l, w_l
 
     def sample_loss(self, t, o_l):
@@ -213,6 +217,10 @@ class Equations:
         """∂f/∂x_i ≈ (f(x + h·e_i) − f(x − h·e_i)) / (2h), the central difference (f_0 = f(x) is not needed)"""
         return (f_plus - f_minus) / (2 * h)
 
+    def displaced(self, old, step):
+        """x_i moved by ±h, where f is evaluated for the difference"""
+        return old + step
+
     def entry_after(self, old, perturbed):
         """x_i once its differences are taken: put back as it was"""
         return old
@@ -231,6 +239,15 @@ class Equations:
         """runs of B consecutive samples of the shuffled set; the last holds what is left"""
         return [slice(start, start + batch_size) for start in range(0, N, batch_size)]
 
+    def batch_order(self, X, y, rng):
+        """each batch is cut from the epoch's one order, (X, y) as shuffled once"""
+        return X, y
+
+    def propagated_layer(self, before, after):
+        """∂e/∂o₁ flows back through the second layer (its cache (o₁, W₂, b₂)) as it was at the forward pass,
+        before its step"""
+        return before
+
     def step_size(self, eta, batch_size):
         """η, the same for every batch: the batch's mean loss already carries its 1/B"""
         return eta
@@ -238,6 +255,10 @@ class Equations:
     def sgd_step(self, theta, eta, grad):
         """θ ← θ − η·∂e/∂θ"""
         return theta - eta * grad
+
+    def recorded_batch_loss(self, at_forward, after_step):
+        """a batch's loss is the one at its forward pass, before its step (after_step() is the other)"""
+        return at_forward
 
     def epoch_batch_loss(self, losses, sizes):
         """an epoch's loss is the plain mean of its K batch losses, (1/K) Σ_k e_k (sizes: each batch's)"""
@@ -279,7 +300,7 @@ class Neuron:
 
     def backward(self, t=None, y_hat=None, delta_l=None, w_l=None, learning_rate=0.1, output_neuron=False):
         eq = self.equations
-        prime = float(eq.phi_prime(self.net, self.o_j, self.activation_name))  # φ′(net)
+        prime = float(eq.phi_prime(self.net, self.o_j, eq.derivative_for(self.activation_name)))  # φ′(net)
         if output_neuron:
             self.delta_j = eq.output_delta(y_hat, t, prime)                   # δ = (ŷ − t)·φ′(net)
         else:
@@ -327,7 +348,7 @@ def backward(hidden, outputs, t, learning_rate, equations=LECTURE):
     delta_l = [n.delta_j for n in outputs]
     w_jl = eq.propagated_weights(before, np.array([n.weights for n in outputs]))
     for j, n in enumerate(hidden):
-        given_delta, given_w = eq.passed_back(delta_l, w_jl[:, j])
+        given_delta, given_w = eq.passed_back(delta_l, w_jl[:, j], j)
         n.backward(delta_l=given_delta, w_l=given_w, learning_rate=eta)
 
 
@@ -414,9 +435,9 @@ def grad_check(f, x, h=1e-5, equations=LECTURE):
     grad = np.zeros(x.shape)
     for i in np.ndindex(x.shape):
         old = x[i]
-        x[i] = old + h
+        x[i] = eq.displaced(old, h)                                 # x + h·e_i
         f_plus = f(x)
-        x[i] = old - h
+        x[i] = eq.displaced(old, -h)                                # x − h·e_i
         f_minus = f(x)
         x[i] = eq.entry_after(old, x[i])                            # x_i = old
         grad[i] = eq.difference_quotient(f_plus, f_0, f_minus, h)   # (f(x + h·e_i) − f(x − h·e_i)) / (2h)
@@ -436,18 +457,25 @@ def sgd_epoch(params, X, y, batch_size, learning_rate, rng, equations=LECTURE, l
     params = eq.working_params(params)
     X, y = eq.shuffled(np.asarray(X, dtype=float), np.asarray(y, dtype=int), rng)
     losses, sizes = [], []
+    eta = eq.step_size(learning_rate, batch_size)
     for batch in eq.batches(len(y), batch_size):
-        xb, yb = X[batch], y[batch]
-        net1, cache1 = L["dense_forward"](xb, params["W1"], params["b1"])     # net₁ = x·W₁ + b₁
-        o1, relu_cache = L["relu_forward"](net1)                             # o₁ = φ(net₁)
-        logits, cache2 = L["dense_forward"](o1, params["W2"], params["b2"])   # z = o₁·W₂ + b₂
-        loss, dlogits = L["softmax_cross_entropy"](logits, yb)               # e, ∂e/∂z = (ŷ − t)/B
-        do1, dW2, db2 = L["dense_backward"](dlogits, cache2)
+        in_order, labels = eq.batch_order(X, y, rng)
+        xb, yb = in_order[batch], labels[batch]
+
+        def batch_loss():
+            net1, cache1 = L["dense_forward"](xb, params["W1"], params["b1"])     # net₁ = x·W₁ + b₁
+            o1, relu_cache = L["relu_forward"](net1)                             # o₁ = φ(net₁)
+            logits, cache2 = L["dense_forward"](o1, params["W2"], params["b2"])   # z = o₁·W₂ + b₂
+            return L["softmax_cross_entropy"](logits, yb), cache1, relu_cache, cache2
+
+        (loss, dlogits), cache1, relu_cache, cache2 = batch_loss()                # e, ∂e/∂z = (ŷ − t)/B
+        _, dW2, db2 = L["dense_backward"](dlogits, cache2)
+        stepped = (cache2[0], eq.sgd_step(params["W2"], eta, dW2), eq.sgd_step(params["b2"], eta, db2))
+        do1, _, _ = L["dense_backward"](dlogits, eq.propagated_layer(cache2, stepped))  # through W₂ before its step
         dnet1 = eq.through_relu(do1, relu_cache, L["relu_backward"])         # ∂e/∂net₁ = ∂e/∂o₁ ⊙ φ′(net₁)
         _, dW1, db1 = L["dense_backward"](dnet1, cache1)
-        eta = eq.step_size(learning_rate, batch_size)
         for key, grad in (("W1", dW1), ("b1", db1), ("W2", dW2), ("b2", db2)):
             params[key] = eq.sgd_step(params[key], eta, grad)               # θ ← θ − η·∂e/∂θ
-        losses.append(loss)
+        losses.append(eq.recorded_batch_loss(loss, lambda: batch_loss()[0][0]))
         sizes.append(len(yb))
     return float(eq.epoch_batch_loss(losses, sizes))

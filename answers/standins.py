@@ -19,9 +19,16 @@ from .reference import LAYERS, Equations, Neuron, batch_layers
 NEURON_LOOP = {"epochs", "samples", "online_step", "output_targets", "propagated_weights", "passed_back",
                "sample_loss", "recorded_loss", "epoch_loss", "epoch_recorded", "learning_rate"}
 #: the equations sgd_epoch applies around its layers (``reference.sgd_epoch``)
-BATCH_LOOP = {"working_params", "shuffled", "batches", "step_size", "sgd_step", "epoch_batch_loss", "through_relu"}
+BATCH_LOOP = {"working_params", "shuffled", "batches", "batch_order", "step_size", "sgd_step", "epoch_batch_loss",
+              "through_relu", "propagated_layer", "recorded_batch_loss"}
+#: the equations a stand-in neuron computes (trusted: a loop on stand-ins cannot get them wrong)
+NEURON = {"net", "phi", "sigmoid", "relu", "phi_prime", "sigmoid_prime", "relu_prime", "derivative_for",
+          "output_delta", "backpropagated", "hidden_delta", "weight_step", "bias_step", "given_or_random"}
+#: the equations the stand-in layers compute (``reference.batch_layers``)
+LAYER = {"batch_net", "input_gradient", "weight_gradient", "bias_gradient", "relu_backward", "phi", "relu",
+         "relu_prime", "softmax", "log_softmax", "cross_entropy", "softmax_gradient"}
 #: the equations of a gradient check around the function it is given (``reference.grad_check``)
-GRAD_CHECK = {"finite_step", "difference_quotient", "entry_after"}
+GRAD_CHECK = {"finite_step", "displaced", "difference_quotient", "entry_after"}
 
 
 def loop_equations(loop):

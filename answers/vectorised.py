@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_course.checks.core import Case
-from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finite, wave
+from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finiteness, watched, wave
 from backprop_course.checks.vectorised import predict as v_predict
 from backprop_course.lectures.datasets import spirals, split
 
@@ -56,17 +56,18 @@ def unpack(theta, shapes):
 
 
 def sgd_epoch_oracle(params, X, y, batch_size, learning_rate, rng_seed):
-    """One epoch of mini-batch SGD on finite-difference gradients: (params after, mean batch loss)."""
+    """One epoch of mini-batch SGD on finite-difference gradients: (params after, mean batch loss,
+    [θ flat before and after each batch])."""
     shapes = {k: np.shape(v) for k, v in params.items()}
-    theta = pack(params)
+    thetas = [pack(params)]
     order = np.random.default_rng(rng_seed).permutation(len(y))
     losses = []
     for start in range(0, len(y), batch_size):
         idx = order[start:start + batch_size]
         loss = lambda th: net_loss(unpack(th, shapes), X[idx], y[idx])  # noqa: E731
-        losses.append(loss(theta))
-        theta = theta - learning_rate * numerical_gradient(loss, theta)
-    return unpack(theta, shapes), float(np.mean(losses))
+        losses.append(loss(thetas[-1]))
+        thetas.append(thetas[-1] - learning_rate * numerical_gradient(loss, thetas[-1]))
+    return unpack(thetas[-1], shapes), float(np.mean(losses)), thetas
 
 
 # --- Exercise 1: the dense layer --------------------------------------------------------------
@@ -115,7 +116,7 @@ def _softmax(seed, N, C, scale, large):
     def replay(eq):
         def run():
             loss, dlogits = reference.softmax_cross_entropy(logits, y, eq)
-            return {"loss": loss, "dlogits": dlogits, "finite": [finite(loss), finite(dlogits)]}
+            return {"loss": loss, "dlogits": dlogits, "finite": finiteness(loss, dlogits)}
         return chain(run, "loss", "dlogits", "finite")
 
     expected = {"loss": cross_entropy(logits, y), "dlogits": cross_entropy_gradient(logits, y)}
@@ -165,23 +166,25 @@ def grad_check_case(*, seed=0, shape=(3, 4), h=1e-5, kind="wave"):
         s.update(a=rng.uniform(0.5, 1.5, size).tolist(), k=3.0, A=rng.normal(0, 1, (size, size)).tolist(),
                  c=rng.normal(0, 1, size).tolist())
         a, k, A, c = np.array(s["a"]), s["k"], np.array(s["A"]), np.array(s["c"])
-        f, expected, recorded = (lambda v: wave(v, a, k, A, c)), {"grad": wave_central_difference(x, h, a, k, A, c)}, None
+        f, recorded = (lambda v: wave(v, a, k, A, c)), None
+        expected = {"grad": wave_central_difference(x, h, a, k, A, c), "moved": True}
     else:
         s.update(batch=rng.normal(0, 1, (5, shape[0])).tolist(), y=rng.integers(0, shape[1], 5).tolist())
         batch, y = np.array(s["batch"]), np.array(s["y"], dtype=int)
         f = lambda W: cross_entropy(batch @ W, y)  # noqa: E731
         _, dlogits = reference.softmax_cross_entropy(batch @ x, y)
         good = batch.T @ dlogits
-        expected = {"grad": numerical_gradient(f, x), "good": good, "bad": good * len(y)}
+        expected = {"grad": numerical_gradient(f, x), "good": good, "bad": good * len(y), "moved": True}
         recorded = {"points": standins.points(f, lambda g, eq: reference.grad_check(g, x.copy(), h, eq))}
 
     def replay(eq):
         def run():
             x_ = x.copy()
-            grad = reference.grad_check(f, x_, h, eq)
+            evaluated, away = watched(f, x)
+            grad = reference.grad_check(evaluated, x_, h, eq)
             changed = not (x_.shape == x.shape and np.allclose(x_, x, rtol=1e-9, atol=1e-12))
-            return {"grad": grad, "x_changed": bool(changed)}
-        return chain(run, "grad", "x_changed")
+            return {"grad": grad, "x_changed": bool(changed), "moved": any(away)}
+        return chain(run, "grad", "x_changed", "moved")
 
     return Case(s, expected, suspects(replay), recorded)
 
@@ -214,7 +217,7 @@ def epoch_case(*, seed=0, N=10, D=3, H=5, C=3, batch_size=4, learning_rate=0.5):
          "learning_rate": float(learning_rate), "rng_seed": int(seed) + 1000}
     params = {k: np.array(v) for k, v in s["params"].items()}
     X, y, B, eta = np.array(s["X"]), np.array(s["y"], dtype=int), s["batch_size"], s["learning_rate"]
-    expected, loss = sgd_epoch_oracle(params, X, y, B, eta, s["rng_seed"])
+    expected, loss, steps = sgd_epoch_oracle(params, X, y, B, eta, s["rng_seed"])
 
     def run(layer_functions, eq):
         P = {k: np.array(v, dtype=float) for k, v in params.items()}
@@ -224,7 +227,8 @@ def epoch_case(*, seed=0, N=10, D=3, H=5, C=3, batch_size=4, learning_rate=0.5):
         return chain(lambda: dict(zip(("theta", "loss"), _replay_epochs(params, X, y, B, eta, s["rng_seed"], eq))),
                      "theta", "loss")
 
-    return Case(s, {"theta": pack(expected), "loss": loss}, suspects(replay), {"layers": standins.layers(run)})
+    return Case(s, {"theta": pack(expected), "loss": loss, "trajectory": steps}, suspects(replay, standins.LAYER),
+                {"layers": standins.layers(run)})
 
 
 #: a training scenario is sound when the lecture's training clears the accuracy by this much: a right

@@ -26,16 +26,22 @@ _ONE_SAMPLE = "one backward() step is one sample's: the mistake is in train's lo
 #: the test cells of a mistaken exercise that rightly pass, and why. Every other test cell of
 #: that exercise must fail, and name the mistake (a diagnosis that breaks in one cell shows).
 RIGHTLY_PASSING = {
+    **{name: {"test_activations_sigmoid": "sigmoid is right: the mistake is in relu"}
+       for name in ("01-activations-relu-if", "01-activations-relu-max", "01-activations-relu-np-max")},
+    "01-activations-sigmoid-math": {"test_activations_relu": "relu is right: the mistake is in sigmoid"},
     "02-neuron-output-delta-sign": {"test_neuron_backward_hidden": _HIDDEN_ONLY, "test_neuron_backward_relu": _HIDDEN_ONLY},
     "02-neuron-output-delta-no-phi-prime": {"test_neuron_backward_hidden": _HIDDEN_ONLY,
                                             "test_neuron_backward_relu": _HIDDEN_ONLY},
     "02-neuron-relu-sigmoid-derivative": {"test_neuron_backward_hidden": "its neurons are sigmoid neurons only"},
     "02-neuron-derivative-of-net": {"test_neuron_backward_relu": "its neurons are ReLU neurons only"},
     "02-neuron-hidden-no-phi-prime": {"test_neuron_backward_output": _OUTPUT_ONLY},
+    "02-neuron-activation-compared-to-its-name": {"test_neuron_backward_relu": "its neurons are ReLU neurons, whose "
+                                                                             "branch is the one taken"},
     "02-neuron-hidden-last-output-only": {"test_neuron_backward_output": _OUTPUT_ONLY},
     "02-neuron-hidden-mean": {"test_neuron_backward_output": _OUTPUT_ONLY},
     **{name: {"test_multi_output_network_forward": _FORWARD_RIGHT}
-       for name in ("02-network-updated-weights", "02-network-first-output-only", "02-network-first-target",
+       for name in ("02-network-updated-weights", "02-network-first-output-only", "02-network-own-output-only",
+                    "02-network-first-target",
                     "02-network-learning-rate-not-passed")},
     **{name: {"test_multi_output_network_forward": _FORWARD_RIGHT, "test_multi_output_network_backward": _NO_LOSS}
        for name in ("02-network-loss-mean-over-outputs", "02-network-loss-after-update", "02-network-mse-loss",
@@ -46,9 +52,10 @@ RIGHTLY_PASSING = {
     "03-dense-forward-no-bias": {"test_dense_layer_backward": "dense_backward is right, and its cache (x, W, b) "
                                                               "does not depend on out: the mistake is in out"},
     **{name: {"test_dense_layer_forward": "dense_forward is right: the mistake is in dense_backward"}
-       for name in ("03-dense-dW-transposed", "03-dense-db-not-summed", "03-dense-averaged")},
+       for name in ("03-dense-dW-transposed", "03-dense-db-not-summed", "03-dense-averaged", "03-dense-db-mean",
+                    "03-dense-dx-not-transposed")},
     **{name: {"test_softmax_cross_entropy_loss": _SMALL_LOGITS, "test_softmax_cross_entropy_gradient": _SMALL_LOGITS}
-       for name in ("03-softmax-no-max", "03-softmax-log-of-probability")},
+       for name in ("03-softmax-no-max", "03-softmax-global-max", "03-softmax-log-of-probability")},
     **{name: {"test_softmax_cross_entropy_loss": "the loss is right: the mistake is in dlogits"}
        for name in ("03-softmax-gradient-sign", "03-softmax-gradient-not-averaged", "03-softmax-missing-target")},
     "03-softmax-loss-summed": {"test_softmax_cross_entropy_gradient": "dlogits is right: the mistake is in the loss"},
@@ -57,8 +64,20 @@ RIGHTLY_PASSING = {
     "03-sgd-last-batch-dropped": {"test_sgd_epoch_accuracy": "dropping the last 2 of 210 samples each epoch "
                                                              "still learns the spirals to 90 %"},
     **{name: {"test_sgd_epoch_accuracy": "the steps are right: only the loss returned is wrong"}
-       for name in ("03-sgd-losses-summed", "03-sgd-losses-weighted")},
+       for name in ("03-sgd-losses-summed", "03-sgd-losses-weighted", "03-sgd-last-batch-loss",
+                    "03-sgd-loss-after-step")},
+    "03-sgd-permutation-per-batch": {"test_sgd_epoch_accuracy": "batches drawn at random, with repeats, still learn "
+                                                                "the spirals to 90 %: it shows in one epoch's steps"},
+    "03-sgd-W2-updated-first": {"test_sgd_epoch_accuracy": "a step of W1 through W2 one step ahead still learns "
+                                                           "the spirals to 90 %: it shows in one epoch's steps"},
+    "03-sgd-np-random": {"test_sgd_epoch_accuracy": "np.random's order is as good an order: it shows in one epoch's "
+                                                    "steps, on the rng it was given"},
 }
+
+#: cells of RIGHTLY_PASSING whose hidden scenario the mistake may still fail (training that reaches
+#: 90 % by a small margin: 89 % under one course secret of test_checks.SECRETS): where such a cell
+#: fails, it must name the mistake
+NAMED_IF_FAILING = {("03-sgd-permutation-per-batch", "test_sgd_epoch_accuracy")}
 
 
 #: the course secret of every course a test copies: hidden scenarios the same in every run

@@ -99,3 +99,16 @@ def test_the_preflight_seconds_are_read_from_a_grading_log():
            "(/c/backprop_course, fingerprint 0123456789ab); reference 15/15, blank 0/15; 24.1 s\nautograde: 100%\n")
     assert bench.preflight_seconds(log) == [24.1]
     assert bench.preflight_seconds("autograde: 100%\n") == []
+
+
+def test_the_review_bench_plants_copies_and_finds_them_alone(tmp_path):
+    """`make bench`'s review part (tools/review_bench.py) on 60 students: past c.Similarity.common,
+    so the catalogue's versions they share are common code, and only the planted copy is listed."""
+    from backprop_course.tools import review_bench
+
+    result = review_bench.bench(tmp_path, 60)
+    assert (result["planted"], result["found"], result["other"], result["noted"]) == (1, 1, 0, 0)
+    assert result["possible"] == 60 * 59 // 2 and 0 < result["compared"] < result["possible"]
+    assert result["common"] > 0
+    text, ok = review_bench.report([result])
+    assert ok and "1 of 1" in text

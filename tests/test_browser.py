@@ -35,6 +35,8 @@ from grading_helpers import copy_answers
 import nbformat
 import pytest
 
+import hostile
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -510,11 +512,55 @@ def test_a_site_page_has_no_serious_accessibility_violation(browser, static_site
 
 def test_the_grade_report_has_no_serious_accessibility_violation(browser, exchange, axe_source):
     report_path = exchange["course"] / "report.html"
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    # the report's policy forbids every script, axe's too: the test's own script is let in
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
     pg = context.new_page()
     pg.goto(report_path.as_uri())
     violations = axe_violations(pg, axe_source)
     shot(pg, "09_report")
+    context.close()
+    assert not blocking(violations), explain(blocking(violations))
+
+
+def test_the_review_sections_show_a_copy_side_by_side_inert_and_accessible(browser, axe_source, tmp_path):
+    """report.html's "Similar submissions" and "Integrity" (grader/review.py) for a class where one
+    student copied another's (disguised) code and the original holds hostile markup and an
+    import: the pair side by side with the overlap marked on both sides, the note in its table,
+    nothing of the student's text run, and no serious accessibility violation."""
+    from backprop_course.grader import report, review
+    from review_helpers import DISGUISES, HOSTILE, cells_of, course_of, distinct_styles, submission, write
+
+    class_dir, page_path = tmp_path / "class", tmp_path / "report.html"
+    cells = cells_of(distinct_styles("01_neuron")[0])
+    cells["activations"] += HOSTILE + "import os\n"
+    write(class_dir, "<i onmouseover=alert(1)>ada", submission("01_neuron", cells))
+    write(class_dir, "grace", submission("01_neuron", {e: DISGUISES["disguised"](c) for e, c in cells.items()}))
+    found = review.of_course(course_of(class_dir))
+    report.write_report(report.ClassResults(["01_neuron"], review=found), page_path)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    dialogs = []
+    pg.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    pg.goto(page_path.as_uri())
+    assert pg.evaluate("() => document.scripts.length") == 0
+    assert pg.get_by_role("heading", name="Similar submissions").is_visible()
+    row = pg.locator("table", has_text="of its code, found in the other").locator("tr").nth(1)
+    assert "<i onmouseover=alert(1)>ada" in row.inner_text() and "grace" in row.inner_text()
+    row.hover()
+    row.get_by_role("link").click()
+    pair = pg.locator("section.pair").first
+    pg.wait_for_function("() => location.hash === '#pair-01_neuron-1'")
+    left, right = pair.locator(".side").nth(0), pair.locator(".side").nth(1)
+    assert left.locator("mark").count() > 0 and right.locator("mark").count() > 0
+    a, b = left.bounding_box(), right.bounding_box()
+    assert a["x"] + a["width"] <= b["x"] and abs(a["y"] - b["y"]) < 1, (a, b)   # side by side
+    assert "<script>window.__pwned = 1</script>" in left.inner_text()        # shown as the text it is
+    shot(pg, "13_report_similar_pair", pair)
+    notes = pg.locator("table", has_text="what the code does")
+    notes.scroll_into_view_if_needed()
+    assert "imports os" in notes.inner_text() and "activations" in notes.inner_text()
+    violations = axe_violations(pg, axe_source)
+    assert pg.evaluate("() => window.__pwned") is None and dialogs == []
     context.close()
     assert not blocking(violations), explain(blocking(violations))
 
@@ -550,7 +596,9 @@ def list_rows(page, name, count):
 
 
 @pytest.fixture(scope="module")
-def exchange(browser, tmp_path_factory):
+def exchange(browser, course, tmp_path_factory):
+    """The instructor's course is the one the ``lab`` server serves, so that its formgrader shows
+    the submission; the student's work carries the XSS payloads of ``hostile`` (issue 24)."""
     from datetime import datetime, timedelta, timezone
 
     from backprop_course.grader.sandbox import SandboxUnavailableError, preflight
@@ -560,14 +608,10 @@ def exchange(browser, tmp_path_factory):
     except SandboxUnavailableError as error:
         pytest.skip(f"no grading sandbox here: {error}")
     base = tmp_path_factory.mktemp("hub")
-    course, student, shared = base / "course", base / "student", base / "exchange"
-    for folder in (course, student, shared):
+    student, shared = base / "student", base / "exchange"
+    for folder in (student, shared):
         folder.mkdir()
     shared.chmod(0o777)  # as the hub's shared exchange folder
-    for folder in ("source", "release"):
-        shutil.copytree(ROOT / folder, course / folder)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    copy_answers(course)
     due = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
     with open(course / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.Exchange.root = {str(shared)!r}\nc.DueDates.dates = {{{EXCHANGE_A!r}: {due!r}}}\n"
@@ -588,13 +632,15 @@ def exchange(browser, tmp_path_factory):
             list_rows(pg, "fetched", 1)
             fetched = student / EXCHANGE_A / "neuron.ipynb"
             fetched_bytes = fetched.read_bytes()
-            # the student's work: the reference solution in every solution cell
+            # the student's work: the reference solution in every solution cell, and cells of their
+            # own with text, math and script that must never run where the work is shown
             notebook = nbformat.read(fetched, as_version=4)
             sources = solution_sources(master=f"source/{EXCHANGE_A}/neuron.ipynb")
             for cell in notebook.cells:
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in sources:
                     cell.source = sources[grade_id]
+            notebook.cells += [nbformat.v4.new_markdown_cell(hostile.MARKDOWN), nbformat.v4.new_code_cell(hostile.CODE)]
             nbformat.write(notebook, fetched)
             pg.locator("#fetched_assignments_list > .list_item .item_status button", has_text="Submit").click()
             (submitted,) = list_rows(pg, "submitted", 1).all()
@@ -642,6 +688,134 @@ def test_exchange_feedback_is_fetched_in_the_panel(exchange):
     assert "(Score: 8.1 / 9.0)" in html and "Late submission penalty (Score: -0.9)" in html
     assert re.search(r'<img alt="[^"]{40,}"', html), "the figure of the feedback has no alt text"
     assert "BEGIN HIDDEN TESTS" not in html
+
+# ------------------------------------------------------------------------ what a student wrote is inert (issue 24)
+#
+# The student of the exchange added a markdown cell and a code cell of ``hostile``'s payloads:
+# markup with event handlers, display(HTML(…)) with a script, display(Javascript(…)), an SVG
+# with onload. If any ran, it would leave its key in ``window.__pwned``, write pwned-<key>.txt
+# through the Jupyter API (as the red team did from formgrader, HTTP 201) and request
+# 127.0.0.1:9. Each page is watched for requests and for Content-Security-Policy violations.
+
+WATCH = """window.__violations = [];
+document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"""
+
+
+def watched(context):
+    """The URLs of every request the context's pages make; its pages record CSP violations."""
+    requests = []
+    context.on("request", lambda r: requests.append(r.url))
+    context.add_init_script(script=WATCH)
+    return requests
+
+
+def ran(page):
+    """The keys of the hostile scripts that ran on the page."""
+    return page.evaluate(f"() => window.{hostile.CANARY} || []")
+
+
+def shows_math(page):
+    """The page's typeset formulas that are drawn (an SVG with a size), and whether raw TeX is left."""
+    drawn = page.locator("mjx-container svg").evaluate_all(
+        "els => els.filter(e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0).length")
+    text = page.evaluate("() => document.body.innerText")
+    return drawn, bool(re.search(r"\\varphi|\\frac|\$\$", text))
+
+
+def test_formgrader_shows_the_submission_inert(browser, lab, exchange):
+    from nbgrader.api import Gradebook
+
+    course = exchange["course"]
+    (student,) = [folder.name for folder in (course / "submitted").iterdir()]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        submission = gb.find_submission_notebook("neuron", EXCHANGE_A, student).id
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    requests = watched(context)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    try:
+        # logged in as the instructor is, with a cookie (the token in the URL authenticates one page only)
+        pg.goto(f"{lab['base']}/login")
+        pg.fill("input[name=password]", lab["token"])
+        pg.click("button[type=submit]")
+        pg.wait_for_url(re.compile(r".*/(lab|tree).*"))
+        pg.goto(f"{lab['base']}/formgrader/submissions/{submission}/")
+        pg.wait_for_load_state("networkidle")
+        outside = [u for u in requests if not u.startswith((lab["base"] + "/", "data:"))]
+        assert not outside, f"requests left the server: {outside}"
+        assert not [u for u in requests if "pwned" in u or "leak" in u], requests
+        assert not list(course.glob("pwned-*")), "the student's script wrote into the course through the API"
+        assert ran(pg) == [], f"the student's script ran in formgrader: {ran(pg)}"
+        # formgrader's own scripts all ran under the page's policy: none refused, init done, grades loaded
+        assert pg.evaluate("() => window.__violations") == []
+        pg.wait_for_function("() => window.formgrader && window.formgrader.loaded === true")
+        # (formgrade.js puts each cell's autograded score in its box as the placeholder)
+        pg.wait_for_function("() => [...document.querySelectorAll('input.score')].some(e => e.placeholder !== '')")
+        # the student's text, figure and math show
+        assert pg.get_by_text(hostile.NOTE).is_visible() and pg.get_by_text("bold from HTML", exact=True).is_visible()
+        assert pg.locator("img[src^='data:image/png']").evaluate_all("els => els.filter(e => e.naturalWidth > 0).length") >= 1
+        drawn, raw = shows_math(pg)
+        assert drawn >= 2 and not raw, (drawn, raw)
+        pg.get_by_text(hostile.NOTE).scroll_into_view_if_needed()
+        shot(pg, "13_formgrader_submission")
+    finally:
+        context.close()
+
+
+def test_the_feedback_page_runs_nothing_and_shows_its_math_offline(browser, exchange):
+    (feedback,) = exchange["feedback"]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
+    requests = watched(context)
+    pg = context.new_page()
+    try:
+        pg.goto(feedback.as_uri())
+        # bootstrap's CSS (nbgrader's) names glyph fonts beside the page: the policy refuses them too
+        own_fonts = "/fonts/glyphicons-halflings-regular."
+        outside = [u for u in requests if u != feedback.as_uri() and not u.startswith("data:") and own_fonts not in u]
+        assert not outside, f"the feedback page requested {outside}"
+        assert ran(pg) == [], f"the student's script ran on the feedback page: {ran(pg)}"
+        assert [v for v in pg.evaluate("() => window.__violations") if not v.startswith("font-src")] == []
+        assert pg.get_by_text(hostile.NOTE).is_visible() and pg.get_by_text("bold from HTML", exact=True).is_visible()
+        assert pg.locator("img[src^='data:image/png']").evaluate_all("els => els.filter(e => e.naturalWidth > 0).length") >= 1
+        drawn, raw = shows_math(pg)
+        assert drawn >= 2 and not raw, (drawn, raw)
+        pg.get_by_text(hostile.NOTE).scroll_into_view_if_needed()
+        shot(pg, "14_feedback_offline")
+    finally:
+        context.close()
+
+
+def test_the_page_policies_alone_stop_a_script(browser, tmp_path):
+    """Were the sanitiser to miss a payload, the policy stops it: on the feedback's (no script at
+    all) and on formgrader's (its own scripts, by hash, only), the unsanitised payloads do not run
+    and the browser reports the refusals; formgrader's own script runs. Without a policy they run."""
+    from backprop_course.grader.inert import PAGE_CSP, content_security_policy
+
+    own = "<script>window.ownScriptRan = true;</script>"
+    payloads = (f'<img src=x onerror="{hostile.script("img")}"><script>{hostile.script("script")}</script>'
+                f'<svg onload="{hostile.script("svg")}"></svg><iframe src="javascript:parent.{hostile.CANARY}=[1]"></iframe>')
+    context = browser.new_context()
+    watched(context)
+    try:
+        for name, policy, head in (("none", None, own), ("feedback", PAGE_CSP, ""),
+                                   ("formgrader", content_security_policy(own), own)):
+            meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">' if policy else ""
+            page_path = tmp_path / f"{name}.html"
+            page_path.write_text(f"<!DOCTYPE html><html><head>{meta}{head}<title>{name}</title></head>"
+                                 f"<body>{payloads}</body></html>")
+            pg = context.new_page()
+            pg.goto(page_path.as_uri())
+            pg.wait_for_load_state("load")
+            if policy is None:
+                assert ran(pg), "the payloads do not even run without a policy: the test proves nothing"
+            else:
+                assert ran(pg) == [], f"{name}'s policy let {ran(pg)} run"
+                assert any("script-src" in v for v in pg.evaluate("() => window.__violations")), name
+            assert pg.evaluate("() => window.ownScriptRan === true") == bool(head), name
+            pg.close()
+    finally:
+        context.close()
+
 
 # ------------------------------------------------------------------------ lecture 6 and assignment 03
 

@@ -220,7 +220,8 @@ def moodle_rules(rows, roster_emails):
     header = rows[0]
     assert "Email address" in header and len(set(header)) == len(header)
     email = header.index("Email address")
-    grades = [i for i, name in enumerate(header) if i > email and not name.endswith(" feedback")]
+    # the review column (grader/review.py) is for the instructor: Moodle maps it to "ignore" by default
+    grades = [i for i, name in enumerate(header) if i > email and not name.endswith(" feedback") and name != "review"]
     for row in rows[1:]:
         assert len(row) == len(header), row
         assert row[email] in roster_emails, f"{row[email]}: Moodle would stop the import here"
@@ -347,11 +348,11 @@ def test_moodle_export_follows_moodle_rules(gradebook, tmp_path):
     rows = read_csv(tmp_path / "moodle.csv")
     moodle_rules(rows, {"ada@example.org", "grace@example.org", "alan@example.org", "emmy@example.org"})
     assert rows == [
-        ["First name", "Last name", "Email address", "02_backprop", "02_backprop feedback"],
-        ["Grace", "Hopper, Jr.", "grace@example.org", "12", "late by 2 days (47.0 h): -3 points"],
-        ["Ada", "Lovelace", "ada@example.org", "12.5", ""],
-        ["Emmy", "Noether", "emmy@example.org", "0", ""],    # missing = "0" in this test's config
-        ["Álan", "Türing", "alan@example.org", "7.25", ""],
+        ["First name", "Last name", "Email address", "02_backprop", "02_backprop feedback", "review"],
+        ["Grace", "Hopper, Jr.", "grace@example.org", "12", "late by 2 days (47.0 h): -3 points", ""],
+        ["Ada", "Lovelace", "ada@example.org", "12.5", "", ""],
+        ["Emmy", "Noether", "emmy@example.org", "0", "", ""],    # missing = "0" in this test's config
+        ["Álan", "Türing", "alan@example.org", "7.25", "", ""],
     ]
     assert list(plugin.left_out) == ["guest"] and "no email" in plugin.left_out["guest"]
 
@@ -359,7 +360,7 @@ def test_moodle_export_follows_moodle_rules(gradebook, tmp_path):
 def test_grades_csv_keeps_its_columns_when_a_name_has_a_comma(gradebook, tmp_path):
     GradesCsv(to=str(tmp_path / "grades.csv")).export(gradebook)
     rows = read_csv(tmp_path / "grades.csv")
-    assert all(len(row) == 11 for row in rows)
+    assert all(len(row) == 12 for row in rows) and rows[0][-1] == "review"
     grace = next(dict(zip(rows[0], row)) for row in rows if row[3] == "grace")
     assert (grace["last_name"], grace["raw_score"], grace["late_submission_penalty"], grace["score"]) == \
         ("Hopper, Jr.", "15.0", "3.0", "12.0")
@@ -737,7 +738,7 @@ def test_grades_csv_shows_the_penalty(graded):
     course, _, _ = graded
     rows = read_csv(course / "grades.csv")
     table = {(r[3], r[0]): dict(zip(rows[0], r)) for r in rows[1:]}
-    assert all(len(r) == 11 for r in rows)
+    assert all(len(r) == 12 for r in rows) and rows[0][-1] == "review"
     grace = table["grace", "02_backprop"]
     assert (grace["last_name"], grace["raw_score"], grace["late_submission_penalty"], grace["score"]) == \
         ("Hopper, Jr.", "15.0", "1.5", "13.5")
@@ -761,11 +762,14 @@ def test_canvas_and_moodle_exports_of_the_graded_class(graded):
     moodle_rules(moodle, {"ada@example.org", "grace@example.org", "alan@example.org", "emmy@example.org"})
     rows = {row[2]: row for row in moodle[1:]}
     assert moodle[0] == ["First name", "Last name", "Email address", "01_neuron", "01_neuron feedback",
-                         "02_backprop", "02_backprop feedback", "03_vectorised", "03_vectorised feedback"]
+                         "02_backprop", "02_backprop feedback", "03_vectorised", "03_vectorised feedback", "review"]
+    # grace and alan handed in the same notebook for 01_neuron: the review column says so (grader/review.py)
     assert rows["grace@example.org"][3:] == ["7.2", "late by 2 days (45.5 h): -1.8 points", "13.5",
-                                             "late by 1 day (1 s): -1.5 points", "", ""]
+                                             "late by 1 day (1 s): -1.5 points", "", "",
+                                             "01_neuron: similar to alan (100 %) (see report.html)"]
     assert rows["ada@example.org"][3] == ada_01 and rows["ada@example.org"][4].startswith("late by 10 days")
-    assert rows["alan@example.org"][3:] == ["9", "", "", "", "", ""]
+    assert rows["ada@example.org"][-1] == ""
+    assert rows["alan@example.org"][3:] == ["9", "", "", "", "", "", "01_neuron: similar to grace (100 %) (see report.html)"]
     for log in exports.values():
         assert "not exported: guest" in log
 
@@ -788,3 +792,14 @@ def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_
                        "mallory_3_backprop.ipynb": "not a regular file (a link or a special file)",
                        "oscar_4_backprop.ipynb": "not a regular file (a link or a special file)"}
     assert sorted(p.name for p in extracted.iterdir()) == ["ada_1_backprop.ipynb"]
+
+
+def test_make_grade_reviews_the_class(graded):
+    """`backprop-course grade` reviews the class after grading: grace and alan handed in the same
+    01_neuron, which its log, report.html and grades.csv's review column say (grader/review.py)."""
+    course, log, _ = graded
+    assert "review: 1 pair(s) of similar submissions, 0 submission(s) with integrity notes" in log.stdout
+    section = (course / "report.html").read_text(encoding="utf-8").split('<h2 id="similar">', 1)[1]
+    assert '<section class="pair" id="pair-01_neuron-1"' in section and "01_neuron: alan and grace" in section
+    rows = {(r[3], r[0]): r[-1] for r in read_csv(course / "grades.csv")[1:]}
+    assert rows["grace", "01_neuron"] == "similar to alan (100 %) (see report.html)" and rows["ada", "01_neuron"] == ""

@@ -119,10 +119,13 @@ def snapshot(course):
 
 
 def others(snap, chosen=CHOSEN):
-    """The snapshot without the chosen submission."""
+    """The snapshot without the chosen submission; grades.csv without its review column, which
+    compares each submission's code with the class's (grader/review.py): a regraded submission's
+    new code may change who is similar to it, and nobody's grade."""
     prefix = f"{chosen[0]}/{chosen[1]}/"
     return {"gradebook": {k: v for k, v in snap["gradebook"].items() if k != chosen},
-            "grades.csv": {k: v for k, v in snap["grades.csv"].items() if k != chosen},
+            "grades.csv": {k: {column: value for column, value in row.items() if column != "review"}
+                           for k, row in snap["grades.csv"].items() if k != chosen},
             "autograded": {k: v for k, v in snap["autograded"].items() if not k.startswith(prefix)},
             "feedback": {k: v for k, v in snap["feedback"].items() if not k.startswith(prefix)}}
 

@@ -133,10 +133,10 @@ def test_a_right_answer_passes():
 def test_the_probe_prints_one_marked_line_of_json():
     call, _ = without_reveal(calls(CELL)[0])
     outputs = kernel_outputs(verdicts.probe_code(call, verdicts.case_of(call, answers), NONCE), {"sigmoid": sigmoid})
-    (line,) = outputs[0].text.splitlines()
-    assert line.startswith(f"{MARK}{NONCE} ")
+    (line,) = [line for line in outputs[0].text.splitlines() if line]
+    assert line.startswith(f"{MARK}{NONCE} ") and outputs[0].text.startswith("\n")  # a line of its own
     answer = verdicts.observation(outputs, NONCE)
-    assert set(answer) == {"observed"} and answer["observed"]["scalar"] == 0.5
+    assert set(answer) == {"observed"} and answer["observed"]["scalar"] == {"value": 0.5, "shape": []}
 
 
 def test_the_case_is_the_answers_and_a_hidden_one_runs_on_the_secrets_seed():
@@ -150,7 +150,7 @@ def test_the_case_is_the_answers_and_a_hidden_one_runs_on_the_secrets_seed():
 
 
 def test_a_wrong_answer_fails_with_the_judges_error():
-    failure = judged(CELL, {"sigmoid": lambda net: 2 * sigmoid(net)})
+    failure = judged(CELL, {"sigmoid": lambda net: sigmoid(net) + 0.1})
     assert failure.output_type == "error" and failure.ename == "WrongAnswer"
     assert "sigmoid(0.0) is wrong." in failure.evalue and "\n  expected: " in failure.evalue  # reveal=True
     assert failure.traceback == [f"\x1b[0;31mWrongAnswer\x1b[0m: {failure.evalue}"]
@@ -201,7 +201,7 @@ def test_a_missing_object_is_a_probe_that_raised():
 def test_a_probe_that_raised_fails_whatever_else_the_observation_holds():
     check = REGISTRY["check_activation"]
     made = case(check, ["sigmoid"], {"nets": [0.0, 1.0]})
-    right = {"scalar": 0.5, "array": {"value": [0.5, sigmoid(1.0)], "shape": [2]},
+    right = {"scalar": {"value": 0.5, "shape": []}, "array": {"value": [0.5, sigmoid(1.0)], "shape": [2]},
              "grid": {"value": [[0.5], [sigmoid(1.0)]], "shape": [2, 1]}}
     assert verdicts.verdict(check, made, {"observed": right}) is None
     failure = verdicts.verdict(check, made, {"raised": "SystemExit: 0", "observed": right})
@@ -254,6 +254,20 @@ def test_only_stream_outputs_carry_the_observation():
     assert isinstance(observed([shown]), verdicts.Unreadable)
 
 
+def test_the_answer_is_read_as_it_comes_whatever_is_printed_around_it():
+    """The student's code may print anything while probed (a hook that echoes every cell, a flood,
+    a line without its end): the answer is read from its own line, and nothing else is kept."""
+    reader = verdicts.AnswerReader(NONCE)
+    reader.feed("a line left open by the student's print(end='')")
+    reader.feed("\n" + "spam " * 2_000_000 + "\n")
+    answer = f'{MARK}{NONCE} {{"observed": {{"x": 1}}}}\n'
+    for piece in (answer[:7], answer[7:30], answer[30:]):  # a line may come in pieces
+        reader.feed(piece)
+    reader.feed("more after it\n")
+    assert reader.observed() == {"observed": {"x": 1}}
+    assert sum(len(line) for line in reader.lines) < 100 and reader._partial == ""
+
+
 def test_a_second_answer_with_the_probes_mark_is_refused_not_chosen():
     """The student's code saw the probe (and its nonce): printing an answer of its own beside the
     probe's fails the test, whichever comes last."""
@@ -271,8 +285,8 @@ def test_a_failed_hidden_test_says_which_check_and_nothing_of_its_numbers():
     check = REGISTRY["check_loss"]
     made = case(check, [], {"seed": 5}, hidden=True)
     t, y_hat = made.scenario["t"], made.scenario["y_hat"]
-    wrong = verdicts.verdict(check, made, {"observed": {"loss": [0.0] * 4, "gradient": [0.0] * 4}}, reveal=True,
-                             hidden=True)
+    wrong = verdicts.verdict(check, made, {"observed": {"loss": [0.3, 0.1, 0.4, 0.2], "gradient": [0.0] * 4}},
+                             reveal=True, hidden=True)  # no known mistake, and no structure
     assert wrong.evalue == ("The hidden test of the loss and its derivative fails: a result is wrong. (Hidden tests "
                             "show no inputs or values: try your code on other numbers than the public tests'.)")
     no_half = verdicts.verdict(check, made, {"observed": {"loss": [(a - b) ** 2 for a, b in zip(t, y_hat)],

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import standins
 from .core import Check, Plural, WrongAnswer, as_vector, compare, plain, read, seen
+from .structure import Layout
 
 
 def _sequence(values, as_array):
@@ -23,10 +24,13 @@ def _make_neuron(Neuron, s):
 
 def _check_update(case, observed, suspects, reveal):
     """w ← w − η·δ·o_i and b ← b − η·δ, naming the update mistakes."""
+    s = case.scenario
+    eta = (("learning-rate", s["learning_rate"]),)
     suspects.compare(Plural("The weights after backward()"), seen(observed, "weights", "Neuron"),
-                     case.expected["weights"], "weights", reveal, narrow=False)  # the bias is updated beside them
+                     case.expected["weights"], "weights", reveal, narrow=False,  # the bias is updated beside them
+                     layout=Layout(before=s["w"], factors=eta))
     suspects.compare("The bias after backward()", seen(observed, "bias", "Neuron"), case.expected["bias"], "bias",
-                     reveal)
+                     reveal, layout=Layout(before=s["b"], factors=eta))
 
 
 # --- an output neuron ---------------------------------------------------------------------
@@ -44,7 +48,7 @@ def judge_output(case, observed, reveal):
     suspects = case.suspects()
     suspects.compare("ŷ returned by forward()", observed["y_hat"], case.expected["out"], "out", reveal)
     suspects.compare("δ of the output neuron (self.delta_j)", seen(observed, "delta_j", "backward()"),
-                     case.expected["delta_j"], "delta_j", reveal)
+                     case.expected["delta_j"], "delta_j", reveal, layout=Layout())
     _check_update(case, observed, suspects, reveal)
 
 
@@ -67,8 +71,9 @@ def judge_hidden(case, observed, reveal):
     """A hidden neuron: δ_j = (Σ_l δ_l·w_jl)·φ′(net_j), then the same update."""
     suspects = case.suspects()
     suspects.compare("o_j returned by forward()", observed["o_j"], case.expected["out"], "out", reveal)
+    outputs = (("outputs", len(case.scenario["w_l"])),)
     suspects.compare("δ_j of the hidden neuron (self.delta_j)", seen(observed, "delta_j", "backward()"),
-                     case.expected["delta_j"], "delta_j", reveal)
+                     case.expected["delta_j"], "delta_j", reveal, layout=Layout(factors=outputs))
     _check_update(case, observed, suspects, reveal)
 
 
@@ -89,6 +94,17 @@ def _stand_ins(s, recorded, misses):
 def _read_layers(hidden, outputs):
     return {"hidden": [{"weights": read(n, "weights"), "bias": read(n, "bias")} for n in hidden],
             "outputs": [{"weights": read(n, "weights"), "bias": read(n, "bias")} for n in outputs]}
+
+
+def _layers_of(s, after):
+    """θ read per array, in the lecture's words: the hidden neurons' w_ij and b_j, the outputs' w_jl and b_l
+    (a matrix with a row per neuron)."""
+    outputs = "The output neurons'" if s["L"] > 1 else "The output neuron's"
+    bias = "biases b_l" if s["L"] > 1 else "bias b_l"
+    return (("w_ij", Plural(f"The hidden neurons' weights w_ij (a row per neuron) {after}"), (s["J"], s["m"])),
+            ("b_j", Plural(f"The hidden neurons' biases b_j {after}"), (s["J"],)),
+            ("w_jl", Plural(f"{outputs} weights w_jl (a row per neuron) {after}"), (s["L"], s["J"])),
+            ("b_l", Plural(f"{outputs} {bias} {after}"), (s["L"],)))
 
 
 def _parameters(s, layers):
@@ -114,15 +130,18 @@ def _judge_training(case, observed, reveal, quantity):
     history = observed["history"]
     if not isinstance(history, list) or isinstance(history, dict):
         raise WrongAnswer(f"train must return a list of per-epoch losses, not {history}.")
-    suspects = case.suspects()
+    s, suspects = case.scenario, case.suspects()
     # First the count, which also clears the suspects that record another number of losses
     suspects.compare("The number of epoch losses returned", len(history), case.expected["count"], "count",
-                     reveal=True)
+                     reveal=True, layout=Layout(count=True))
     _misses(observed)
+    n, eta = len(s["inputs"]), s["learning_rate"]
     suspects.compare(Plural("The per-epoch mean losses returned"), history, case.expected["history"], "history",
-                     reveal)
-    suspects.compare(quantity, _parameters(case.scenario, observed["layers"]), case.expected["theta"], "theta",
-                     reveal)
+                     reveal, layout=Layout(rows="epochs", factors=(("samples", n), ("2", 2.0), ("outputs", s["L"]))))
+    suspects.compare(quantity, _parameters(s, observed["layers"]), case.expected["theta"], "theta", reveal,
+                     layout=Layout(before=s["theta"], trajectory=tuple(case.expected["trajectory"]),
+                                   parts=_layers_of(s, "after training"),
+                                   factors=(("learning-rate", eta), ("samples", n), ("epochs", s["epochs"]))))
 
 
 def _history(value):
@@ -182,8 +201,9 @@ def judge_network_forward(case, observed, reveal):
         if not out["ndarray"] or np.shape(out["value"]) != (L,):
             raise WrongAnswer(f"Network.forward must return an np.ndarray of shape ({L},), got {out['type']}.")
     _misses(observed)
-    for out, expected in zip(observed["outputs"], case.expected["outputs"]):
-        compare(Plural("The outputs o_l of Network.forward()"), out["value"], expected, reveal=reveal)
+    compare(Plural("The outputs o_l of Network.forward(), one row per sample"),
+            [out["value"] for out in observed["outputs"]], case.expected["outputs"], reveal=reveal,
+            layout=Layout(shaped=True, rows="samples"))
 
 
 def probe_network_backward(Network, s, recorded):
@@ -201,8 +221,11 @@ def judge_network_backward(case, observed, reveal):
     if "problem" in observed:
         raise WrongAnswer(observed["problem"])
     _misses(observed)
+    s = case.scenario
     case.suspects().compare(Plural("The network's weights and biases after one backward()"),
-                            _parameters(case.scenario, observed["layers"]), case.expected["theta"], "theta", reveal)
+                            _parameters(s, observed["layers"]), case.expected["theta"], "theta", reveal,
+                            layout=Layout(before=s["theta"], parts=_layers_of(s, "after one backward()"),
+                                          factors=(("learning-rate", s["learning_rate"]),)))
 
 
 def probe_network_train(Network, s, recorded):

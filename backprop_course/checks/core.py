@@ -6,8 +6,10 @@ finite-difference oracle) and, beside it, the results that known mistakes give (
 never code: for the public tests they were computed by ``make release`` and ship with the
 checks (``public.py``); for the hidden tests the grader computes them in its own process
 (``answers/``, the instructor's). When the student's result is wrong but matches a known
-mistake, the check raises :class:`Mistake`, which names it; otherwise :class:`WrongAnswer`.
-The grade report counts mistakes by the code in brackets, e.g. ``[hidden-delta-no-phi-prime]``.
+mistake, the check raises :class:`Mistake`, which names it; otherwise :class:`WrongAnswer`, which
+says what differs when it can (a :class:`Diagnosis`: the right values transposed, times N, the
+values before the update, ``structure.py``). The grade report counts both by the code in brackets,
+e.g. ``[hidden-delta-no-phi-prime]`` or ``[nothing-updated]``.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import public
-from .mistakes import MISTAKES
+from . import public, structure
+from .mistakes import CODES, MISTAKES, STRUCTURAL
 
 #: stated tolerance between a student's float64 result and the finite-difference oracle
 RTOL, ATOL = 1e-5, 1e-7
@@ -103,9 +105,18 @@ class Mistake(TeachingError):
         super().__init__(f"{is_wrong(quantity)} [{code}] {MISTAKES[code]}")
 
 
+class Diagnosis(WrongAnswer):
+    """A check failed, the result matches no known mistake, and ``code`` (of
+    ``mistakes.STRUCTURAL``) says what differs."""
+
+    def __init__(self, code, message):
+        self.code = code
+        super().__init__(message)
+
+
 def mistake_codes(text):
-    """The mistake codes named in an error message (used by the grade report)."""
-    return [code for code in _CODE.findall(text or "") if code in MISTAKES]
+    """The codes named in an error message, known mistakes' and structural diagnoses' (used by the grade report)."""
+    return [code for code in _CODE.findall(text or "") if code in CODES]
 
 
 def as_vector(value, what):
@@ -121,8 +132,8 @@ def close(actual, expected, rtol=RTOL, atol=ATOL):
     return actual.shape == expected.shape and bool(np.all(np.isfinite(actual))) and np.allclose(actual, expected, rtol=rtol, atol=atol)
 
 
-def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, atol=ATOL):
-    """Pass when ``actual`` matches ``expected``; otherwise name the mistake it matches.
+def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, atol=ATOL, layout=None):
+    """Pass when ``actual`` matches ``expected``; otherwise name the mistake it matches, or say what differs.
 
     quantity: what is compared, in the lecture's words ("δ_j of the hidden neuron"; a
     ``Plural`` for a plural phrase).
@@ -130,25 +141,57 @@ def compare(quantity, actual, expected, variants=(), reveal=False, rtol=RTOL, at
     reveal: show the numbers (public tests only: hidden tests never show expected values).
     rtol, atol: a tolerance other than the stated one, for a quantity that needs it (a gradient
     check's result, which a one-sided difference misses by less than RTOL).
+    layout: a ``structure.Layout``, to say what differs when no variant matches (None: nothing
+    more than that the result is wrong). With ``layout.shaped`` the shapes count.
     """
+    shaped = layout is not None and layout.shaped
     actual_v = as_vector(actual, quantity)
     expected_v = np.asarray(expected, float).reshape(-1)
-    if close(actual_v, expected_v, rtol, atol):
+    actual_a = actual_v.reshape(np.shape(actual)) if shaped else actual_v
+    expected_a = np.asarray(expected, float) if shaped else expected_v
+    if close(actual_a, expected_a, rtol, atol):
         return
     for code, value in variants:
         value = np.reshape(value, -1)
         if not close(expected_v, value, rtol, atol) and close(actual_v, value, rtol, atol):
             raise Mistake(code, quantity)
-    if actual_v.shape != expected_v.shape:
-        raise WrongAnswer(f"{quantity} has {actual_v.size} value(s), expected {expected_v.size}.")
-    message = is_wrong(quantity)
-    if reveal:
-        shape = np.shape(expected) if np.ndim(expected) > 1 else expected_v.shape  # a matrix shown as one
-        message += (f"\n  got:      {np.array2string(actual_v.reshape(shape), precision=8, prefix='  got:      ')}"
-                    f"\n  expected: {np.array2string(expected_v.reshape(shape), precision=8, prefix='  expected: ')}")
-    else:
-        message += " (hidden test: the expected values are not shown)"
-    raise WrongAnswer(message)
+    finding = structure.diagnose(actual_a, expected_a, layout, rtol, atol) if layout else structure.Finding()
+    if finding.part is not None:
+        _wrong_part(actual_v, expected_v, layout, finding, reveal, rtol, atol)
+    said = f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else ""
+    if actual_a.shape != expected_a.shape:
+        what = (f"has {actual_v.size} value(s), expected {expected_v.size}" if not shaped
+                else f"has shape {actual_a.shape}, expected {expected_a.shape}")
+        _fail(f"{quantity} {what}.{said}", finding.code)
+    shape = np.shape(expected) if np.ndim(expected) > 1 else expected_v.shape  # a matrix shown as one
+    _fail(is_wrong(quantity) + said + _numbers(actual_v, expected_v, shape, reveal), finding.code)
+
+
+def _wrong_part(actual_v, expected_v, layout, finding, reveal, rtol, atol):
+    """Fail on the first wrong part of a flat result (W1 of θ = W1, b1, W2, b2), saying which parts are right."""
+    start, right, wrong = 0, [], []
+    for index, (name, quantity, shape) in enumerate(layout.parts):
+        part = slice(start, start + int(np.prod(shape)))
+        start = part.stop
+        (right if close(actual_v[part], expected_v[part], rtol, atol) else wrong).append(name)
+        if index == finding.part:
+            shown, what, its_shape = (actual_v[part], expected_v[part]), quantity, tuple(shape)
+    said = f" [{finding.code}] {STRUCTURAL[finding.code]}" if finding.code else ""
+    which = f" (Right: {', '.join(right) or 'none'}; wrong: {', '.join(wrong)}.)"
+    _fail(is_wrong(what) + said + which + _numbers(*shown, its_shape, reveal), finding.code)
+
+
+def _numbers(actual, expected, shape, reveal):
+    """The lines that show the student's values and the right ones in ``shape`` (public tests), or the note
+    that they are hidden."""
+    if not reveal:
+        return " (hidden test: the expected values are not shown)"
+    return (f"\n  got:      {np.array2string(np.reshape(actual, shape), precision=8, prefix='  got:      ')}"
+            f"\n  expected: {np.array2string(np.reshape(expected, shape), precision=8, prefix='  expected: ')}")
+
+
+def _fail(message, code):
+    raise Diagnosis(code, message) if code else WrongAnswer(message)
 
 
 def replayed(replay, key):
@@ -189,13 +232,13 @@ class Suspects:
         self.suspects = list(replays)
         self.cleared_by = []  # (key, expected, rtol, atol) of each right result so far: a suspect must agree
 
-    def compare(self, quantity, actual, expected, key, reveal=False, narrow=True, rtol=RTOL, atol=ATOL):
+    def compare(self, quantity, actual, expected, key, reveal=False, narrow=True, rtol=RTOL, atol=ATOL, layout=None):
         """``compare`` with each suspect's replay of ``key`` as its variant.
 
         narrow=False: a right result clears no suspect, for a quantity the next ones are not
-        computed from (the bias beside the weights).
+        computed from (the bias beside the weights). layout: see ``compare``.
         """
-        compare(quantity, actual, expected, self._variants(key), reveal, rtol, atol)
+        compare(quantity, actual, expected, self._variants(key), reveal, rtol, atol, layout)
         if narrow:
             self.cleared_by.append((key, expected, rtol, atol))
 

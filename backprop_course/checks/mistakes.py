@@ -11,6 +11,9 @@ How to add a mistake: add its code and message here, its deviation in ``answers/
 (same place in the order) and a submission that makes it in ``answers/catalogue.py``.
 tests/test_checks.py requires all three, in step. Codes and messages are part of what students
 have been handed: change neither once released.
+
+``STRUCTURAL`` holds what a check says when no known mistake matches but the wrong result has a
+shape of its own (``structure.py`` finds which); ``CODES`` is both, every code a check may name.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ MISTAKES = {
     # --- 01_neuron --------------------------------------------------------------------------------------
     "relu-not-vectorised":
         "ReLU uses `if`, which works on one number only. Use np.maximum(0, net) so it works elementwise on arrays.",
+    "np-max-not-maximum":
+        "np.max(0, net) is no elementwise maximum: np.max(a, axis) is the largest entry of a, and reads net as an axis. Use np.maximum(0, net), which compares 0 with every entry of net.",
     "sigmoid-not-vectorised":
         "sigmoid does not work elementwise on arrays. Use np.exp, not math.exp.",
     "derivative-of-net":
@@ -50,6 +55,8 @@ MISTAKES = {
         "Only one output's δ reaches the hidden neuron: δ_j sums over every output, Σ_l δ_l·w_jl.",
     "averaged-over-outputs":
         "The hidden δ_j averages over the outputs: it must sum them, Σ_l δ_l·w_jl, because each output adds its own term to the loss.",
+    "sigmoid-branch-never-taken":
+        "The sigmoid's branch is never taken, so a sigmoid neuron gets ReLU's φ′ (1 or 0) in place of o(1 − o): `self.activation` holds the activation function, which never equals the string 'sigmoid'. Test its name, `self.activation_name == 'sigmoid'`.",
     # --- 02_backprop: training --------------------------------------------------------------------------
     "updated-weights-propagated":
         "Deltas are propagated with output weights that were already updated, bug (c) of the original code: read w_jl before the output neuron updates it.",
@@ -80,8 +87,12 @@ MISTAKES = {
     # --- 03_vectorised: the dense layer -----------------------------------------------------------------
     "weight-gradient-transposed":
         "dW is transposed: dW = xᵀ·dout has W's shape (D, M), entry (d, m) = Σ_n x[n, d]·dout[n, m]; dout.T @ x gives (M, D).",
+    "input-gradient-not-transposed":
+        "dx = dout·Wᵀ: dout (N, M) times Wᵀ (M, D) gives dx the shape of x, (N, D). dout @ W does not fit, or, where W is square, multiplies by the wrong matrix: write dout @ W.T.",
     "bias-gradient-not-summed":
         "db is not summed over the batch: every sample adds its row of dout to the bias gradient, db = dout.sum(axis=0), shape (M,).",
+    "layer-gradient-averaged":
+        "dense_backward divides by the batch size: a layer's gradients add up every sample's part, dW = xᵀ·dout and db = dout.sum(axis=0), with no 1/N. The mean's 1/N belongs to the loss (Exercise 2), and reaches the layer inside dout.",
     "batch-divided-twice":
         "The gradient is divided by the batch size a second time: dlogits already carries the 1/N of the mean loss, so dense_backward and the update must not divide again.",
     # --- 03_vectorised: softmax with cross-entropy ------------------------------------------------------
@@ -95,6 +106,8 @@ MISTAKES = {
         "dlogits lacks the −t: subtract 1 at each sample's true class, ∂e/∂z = (ŷ − t)/N with t one-hot.",
     "softmax-overflow":
         "softmax overflows on large logits (exp(1000) is inf, inf/inf is nan): subtract each row's max first, ŷ = exp(z − max z) / Σ exp(z − max z), which does not change ŷ.",
+    "softmax-global-max":
+        "softmax subtracts the largest logit of the whole batch, np.max(logits): a row far below it then has exp(z − max) = 0 in every class, and 0/0 is nan (log 0 is −inf). Subtract each row's own max, logits.max(axis=1, keepdims=True).",
     "log-of-zero-probability":
         "The loss takes log ŷ of a probability that underflowed to 0 (or a clipped log(ŷ + ε)): compute log ŷ = (z − max z) − log Σ exp(z − max z) directly.",
     # --- 03_vectorised: the gradient check --------------------------------------------------------------
@@ -106,24 +119,101 @@ MISTAKES = {
         "The central difference is divided by h instead of 2h: x + h and x − h are 2h apart.",
     "input-not-restored":
         "grad_check leaves x changed: put each entry back after perturbing it (old = x[i]; …; x[i] = old), or perturb a copy.",
+    "copy-is-an-alias":
+        "`x_plus = x` makes no copy: x_plus, x_minus and x are one array, so x_plus[i] += h and x_minus[i] -= h cancel before f is evaluated, and every difference is 0. Perturb a copy, x_plus = x.copy(), or perturb x itself and put the entry back.",
     # --- 03_vectorised: the mini-batch epoch ------------------------------------------------------------
     "shuffled-without-targets":
         "The inputs are shuffled without their targets: use one permutation for both, idx = rng.permutation(N), then X[idx] and y[idx].",
     "samples-not-shuffled":
         "The samples are visited in their stored order: visit them in the order idx = rng.permutation(N), drawn once per epoch.",
+    "permutation-per-batch":
+        "A new permutation is drawn for every batch, so some samples come twice in an epoch and others never: draw idx = rng.permutation(N) once, before the batch loop, and cut every batch from it, idx[start:start + batch_size].",
     "last-batch-dropped":
         "The last, smaller batch is skipped: when N is not a multiple of batch_size, the final batch holds the remaining samples, idx[start:start + batch_size].",
     "relu-backward-skipped":
         "The gradient skips ReLU's backward: mask it with relu_backward before the first layer's dense_backward, zero where the hidden net ≤ 0.",
+    "second-layer-updated-first":
+        "The gradient reaches the hidden layer through W2 already updated, bug (c) of the seed lecture's code, in matrices: take ∂e/∂o₁ = dlogits·W2ᵀ (dense_backward of the second layer) with W2 as it was at the forward pass, and update the parameters after every gradient of the batch is computed.",
     "params-not-updated":
         "params is not updated: change the dict you were given (params['W1'] -= η·dW1, or params['W1'] = …), not a copy or a new dict.",
     "batch-losses-summed":
         "The epoch loss is the sum of the batch losses: return their mean.",
     "batch-losses-weighted":
         "The epoch loss weights each batch by its size: return the plain mean of the batch losses, np.mean(batch_losses).",
+    "epoch-loss-last-batch":
+        "The epoch's loss is its last batch's loss only: keep the loss of every batch and return their mean.",
+    "batch-loss-after-step":
+        "A batch's loss is taken after its step: take it from softmax_cross_entropy at the forward pass, before the parameters change.",
     # --- 01_neuron: the forward pass, last: 02 gives it, so a tie there goes to 02's own mistakes -------
     "forward-ignores-bias":
         "The forward pass leaves out the bias: net = Σ_i w_i·o_i + b.",
     "forward-no-activation":
         "The forward pass returns net: the output is o = φ(net).",
 }
+
+
+#: what a check says when a wrong result matches no known mistake but has a shape of its own:
+#: code -> what differs, and where to look (``structure.py`` finds which applies). The same
+#: fixed text in every scenario: a hidden test shows it, and it names no number of the
+#: scenario nor of the student's results (a constant factor is named by what it is, N or η).
+STRUCTURAL = {
+    "nothing-updated":
+        "Nothing changes: the values after the update (or the training) are the ones before it, or the loss is the "
+        "same in every epoch. Check that each step changes the parameters themselves, not a copy.",
+    "steps-off":
+        "The number of epochs or steps is off: another number of values came back, or the result is the right one "
+        "after another number of steps. Check the range of each loop, and where `return` stands.",
+    "right-for-first-only":
+        "Right for the first sample, batch or epoch only, wrong from the second on: look at what must change from "
+        "one to the next (an index that does not move, a value kept from the first, a total not reset).",
+    "transposed":
+        "The right values, transposed: give it the shape the docstring says, (rows, columns) in that order.",
+    "wrong-shape":
+        "Not the shape the docstring gives: compare each shape with it (a sum over the wrong axis, a row where a "
+        "column belongs, an array where a number belongs).",
+    "not-finite":
+        "It holds nan or inf: look for an overflow (exp of a large number), a division by zero or the log of 0.",
+    "all-zero":
+        "Zero everywhere (or too small to tell from zero), where the right values are not: a result that never gets "
+        "its value (an array left at zeros, a difference of two equal numbers, a mask that removes everything), or "
+        "one multiplied by a tiny factor (a / 2 * h is (a / 2)·h, not a / (2h)).",
+    "sign-flipped":
+        "The right size with the opposite sign: a subtraction the wrong way round (ŷ − t, not t − ŷ; a step "
+        "downhill, θ − η·∂e/∂θ).",
+    "some-signs-flipped":
+        "The right sizes, but some signs are the opposite: a term added where it is subtracted, or a sign that "
+        "depends on the entry.",
+    "scaled":
+        "The right result times a constant factor (after an update: the right step times it): a factor of the "
+        "formula is missing, doubled or applied twice.",
+    "wrong-scale":
+        "The right signs everywhere, but not the right sizes, and not one constant multiple of them: the direction "
+        "is right, a factor that varies from entry to entry is off.",
+    "rng-not-used":
+        "sgd_epoch never drew from the rng it was given: draw the order from it, idx = rng.permutation(N). "
+        "np.random's own state is not the caller's, so no run could be repeated, and no test can follow it.",
+}
+
+#: the constants a result may be off by, each named by what it is (never by its value): symbol ->
+#: (what it is, the likely slip when the result is multiplied by it, when divided by it)
+FACTORS = {
+    "2": ("2", "a ½ missing, or a 2 too many", "a ½ too many, or a 2 missing"),
+    "batch": ("N, the number of samples in the batch", "a sum where the mean belongs (the 1/N missing)",
+              "a mean where the sum belongs, or the 1/N applied twice"),
+    "batch-size": ("B, the batch size", "a sum over the batch where the mean belongs",
+                   "the 1/B applied twice (the batch's mean loss already carries it)"),
+    "samples": ("n, the number of samples", "a sum over the samples where the mean belongs",
+                "a mean over the samples where the sum belongs, or divided twice"),
+    "batches": ("K, the number of batches", "a sum over the batches where the mean belongs",
+                "a mean where the sum belongs, or divided twice"),
+    "outputs": ("L, the number of outputs", "a sum over the outputs where the mean belongs",
+                "a mean over the outputs where the sum belongs"),
+    "epochs": ("E, the number of epochs", "a sum over the epochs", "a mean over the epochs"),
+    "learning-rate": ("η, the learning rate", "η applied twice", "the step taken without η"),
+}
+STRUCTURAL.update({code: message for symbol, (what, times, over) in FACTORS.items() for code, message in (
+    (f"times-{symbol}", f"The right result times {what} (after an update: the right step times it): {times}?"),
+    (f"over-{symbol}", f"The right result divided by {what} (after an update: the right step divided by it): {over}?"))})
+
+#: every code a check may name: the known mistakes', then the structural diagnoses'
+CODES = {**MISTAKES, **STRUCTURAL}

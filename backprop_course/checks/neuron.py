@@ -12,6 +12,10 @@ import numpy as np
 
 from . import standins
 from .core import Check, Plural, WrongAnswer, plain, raises, read, seen
+from .structure import Layout
+
+#: what an elementwise result may be off by: a doubled or halved value
+ELEMENTWISE = Layout(factors=(("2", 2.0),))
 
 
 def _call(fn, argument):
@@ -68,7 +72,7 @@ def _misses(observed):
 # --- activations ---------------------------------------------------------------------------
 
 def probe_activation(fn, s, _):
-    return {"scalar": plain(fn(float(s["nets"][0]))), "array": _call(fn, np.asarray(s["nets"])),
+    return {"scalar": _call(fn, float(s["nets"][0])), "array": _call(fn, np.asarray(s["nets"])),
             "grid": _call(fn, grid(s["nets"]))}
 
 
@@ -76,11 +80,15 @@ def judge_activation(case, observed, reveal):
     """sigmoid or relu, elementwise, on a scalar and on an array of any shape."""
     name, nets, expected = case.scenario["name"], case.scenario["nets"], case.expected
     suspects = case.suspects()
-    suspects.compare(f"{name}({nets[0]})", observed["scalar"], expected["scalar"], "scalar", reveal)
+    scalar = observed["scalar"]
+    if "raised" in scalar:
+        suspects.blame(f"{name}(net) on a number", raises(scalar["raised"], "scalar"))
+        raise WrongAnswer(f"{name}(net) raised {scalar['raised']} on a number.")
+    suspects.compare(f"{name}({nets[0]})", scalar["value"], expected["scalar"], "scalar", reveal, layout=ELEMENTWISE)
     for key, what in (("array", "an array"), ("grid", "a 2-D array")):
         result = _elementwise(observed[key], name, np.shape(expected[key]), suspects, key)
         suspects.compare(f"{name}(net) on {what}", result, expected[key], key, reveal,
-                         narrow=False)  # a 1-D array working says nothing of a 2-D one
+                         narrow=False, layout=ELEMENTWISE)  # a 1-D array working says nothing of a 2-D one
 
 
 check_activation = Check("check_activation", 1, probe_activation, judge_activation, "sigmoid and relu")
@@ -100,7 +108,7 @@ def judge_derivative(case, observed, reveal):
     name, expected, suspects = case.scenario["name"], case.expected["array"], case.suspects()
     result = _elementwise(observed["array"], f"{name}_derivative", np.shape(expected), suspects, "array")
     _misses(observed)
-    suspects.compare(f"{name}_derivative(net)", result, expected, "array", reveal)
+    suspects.compare(f"{name}_derivative(net)", result, expected, "array", reveal, layout=ELEMENTWISE)
 
 
 check_derivative = Check("check_derivative", 1, probe_derivative, judge_derivative, "the derivatives of the activations")
@@ -116,9 +124,11 @@ def probe_loss(loss, loss_derivative, s, _):
 def judge_loss(case, observed, reveal):
     """e = ½(t − ŷ)² and ∂e/∂ŷ (finite differences), elementwise over arrays t and ŷ."""
     suspects = case.suspects()
+    layout = Layout(factors=(("2", 2.0), ("samples", len(case.scenario["t"]))))  # a mean where each sample's own belongs
     suspects.compare("loss(t, y_hat)", observed["loss"], case.expected["loss"], "loss", reveal,
-                     narrow=False)  # the derivative is not computed from the loss's value
-    suspects.compare("loss_derivative(t, y_hat)", observed["gradient"], case.expected["gradient"], "gradient", reveal)
+                     narrow=False, layout=layout)  # the derivative is not computed from the loss's value
+    suspects.compare("loss_derivative(t, y_hat)", observed["gradient"], case.expected["gradient"], "gradient", reveal,
+                     layout=layout)
 
 
 check_loss = Check("check_loss", 2, probe_loss, judge_loss, "the loss and its derivative")
@@ -160,7 +170,7 @@ def judge_forward(case, observed, reveal):
         raise WrongAnswer(f"neuron.bias should be the bias given to the constructor{f', {b}' if reveal else ''}.")
     _misses(observed)
     suspects.compare(f"forward(x) of a {s['activation']} neuron", observed["output"], expected["output"], "output",
-                     reveal)
+                     reveal, layout=Layout())
 
 
 check_neuron_forward = Check("check_neuron_forward", 1, probe_forward, judge_forward,

@@ -44,7 +44,7 @@ def probe(module, name, student_objects, scenario_json, standins_json, nonce):
         answer = json.dumps(result)
     except BaseException as error:  # noqa: BLE001 (the student's code may raise anything, even SystemExit)
         answer = json.dumps({"raised": f"{type(error).__name__}: {error}"[:500]})
-    sys.stdout.write(f"{MARK}{nonce} {answer}\n")
+    sys.stdout.write(f"\n{MARK}{nonce} {answer}\n")  # on a line of its own, whatever was printed before
     sys.stdout.flush()
 
 

@@ -219,11 +219,17 @@ def _flat_inputs(name, args):
     return list(args)
 
 
-def layer(name, table, misses):
-    """The layer ``name`` on the recorded inputs only; its cache is what the contract says (nan on a miss)."""
+def layer(name, table, misses, weights=None):
+    """The layer ``name`` on the recorded inputs only; its cache is what the contract says (nan on a miss).
+
+    weights: a list to which a dense_forward appends the [W, b] of each call, as plain data: what the
+    student's parameters were at each forward pass (a step that went wrong shows there, batch by batch).
+    """
     def stand_in(*args):
         if len(args) != len(LAYER_INPUTS[name]):
             raise TypeError(f"{name}({', '.join(LAYER_INPUTS[name])}) takes {len(LAYER_INPUTS[name])} arguments")
+        if weights is not None and name == "dense_forward":
+            weights.append([_plain(args[1]), _plain(args[2])])
         flat = _flat_inputs(name, args)
         for inputs, outputs in table:
             if len(inputs) == len(flat) and _every(_same(a, b) for a, b in zip(inputs, flat)):
@@ -265,6 +271,12 @@ def _outputs(name, args, arrays):
     return tuple(arrays)                                    # dense_backward: (dx, dW, db)
 
 
-def layers(tables, misses):
-    """{name: stand-in} of every recorded layer, noting their misses in ``misses``."""
-    return {name: layer(name, table, misses) for name, table in tables.items()}
+def layers(tables, misses, weights=None):
+    """{name: stand-in} of every recorded layer, noting their misses in ``misses`` (and the weights each
+    dense_forward is given in ``weights``, a list, if given)."""
+    return {name: layer(name, table, misses, weights) for name, table in tables.items()}
+
+
+def _plain(value):
+    array = _array(value)
+    return None if array is None else array.tolist()

@@ -10,11 +10,14 @@ an epoch's is SGD on finite-difference gradients. sgd_epoch runs on stand-in lay
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import numpy as np
 
 from . import standins
-from .core import ATOL, RTOL, Check, Missing, WrongAnswer, plain
+from .core import ATOL, RTOL, Check, Diagnosis, Missing, Mistake, WrongAnswer, compare, plain, raises
+from .mistakes import STRUCTURAL
+from .structure import Layout
 
 #: tolerances of grad_check against the exact central difference: a central difference
 #: rounds to ~1e-10 here, a one-sided one (error ~ h·f''/2) or a step of 1e-3 misses by 1e-6 or more
@@ -45,21 +48,13 @@ def _close(a, b, rtol, atol):
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and np.allclose(a, b, rtol=rtol, atol=atol)
 
 
-def _compare(suspects, quantity, observed, expected, key, reveal, narrow=True, rtol=RTOL, atol=ATOL):
+def _compare(suspects, quantity, observed, expected, key, reveal, narrow=True, rtol=RTOL, atol=ATOL, layout=Layout()):
     """``Suspects.compare``, where the shape counts too: a (D, M) gradient is not a (M, D) one, nor a
     flat one. A known mistake is named by its values, in any shape (a transposed dW is named
-    although its shape differs). Hidden tests (reveal=False) show shapes, never values."""
+    although its shape differs); otherwise what differs is said as ``layout`` reads it (shaped).
+    Hidden tests (reveal=False) show shapes, never values."""
     actual, expected = _array(observed, quantity), np.asarray(expected, dtype=float)
-    try:
-        suspects.compare(quantity, actual, expected, key, reveal, narrow, rtol, atol)
-    except WrongAnswer:
-        if actual.shape != expected.shape:
-            raise WrongAnswer(f"{quantity} has shape {actual.shape}, expected {expected.shape}.") from None
-        if not np.all(np.isfinite(actual)):
-            raise WrongAnswer(f"{quantity} holds nan or inf.") from None
-        raise
-    if actual.shape != expected.shape:
-        raise WrongAnswer(f"{quantity} has shape {actual.shape}, expected {expected.shape}.")
+    suspects.compare(quantity, actual, expected, key, reveal, narrow, rtol, atol, replace(layout, shaped=True))
 
 
 def _pair(result, name, size):
@@ -111,7 +106,8 @@ def probe_dense_forward(dense_forward, s, _):
 def judge_dense_forward(case, observed, reveal):
     """out = x·W + b, one row per sample: out[n, m] = Σ_d x[n, d]·W[d, m] + b[m]."""
     _problem(observed)
-    _compare(case.suspects(), "out returned by dense_forward", observed["out"], case.expected["out"], "out", reveal)
+    _compare(case.suspects(), "out returned by dense_forward", observed["out"], case.expected["out"], "out", reveal,
+             layout=Layout(rows="samples", factors=(("batch", len(case.scenario["x"])),)))
 
 
 def probe_dense_backward(dense_forward, dense_backward, s, _):
@@ -121,7 +117,10 @@ def probe_dense_backward(dense_forward, dense_backward, s, _):
         cache = result[1] if result else (x, W, b)
     except Exception:  # noqa: BLE001 (forward is graded on its own: the backward test uses the documented cache)
         cache = (x, W, b)
-    result, problem = _pair(dense_backward(np.array(s["dout"]), cache), "dense_backward", 3)
+    try:
+        result, problem = _pair(dense_backward(np.array(s["dout"]), cache), "dense_backward", 3)
+    except ValueError as error:  # numpy's word for shapes that do not fit: a known mistake may be named by it
+        return {"raised": f"{type(error).__name__}: {error}"}
     return {"problem": problem} if problem else dict(zip(("dx", "dW", "db"), map(plain, result)))
 
 
@@ -129,9 +128,13 @@ def judge_dense_backward(case, observed, reveal):
     """dx, dW and db: finite differences of Σ dout ⊙ (x·W + b), the loss that sends dout back."""
     _problem(observed)
     suspects = case.suspects()
+    if "raised" in observed:
+        suspects.blame("dense_backward(dout, cache)", raises(observed["raised"], "dx"))
+        raise WrongAnswer(f"dense_backward(dout, cache) raised {observed['raised']}"[:400])
+    batch = (("batch", len(case.scenario["x"])),)
     for name in ("dW", "db", "dx"):  # three results of dout, none computed from another: narrow=False
         _compare(suspects, f"{name} returned by dense_backward", observed[name], case.expected[name], name, reveal,
-                 narrow=False)
+                 narrow=False, layout=Layout(rows="samples" if name == "dx" else "", factors=batch))
 
 
 check_dense_forward = Check("check_dense_forward", 1, probe_dense_forward, judge_dense_forward, "dense_forward")
@@ -146,20 +149,32 @@ def probe_softmax(softmax_cross_entropy, s, _):
     return {"problem": problem} if problem else {"loss": plain(result[0]), "dlogits": plain(result[1])}
 
 
+def _batch(case):
+    return (("batch", len(case.scenario["y"])),)
+
+
 def _judge_loss(case, observed, reveal):
     _compare(case.suspects(), "The loss returned by softmax_cross_entropy", observed["loss"], case.expected["loss"],
-             "loss", reveal)
+             "loss", reveal, layout=Layout(factors=_batch(case)))
 
 
 def _judge_gradient(case, observed, reveal):
     _compare(case.suspects(), "dlogits returned by softmax_cross_entropy", observed["dlogits"],
-             case.expected["dlogits"], "dlogits", reveal)
+             case.expected["dlogits"], "dlogits", reveal, layout=Layout(rows="samples", factors=_batch(case)))
 
 
 def finite(values):
     """'nan', 'inf' or 'finite': how a result went wrong on large logits."""
     values = np.asarray(values, dtype=float)
     return "nan" if np.isnan(values).any() else "inf" if np.isinf(values).any() else "finite"
+
+
+def finiteness(loss, dlogits):
+    """[finite(loss), finite(dlogits), [finite(row) of each row of dlogits]]: which samples went wrong
+    tells a softmax without the max (the rows far above and below the rest) from one with the whole
+    batch's max (every row far below the largest)."""
+    loss, dlogits = np.asarray(loss, dtype=float), np.asarray(dlogits, dtype=float)
+    return [finite(loss), finite(dlogits), [finite(row) for row in np.atleast_2d(dlogits)]]
 
 
 def judge_softmax_loss(case, observed, reveal):
@@ -178,9 +193,9 @@ def judge_softmax_stable(case, observed, reveal):
     """Loss and dlogits stay finite and right on logits around ±1000."""
     _problem(observed)
     with np.errstate(invalid="ignore"):
-        seen = [finite(_array(observed["loss"], "The loss")), finite(_array(observed["dlogits"], "dlogits"))]
-    if seen != ["finite", "finite"]:
-        quantity = ("The loss on a sample whose true class is 800 below the others" if seen == ["inf", "finite"]
+        seen = finiteness(_array(observed["loss"], "The loss"), _array(observed["dlogits"], "dlogits"))
+    if seen[:2] != ["finite", "finite"]:
+        quantity = ("The loss on a sample whose true class is 800 below the others" if seen[:2] == ["inf", "finite"]
                     else "softmax_cross_entropy on logits around ±1000")
         case.suspects().blame(quantity, lambda replay: replay["finite"] == seen)
         raise WrongAnswer(f"{quantity}: the loss is {seen[0]} and dlogits {seen[1]}; both must stay finite.")
@@ -219,11 +234,29 @@ def _function(s, recorded, misses):
     return standins.function("f", recorded["points"], misses)
 
 
+def watched(f, x):
+    """(f that notes where it is evaluated, [whether each point was away from x]): away means by more
+    than rounding (x + h − h is x), so a check that perturbs no entry is told from one whose result is tiny."""
+    x, away = np.array(x, dtype=float).reshape(-1), []
+
+    def evaluated(v):
+        try:
+            point = np.asarray(v, dtype=float).reshape(-1)
+            away.append(point.shape != x.shape or bool(np.max(np.abs(point - x), initial=0.0)
+                                                         > 1e-12 * (1.0 + np.max(np.abs(x), initial=0.0))))
+        except (TypeError, ValueError):
+            away.append(True)
+        return f(v)
+
+    return evaluated, away
+
+
 def probe_grad_check(grad_check, s, recorded):
     misses = standins.Misses()
-    f, x = _function(s, recorded, misses), np.array(s["x"])
+    x = np.array(s["x"])
+    f, away = watched(_function(s, recorded, misses), x)
     grad = grad_check(f, x, s["h"]) if s["h"] != 1e-5 else grad_check(f, x)  # 1e-5: the default is used
-    return {"grad": plain(grad), "x_after": plain(x), "misses": misses}
+    return {"grad": plain(grad), "x_after": plain(x), "misses": misses, "moved": any(away)}
 
 
 def judge_grad_check(case, observed, reveal):
@@ -241,8 +274,17 @@ def judge_grad_check(case, observed, reveal):
                      f"grad_check: below 1e-7) and the wrong one (1/N missing) {rel_error(expected['bad'], grad):.1e}"
             quantity += f" ({errors})"
     _misses(observed, "grad_check")
-    _compare(case.suspects(), quantity, observed["grad"], expected["grad"], "grad", reveal, rtol=GRAD_RTOL,
-             atol=GRAD_ATOL)
+    suspects = case.suspects()
+    # f must be evaluated away from x: what tells a check that perturbs nothing (a gradient of exact
+    # zeros) from one whose gradient is only too small to tell from zero (… / 2 * h)
+    where = "Where grad_check evaluates f"
+    if observed["moved"] is not True:
+        suspects.blame(where, lambda replay: replay["moved"] is False)
+        raise WrongAnswer(f"{where} is wrong: only at x itself, so every difference is 0. Evaluate it at x + h·e_i "
+                          "and at x − h·e_i, one entry i at a time.")
+    suspects.compare(where, True, True, "moved")  # clears the suspects that never move x
+    _compare(suspects, quantity, observed["grad"], expected["grad"], "grad", reveal, rtol=GRAD_RTOL,
+             atol=GRAD_ATOL, layout=Layout(factors=(("2", 2.0),)))
 
 
 check_grad_check = Check("check_grad_check", 1, probe_grad_check, judge_grad_check, "grad_check")
@@ -273,10 +315,13 @@ def _read_params(params):
 
 def probe_epoch(sgd_epoch, s, recorded):
     params = {k: np.array(v) for k, v in s["params"].items()}
-    X, y, misses = np.array(s["X"]), np.array(s["y"], dtype=int), standins.Misses()
-    with trusted_layers(sgd_epoch, standins.layers(recorded["layers"], misses)):
-        loss = sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], np.random.default_rng(s["rng_seed"]))
-    return {"loss": plain(loss), "params": _read_params(params), "misses": misses}
+    X, y, misses, weights = np.array(s["X"]), np.array(s["y"], dtype=int), standins.Misses(), []
+    rng = np.random.default_rng(s["rng_seed"])
+    state = rng.bit_generator.state
+    with trusted_layers(sgd_epoch, standins.layers(recorded["layers"], misses, weights)):
+        loss = sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], rng)
+    return {"loss": plain(loss), "params": _read_params(params), "misses": misses, "weights": weights,
+            "rng_drawn": rng.bit_generator.state != state}
 
 
 def _observed_theta(observed, shapes, quantity):
@@ -291,14 +336,79 @@ def _shapes(params):
     return {k: np.shape(params[k]) for k in PARAMS}
 
 
+def _epoch_layout(s, shapes, after):
+    """How θ = W1, b1, W2, b2 of an epoch is read: per array, and the constants a step may be off by."""
+    N, B = len(s["y"]), s["batch_size"]
+    factors = (("batch-size", B), ("samples", N), ("batches", -(-N // B)), ("learning-rate", s["learning_rate"]))
+    parts = tuple((k, f"params['{k}'] {after}", shapes[k]) for k in PARAMS)
+    return factors, parts
+
+
+def _thetas_seen(weights, shapes):
+    """θ as the student's code had it at each batch's forward pass: a dense_forward of the first
+    layer's shapes followed by one of the second's is a batch (a repeat of the same θ is one)."""
+    seen, i = [], 0
+    shaped = [(np.shape(W) if W is not None else None, np.shape(b) if b is not None else None) for W, b in weights]
+    while i + 1 < len(weights):
+        if shaped[i] == (shapes["W1"], shapes["b1"]) and shaped[i + 1] == (shapes["W2"], shapes["b2"]):
+            theta = np.concatenate([np.ravel(weights[i][0]), np.ravel(weights[i][1]),
+                                    np.ravel(weights[i + 1][0]), np.ravel(weights[i + 1][1])]).astype(float)
+            if not seen or not _close(theta, seen[-1], RTOL, ATOL):
+                seen.append(theta)
+            i += 2
+        else:
+            i += 1
+    return seen
+
+
+def _judge_steps(case, observed, theta, shapes, reveal):
+    """Diagnose the first step that went wrong, from θ as the student's code passed it to each batch's
+    forward pass (and θ at the end): the first step itself, or "right for the first batch only"."""
+    s, trajectory = case.scenario, [np.asarray(t, dtype=float) for t in case.expected["trajectory"]]
+    seen = _thetas_seen(observed.get("weights", []), shapes)[:len(trajectory) - 1] + [theta]
+    if len(seen) < 2 or not _close(seen[0], trajectory[0], RTOL, ATOL):
+        return
+    k = next((k for k in range(1, min(len(seen), len(trajectory))) if not _close(seen[k], trajectory[k], RTOL, ATOL)),
+             None)
+    if k is None:
+        return
+    if k == 2:
+        raise Diagnosis("right-for-first-only", f"params after sgd_epoch are wrong: the first batch's step is right, "
+                                                f"the second's is not. [right-for-first-only] "
+                                                f"{STRUCTURAL['right-for-first-only']}")
+    factors, parts = _epoch_layout(s, shapes, f"after batch {k}'s step" if k > 1 else "after the first batch's step")
+    try:
+        compare("params after a step of sgd_epoch", seen[k], trajectory[k], reveal=reveal,
+                layout=Layout(before=trajectory[k - 1], parts=parts, factors=factors))
+    except Diagnosis:
+        raise
+    except WrongAnswer:
+        return
+
+
 def judge_epoch(case, observed, reveal):
     """One epoch against SGD on finite-difference gradients, batch by batch in the order rng.permutation(N)."""
+    s = case.scenario
     quantity = "params after sgd_epoch (W1, b1, W2, b2)"
-    theta = _observed_theta(observed["params"], _shapes(case.scenario["params"]), quantity)
-    _misses(observed, "sgd_epoch")
+    shapes = _shapes(s["params"])
+    theta = _observed_theta(observed["params"], shapes, quantity)
     suspects = case.suspects()
-    _compare(suspects, quantity, theta, case.expected["theta"], "theta", reveal)
-    _compare(suspects, "The mean loss returned by sgd_epoch", observed["loss"], case.expected["loss"], "loss", reveal)
+    factors, parts = _epoch_layout(s, shapes, "after sgd_epoch")
+    try:
+        _misses(observed, "sgd_epoch")
+        _compare(suspects, quantity, theta, case.expected["theta"], "theta", reveal,
+                 layout=Layout(before=np.concatenate([np.ravel(s["params"][k]) for k in PARAMS]),
+                               trajectory=tuple(case.expected["trajectory"]), parts=parts, factors=factors))
+        _compare(suspects, "The mean loss returned by sgd_epoch", observed["loss"], case.expected["loss"], "loss",
+                 reveal, layout=Layout(factors=factors[:3]))
+    except Mistake:
+        raise
+    except WrongAnswer:
+        if not observed.get("rng_drawn", True):  # no known mistake, and the rng was never drawn from
+            raise Diagnosis("rng-not-used", f"{quantity} {'is wrong' if not observed['misses'] else 'cannot be judged'}"
+                                            f". [rng-not-used] {STRUCTURAL['rng-not-used']}") from None
+        _judge_steps(case, observed, theta, shapes, reveal)  # a step of its own that went wrong, if one shows
+        raise
 
 
 check_sgd_epoch = Check("check_sgd_epoch", 1, probe_epoch, judge_epoch, "sgd_epoch, step by step")

@@ -42,7 +42,7 @@ from nbconvert.exporters import HTMLExporter, NotebookExporter
 from traitlets import Integer
 from traitlets.config import LoggingConfigurable
 
-from . import intake
+from . import inert, intake, typeset
 from .safezip import MiB, Limits, printable
 from .sandbox.limits import gone
 
@@ -225,4 +225,13 @@ class IntakeNotebookExporter(_ReadThroughIntake, NotebookExporter):
 
 
 class IntakeHTMLExporter(_ReadThroughIntake, HTMLExporter):
-    """Feedback's exporter (``c.GenerateFeedback.exporter_class``): nbconvert's, taking graded notebooks through the intake."""
+    """Feedback's exporter (``c.GenerateFeedback.exporter_class``): nbconvert's, taking graded notebooks through
+    the intake, and writing only a page that runs nothing (:func:`.inert.checked_page`)."""
+
+    def __init__(self, config=None, **kwargs):
+        super().__init__(config=config, **kwargs)
+        typeset.mathjax_modules()  # without MathJax, stop before the first page, naming `make npm`
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        html, resources = super().from_notebook_node(nb, resources, **kw)
+        return inert.checked_page(html), resources

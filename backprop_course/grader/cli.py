@@ -42,18 +42,42 @@ def grade(args):
                 print(f"    graded, with a note: {sub.student}/{sub.assignment}: {note}")
     if "feedback" in only:
         print(f"3/5 feedback: {course.feedback(chosen, only_these=regrade)}/<student>/<assignment>/*.html")
+    second_look = None
+    if "export" in only or "report" in only:
+        second_look = _review(course, submissions, args.past)
     if "export" in only:
-        print(f"4/5 grades:   {course.export()[0]}")
+        print(f"4/5 grades:   {course.export(review=second_look)[0]}")
     if "report" in only:
         results = report.collect(course.db_url, course.class_path, course.root / "source",
                                  {(s.student, s.assignment): s.problem for s in submissions if s.problem},
                                  {(s.student, s.assignment): s.notes for s in submissions if not s.problem})
+        results.review = second_look
         path = report.write_report(results, course.class_path / "report.html",
                                    title=f"Grade report · {course.config.CourseDirectory.course_id}"
                                          + (" · demo class" if demo else ""))
         print(f"5/5 report:   {path}\n")
         print(report.text_table(report.score_table(results)))
     print(f"\nDone in {time.perf_counter() - started:.0f} s.")
+
+
+def _review(course, submissions, past):
+    """Similar pairs and integrity notes of the class (grader/review.py), with a line on the terminal;
+    ``past``: earlier terms' folders besides the config's ``c.Similarity.past_terms``."""
+    from . import review
+
+    started = time.perf_counter()
+    terms = [*review.Similarity(config=course.config).past_terms, *(past or [])]
+    try:
+        found = review.of_course(course, submissions, past_terms=terms)
+    except Exception as error:  # the grades do not depend on it: they are written, and the report and CSVs say so
+        print(f"warning: the review (similarity, integrity notes) failed: {type(error).__name__}: {error}; "
+              "report.html and the review column say 'not reviewed'", file=sys.stderr)
+        return review.ClassReview(review.Similarity(config=course.config).settings, failed=type(error).__name__)
+    pairs = sum(len(views) for views in found.pairs.values())
+    print(f"    review: {pairs} pair(s) of similar submissions, {len(found.noted)} submission(s) with integrity notes"
+          + (f", compared with {len(terms)} earlier term(s)" if terms else "")
+          + f" ({time.perf_counter() - started:.1f} s; see the report)")
+    return found
 
 
 def summary(course, submissions):
@@ -129,6 +153,9 @@ def main(argv=None):
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="autograde on the workers of this Dask cluster: its scheduler's address (tcp://HOST:PORT) "
                         "or scheduler file (default: local workers)")
+    p.add_argument("--past", action="append", metavar="FOLDER",
+                   help="an earlier term's class folder (holding submitted/): its submissions are compared with this "
+                        "term's for similarity (repeatable; besides c.Similarity.past_terms)")
     p.add_argument("--regrade", action="store_true",
                    help="grade every submission again, also those an earlier run graded from the same inputs")
     p.set_defaults(func=grade)

