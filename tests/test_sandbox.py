@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import pipeline, sandbox
+from backprop_course.grader.sandbox import limits
 from backprop_course.grader.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
 from backprop_course.grader.preprocessors import GradingExecute
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
@@ -141,6 +142,42 @@ def hostile_submissions(course, port):
                 child.kill()
                 child.wait()
             """),
+        "startup-files": hostile(f"""
+            import builtins, sys
+            for name in {sorted(STARTUP_FILES)!r}:
+                print("LEAKED" if hasattr(builtins, "PWNED_" + name) else "BLOCKED", "startup", name)
+            import numpy, helper
+            print("SEEN numpy", numpy.__file__)
+            print("SEEN helper", helper.VALUE)
+            print("SEEN path-last", repr(sys.path[-1]))
+            """),
+        "stdio": hostile("""
+            import os
+            for fd in (0, 1, 2):
+                try:
+                    print("SEEN fd", fd, os.readlink(f"/proc/1/fd/{fd}"))
+                except OSError as error:
+                    print("SEEN fd", fd, type(error).__name__)
+            try:
+                with open("/proc/1/fd/1", "w") as f:
+                    f.write("[AutogradeApp | INFO] FORGED by a student\\n")
+            except OSError as error:
+                print("BLOCKED forge", type(error).__name__)
+            """),
+        "dev-shm": hostile("""
+            try:
+                with open("/dev/shm/hog", "wb") as f:
+                    for _ in range(100):
+                        f.write(bytes(1 << 20))
+                print("LEAKED /dev/shm")
+            except OSError as error:
+                print("BLOCKED /dev/shm", error.strerror)
+            try:
+                open("/dev/hog", "wb").write(bytes(1 << 20))
+                print("LEAKED /dev")
+            except OSError as error:
+                print("BLOCKED /dev", error.strerror)
+            """),
         "probe": hostile(f"""
             import os
             print("SEEN root", sorted(os.listdir("/")))
@@ -169,6 +206,10 @@ def hostile_submissions(course, port):
                     print("LEAKED chmod", path)
                 except Exception as error:
                     print("BLOCKED chmod", path, type(error).__name__)
+            for line in open("/proc/self/mountinfo"):
+                fields, (fstype, source, options) = line.split(), line.split(" - ")[1].split()[:3]
+                if "rw" in fields[5].split(","):
+                    print("MOUNT", fields[4], fstype, options)
             with open("scratch.txt", "w") as f:
                 f.write("the notebook's folder is writable")
             with open("/tmp/scratch.txt", "w") as f:
@@ -176,6 +217,30 @@ def hostile_submissions(course, port):
             print("WROTE cwd and tmp")
             """),
     }
+
+
+#: files of the "startup-files" submission, beside its notebook: each marks builtins when it runs
+STARTUP_FILES = {
+    "STARTUP": ".ipython/profile_default/startup/00-first.py",
+    "PROFILE": ".ipython/profile_default/ipython_kernel_config.py",
+    "CWD_CONFIG": "ipython_kernel_config.py",
+    "SITECUSTOMIZE": "sitecustomize.py",
+    "USERCUSTOMIZE": "usercustomize.py",
+    "PTH": "first.pth",
+    "USERSITE_PTH": f".local/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages/first.pth",
+    "LAUNCHER": "ipykernel_launcher.py",
+    "NUMPY": "numpy.py",
+}
+
+
+def startup_file(name, path):
+    mark = f"import builtins; builtins.PWNED_{name} = True"
+    if path.endswith("_config.py"):
+        return f"c.InteractiveShellApp.exec_lines = [{mark!r}]\n"
+    if name == "LAUNCHER":  # runs the real kernel after marking, or the submission would not start at all
+        return f"{mark}\nimport sys\nsys.path[:] = [p for p in sys.path if p not in ('', '.')]\n" \
+               "from ipykernel import kernelapp\nkernelapp.launch_new_instance()\n"
+    return mark + "\n"
 
 
 def write(path, notebook):
@@ -226,6 +291,11 @@ def graded(tmp_path_factory, nbgrader_env, monkeypatch_module):
         submit(course, student, REFERENCE.cells)
     for student, cells in hostile_cells.items():
         submit(course, student, cells)
+    for name, path in STARTUP_FILES.items():
+        target = course / "submitted" / "startup-files" / A2 / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(startup_file(name, path))
+    (course / "submitted" / "startup-files" / A2 / "helper.py").write_text("VALUE = 'a module of the student'\n")
     grader = pipeline.Course(root=course)
     grader.release()
     before = {name: tree_hashes(course / name) for name in ("submitted", "source", "release", "nbgrader_config.py")}
@@ -345,6 +415,9 @@ def test_processes_are_limited(graded):
     spawned = [int(line.split()[1]) for line in lines(text, "SPAWNED")]
     assert spawned and 0 < spawned[0] < 200, text
     assert scores(grader, "fork-bomb") == FULL
+    if limits.enforcement(limits.Budget())[0]:  # the kernel's cgroup counts what it refused, and the submission says so
+        (sub,) = [s for s in graded[2] if s.student == "fork-bomb"]
+        assert [note for note in sub.notes if "cap of 64 processes and threads reached in cell" in note], sub.notes
 
 
 @needs_bwrap
@@ -378,8 +451,8 @@ def test_nothing_is_left_behind(graded):
     while list(runtime.iterdir()) and time.time() < deadline:
         time.sleep(0.5)
     assert list(runtime.iterdir()) == [], "private kernel directories were not removed"
-    groups = Path("/sys/fs/cgroup/pids/backprop-sandbox")  # shared with other gradings running now
-    for group in (p for p in groups.iterdir() if p.is_dir()) if groups.is_dir() else ():
+    parents = limits.group_parents()  # shared with other gradings running now
+    for group in (p for parent in parents if parent.is_dir() for p in parent.iterdir() if p.is_dir()):
         for pid in (group / "cgroup.procs").read_text().split():
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -505,18 +578,19 @@ def test_the_prompt_kernel_client_talks_to_a_sandboxed_kernel(tmp_path):
     assert list(runtime.iterdir()) == []
 
 
-@pytest.mark.skipif(not sandbox.CGROUP_PIDS.joinpath("cgroup.procs").exists() or os.geteuid() != 0,
-                    reason="needs root and a cgroup v1 pids controller")
+@pytest.mark.skipif(not limits.enforcement(limits.Budget())[0], reason="no cgroup can be made here")
 def test_groups_of_killed_graders_are_swept_and_live_ones_kept():
     gone = 4194303  # above any pid this machine has handed out (pid_max is at most 2**22)
     assert not Path(f"/proc/{gone}").exists()
-    stale = sandbox.PidsCgroup(f"{gone}-stale", 8)
-    live = sandbox.PidsCgroup(f"{os.getpid()}-live", 8)
+    budget = limits.Budget(memory=limits.GiB, tasks=8)
+    stale, _ = limits.KernelCgroup.create(f"{gone}-stale", budget)
+    live, _ = limits.KernelCgroup.create(f"{os.getpid()}-live", budget)
+    fresh = None
     try:
-        fresh = sandbox.PidsCgroup.create(f"{os.getpid()}-fresh", 8)
-        assert fresh is not None and fresh.path.is_dir()
-        assert not stale.path.exists(), "the group of a grader that is gone was left"
-        assert live.path.is_dir(), "the group of a running grader was removed"
+        fresh, why = limits.KernelCgroup.create(f"{os.getpid()}-fresh", budget)
+        assert fresh is not None and all(folder.is_dir() for folder in fresh.folders.values()), why
+        assert not any(folder.exists() for folder in stale.folders.values()), "the group of a grader that is gone was left"
+        assert all(folder.is_dir() for folder in live.folders.values()), "the group of a running grader was removed"
     finally:
         for group in (stale, live, fresh):
             if group is not None:
@@ -539,3 +613,50 @@ def test_private_directories_of_killed_graders_are_swept(tmp_path):
         assert Path(manager.provisioner.private_dir).name.startswith(f"bpk-{os.getpid()}-")
     finally:
         manager.provisioner.remove()
+
+
+@needs_bwrap
+def test_no_file_of_the_submission_runs_before_the_first_cell(graded):
+    """IPython startup files and config, sitecustomize, usercustomize, .pth files, and modules that
+    would shadow the kernel's (ipykernel_launcher, numpy): none runs; the student's own module
+    imports, from the working folder, last on the path."""
+    course, grader, *_ = graded
+    text = outputs(course, "startup-files")
+    assert sorted(lines(text, "BLOCKED startup")) == sorted(f"BLOCKED startup {name}" for name in STARTUP_FILES), text
+    assert not lines(text, "LEAKED"), text
+    seen = {line.split()[1]: line.split(None, 2)[2] for line in lines(text, "SEEN")}
+    assert seen["numpy"].startswith(os.path.realpath(sys.prefix)) or "site-packages" in seen["numpy"], seen
+    assert seen["helper"] == "a module of the student" and seen["path-last"] == "''"
+    assert scores(grader, "startup-files") == FULL
+
+
+@needs_bwrap
+def test_the_kernel_holds_no_file_of_the_grader(graded):
+    """Its stdio is /dev/null: writing to /proc/1/fd/1 reaches no log of the grader's."""
+    course, *_ = graded
+    text = outputs(course, "stdio")
+    seen = [line.split()[2:] for line in lines(text, "SEEN fd")]
+    assert seen == [["0", "/dev/null"], ["1", "/dev/null"], ["2", "/dev/null"]], text
+
+
+@needs_bwrap
+def test_every_place_the_kernel_can_write_is_a_size_limited_tmpfs(graded):
+    """From inside: each writable mount is a tmpfs with a size, or a kernel interface that stores
+    nothing (proc, devpts, bwrap's device nodes)."""
+    course, *_ = graded
+    mounts = [line.split()[1:] for line in lines(outputs(course, "probe"), "MOUNT")]
+    assert mounts
+    devices = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+    for target, fstype, options in mounts:
+        if fstype in ("proc", "devpts") or target in devices:
+            continue
+        assert fstype == "tmpfs" and "size=" in options, (target, fstype, options)
+    assert "/dev" not in [target for target, *_ in mounts], "/dev is writable"
+
+
+@needs_bwrap
+def test_dev_shm_is_capped_and_dev_read_only(graded):
+    course, grader, *_ = graded
+    text = outputs(course, "dev-shm")
+    assert lines(text, "BLOCKED /dev") == ["BLOCKED /dev/shm No space left on device", "BLOCKED /dev Read-only file system"], text
+    assert scores(grader, "dev-shm") == FULL

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from backprop_course.grader.sandbox import policy as sandbox_policy
-from backprop_course.grader.sandbox.policy import (HOME, ISOLATION, MPLCONFIGDIR, PACKAGE_DIR, PACKAGE_MOUNT, PASSED_ENV, Host,
-                                                   policy_for)
+from backprop_course.grader.sandbox.policy import (HOME, IPYTHONDIR, ISOLATION, MPLCONFIGDIR, PACKAGE_DIR, PACKAGE_MOUNT,
+                                                   PASSED_ENV, SOCKETS, WORKDIR, Host, policy_for)
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"NBGRADER_DB_URL": "postgresql://grader:secret@db/course", "AWS_SECRET_ACCESS_KEY": "x",
            "SSH_AUTH_SOCK": "/tmp/ssh-agent", "BACKPROP_SANDBOX": "on", "HOME": "/home/instructor"}
 TMPFS = 256 * 1024 ** 2
+SHM = 64 * 1024 ** 2
 WORKING = ("notes.txt", "data/w.npy")  # the submission's admitted files, beside the autograded notebook
 
 
@@ -64,7 +65,7 @@ def made_up(tmp_path):
     private = str(tmp_path / "run" / "bpk-1-abcd")
     sandbox = policy_for(cwd=cwd, private_dir=private, host=made_up_host(tmp_path),
                          grader_env={**SECRETS, "LANG": "de_DE.UTF-8", "PYTHONHASHSEED": "0"},
-                         spec_env={"FROM_SPEC": "1"}, tmpfs_size=TMPFS, working_files=WORKING,
+                         spec_env={"FROM_SPEC": "1"}, tmpfs_size=TMPFS, shm_size=SHM, working_files=WORKING,
                          mpl_files=("fontlist-v390.json",))
     return sandbox, paths, cwd, private, tmp_path
 
@@ -72,31 +73,38 @@ def made_up(tmp_path):
 def test_building_the_policy_writes_nothing(made_up):
     sandbox, _, _, private, base = made_up
     assert list(base.iterdir()) == [], "policy() wrote files"
-    assert set(sandbox.files) == {f"{private}/etc/passwd", f"{private}/etc/group"}  # for the launcher to write
+    profile = f"{private}/ipython/profile_default"
+    assert set(sandbox.files) == {f"{private}/etc/passwd", f"{private}/etc/group", f"{profile}/ipython_kernel_config.py",
+                                  *(f"{profile}/{folder}" for folder in ("startup", "security", "log", "pid"))}
+    assert sandbox.files[f"{profile}/startup"] is None  # a folder, empty: no startup file runs
     assert "student:x:65534:65534" in sandbox.files[f"{private}/etc/passwd"]
 
 
-def test_all_the_kernel_writes_is_in_two_size_limited_tmpfs(made_up):
-    """/tmp and HOME, the working folder: in memory, capped, gone with the kernel. The one
-    writable host folder is where the kernel makes its sockets."""
+def test_all_the_kernel_writes_is_in_size_limited_tmpfs_and_no_host_folder(made_up):
+    """/tmp, HOME (which holds the working folder), /dev/shm and the sockets' folder: in memory,
+    capped, gone with the kernel. No host folder is writable, not even for its sockets."""
     sandbox, _, cwd, private, _ = made_up
-    assert sandbox.writable == (f"{private}/ipc",)
+    assert sandbox.writable == ()
     _, rw, tmpfs = mounts(sandbox.args)
-    assert rw == [(f"{private}/ipc", f"{private}/ipc")]
-    assert tmpfs == ["/tmp", HOME] and sandbox.tmpfs == ("/tmp", HOME)
+    assert rw == []
+    assert tmpfs == ["/tmp", HOME, SOCKETS, "/dev/shm"] and set(sandbox.tmpfs) == set(tmpfs)
+    sizes = {"/tmp": TMPFS, HOME: TMPFS, SOCKETS: sandbox_policy.SOCKETS_SIZE, "/dev/shm": SHM}
     for target in tmpfs:  # each size-limited
         at = sandbox.args.index(target) - 1
-        assert sandbox.args[at - 2:at + 1] == ("--size", str(TMPFS), "--tmpfs")
-    assert sandbox.args[sandbox.args.index("--chdir") + 1] == HOME
-    # the skeleton bwrap builds around the binds is read-only, after every bind
+        assert sandbox.args[at - 2:at + 1] == ("--size", str(sizes[target]), "--tmpfs")
+    assert sandbox.args[sandbox.args.index("--chdir") + 1] == WORKDIR and WORKDIR.startswith(HOME + "/")
+    # the skeleton bwrap builds around the binds is read-only, after every bind; so is /dev, but its shared memory
+    remounts = [sandbox.args[i + 1] for i, a in enumerate(sandbox.args) if a == "--remount-ro"]
+    assert remounts == ["/dev", "/"]
     last_bind = max(i for i, a in enumerate(sandbox.args) if a in ("--bind", "--ro-bind"))
-    assert sandbox.args.index("--remount-ro") > last_bind and sandbox.args[sandbox.args.index("--remount-ro") + 1] == "/"
+    assert len(sandbox.args) - sandbox.args[::-1].index("--remount-ro") - 1 > last_bind
+    assert sandbox.args.index("--dev") < sandbox.args.index("/dev/shm") < sandbox.args.index("--remount-ro")
 
 
 def test_the_working_files_are_placed_read_only_and_the_notebook_is_not(made_up):
     sandbox, paths, cwd, private, _ = made_up
     ro, _, _ = mounts(sandbox.args)
-    assert (f"{cwd}/notes.txt", f"{HOME}/notes.txt") in ro and (f"{cwd}/data/w.npy", f"{HOME}/data/w.npy") in ro
+    assert (f"{cwd}/notes.txt", f"{WORKDIR}/notes.txt") in ro and (f"{cwd}/data/w.npy", f"{WORKDIR}/data/w.npy") in ro
     assert (f"{private}/matplotlib/fontlist-v390.json", f"{MPLCONFIGDIR}/fontlist-v390.json") in ro
     assert sandbox.args.index(f"{cwd}/notes.txt") > sandbox.args.index(HOME)  # on top of the tmpfs
     assert not sandbox.exposes(cwd) and not sandbox.exposes(f"{cwd}/backprop.ipynb")  # hidden tests inside
@@ -128,9 +136,9 @@ def test_what_is_hidden(made_up, what):
     assert not any(paths[what] == b or paths[what].startswith(b + "/") for b in bound), f"{what} is bound"
 
 
-def test_the_kernel_writes_no_host_folder_but_its_sockets(made_up):
+def test_the_kernel_writes_no_host_folder(made_up):
     sandbox, paths, cwd, private, _ = made_up
-    assert sandbox.writes(os.path.join(private, "ipc", "kernel-1"))
+    assert not sandbox.writes(os.path.join(private, "ipc", "kernel-1")) and not sandbox.writes(private)
     assert not sandbox.writes(os.path.join(cwd, "scratch.txt")) and not sandbox.writes(os.path.join(private, "kernel.json"))
     assert not any(sandbox.writes(p) for p in paths.values())
     assert not sandbox.writes(str(PACKAGE_DIR)) and not sandbox.writes("/usr/lib")
@@ -151,7 +159,7 @@ def test_the_environment_is_cleared_to_what_is_named(made_up):
     assert set_env["PYTHONPATH"] == PACKAGE_MOUNT  # the grader's own package, before any other copy
     assert set(set_env) <= set(PASSED_ENV) | {"FROM_SPEC", "JPY_PARENT_PID", "HOME", "USER", "LOGNAME", "TMPDIR", "PATH",
                                               "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "PYTHONPATH", "OPENBLAS_NUM_THREADS",
-                                              "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLCONFIGDIR"}
+                                              "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLCONFIGDIR", "PYTHONSAFEPATH", "IPYTHONDIR"}
 
 
 def test_isolation_comes_first_and_the_command_last(made_up):
@@ -159,6 +167,9 @@ def test_isolation_comes_first_and_the_command_last(made_up):
     cmd = sandbox.command("/opt/bwrap", ["python", "-m", "ipykernel_launcher", "-f", "/x/kernel.json"])
     assert cmd[0] == "/opt/bwrap" and tuple(cmd[1:1 + len(ISOLATION)]) == ISOLATION
     assert cmd[cmd.index("--"):] == ["--", "python", "-m", "ipykernel_launcher", "-f", "/x/kernel.json"]
+    # bwrap says on an inherited descriptor which host pid the sandbox is: the grader reaches its sockets by it
+    reporting = sandbox.command("/opt/bwrap", ["python"], info_fd=7)
+    assert reporting[:-2] == ["/opt/bwrap", *sandbox.args, "--info-fd", "7"] and reporting[-2:] == ["--", "python"]
     for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--disable-userns"):
         assert flag in ISOLATION
     assert ISOLATION[ISOLATION.index("--uid") + 1] == "65534" and ISOLATION[ISOLATION.index("--cap-drop") + 1] == "ALL"
@@ -169,7 +180,7 @@ def test_a_bound_course_root_would_be_caught(tmp_path):
     paths, cwd = course_tree(tmp_path)
     host = made_up_host(tmp_path)
     leaky = Host(host.system, host.etc, (*host.read_only, paths["course"]), host.prefix)
-    sandbox = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=leaky, grader_env={}, tmpfs_size=TMPFS)
+    sandbox = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=leaky, grader_env={}, tmpfs_size=TMPFS, shm_size=SHM)
     assert sandbox.exposes(paths["source"]) and sandbox.exposes(paths["gradebook"])
     assert not sandbox.writes(paths["gradebook"])
 
@@ -178,7 +189,7 @@ def test_on_this_machine_the_course_is_hidden_but_its_package_is_not(tmp_path):
     """With this machine's Python, venv and package (Host.probe): what grading in this course root binds."""
     cwd = str(tmp_path / "autograded" / "alice" / "02_backprop")
     sandbox = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=Host.probe(), grader_env=dict(os.environ),
-                     tmpfs_size=TMPFS)
+                     tmpfs_size=TMPFS, shm_size=SHM)
     assert sandbox.exposes(str(PACKAGE_DIR / "checks" / "remote.py"))
     assert sandbox.exposes(os.path.realpath(sys.executable))
     for hidden in ("source", "release", "gradebook.db", "nbgrader_config.py", "examples/demo_class/submitted", "tests"):
@@ -194,11 +205,11 @@ def test_a_kernel_spec_variable_reaches_the_kernel_as_jupyter_client_resolved_it
     paths, cwd = course_tree(tmp_path)
     sandbox = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=made_up_host(tmp_path),
                          grader_env={"DATA_DIR": "/srv/data/de_DE", "LANG": "de_DE"},
-                         spec_env={"DATA_DIR": "/srv/data/${LANG}"}, tmpfs_size=TMPFS)
+                         spec_env={"DATA_DIR": "/srv/data/${LANG}"}, tmpfs_size=TMPFS, shm_size=SHM)
     assert sandbox.env["DATA_DIR"] == "/srv/data/de_DE"
     # without a launch value, the spec's own
     alone = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=made_up_host(tmp_path), grader_env={},
-                       spec_env={"DATA_DIR": "/srv/data"}, tmpfs_size=TMPFS)
+                       spec_env={"DATA_DIR": "/srv/data"}, tmpfs_size=TMPFS, shm_size=SHM)
     assert alone.env["DATA_DIR"] == "/srv/data"
 
 
@@ -220,7 +231,7 @@ def test_the_kernel_is_the_made_up_student_and_runs_one_thread(made_up):
 def test_a_grader_without_locale_gives_the_kernel_a_utf8_one(tmp_path):
     paths, cwd = course_tree(tmp_path)
     sandbox = policy_for(cwd=cwd, private_dir=str(tmp_path / "run"), host=made_up_host(tmp_path), grader_env={},
-                         tmpfs_size=TMPFS)
+                         tmpfs_size=TMPFS, shm_size=SHM)
     assert sandbox.env["LANG"] == "C.UTF-8"  # the C locale with UTF-8, present in every glibc
 
 
@@ -292,8 +303,29 @@ def test_probe_on_this_machine(tmp_path):
     for path, target in host.system:  # the merged-/usr links of this machine, or its real folders
         assert os.path.dirname(path) == "/" and os.path.basename(path) in sandbox_policy.SYSTEM_DIRS
         assert target == (os.readlink(path) if os.path.islink(path) else None)
-    sandbox = policy_for(cwd=str(tmp_path / "nb"), private_dir=str(tmp_path / "run"), host=host, grader_env={}, tmpfs_size=TMPFS)
+    sandbox = policy_for(cwd=str(tmp_path / "nb"), private_dir=str(tmp_path / "run"), host=host, grader_env={}, tmpfs_size=TMPFS, shm_size=SHM)
     args = list(sandbox.args)
     at = args.index(f"{PACKAGE_MOUNT}/{PACKAGE_DIR.name}")
     assert args[at - 2:at] == ["--ro-bind", os.path.realpath(PACKAGE_DIR)]  # the very files the grader judges with
     assert sandbox.env["PATH"].split(os.pathsep)[0] == os.path.join(sys.prefix, "bin")
+
+
+def test_nothing_of_the_submission_is_where_a_program_looks_for_its_configuration(made_up):
+    """The submission's files are in the working folder, below a HOME that is the grader's: a
+    ``.ipython/`` of theirs is no profile, and IPython's profile is the grader's, read-only, with
+    no startup file. The working folder is on no import path while the kernel starts (PYTHONSAFEPATH)
+    and last after it: nothing there shadows an installed module."""
+    sandbox, _, cwd, private, _ = made_up
+    assert WORKDIR != HOME and WORKDIR.startswith(HOME + "/")
+    assert {target for source, target in sandbox.placed if source.startswith(cwd + "/")} == \
+        {f"{WORKDIR}/{rel}" for rel in WORKING}
+    for variable in ("HOME", "IPYTHONDIR", "MPLCONFIGDIR"):
+        value = sandbox.env[variable]
+        assert value != WORKDIR and not value.startswith(WORKDIR + "/"), variable
+    profile = f"{private}/ipython/profile_default"
+    assert sandbox.env["IPYTHONDIR"] == IPYTHONDIR and (profile, f"{IPYTHONDIR}/profile_default") in sandbox.placed
+    assert sandbox.exposes(profile) and not sandbox.writes(profile)
+    assert not [path for path in sandbox.files if path.startswith(f"{profile}/startup/")]
+    assert sandbox.env["PYTHONSAFEPATH"] == "1" and sandbox.env["PYTHONNOUSERSITE"] == "1"
+    config = sandbox.files[f"{profile}/ipython_kernel_config.py"]
+    assert "_sys.path.append('')" in config and "environ.pop('PYTHONSAFEPATH'" in config

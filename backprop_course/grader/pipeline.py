@@ -286,10 +286,9 @@ class Course:
         self.executor = executor
         if todo:
             self._grade(executor, todo, digests, journal)
-        for sub in gradable:  # kept ones too: the note is read from their autograded notebooks
-            if not sub.problem and self._hit_write_cap(sub):
-                sub.notes.append("the kernel hit the cap on what it may write while graded "
-                                 "(the cell that did lost its points; the rest were graded)")
+        for sub in gradable:  # kept ones too: the notes are read from their autograded notebooks
+            if not sub.problem:
+                sub.notes += self._cap_notes(sub)
         return submissions
 
     def _grade(self, executor, todo, digests, journal):
@@ -369,14 +368,17 @@ class Course:
             return {(sub.student_id, sub.assignment.name) for assignment in gradebook.assignments
                     for sub in gradebook.assignment_submissions(assignment.name)}
 
-    def _hit_write_cap(self, sub):
-        from .preprocessors import WRITE_CAP_NOTE
+    def _cap_notes(self, sub):
+        """Each cap of the sandbox the submission's kernel hit, in words, as GradingExecute wrote them
+        in its autograded notebooks ("memory cap of 2 GiB reached in cell 7")."""
+        from .preprocessors import CAP_NOTES
 
+        notes = []
         for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
-            for cell in nbformat.read(path, as_version=4).cells:
-                if any(WRITE_CAP_NOTE in o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"):
-                    return True
-        return False
+            found = nbformat.read(path, as_version=4).metadata.get(CAP_NOTES, [])
+            notes += [f"{path.name}: {note}" if len(self.source_notebooks(sub.assignment)) > 1 else str(note)
+                      for note in (found if isinstance(found, list) else [])]
+        return notes
 
     def preflight(self, *assignments, jobs=1):
         """The preflight of each assignment (grader/preflight.py), once per process, ``jobs`` at a

@@ -5,7 +5,8 @@ grader, or none, a timeout too short) would otherwise grade a whole class wrong,
 exit 0. So before the first submission, in the very setting students are graded in (the
 sandbox, its limits, ``c.Execute.timeout``, the trusted verdicts of :class:`GradingExecute`):
 
-1. the sandbox starts (bwrap, user namespaces: :func:`..sandbox.preflight`);
+1. the sandbox starts (bwrap, user namespaces: :func:`..sandbox.preflight`), and what enforces
+   its limits here is said: one cgroup per kernel, or rlimits per process where none can be made;
 2. one sandboxed kernel imports the checks, the package it imported has the grader's
    fingerprint (:func:`backprop_course.checks.remote.package_fingerprint`), and it cannot import
    the course's answers;
@@ -68,9 +69,10 @@ class Preflight:
     blank: tuple                      # (score, max score) of the blank release: nothing
     kernel_only: list = field(default_factory=list)   # test cells judged by the kernel alone, on purpose
     seconds: float = 0.0
+    limits: str = ""                  # what enforces the sandbox's limits here (a cgroup, or rlimits)
 
     def summary(self):
-        sandbox = f"sandbox {self.bwrap}" if self.bwrap else "sandbox OFF"
+        sandbox = f"sandbox {self.bwrap}; limits: {self.limits}" if self.bwrap else "sandbox OFF"
         marked = f"; judged by the kernel alone, on purpose: {', '.join(self.kernel_only)}" if self.kernel_only else ""
         return (f"preflight {self.assignment}: {sandbox}; the kernel imports the grader's checks "
                 f"({self.package}, fingerprint {self.fingerprint[:12]}); reference {_points(self.reference)}, blank "
@@ -108,6 +110,13 @@ def _sandbox(config, assignment):
     except SandboxUnavailableError as error:
         raise PreflightError(assignment, str(error), "see above; or opt out explicitly (BACKPROP_SANDBOX=off) "
                              "to grade unsandboxed") from None
+
+
+def _limits(config):
+    """What enforces the sandbox's budget here, in words (limits.enforcement)."""
+    from .sandbox import SandboxedKernelManager
+
+    return SandboxedKernelManager(config=config).enforcement()[1]
 
 
 def _canary(source_nb, config, nonce):
@@ -247,7 +256,7 @@ def run(config, root, assignment):
                 "make each test cell check the student's work (see source/): a blank notebook must earn nothing")
         blank = (blank[0] + got, blank[1] + top)
     result = Preflight(assignment, fingerprint(), str(PACKAGE_DIR), bwrap, reference, blank, kernel_only,
-                       time.perf_counter() - started)
+                       time.perf_counter() - started, _limits(config) if bwrap else "")
     log.info(result.summary())
     return result
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import time
 from queue import Empty
@@ -21,6 +22,7 @@ from traitlets import Bool, Integer, Unicode
 from ..checks.core import quiet
 from . import answerbook, verdicts
 from .sandbox import SandboxedKernelManager
+from .sandbox.client import DROPPED, MESSAGE_BYTES
 from .verdicts import error_output
 
 
@@ -84,9 +86,16 @@ class DeduplicateGradeIds(DeduplicateIds):
 
 #: what the grading kernel runs before the notebook's first cell
 PRELUDE = "import backprop_course.checks.remote"
-#: what GradingExecute adds to a cell whose writes hit the sandbox's caps (the pipeline looks for it)
+#: what GradingExecute adds to a cell whose writes hit the sandbox's caps
 WRITE_CAP_NOTE = "[grader: the kernel hit the cap on what it may write while graded"
 _FULL = ("[Errno 28]", "No space left on device", "[Errno 27]", "File too large")
+#: the notebook's metadata where GradingExecute lists each cap the kernel hit, in words; written
+#: by the grader alone (a submission's own value is dropped). The pipeline shows them as notes.
+CAP_NOTES = "backprop_course_caps"
+#: messages that always pass the cap per cell: without them a cell would not end
+_ALWAYS = ("status", "execute_input", "clear_output")
+#: messages that are only output: one not accepted cuts the cell's output, as a flood does
+_OUTPUT = ("stream", "display_data", "execute_result", "update_display_data", "comm_open", "comm_msg", "comm_close")
 
 
 class GradingExecute(Execute):
@@ -106,6 +115,12 @@ class GradingExecute(Execute):
     # machine's load. Here a cell's output is read to its end for as long as it keeps coming
     # (on_cell_executed), and only a kernel silent for iopub_timeout costs that cell.
     raise_on_iopub_timeout = Bool(False, help=Execute.raise_on_iopub_timeout.help).tag(config=True)
+    notebook_timeout = Integer(180, help="Wall-clock seconds for a whole notebook, its kernel's start included, "
+                                         "beside each cell's timeout: a cell running then is interrupted, and "
+                                         "the cells after it are not run (0: none).").tag(config=True)
+    max_cell_bytes = Integer(20 * 1024 ** 2, help="Bytes the grader accepts from the kernel per cell, as sent: "
+                                                  "streams, rich outputs with their buffers, widget messages; the "
+                                                  "rest is dropped as it arrives (0: no cap).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
@@ -113,22 +128,12 @@ class GradingExecute(Execute):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
-    async def async_start_new_kernel_client(self):
-        """nbclient's, then the sandbox sealed (:meth:`SandboxedKernelManager.seal`) before any cell runs."""
-        kc = await super().async_start_new_kernel_client()
-        if isinstance(self.km, SandboxedKernelManager):
-            try:
-                await self.km.seal()
-            except Exception:
-                await self._async_cleanup_kernel()
-                raise
-        return kc
-
-    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's setup_kernel calls this one
-
     def preprocess(self, nb, resources=None, km=None):
         self.reset()
-        return super().preprocess(nb, resources, km)
+        self.start_caps(nb)
+        nb, resources = super().preprocess(nb, resources, km)
+        self.record_caps(nb)
+        return nb, resources
 
     def reset(self):
         """The state of one notebook's grading, afresh."""
@@ -138,8 +143,17 @@ class GradingExecute(Execute):
         self._reader = None       # while a probe runs: what reads its answer
         self._output_chars = {}
         self._finished = None     # the request whose output has ended (its "idle" status has come)
+        self._cap_notes = []
+        self._request_bytes = {}  # execute request -> bytes accepted for it
+        self._over_bytes = set()  # cells whose cap on bytes was reached (in a test of theirs too)
+        self._dropped = {}        # cell -> why a message of its was not accepted
+        self._time_up_at = None
+        self._running = None      # the cell running now, whose timeout the notebook's time cuts
+        self._deadline = None
 
     def process_message(self, msg, cell, cell_index):
+        if not self.accept(msg, cell, cell_index):
+            return None
         try:
             return super().process_message(msg, cell, cell_index)
         except CellExecutionComplete:
@@ -211,6 +225,8 @@ class GradingExecute(Execute):
             cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
                                          "(os._exit, a crash, or too much memory).")]
             return
+        if self.out_of_time(cell, index):
+            return
         if self.trusted_verdicts and verdicts.is_test_cell(cell) and not verdicts.read_cell(cell.source).kernel_only:
             cell.outputs, cell.execution_count = [], None
             return
@@ -224,13 +240,7 @@ class GradingExecute(Execute):
         if self._output_chars.get(index, 0) > self.max_output_chars:
             cell.outputs.append(new_output("stream", name="stdout",
                                            text=f"\n[output cut at {self.max_output_chars} characters]\n"))
-        if any(o.output_type == "error" and any(mark in str(o.get("evalue", "")) for mark in _FULL) for o in cell.outputs):
-            size = getattr(self.km, "tmpfs_size", 0) // 2 ** 20
-            cell.outputs.append(new_output("stream", name="stderr", text=(
-                f"\n{WRITE_CAP_NOTE} (its working folder and /tmp hold {size} MiB each, in memory, "
-                "gone after grading): this cell stopped there]\n")))
-            self.log.warning("%s: the kernel hit the cap on what it may write, in cell %d",
-                             self.resources.get("unique_key", "?"), index + 1)
+        self.note_caps(cell, index)
 
     def output(self, outs, msg, display_id, cell_index):
         if self._reader is not None:  # a probe: only its marked answer is read, the rest dropped as it comes
@@ -242,8 +252,116 @@ class GradingExecute(Execute):
         size = len(text) if isinstance(text, str) else len(json.dumps(content, default=str))
         self._output_chars[cell_index] = self._output_chars.get(cell_index, 0) + size
         if self._output_chars[cell_index] > self.max_output_chars:
-            return None
+            return self.first_error(outs, msg)
         return super().output(outs, msg, display_id, cell_index)
+
+    # --- the caps, and what each cap hit leaves in the cell and the notebook's notes ---------
+    def start_caps(self, nb):
+        """The notebook's own time starts now; its cap notes are the grader's to write, not the submission's."""
+        nb.metadata.pop(CAP_NOTES, None)
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
+
+    def record_caps(self, nb):
+        """The caps hit while the test cells were judged, after the last cell; then the notes into
+        the notebook's metadata."""
+        for index in sorted(self._over_bytes):
+            self._note(f"{self._bytes_cap()} reached in a test of cell {index + 1}")
+        for index, why in sorted(self._dropped.items()):
+            self._note(f"cap on a message of the kernel ({why}) reached in a test of cell {index + 1}")
+        for hit in getattr(self.km, "caps_hit", list)():
+            self._note(f"{hit} reached while the tests ran")
+        if self._cap_notes:
+            nb.metadata[CAP_NOTES] = list(self._cap_notes)
+
+    def _bytes_cap(self):
+        return f"cap of {self.max_cell_bytes / 2 ** 20:g} MiB on what the grader takes from a cell"
+
+    def accept(self, msg, cell, index):
+        """Whether a message of the kernel for cell ``index`` is taken in: within the cap per
+        execution (status and the like always are; past the cap, one error still is, or a failed
+        cell could look passed). A message the client did not accept (client.DROPPED) cuts the
+        cell's output if it was output, else fails the cell: it may have been the cell's error."""
+        kind = msg.get("msg_type")
+        if kind == DROPPED:
+            self._dropped.setdefault(index, msg["content"].get("why", ""))
+            if msg["content"].get("type") in _OUTPUT:
+                self._output_chars[index] = max(self._output_chars.get(index, 0), self.max_output_chars + 1)
+            elif not any(o.get("ename") == "MessageDropped" for o in cell.outputs):
+                cell.outputs.append(error_output("MessageDropped", "A message of the kernel was not accepted: "
+                                                 f"{msg['content'].get('why', '')}."))
+            return False
+        if kind in _ALWAYS or getattr(self, "_reader", None) is not None:
+            return True  # (a test's probe keeps nothing but its answer, read as it comes: no cap per cell)
+        size = msg.get(MESSAGE_BYTES)
+        if size is None:
+            size = len(json.dumps(msg.get("content", {}), default=str)) + sum(len(b) for b in msg.get("buffers") or ())
+        request = msg["parent_header"].get("msg_id")
+        self._request_bytes[request] = self._request_bytes.get(request, 0) + size
+        if not self.max_cell_bytes or self._request_bytes[request] <= self.max_cell_bytes:
+            return True
+        self._over_bytes.add(index)
+        return kind == "error" and not any(o.output_type == "error" for o in cell.outputs)
+
+    def first_error(self, outs, msg):
+        """Past the output cap: the cell's first error, cut short, and nothing else."""
+        if msg.get("msg_type") != "error" or any(o.output_type == "error" for o in outs):
+            return None
+        content = msg.get("content", {})
+        return error_output(str(content.get("ename", "Error"))[:200], str(content.get("evalue", ""))[:2000])
+
+    def _get_timeout(self, cell):
+        """A cell's timeout, cut to what is left of the notebook's: for a cell of the notebook
+        (out_of_time let it run), not a test's probe nor a cell run again in a fresh kernel to
+        judge its tests: those of the cells that ran are judged, time up or not."""
+        timeout = super()._get_timeout(cell)
+        if self._deadline is None or cell is not self._running:
+            return timeout
+        left = max(1, math.ceil(self._deadline - time.monotonic()))
+        return left if timeout is None else min(timeout, left)
+
+    def not_run(self, index):
+        """Whether cell ``index`` was not run, the notebook's time being up."""
+        return self._time_up_at is not None and index > self._time_up_at
+
+    def out_of_time(self, cell, index):
+        """Whether cell ``index`` comes after the notebook's time was up (it is then marked not run;
+        a cell before, run again in a fresh kernel to judge its tests, is not)."""
+        if not self.not_run(index):
+            self._running = cell if cell is self.nb.cells[index] else None  # the notebook's own, on its clock
+            return False
+        cell.outputs = [error_output("NotebookTimeout", f"Not run: the notebook's time cap of {self.notebook_timeout} s "
+                                     f"was reached in cell {self._time_up_at + 1}.")]
+        return True
+
+    def note_caps(self, cell, index):
+        """Say in the cell, in the notebook's notes (CAP_NOTES) and the log each cap the kernel hit in it."""
+        hits = []
+        if any(o.output_type == "error" and any(mark in str(o.get("evalue", "")) for mark in _FULL) for o in cell.outputs):
+            size = getattr(self.km, "tmpfs_size", 0) // 2 ** 20
+            cell.outputs.append(new_output("stream", name="stderr", text=(
+                f"\n{WRITE_CAP_NOTE} (its working folder and /tmp hold {size} MiB each, in memory, "
+                "gone after grading): this cell stopped there]\n")))
+            self._note(f"the kernel hit the cap on what it may write while graded ({size} MiB in its working folder "
+                       f"and in /tmp), in cell {index + 1}: that cell stopped there")
+        if any(o.output_type == "error" and o.get("ename") == "MemoryError" for o in cell.outputs):
+            hits.append(f"memory cap of {getattr(self.km, 'memory_limit', 0) / 2 ** 30:g} GiB a process")
+        hits += getattr(self.km, "caps_hit", list)()
+        if index in self._over_bytes:
+            self._over_bytes.discard(index)
+            hits.append(self._bytes_cap())
+        if index in self._dropped:
+            hits.append(f"cap on a message of the kernel ({self._dropped.pop(index)})")
+        if self._deadline is not None and self._time_up_at is None and time.monotonic() >= self._deadline:
+            self._time_up_at = index
+            hits.append(f"time cap of {self.notebook_timeout} s for the notebook")
+        for hit in dict.fromkeys(hits):
+            cell.outputs.append(new_output("stream", name="stderr", text=f"\n[grader: {hit} reached in this cell]\n"))
+            self._note(f"{hit} reached in cell {index + 1}")
+
+    def _note(self, text):
+        if text not in self._cap_notes:  # a cell run again (after the kernel died) hits it again
+            self._cap_notes.append(text)
+            self.log.warning("%s: %s", self.resources.get("unique_key", "?"), text)
 
     # --- the verdicts, after the last cell -----------------------------------------------------
 
@@ -270,7 +388,7 @@ class GradingExecute(Execute):
             if reading.kernel_only:
                 self.log.info("Test cell %s is judged by the kernel alone (%s)", grade_id, verdicts.KERNEL_ONLY)
                 continue
-            if self._dead_at is not None and index >= self._dead_at:
+            if self._dead_at is not None and index >= self._dead_at or self.not_run(index):
                 continue  # not run: its outputs say so
             if not reading.covered:
                 self.log.warning("Test cell %s cannot be judged by the grader, so it fails: %s", grade_id,

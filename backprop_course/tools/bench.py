@@ -719,16 +719,16 @@ def _descendants(pids):
 def left_behind(cluster, worker_pids):
     """What grading left on this machine: kernels (or their sandboxes) still running under the
     cluster's processes, submissions in the workers' private folders, kernels' private folders
-    (``bpk-<pid>-…``) and pids cgroups of the worker processes."""
+    (``bpk-<pid>-…``) and the kernels' cgroups of the worker processes."""
     kernels = [cmd for cmd in _descendants(p.pid for p in cluster.processes).values()
                if "ipykernel" in cmd or "bwrap" in cmd.split(" ", 1)[0]]
     folders = [str(p) for p in cluster.base.glob("*/local/**/backprop-grading-*/course/*/*")
                if p.parent.name in ("submitted", "autograded")]
     runtime = Path(tempfile.gettempdir())
     folders += [str(p) for pid in worker_pids for p in runtime.glob(f"bpk-{pid}-*")]
-    from ..grader.sandbox import CGROUP_PIDS
+    from ..grader.sandbox.limits import group_parents
 
-    cgroups = [str(p) for pid in worker_pids for p in (CGROUP_PIDS / "backprop-sandbox").glob(f"{pid}-*")]
+    cgroups = [str(p) for pid in worker_pids for parent in group_parents() for p in parent.glob(f"{pid}-*")]
     return {"kernels": kernels, "folders": folders, "cgroups": cgroups}
 
 

@@ -10,7 +10,7 @@
 ``nbgrader_config.py`` (through :func:`backprop_course.grader.preprocessors.configure`) puts it
 in place for ``make grade`` and a plain ``nbgrader autograde`` in the course root alike.
 """
-from .limits import CGROUP_PIDS, PidsCgroup  # noqa: F401
+from .limits import Budget, KernelCgroup, enforcement  # noqa: F401
 from .manager import ExitingKernels, SandboxedKernelManager, SandboxProvisioner, ready  # noqa: F401
 from .client import PromptKernelClient  # noqa: F401
 from .policy import Host, Policy, policy_for  # noqa: F401

@@ -3,8 +3,8 @@
 :func:`policy_for` turns the facts of one kernel launch (the notebook's folder, the kernel's private
 folder, the grader's environment, and a :class:`Host` snapshot of this machine's layout) into
 bubblewrap's arguments. It reads and writes nothing; the files it names (a made-up
-``/etc/passwd`` and ``/etc/group``) are listed in :attr:`Policy.files` for the launcher to
-write. So the policy is tested as plain data, without starting bwrap (tests/test_sandbox_policy.py).
+``/etc/passwd`` and ``/etc/group``, the grader's IPython profile) are listed in
+:attr:`Policy.files` for the launcher to write. So the policy is tested as plain data, without starting bwrap (tests/test_sandbox_policy.py).
 
 The kernel's mount namespace holds only:
 
@@ -17,15 +17,23 @@ The kernel's mount namespace holds only:
   made-up ``passwd`` and ``group``), the kernel's private directory (connection file), and the
   working files: the submission's admitted files (grader/intake.py) that nbgrader copied
   beside the notebook, bound one by one into the working folder;
-* writable: two private, size-limited tmpfs, ``/tmp`` and ``HOME``, which is also the
-  kernel's working folder: all the kernel may write lives in memory, at most
-  ``2 * tmpfs_size`` bytes, and is gone when it exits. Nothing the kernel writes reaches the
-  grader's disk, nor the autograded folder (nbgrader writes the graded notebook itself, from the
-  grader), nor so the feedback. The one writable host folder is ``<private>/ipc``, where the
-  kernel makes its sockets;
+* writable: four private, size-limited tmpfs, and no host folder at all: ``/tmp``; ``HOME``,
+  which holds the kernel's working folder :data:`WORKDIR`; ``/dev/shm``; and :data:`SOCKETS`,
+  where the kernel makes its unix sockets, which the grader reaches through the sandbox's own
+  root (``/proc/<pid>/root``). All the kernel may write lives in memory, is capped, and is gone
+  when it exits: nothing reaches the grader's disk, nor the autograded folder (nbgrader writes
+  the graded notebook itself, from the grader), nor so the feedback. ``/dev`` itself is
+  read-only;
 * a fresh ``/dev`` and ``/proc``. Everything else of the machine is absent: ``source/``, the
   gradebook, other students' folders, the autograded notebook (hidden tests included), the
   grader's home. The mount skeleton itself is remounted read-only.
+
+Nothing of the submission runs before the first cell: ``HOME`` is the grader's, not the
+submission's folder (so no dotfile of it, ``.ipython/`` say, is where a program looks for its
+configuration); IPython starts with the grader's read-only profile (:data:`IPYTHON_CONFIG`);
+and with ``PYTHONSAFEPATH`` the working folder is on no import path until that profile appends
+it, last, after every installed module: a student's ``numpy.py`` or ``ipykernel_launcher.py``
+shadows nothing, and ``sitecustomize.py`` or a ``.pth`` file there is never read.
 
 Besides: no network (a new, empty network namespace), no other process (new PID namespace),
 no capability, uid and gid 65534 (nobody), and an environment cleared down to
@@ -43,9 +51,27 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2]
 #: inside the sandbox, the folder that holds only the grader's own package, and is the kernel's PYTHONPATH
 PACKAGE_MOUNT = "/run/backprop-course"
 
-#: inside the sandbox: the home and working folder, and matplotlib's (seeded read-only with the font list)
+#: inside the sandbox: the kernel's home (the grader's), its working folder (the submission's
+#: files), matplotlib's folder (seeded read-only with the font list) and IPython's
 HOME = "/home/student"
+WORKDIR = f"{HOME}/work"
 MPLCONFIGDIR = f"{HOME}/.matplotlib"
+IPYTHONDIR = f"{HOME}/.ipython"
+#: inside the sandbox: the folder of the kernel's unix sockets (transport ipc), a tmpfs of its own
+SOCKETS = "/run/kernel"
+SOCKETS_SIZE = 1024 ** 2
+#: the grader's IPython profile: its config, and the folders IPython would otherwise make
+IPYTHON_CONFIG = """\
+# The grader's IPython profile for a sandboxed kernel (backprop_course/grader/sandbox/policy.py).
+c = get_config()  # noqa: F821
+# The working folder goes last on the import path: a student's module imports, but never in place
+# of an installed one (PYTHONSAFEPATH kept it off the path until now); a child Python runs as usual.
+c.InteractiveShellApp.exec_lines = [
+    "import os as _os, sys as _sys; _sys.path.append(''); _os.environ.pop('PYTHONSAFEPATH', None); del _os, _sys"]
+# the profile is read-only: no history file
+c.HistoryManager.hist_file = ":memory:"
+"""
+IPYTHON_FOLDERS = ("startup", "security", "log", "pid")
 PASSWD = "root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:65534:65534:student:/home/student:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\nstudent:x:65534:\n"
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "timezone", "mime.types")
@@ -114,6 +140,8 @@ def kernel_env(grader_env, spec_env, prefix):
         "HOME": HOME, "USER": "student", "LOGNAME": "student", "TMPDIR": "/tmp",
         "PATH": os.pathsep.join(dict.fromkeys([os.path.join(prefix, "bin"), "/usr/local/bin", "/usr/bin", "/bin"])),
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONPATH": PACKAGE_MOUNT,
+        # the working folder on no import path while the kernel starts (the profile appends it)
+        "PYTHONSAFEPATH": "1", "IPYTHONDIR": IPYTHONDIR,
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "MPLCONFIGDIR": MPLCONFIGDIR,
     })
@@ -130,12 +158,15 @@ class Policy:
     writable: tuple[str, ...]       # host paths bound read-write at the same path
     tmpfs: tuple[str, ...]          # private, size-limited, empty at start
     placed: tuple[tuple[str, str], ...]  # (host file, path inside) bound read-only at another path
-    files: dict                     # host path -> content: files the launcher writes before starting
+    files: dict                     # host path -> content (None: a folder): what the launcher writes before starting
     env: dict                       # the kernel's whole environment
 
-    def command(self, bwrap, kernel_cmd):
+    def command(self, bwrap, kernel_cmd, info_fd=None):
+        """bwrap's command line; with ``info_fd``, bwrap writes there (JSON) the host pid of the
+        sandbox's first process, whose ``/proc/<pid>/root`` is the sandbox's root."""
         # the connection file is read inside: its path must be the one it has there
-        return [bwrap, *self.args, "--", *kernel_cmd]
+        info = ["--info-fd", str(info_fd)] if info_fd is not None else []
+        return [bwrap, *self.args, *info, "--", *kernel_cmd]
 
     def exposes(self, path):
         """Whether the host's ``path`` is visible in the sandbox (bound, or under a bound path)."""
@@ -149,42 +180,56 @@ class Policy:
         return any(path == bound or path.startswith(bound.rstrip("/") + "/") for bound in self.writable)
 
 
-def ipc_dir(private_dir):
-    """The one host folder the kernel writes: where it makes its sockets (transport ipc)."""
-    return os.path.join(private_dir, "ipc")
+def socket_prefix():
+    """The path prefix of the kernel's sockets inside the sandbox (jupyter_client's ``ip`` for
+    transport ipc: the sockets are ``<prefix>-<port>``)."""
+    return f"{SOCKETS}/kernel"
 
 
-def policy_for(*, cwd, private_dir, host, grader_env, spec_env=None, tmpfs_size, working_files=(), mpl_files=()):
+def ipython_profile(private_dir):
+    """The host folder of the grader's IPython profile for this kernel (bound read-only)."""
+    return os.path.join(private_dir, "ipython", "profile_default")
+
+
+def policy_for(*, cwd, private_dir, host, grader_env, spec_env=None, tmpfs_size, shm_size, working_files=(),
+               mpl_files=()):
     """The sandbox of a kernel for the notebook in the host folder ``cwd`` (a real path), with
     its files in ``private_dir``. ``working_files``: paths relative to ``cwd`` of the files to
     show in the kernel's working folder (read-only); ``mpl_files``: names of matplotlib cache
-    files seeded in ``private_dir/matplotlib``."""
+    files seeded in ``private_dir/matplotlib``. ``tmpfs_size``: bytes of ``/tmp`` and of
+    ``HOME`` each; ``shm_size``: of ``/dev/shm``."""
     etc = os.path.join(private_dir, "etc")
-    files = {os.path.join(etc, "passwd"): PASSWD, os.path.join(etc, "group"): GROUP}
+    profile = ipython_profile(private_dir)
+    files = {os.path.join(etc, "passwd"): PASSWD, os.path.join(etc, "group"): GROUP,
+             os.path.join(profile, "ipython_kernel_config.py"): IPYTHON_CONFIG,
+             **{os.path.join(profile, name): None for name in IPYTHON_FOLDERS}}
     env = kernel_env(grader_env, spec_env, host.prefix)
-    writable = (ipc_dir(private_dir),)
-    placed = tuple((os.path.join(cwd, rel), f"{HOME}/{rel}") for rel in working_files) + \
-        tuple((os.path.join(private_dir, "matplotlib", name), f"{MPLCONFIGDIR}/{name}") for name in mpl_files)
+    writable = ()
+    placed = tuple((os.path.join(cwd, rel), f"{WORKDIR}/{rel}") for rel in working_files) + \
+        tuple((os.path.join(private_dir, "matplotlib", name), f"{MPLCONFIGDIR}/{name}") for name in mpl_files) + \
+        ((profile, f"{IPYTHONDIR}/profile_default"),)
     args = [*ISOLATION, "--hostname", "sandbox", *system_binds(host),
             # the tmpfs first: a venv or course that lives under /tmp is bound on top of it
             "--size", str(tmpfs_size), "--tmpfs", "/tmp",
-            "--size", str(tmpfs_size), "--tmpfs", HOME]
+            "--size", str(tmpfs_size), "--tmpfs", HOME,
+            "--size", str(SOCKETS_SIZE), "--tmpfs", SOCKETS]
     for path in host.read_only:
         args += ["--ro-bind", path, path]
     if host.package:
         args += ["--ro-bind", host.package, f"{PACKAGE_MOUNT}/{os.path.basename(host.package)}"]
     for name in host.etc:
         args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    # /dev: bwrap's own nodes; its shared memory a capped tmpfs, and /dev itself read-only
     args += ["--ro-bind", f"{etc}/passwd", "/etc/passwd", "--ro-bind", f"{etc}/group", "/etc/group",
-             "--dev", "/dev", "--proc", "/proc", "--ro-bind", private_dir, private_dir]
-    for path in writable:
-        args += ["--bind", path, path]
+             "--dev", "/dev", "--size", str(shm_size), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+             "--proc", "/proc", "--ro-bind", private_dir, private_dir]
     for source, target in placed:
         args += ["--ro-bind", source, target]
-    # the skeleton bwrap made (e.g. the folders above the private one) is read-only too
-    args += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]
+    # the working folder exists without working files too; the skeleton bwrap made (e.g. the
+    # folders above the private one) is read-only
+    args += ["--dir", WORKDIR, "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     read_only = ("/usr", *(path for path, target in host.system if target is None), *host.read_only,
                  *(f"/etc/{name}" for name in host.etc), private_dir)
-    return Policy(tuple(args), read_only, writable, ("/tmp", HOME), placed, files, env)
+    return Policy(tuple(args), read_only, writable, ("/tmp", HOME, SOCKETS, "/dev/shm"), placed, files, env)
