@@ -794,6 +794,59 @@ def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_
     assert sorted(p.name for p in extracted.iterdir()) == ["ada_1_backprop.ipynb"]
 
 
+def test_the_extractor_lists_a_link_to_a_folder_and_follows_none(tmp_path):
+    """A download folder may hold a link to a folder (anywhere: another course, /home): listed as
+    refused, and nothing below it is copied."""
+    from backprop_course.grader.lms import SafeExtractor
+
+    archive, extracted, elsewhere = tmp_path / "archive", tmp_path / "extracted", tmp_path / "elsewhere"
+    (archive / "Ada Lovelace_1_assignsubmission_file").mkdir(parents=True)
+    (archive / "Ada Lovelace_1_assignsubmission_file" / "neuron.ipynb").write_text("{}")
+    elsewhere.mkdir()
+    (elsewhere / "neuron.ipynb").write_text('{"secret": 1}')
+    os.symlink(elsewhere, archive / "Eve Adams_2_assignsubmission_file")
+    os.symlink(elsewhere, archive / "Ada Lovelace_1_assignsubmission_file" / "more")
+    extractor = SafeExtractor()
+    extractor.extract(str(archive), str(extracted))
+    assert {row.file: (row.status, row.note) for row in extractor.refused} == {
+        "Eve Adams_2_assignsubmission_file": ("refused", "a link to a folder: not followed"),
+        "Ada Lovelace_1_assignsubmission_file/more": ("refused", "a link to a folder: not followed")}
+    assert sorted(str(p.relative_to(extracted)) for p in extracted.rglob("*")) == [
+        "Ada Lovelace_1_assignsubmission_file", "Ada Lovelace_1_assignsubmission_file/neuron.ipynb"]
+
+
+def test_the_extractor_takes_its_caps_from_the_config(tmp_path):
+    """c.SafeExtractor.max_file_mib, max_total_mib, max_entries and max_ratio are the caps of each
+    archive, in MiB where they say so."""
+    from backprop_course.grader.lms import SafeExtractor
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    random = [os.urandom(MiB - 4096) for _ in range(3)]   # incompressible: counted by size, not ratio
+    with zipfile.ZipFile(archive / "download.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.ipynb", os.urandom(MiB + 4096))
+        for i, data in enumerate(random):
+            zf.writestr(f"part{i}.ipynb", data)
+        zf.writestr("zeros.ipynb", bytes(2 * MiB))          # compresses about 1000:1
+        zf.writestr("small.ipynb", b"{}")
+        zf.writestr("last.ipynb", b"{}")
+
+    def refused(**caps):
+        extractor = SafeExtractor(**caps)
+        extractor.extract(str(archive), str(tmp_path / f"extracted-{len(list(tmp_path.iterdir()))}"))
+        return {row.file.removeprefix("download.zip/"): row.note for row in extractor.refused}
+
+    (bomb,) = refused().items()
+    assert bomb[0] == "zeros.ipynb" and re.fullmatch(r"compressed 1\d\d\d:1, over 200:1 \(a zip bomb\?\)", bomb[1]), bomb
+    assert refused(max_ratio=2000.0) == {}
+    assert refused(max_file_mib=1, max_ratio=2000.0) == {"big.ipynb": "unpacks to 1 MiB, over the 1 MiB limit",
+                                                         "zeros.ipynb": "unpacks to 2 MiB, over the 1 MiB limit"}
+    assert refused(max_total_mib=3, max_ratio=2000.0) == {
+        "part2.ipynb": "the archive unpacks to more than 3 MiB", "zeros.ipynb": "the archive unpacks to more than 3 MiB"}
+    assert refused(max_entries=5, max_ratio=2000.0) == {"small.ipynb": "more than 5 entries in the archive",
+                                                        "last.ipynb": "more than 5 entries in the archive"}
+
+
 def test_make_grade_reviews_the_class(graded):
     """`backprop-course grade` reviews the class after grading: grace and alan handed in the same
     01_neuron, which its log, report.html and grades.csv's review column say (grader/review.py)."""
