@@ -92,7 +92,7 @@ def judged(cell):
     """GradingExecute's judging of a one-cell notebook, after its (no) cells ran: no kernel is needed
     for a cell that fails before its probes."""
     execute = GradingExecute()
-    execute.nb, execute._dead_at, execute._kernel_dead = nbformat.v4.new_notebook(cells=[cell]), None, False
+    execute.nb, execute._dead_at, execute._kernel_dead, execute._judged = nbformat.v4.new_notebook(cells=[cell]), None, False, set()
     execute.judge_test_cells()
     return cell
 
