@@ -20,6 +20,29 @@ def nbgrader_env():
     return env
 
 
+@pytest.fixture(scope="session")
+def empty_gradebook(tmp_path_factory, nbgrader_env):
+    """``make(path)``: an empty nbgrader gradebook at ``path``; returns its URL. nbgrader makes a
+    new gradebook by asking alembic for its schema version, in a subprocess (seconds); a copy
+    of the one made here, once a session, is a gradebook it opens as it is."""
+    import shutil
+
+    from nbgrader.api import Gradebook
+
+    template = tmp_path_factory.mktemp("empty-gradebook") / "gradebook.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", nbgrader_env["PATH"])
+        Gradebook(f"sqlite:///{template}").close()
+
+    def make(path):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return make
+
+
 @pytest.fixture
 def postgres_url():
     """A new, empty PostgreSQL database for one test, dropped after it.

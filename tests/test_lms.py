@@ -163,8 +163,10 @@ def run(args, cwd, env, check=True):
     return done
 
 
-def new_course(path):
-    """A course root: source/, release/ and the course's config, with the due dates above."""
+def new_course(path, empty_gradebook):
+    """A course root: source/, release/, the course's config, with the due dates above, and an
+    empty gradebook (conftest's ``empty_gradebook``)."""
+    empty_gradebook(path / "gradebook.db")
     for folder in ("source", "release"):
         shutil.copytree(ROOT / folder, path / folder)
     shutil.copy(ROOT / "nbgrader_config.py", path)
@@ -269,7 +271,7 @@ TIMES = {"ada": (None, "there is none, and 01_neuron is due 2025-11-30 12:00:00 
          "eve": ("2025-12-01 10:00:00", None)}
 
 
-def test_plain_nbgrader_autograde_refuses_a_time_that_cannot_be_right(tmp_path, nbgrader_env, monkeypatch):
+def test_plain_nbgrader_autograde_refuses_a_time_that_cannot_be_right(tmp_path, nbgrader_env, monkeypatch, empty_gradebook):
     """Finding 8, for `nbgrader autograde` without the course's pipeline: the course's DueDates
     step, which runs in it, refuses what the pipeline refuses before grading (there, `collected`
     is the time of its timestamp.txt; here, now)."""
@@ -281,7 +283,7 @@ def test_plain_nbgrader_autograde_refuses_a_time_that_cannot_be_right(tmp_path, 
     from backprop_course.grader.late import DueDates
 
     monkeypatch.setenv("PATH", nbgrader_env["PATH"])
-    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    url = empty_gradebook(tmp_path / "gradebook.db")
     with Gradebook(url) as gb:
         gb.add_assignment("01_neuron")
         for student, (stamp, _) in TIMES.items():
@@ -301,13 +303,13 @@ def test_plain_nbgrader_autograde_refuses_a_time_that_cannot_be_right(tmp_path, 
 # --- exports, from a gradebook built by hand ----------------------------------------------
 
 @pytest.fixture(scope="module")
-def gradebook(tmp_path_factory, nbgrader_env):
+def gradebook(tmp_path_factory, nbgrader_env, empty_gradebook):
     """02_backprop (one notebook, 15 points) for: ada on time 12.5, grace 2 days late 15 (20 % off),
     alan on time 7.25, emmy nothing, guest (no LMS identity) 15."""
     from nbgrader.api import Gradebook
 
     os.environ["PATH"] = nbgrader_env["PATH"]  # nbgrader runs alembic
-    gb = Gradebook(f"sqlite:///{tmp_path_factory.mktemp('gradebook') / 'gradebook.db'}")
+    gb = Gradebook(empty_gradebook(tmp_path_factory.mktemp("gradebook") / "gradebook.db"))
     gb.add_assignment("02_backprop", duedate="2026-12-07 22:59:00")
     gb.add_notebook("backprop", "02_backprop")
     gb.add_grade_cell("test_all", "backprop", "02_backprop", max_score=15, cell_type="code")
@@ -384,13 +386,13 @@ def no_formula(rows):
 
 
 @pytest.fixture(scope="module")
-def hostile_gradebook(tmp_path_factory, nbgrader_env):
+def hostile_gradebook(tmp_path_factory, nbgrader_env, empty_gradebook):
     """02_backprop for students whose folder name, names and emails a spreadsheet would run, and
     one with a negative raw score (a number: it must stay one)."""
     from nbgrader.api import Gradebook
 
     os.environ["PATH"] = nbgrader_env["PATH"]
-    gb = Gradebook(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'gradebook.db'}")
+    gb = Gradebook(empty_gradebook(tmp_path_factory.mktemp("hostile") / "gradebook.db"))
     gb.add_assignment("02_backprop", duedate="2025-12-07 22:59:00")
     gb.add_notebook("backprop", "02_backprop")
     gb.add_grade_cell("test_all", "backprop", "02_backprop", max_score=15, cell_type="code")
@@ -440,13 +442,13 @@ def test_no_cell_of_grades_csv_or_an_lms_export_is_a_formula(hostile_gradebook, 
     assert "=1+1@example.org" in moodle.left_out["mallory"] and "formula" in moodle.left_out["mallory"]
 
 
-def export_course(path, students):
+def export_course(path, students, empty_gradebook):
     """A course root whose gradebook holds 01_neuron graded for ``students`` ({id: lms_user_id or None})."""
     from nbgrader.api import Gradebook
 
     path.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", path)
-    with Gradebook(f"sqlite:///{path / 'gradebook.db'}") as gb:
+    with Gradebook(empty_gradebook(path / "gradebook.db")) as gb:
         gb.add_assignment("01_neuron")
         gb.add_notebook("neuron", "01_neuron")
         gb.add_grade_cell("test_all", "neuron", "01_neuron", max_score=9, cell_type="code")
@@ -458,14 +460,15 @@ def export_course(path, students):
     return path
 
 
-def test_an_export_names_each_student_left_out_and_an_export_of_nobody_fails(tmp_path, capsys, monkeypatch, nbgrader_env):
+def test_an_export_names_each_student_left_out_and_an_export_of_nobody_fails(tmp_path, capsys, monkeypatch, nbgrader_env,
+                                                                              empty_gradebook):
     """Finding 10: `make export LMS=canvas` on a class without a roster wrote a header-only CSV and
     said only "written: …". Now each student left out is named with the reason and what to do,
     where the user looks; an export of nobody writes nothing and exits non-zero."""
     from backprop_course.grader import cli
 
     monkeypatch.setenv("PATH", nbgrader_env["PATH"])
-    nobody = export_course(tmp_path / "nobody", {"ada": None, "grace": None})
+    nobody = export_course(tmp_path / "nobody", {"ada": None, "grace": None}, empty_gradebook)
     with pytest.raises(SystemExit) as stopped:
         cli.main(["--root", str(nobody), "export", "--lms", "canvas"])
     said = str(stopped.value) + capsys.readouterr().err
@@ -475,7 +478,7 @@ def test_an_export_names_each_student_left_out_and_an_export_of_nobody_fails(tmp
         assert re.search(rf"{student}: no lms_user_id", said), said
     assert "nbgrader db student import" in said
 
-    some = export_course(tmp_path / "some", {"ada": "101", "grace": None})
+    some = export_course(tmp_path / "some", {"ada": "101", "grace": None}, empty_gradebook)
     cli.main(["--root", str(some), "export", "--lms", "canvas"])
     out = capsys.readouterr()
     assert read_csv(some / "canvas_grades.csv")[1:] == [["Ada", "101", "", "", "", "9"]]
@@ -515,9 +518,9 @@ def check_report(report, entries, zip_path):
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory, downloads, nbgrader_env):
+def collected(tmp_path_factory, downloads, nbgrader_env, empty_gradebook):
     """Both downloads collected into one course (the roster imported first, as `make collect ROSTER=…`)."""
-    course = new_course(tmp_path_factory.mktemp("course"))
+    course = new_course(tmp_path_factory.mktemp("course"), empty_gradebook)
     before = tree_hashes(course)
     nbgrader("db", "student", "import", str(downloads["folder"] / "roster.csv"), cwd=course, env=nbgrader_env)
     logs = {"canvas": collect(course, nbgrader_env, "Canvas", "02_backprop", downloads["canvas"]),
@@ -568,10 +571,10 @@ def test_collect_writes_nothing_outside_submitted(collected, tmp_path_factory):
         assert "\n" not in path.name
 
 
-def test_the_same_file_twice_is_no_conflict_but_two_different_files_are(tmp_path, nbgrader_env, downloads):
+def test_the_same_file_twice_is_no_conflict_but_two_different_files_are(tmp_path, nbgrader_env, downloads, empty_gradebook):
     """Moodle gives no upload order: two different notebooks with the same rank are both listed, neither
     collected; the same notebook in two downloads is one submission."""
-    course = new_course(tmp_path / "course")
+    course = new_course(tmp_path / "course", empty_gradebook)
     same = {moodle_name("Ada Lovelace", 7, "neuron.ipynb"): (NOTEBOOK_01["right"], None)}
     build_zip(tmp_path / "first.zip", same)
     build_zip(tmp_path / "second.zip", same)
@@ -598,11 +601,11 @@ def roster_of(course, env, text):
     nbgrader("db", "student", "import", str(course / "roster.csv"), cwd=course, env=env)
 
 
-def test_a_canvas_name_that_reads_as_two_students_is_refused_naming_both(tmp_path, nbgrader_env):
+def test_a_canvas_name_that_reads_as_two_students_is_refused_naming_both(tmp_path, nbgrader_env, empty_gradebook):
     """Finding 9: Canvas's <name> part comes from the student's display name and may hold
     _<id>_<n>_: eve's late file read as ada's, who had sent nothing, and lost its LATE mark.
     Every reading of Canvas's format is tried; a name with two is collected for nobody."""
-    course = new_course(tmp_path / "course")
+    course = new_course(tmp_path / "course", empty_gradebook)
     roster_of(course, nbgrader_env, ROSTER + "eve,Eve,Adams,eve@example.org,105\n")
     crafted = canvas_name("Eve_ 101_ 7_", 105, 9020, "backprop.ipynb", late=True)
     assert "_101_7_" in crafted and "_LATE_105_9020_" in crafted
@@ -619,8 +622,8 @@ def test_a_canvas_name_that_reads_as_two_students_is_refused_naming_both(tmp_pat
     assert (submitted / "grace" / "02_backprop" / "timestamp.txt").read_text() == "2025-12-07 22:59:01"
 
 
-def test_one_canvas_id_twice_in_the_roster_is_refused_naming_both(tmp_path, nbgrader_env):
-    course = new_course(tmp_path / "course")
+def test_one_canvas_id_twice_in_the_roster_is_refused_naming_both(tmp_path, nbgrader_env, empty_gradebook):
+    course = new_course(tmp_path / "course", empty_gradebook)
     roster_of(course, nbgrader_env, ROSTER + "eve,Eve,Adams,eve@example.org,101\n")
     build_zip(tmp_path / "download.zip", {canvas_name("Lovelace, Ada", 101, 9001, "backprop.ipynb"):
                                           (notebook("02_backprop", "02-correct-numpy"), None)})
@@ -642,12 +645,12 @@ def sheet(*rows):
         f"Participant {n},{name},{email},\"Sunday, 30 November 2025, 11:00 AM\"\n" for n, name, email in rows)
 
 
-def test_moodle_collects_by_participant_number_never_by_full_name(tmp_path, nbgrader_env):
+def test_moodle_collects_by_participant_number_never_by_full_name(tmp_path, nbgrader_env, empty_gradebook):
     """Finding 9: two Moodle folders with one student's full name and no worksheet: neither was
     collected, the honest student's work lost. Moodle's folder names a student by full name and a
     participant number made for the assignment; only the grading worksheet maps that number to
     someone, so without it the collect stops, and with it each file goes to its own student."""
-    course = new_course(tmp_path / "course")
+    course = new_course(tmp_path / "course", empty_gradebook)
     roster_of(course, nbgrader_env, MOODLE_ROSTER)
     build_zip(tmp_path / "download.zip", SAME_NAME)
     log = collect_failing(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "download.zip")
@@ -665,10 +668,10 @@ def test_moodle_collects_by_participant_number_never_by_full_name(tmp_path, nbgr
     assert nested["student"] == "eve", nested   # a folder of eve's named as ada's is eve's
 
 
-def test_a_worksheet_that_does_not_match_the_download_is_refused_naming_both(tmp_path, nbgrader_env):
+def test_a_worksheet_that_does_not_match_the_download_is_refused_naming_both(tmp_path, nbgrader_env, empty_gradebook):
     """The participant number is the id, the full name beside it must agree: a worksheet of
     another assignment, or one email for two participants, names someone else."""
-    course = new_course(tmp_path / "course")
+    course = new_course(tmp_path / "course", empty_gradebook)
     roster_of(course, nbgrader_env, MOODLE_ROSTER)
     build_zip(tmp_path / "download.zip", {moodle_name("Ada Lovelace", 33, "neuron.ipynb"): (NOTEBOOK_01["right"], None),
                                           moodle_name("Eve Adams", 40, "neuron.ipynb"): (NOTEBOOK_01["wrong"], None),
@@ -792,6 +795,59 @@ def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_
                        "mallory_3_backprop.ipynb": "not a regular file (a link or a special file)",
                        "oscar_4_backprop.ipynb": "not a regular file (a link or a special file)"}
     assert sorted(p.name for p in extracted.iterdir()) == ["ada_1_backprop.ipynb"]
+
+
+def test_the_extractor_lists_a_link_to_a_folder_and_follows_none(tmp_path):
+    """A download folder may hold a link to a folder (anywhere: another course, /home): listed as
+    refused, and nothing below it is copied."""
+    from backprop_course.grader.lms import SafeExtractor
+
+    archive, extracted, elsewhere = tmp_path / "archive", tmp_path / "extracted", tmp_path / "elsewhere"
+    (archive / "Ada Lovelace_1_assignsubmission_file").mkdir(parents=True)
+    (archive / "Ada Lovelace_1_assignsubmission_file" / "neuron.ipynb").write_text("{}")
+    elsewhere.mkdir()
+    (elsewhere / "neuron.ipynb").write_text('{"secret": 1}')
+    os.symlink(elsewhere, archive / "Eve Adams_2_assignsubmission_file")
+    os.symlink(elsewhere, archive / "Ada Lovelace_1_assignsubmission_file" / "more")
+    extractor = SafeExtractor()
+    extractor.extract(str(archive), str(extracted))
+    assert {row.file: (row.status, row.note) for row in extractor.refused} == {
+        "Eve Adams_2_assignsubmission_file": ("refused", "a link to a folder: not followed"),
+        "Ada Lovelace_1_assignsubmission_file/more": ("refused", "a link to a folder: not followed")}
+    assert sorted(str(p.relative_to(extracted)) for p in extracted.rglob("*")) == [
+        "Ada Lovelace_1_assignsubmission_file", "Ada Lovelace_1_assignsubmission_file/neuron.ipynb"]
+
+
+def test_the_extractor_takes_its_caps_from_the_config(tmp_path):
+    """c.SafeExtractor.max_file_mib, max_total_mib, max_entries and max_ratio are the caps of each
+    archive, in MiB where they say so."""
+    from backprop_course.grader.lms import SafeExtractor
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    random = [os.urandom(MiB - 4096) for _ in range(3)]   # incompressible: counted by size, not ratio
+    with zipfile.ZipFile(archive / "download.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.ipynb", os.urandom(MiB + 4096))
+        for i, data in enumerate(random):
+            zf.writestr(f"part{i}.ipynb", data)
+        zf.writestr("zeros.ipynb", bytes(2 * MiB))          # compresses about 1000:1
+        zf.writestr("small.ipynb", b"{}")
+        zf.writestr("last.ipynb", b"{}")
+
+    def refused(**caps):
+        extractor = SafeExtractor(**caps)
+        extractor.extract(str(archive), str(tmp_path / f"extracted-{len(list(tmp_path.iterdir()))}"))
+        return {row.file.removeprefix("download.zip/"): row.note for row in extractor.refused}
+
+    (bomb,) = refused().items()
+    assert bomb[0] == "zeros.ipynb" and re.fullmatch(r"compressed 1\d\d\d:1, over 200:1 \(a zip bomb\?\)", bomb[1]), bomb
+    assert refused(max_ratio=2000.0) == {}
+    assert refused(max_file_mib=1, max_ratio=2000.0) == {"big.ipynb": "unpacks to 1 MiB, over the 1 MiB limit",
+                                                         "zeros.ipynb": "unpacks to 2 MiB, over the 1 MiB limit"}
+    assert refused(max_total_mib=3, max_ratio=2000.0) == {
+        "part2.ipynb": "the archive unpacks to more than 3 MiB", "zeros.ipynb": "the archive unpacks to more than 3 MiB"}
+    assert refused(max_entries=5, max_ratio=2000.0) == {"small.ipynb": "more than 5 entries in the archive",
+                                                        "last.ipynb": "more than 5 entries in the archive"}
 
 
 def test_make_grade_reviews_the_class(graded):

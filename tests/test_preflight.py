@@ -67,6 +67,21 @@ def fake_bwrap(folder):
     return path
 
 
+def test_a_bwrap_that_cannot_start_is_named_so_not_taken_for_an_old_one(tmp_path):
+    """The sandbox's check starts an empty sandbox before it tries bwrap's size-limited tmpfs:
+    where user namespaces are off, the message says that no sandbox starts and why (what
+    bwrap said, the sysctl to set), not that this bwrap is too old for --size."""
+    from backprop_course.grader.sandbox import SandboxUnavailableError, ready
+
+    bwrap = fake_bwrap(tmp_path)
+    with pytest.raises(SandboxUnavailableError) as stop:
+        ready(str(bwrap))
+    message = str(stop.value)
+    assert f"{bwrap} failed to start an empty sandbox" in message and NO_USERNS in message, message
+    assert "unprivileged user namespaces are allowed" in message, message
+    assert "size-limited tmpfs" not in message and "0.10" not in message, message
+
+
 def test_make_grade_stops_before_the_first_student(tmp_path, nbgrader_env):
     """`make grade`'s command line, with a bwrap that is there but cannot start."""
     env = {k: v for k, v in nbgrader_env.items() if k != "BACKPROP_SANDBOX"}
@@ -76,6 +91,7 @@ def test_make_grade_stops_before_the_first_student(tmp_path, nbgrader_env):
                           "grade", "--jobs", "2"], cwd=course, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode != 0, run.stdout[-3000:]
     assert STOP in run.stderr and str(bwrap) in run.stderr and NO_USERNS in run.stderr, run.stderr[-3000:]
+    assert "failed to start an empty sandbox" in run.stderr and "size-limited tmpfs" not in run.stderr, run.stderr[-3000:]
     assert "3/5 feedback" not in run.stdout
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert [a.name for a in gradebook.assignments] == sorted(NOTEBOOK)  # release/ did run

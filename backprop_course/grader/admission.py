@@ -200,7 +200,7 @@ class _ReadThroughIntake:
 
         parent = self.parent
         self.admission = Admission(parent) if isinstance(parent, BaseConverter) and parent.assignments else None
-        self.limits = self.admission.limits if self.admission else submission_limits(parent=parent)
+        self.limits = self.admission.limits if self.admission else submission_limits(self.config, parent)
 
     def from_filename(self, filename, resources=None, **kw):
         """nbconvert's from_filename, reading through :func:`.intake.read_path`."""

@@ -9,6 +9,7 @@ not go on explaining a mutant that has since changed. It exits with status 1 whe
 mutant is not listed, or a listed one is no longer a survivor with that change.
 
     python -m backprop_course.tools.mutants     # in the course root, after `mutmut run`
+    python -m backprop_course.tools.mutants backprop_course/grader/lms.py   # one module's verdict
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ TARGET = 0.90
 #: mutmut's statuses that count as the tests noticing the mutant (a timeout: it made them hang)
 DETECTED = {"killed", "timeout", "segfault"}
 #: a README row: | `mutant name` | `the mutated line` | why it is equivalent |
-LISTED = re.compile(r"^\|\s*`(backprop_course\.[^`]+__mutmut_\d+)`\s*\|\s*`(.+?)`\s*\|(.+)\|\s*$", re.M)
+LISTED = re.compile(r"^\|\s*`((?:backprop_course|answers)\.[^`]+__mutmut_\d+)`\s*\|\s*`(.+?)`\s*\|(.+)\|\s*$", re.M)
 
 
 def modules(root=ROOT):
@@ -63,10 +64,22 @@ def added_lines(patch):
     return [line[1:].strip() for line in patch.splitlines() if line.startswith("+") and not line.startswith("+++")]
 
 
-def main(root=ROOT):
-    equivalent = listed(root)
+def module_of(path):
+    """The dotted name mutmut gives the file's mutants: backprop_course/grader/lms.py -> backprop_course.grader.lms."""
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def main(root=ROOT, only=()):
+    """The verdict on every module of ``only_mutate``, or on those of ``only`` (paths as listed there)."""
+    paths = modules(root)
+    unknown = [path for path in only if path not in paths]
+    if unknown:
+        raise SystemExit(f"not in pyproject.toml's only_mutate: {', '.join(unknown)}")
+    paths = [path for path in paths if path in only] if only else paths
+    equivalent = {name: why for name, why in listed(root).items()
+                  if any(name.startswith(module_of(path) + ".") for path in paths)}
     problems, rows, survivors = [], [], []
-    for path in modules(root):
+    for path in paths:
         found = statuses(path, root)
         count = Counter(found.values())
         unchecked = [name for name, status in found.items() if status == "not checked"]
@@ -117,4 +130,4 @@ def _order(name):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(only=sys.argv[1:]))
