@@ -40,11 +40,13 @@ def plot_confusion_matrix(matrix, ax, shares=False, highlight=None):
     # the image shows the off-diagonal errors: the diagonal's counts would make every error look pale
     errors = np.where(np.eye(len(matrix), dtype=bool), 0, shown)
     ax.imshow(errors, cmap="Oranges", vmin=0, vmax=max(errors.max(), 1e-12))  # one hue: read by lightness
+    dark = 0.5 * errors.max()
     for (t, r), value in np.ndenumerate(shown):
         text = f"{value:.0%}" if shares else str(value)
         if value or t == r:
-            ax.text(r, t, text, ha="center", va="center", fontsize=7,
-                    color=palette.BLACK if t != r else palette.BLUE, fontweight="bold" if t == r else "normal")
+            colour = palette.BLUE if t == r else ("white" if errors[t, r] > dark else palette.BLACK)  # readable on its cell
+            ax.text(r, t, text, ha="center", va="center", fontsize=7, color=colour,
+                    fontweight="bold" if t == r else "normal")
     if highlight is not None:
         t, r = highlight
         ax.add_patch(Rectangle((r - 0.5, t - 0.5), 1, 1, fill=False, edgecolor=palette.BLUE, linewidth=2.5))
@@ -64,8 +66,10 @@ def describe_confusion(matrix):
 
 
 def plot_digits(images, true, read, ax, columns=8):
-    """8×8 images in a grid on one Axes, each labelled 'true → read' (dark on light, like ink)."""
+    """8×8 images in a grid on one Axes, each labelled 'true → read', or its digit alone when ``read`` is
+    None (dark on light, like ink)."""
     images = np.asarray(images, dtype=float).reshape(len(images), 8, 8) if len(images) else np.zeros((0, 8, 8))
+    columns = max(1, min(columns, len(images)))
     rows = max(1, int(np.ceil(len(images) / columns)))
     canvas = np.full((rows * 10, columns * 10), np.nan)
     for k, image in enumerate(images):
@@ -74,8 +78,9 @@ def plot_digits(images, true, read, ax, columns=8):
     ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     for k in range(len(images)):
         r, c = divmod(k, columns)
-        ax.text(c * 10 + 5, r * 10 + 0.3, f"{true[k]} → {read[k]}", ha="center", va="bottom", fontsize=7,
-                color=palette.WARNING_TEXT if true[k] != read[k] else palette.BLACK)
+        wrong = read is not None and true[k] != read[k]
+        ax.text(c * 10 + 5, r * 10 + 0.3, str(true[k]) if read is None else f"{true[k]} → {read[k]}", ha="center",
+                va="bottom", fontsize=7, color=palette.WARNING_TEXT if wrong else palette.BLACK)
     ax.set_axis_off()
     if not len(images):
         ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
