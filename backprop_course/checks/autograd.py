@@ -92,7 +92,8 @@ def judge_local_backward(case, observed, reveal):
     compare(f"out.data of out = {shown}", observed["out"], case.expected["out"], reveal=reveal)
     suspects = case.suspects()
     if "raised" in observed:
-        suspects.blame(f"out._backward() of out = {shown}", raises(observed["raised"], "grad_a"))
+        kind = observed["raised"].split(":")[0]
+        suspects.blame(f"out._backward() of out = {shown}, which raised {kind},", raises(observed["raised"], "grad_a"))
         raise WrongAnswer(f"out._backward() of out = {shown} raised {observed['raised']}")
     held = " (it held an earlier user's share)" if s["earlier"][0] is not None else ""
     _compare_grad(suspects, f"a.grad after out = {shown} and out._backward(){held}", observed["grad_a"],
@@ -268,8 +269,9 @@ def _trusted_model(recorded):
 
 
 def fingerprint(theta, seed):
-    """16 numbers that tell parameter vectors apart: θ along 16 seeded random directions (all of θ
-    is thousands of numbers, too many to record for every known mistake)."""
+    """16 numbers that tell parameter vectors apart: θ along 16 seeded random directions (all of θ is
+    thousands of numbers, too many to record for every known mistake, or for a grading probe to print
+    twice: the grader keeps 200,000 characters of a cell's output)."""
     theta = np.asarray(theta, dtype=float).reshape(-1)
     return np.random.default_rng(seed).normal(size=(FINGERPRINT, theta.size)) @ theta
 
@@ -302,8 +304,8 @@ def probe_digits(MLP, sgd_step, s, recorded):
         for start in range(0, len(y), s["batch_size"]):
             batch = order[start:start + s["batch_size"]]
             sgd_step(model, X[batch], y[batch], s["learning_rate"], s["weight_decay"])
-        if epoch == 0:
-            first = plain(_flat([p.data for p in model.parameters()]))
+        if epoch == 0:  # the parameters after it, seen along the fingerprint's directions: a grading probe's
+            first = plain(fingerprint(_flat([p.data for p in model.parameters()]), s["seed"] + 2))  # output is capped
     return {"first": first, "final": plain(_flat([p.data for p in model.parameters()])),
             "own": model_class is MLP}
 
@@ -313,12 +315,12 @@ def judge_digits(case, observed, reveal):
     s = case.scenario
     sizes = s["sizes"]
     size = sum(m * n + n for m, n in zip(sizes[:-1], sizes[1:]))
-    theta, first = np.asarray(observed["final"], dtype=float), np.asarray(observed["first"], dtype=float)
-    if theta.shape != (size,) or first.shape != (size,):
+    theta = np.asarray(observed["final"], dtype=float)
+    if theta.shape != (size,) or np.shape(observed["first"]) != (FINGERPRINT,):
         raise WrongAnswer(f"The model's parameters changed their shapes during training ({theta.size} numbers, "
                           f"expected {size})." + _own(observed))
     case.suspects().compare(Plural(f"The parameters after the first epoch (seen along {FINGERPRINT} directions)"),
-                            fingerprint(first, s["seed"] + 2), case.expected["first"], "first", reveal)
+                            observed["first"], case.expected["first"], "first", reveal)
     if not np.all(np.isfinite(theta)):
         raise WrongAnswer("The parameters became nan or inf during training." + _own(observed))
     X_test, y_test = digits_data(s)["test"]
