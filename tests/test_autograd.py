@@ -275,3 +275,30 @@ def test_the_stated_settings_read_95_percent_of_the_public_test_digits():
     _, theta = _train_digits(s, ra.LECTURE)
     X_test, y_test = digits.split(*digits.load(), seed=0)["test"]
     assert np.mean(predict(theta, s["sizes"], X_test) == y_test) >= 0.95
+
+
+def _descendants(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _descendants(child)
+
+
+@pytest.mark.parametrize("make,controls,says", [
+    (lambda: graph_stepper(GRAPH, FRAMES), lambda w: [w.back_button, w.step_button, w.all_button, w.reset_button,
+                                                      w.readout], lambda w: "Backward step" in w.readout.value),
+    (lambda: confusion_explorer(Y, READ, IMAGES), lambda w: [w.shares_toggle, w.true_dropdown, w.read_dropdown,
+                                                             w.readout], lambda w: "read as <b>2</b>" in w.readout.value),
+    (lambda: error_browser(IMAGES, Y, READ), lambda w: [w.class_dropdown, w.page_slider, w.readout],
+     lambda w: "read wrong" in w.readout.value),
+], ids=["graph stepper", "confusion explorer", "error browser"])
+def test_lecture_7s_widgets_display(make, controls, says):
+    """Displaying the object shows its widget tree: its controls, a drawn figure with a text alternative, a readout."""
+    w = make()
+    bundle = w._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.ui.model_id
+    shown = {widget.model_id for widget in _descendants(w.ui)}
+    missing = [c.description or type(c).__name__ for c in controls(w) if c.model_id not in shown]
+    assert not missing, f"not displayed: {missing}"
+    assert w.image.model_id in shown and bytes(w.image.value).startswith(PNG) and len(w.image.tooltip) > 40
+    assert says(w)
