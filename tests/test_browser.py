@@ -697,9 +697,28 @@ LECTURE_7 = "notebooks/07_autodiff_and_generalisation.ipynb"
 ASSIGNMENT_04 = "release/04_autograd/autograd.ipynb"
 
 
-def test_lecture_7_steps_through_a_backward_pass_and_shows_the_digits_it_gets_wrong(page):
+JS_RUN_UP_TO = """async ([id, marker]) => {
+    const app = window.jupyterapp;
+    app.shell.activateById(id);
+    const panel = app.shell.currentWidget;
+    const notebook = panel.content;
+    notebook.activeCellIndex = notebook.widgets.findIndex(c => c.model.sharedModel.getSource().includes(marker));
+    await app.commands.execute('notebook:run-all-above');
+    await app.commands.execute('notebook:run-cell');
+    for (let i = 0; i < 1200; i++) {
+        const busy = notebook.widgets.some(c => c.model.type === 'code' && c.node.querySelector('.jp-InputArea-prompt')
+            && c.node.querySelector('.jp-InputArea-prompt').textContent.includes('*'));
+        if (!busy && panel.sessionContext.session.kernel.status === 'idle') return notebook.activeCellIndex;
+        await new Promise(r => setTimeout(r, 100));
+    }
+    return -1;
+}"""
+
+
+def test_lecture_7_steps_through_a_backward_pass(page):
+    """The lecture up to its graph stepper (not its training on the digits, which test_lectures runs), then a click."""
     panel_id = page.evaluate(JS_OPEN, LECTURE_7)
-    assert page.evaluate(JS_RUN_ALL, panel_id), "run-all did not finish"
+    assert page.evaluate(JS_RUN_UP_TO, [panel_id, "stepper = graph_stepper("]) > 0, "the cells did not finish"
     panel = page.locator(f"#{panel_id}")
     assert panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                          has_text="Error").count() == 0
@@ -712,10 +731,8 @@ def test_lecture_7_steps_through_a_backward_pass_and_shows_the_digits_it_gets_wr
     stepper.locator(".widget-button", has_text="Backward step").click()
     page.wait_for_function("(el) => el.innerText.includes('step 4 of')", arg=readout.element_handle(), timeout=60_000)
     assert stepper.locator("img").first.get_attribute("src") != before, "the graph was not redrawn"
+    assert stepper.locator("img").first.get_attribute("title").startswith("A computational graph")
     shot(page, "13_lecture7_graph_stepper", stepper)
-    errors = panel.locator(".widget-html", has_text="read wrong").last    # the error browser's readout
-    errors.wait_for(state="visible", timeout=60_000)
-    assert re.search(r"\d+ sample\(s\) read wrong", errors.inner_text())
 
 
 def test_validate_on_04_names_a_mistake(page):
