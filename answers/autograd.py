@@ -216,7 +216,7 @@ def backward_case(*, seed=0, leaves=3, nodes=6):
         if _each_named(played, {"grads": expected}, ["grads"]):
             s = {"nodes": [{"data": v, **spec} for v, spec in zip(values, graph)], "root": len(graph) - 1}
             return Case(s, {"grads": expected}, suspects(replay), {"local": local})
-    raise ValueError(f"no graph of {leaves} leaves and {nodes} operations tells backward()'s mistakes apart")
+    raise Unsound(f"no graph of {leaves} leaves and {nodes} operations tells backward()'s mistakes apart")
 
 
 # --- a training step with L2 weight decay ------------------------------------------------------------
@@ -412,7 +412,7 @@ def early_stopping_case(*, seed=0, max_epochs=12, patience=3, n=40, classes=3, s
         if _each_named(played, right, ["history", "final"]):
             return Case(s, right, suspects(replay), {"states": [x.tolist() for x in states],
                                                      "logits": [{k: v.tolist() for k, v in e.items()} for e in logits]})
-    raise ValueError(f"no early-stopping scenario of {max_epochs} epochs and patience {patience} tells its mistakes apart")
+    raise Unsound(f"no early-stopping scenario of {max_epochs} epochs and patience {patience} tells its mistakes apart")
 
 
 def _each_named(played, right, keys):
