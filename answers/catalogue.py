@@ -1165,9 +1165,11 @@ MISTAKES_03 = [
 
 
 def _build():
+    from .catalogue_autograd import A4, CORRECT_04, MISTAKES_04  # 04_autograd's, in a module of its own
+
     catalogue = []
     for assignment, correct, mistakes in ((A1, CORRECT_01, MISTAKES_01), (A2, CORRECT_02, MISTAKES_02),
-                                         (A3, CORRECT_03, MISTAKES_03)):
+                                         (A3, CORRECT_03, MISTAKES_03), (A4, CORRECT_04, MISTAKES_04)):
         short = assignment[:2]
         catalogue.append(Submission(assignment, f"{short}-reference", reference_cells(assignment),
                                     {exercise: "" for exercise in EXERCISES[assignment]},

@@ -96,6 +96,61 @@ def _fixed(step):
     return lambda h: step
 
 
+def _added_in_place(grad, contribution):
+    """grad += contribution on an array: numpy refuses a contribution of a larger (broadcast) shape"""
+    grad = np.array(grad, dtype=float)
+    grad += contribution
+    return grad
+
+
+def _squares(arrays):
+    return sum(float(np.sum(np.asarray(a) ** 2)) for a in arrays)
+
+
+def _depth_first(root, once=True):
+    """the nodes a depth-first search from the root reaches, each after its children (once: each node once)"""
+    order, seen = [], set()
+
+    def visit(node):
+        if once and id(node) in seen:
+            return
+        seen.add(id(node))
+        for child in node._prev:
+            visit(child)
+        order.append(node)
+
+    visit(root)
+    return order
+
+
+def _breadth_first(root):
+    """the nodes by their distance from the root, nearest first: a node may come before a farther user"""
+    order, seen, queue = [], {id(root)}, [root]
+    while queue:
+        node = queue.pop(0)
+        order.append(node)
+        for child in node._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                queue.append(child)
+    return order
+
+
+def _preorder(root):
+    """a depth-first search that puts each node before its children"""
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            order.append(node)
+            for child in node._prev:
+                visit(child)
+
+    visit(root)
+    return order
+
+
 _ONE_SIDED = (lambda f_plus, f_0, f_minus, h: (f_plus - f_0) / h,        # forward
               lambda f_plus, f_0, f_minus, h: (f_0 - f_minus) / h)       # backward
 
@@ -115,7 +170,8 @@ TABLE = [
           sigmoid_prime=lambda net, o: net * (1 - net)),
     known("relu-derivative-wrong",
           {"relu_prime": lambda net, o: o},                  # ReLU itself
-          {"relu_prime": lambda net, o: np.sign(net)}),      # −1 for net < 0
+          {"relu_prime": lambda net, o: np.sign(net)},       # −1 for net < 0
+          {"relu_local": lambda x, out: out}),               # 04: a Value's relu, its backward by ReLU itself
     known("loss-no-half",
           loss=lambda t, y_hat: (t - y_hat) ** 2,
           loss_derivative=lambda t, y_hat: 2 * (y_hat - t)),
@@ -270,6 +326,51 @@ TABLE = [
           epoch_batch_loss=lambda losses, sizes: losses[-1]),
     known("batch-loss-after-step",
           recorded_batch_loss=lambda at_forward, after_step: after_step()),
+    # --- 04_autograd: the local backward of each operation ----------------------------------------
+    known("grad-overwritten",
+          accumulated=lambda grad, contribution: contribution),
+    known("upstream-gradient-dropped",
+          chained=lambda local, g: local * np.ones_like(g)),
+    known("broadcast-not-summed",
+          {"reduced": lambda contribution, shape: contribution},                          # grad = grad + share
+          {"reduced": lambda contribution, shape: contribution, "accumulated": _added_in_place}),  # grad += share
+    known("power-rule-off-by-one",
+          {"power_local": lambda x, n: n * x ** n},
+          {"power_local": lambda x, n: n * x ** (n - 2)},
+          {"power_local": lambda x, n: (n - 1) * x ** (n - 1)}),
+    known("tanh-derivative-of-input",
+          tanh_local=lambda x, out: 1 - x ** 2),
+    # --- 04_autograd: backward() -----------------------------------------------------------------
+    known("topological-order-wrong",
+          {"visit_order": lambda root: _depth_first(root)},                # the topological order, not reversed
+          {"visit_order": _breadth_first},                                   # nearest the root first
+          {"visit_order": _preorder}),                                       # a node before its children
+    known("node-visited-twice",
+          visit_order=lambda root: _depth_first(root, once=False)[::-1]),
+    known("backward-not-seeded",
+          seed=lambda data: np.zeros_like(data)),
+    # --- 04_autograd: a training step with L2 weight decay, and early stopping ----------------------
+    known("grads-not-zeroed",
+          zeroed=lambda grad: grad),
+    known("l2-gradient-factor",
+          {"l2_gradient": lambda W, weight_decay: 2 * weight_decay * W},               # of λ/2·‖W‖², the ½ dropped
+          {"l2_gradient": lambda W, weight_decay: 2 * weight_decay * W,                # of λ·‖W‖², both
+           "l2_penalty": lambda weights, biases, weight_decay: weight_decay * _squares(weights)},
+          {"l2_gradient": lambda W, weight_decay: 0.5 * weight_decay * W},             # the square's 2 dropped
+          {"l2_gradient": lambda W, weight_decay: W}),                                 # λ dropped
+    known("l2-on-biases",
+          {"bias_decay": lambda b, weight_decay: weight_decay * b},
+          {"bias_decay": lambda b, weight_decay: weight_decay * b,
+           "l2_penalty": lambda weights, biases, weight_decay: 0.5 * weight_decay * _squares(weights + biases)}),
+    known("evaluated-on-training-set",
+          selection_split=lambda data: data["train"]),
+    known("selected-on-test-set",
+          selection_split=lambda data: data["test"]),
+    known("patience-off-by-one",
+          {"patience_over": lambda waited, patience: waited > patience},
+          {"patience_over": lambda waited, patience: waited >= patience - 1}),
+    known("best-not-restored",
+          restored=lambda best, last: last),
     # --- 01_neuron: the forward pass, last: 02 gives it, so a tie there goes to 02's own mistakes
     # (with every hidden ReLU off, a network that ignores the bias and one that never updates it
     # end a step with the same weights)

@@ -264,6 +264,92 @@ class Equations:
         """an epoch's loss is the plain mean of its K batch losses, (1/K) Σ_k e_k (sizes: each batch's)"""
         return np.mean(losses)
 
+    # --- 04_autograd: the local backward of each operation (lecture 7; ``reference_autograd.Value``) ----
+    def chained(self, local, g):
+        """a node's share of its user's gradient: ∂out/∂node · out.grad, the chain rule (local: out's shape)"""
+        return local * g
+
+    def reduced(self, contribution, shape):
+        """the share summed back to the node's own shape, over the axes broadcasting added (``unbroadcast``)"""
+        return unbroadcast(contribution, shape)
+
+    def accumulated(self, grad, contribution):
+        """node.grad += contribution: each user adds its share (a node used twice gets both)"""
+        return grad + contribution
+
+    def power_local(self, x, n):
+        """∂(xⁿ)/∂x = n·xⁿ⁻¹"""
+        return n * x ** (n - 1)
+
+    def exp_local(self, x, out):
+        """∂exp(x)/∂x = exp(x) = out"""
+        return out
+
+    def log_local(self, x):
+        """∂log(x)/∂x = 1/x"""
+        return 1 / x
+
+    def tanh_local(self, x, out):
+        """∂tanh(x)/∂x = 1 − tanh²(x) = 1 − out²"""
+        return 1 - out ** 2
+
+    def relu_local(self, x, out):
+        """∂relu(x)/∂x = 1 where x > 0, else 0"""
+        return (np.asarray(x) > 0).astype(float)
+
+    def matmul_grads(self, a, b, g):
+        """out = a @ b: (∂e/∂a, ∂e/∂b) = (g @ bᵀ, aᵀ @ g), each the shape of its operand"""
+        return g @ b.T, a.T @ g
+
+    # --- 04_autograd: backward() ---------------------------------------------------------------------------
+    def visit_order(self, root):
+        """the nodes whose _backward runs, in order: a topological order of the graph reversed, so that a
+        node comes after every node that uses it (a depth-first search from the root, each node once)"""
+        order, seen = [], set()
+
+        def visit(node):
+            if id(node) not in seen:
+                seen.add(id(node))
+                for child in node._prev:
+                    visit(child)
+                order.append(node)
+
+        visit(root)
+        return order[::-1]
+
+    def seed(self, data):
+        """∂root/∂root = 1, in the root's shape"""
+        return np.ones_like(data)
+
+    # --- 04_autograd: a training step with L2 weight decay, and early stopping ----------------------------
+    def zeroed(self, grad):
+        """a parameter's gradient before the step's backward(): zero (it holds the last step's otherwise)"""
+        return np.zeros_like(grad)
+
+    def l2_penalty(self, weights, biases, weight_decay):
+        """(λ/2) Σ_k ‖W_k‖², of the weights only (biases: not decayed)"""
+        return 0.5 * weight_decay * sum(float(np.sum(W ** 2)) for W in weights)
+
+    def l2_gradient(self, W, weight_decay):
+        """∂/∂W of (λ/2)‖W‖² = λ·W"""
+        return weight_decay * W
+
+    def bias_decay(self, b, weight_decay):
+        """the penalty's gradient for a bias: 0 (biases are not decayed)"""
+        return np.zeros_like(b)
+
+    def selection_split(self, data):
+        """the samples an epoch is chosen on: the validation split"""
+        return data["val"]
+
+    def patience_over(self, waited, patience):
+        """stop once `patience` epochs in a row brought no better validation accuracy"""
+        return waited >= patience
+
+    def restored(self, best, last):
+        """the parameters the model ends with: those of its best epoch (saved as copies)"""
+        return best
+
 
 #: the equations as the lecture gives them
 LECTURE = Equations()
@@ -309,6 +395,18 @@ class Neuron:
         eta = eq.learning_rate(learning_rate)
         self.weights = eq.weight_step(self.weights, eta, self.delta_j, self.o_i)  # w ← w − η·δ·o_i
         self.bias = eq.bias_step(self.bias, eta, self.delta_j)                    # b ← b − η·δ
+
+
+def unbroadcast(grad, shape):
+    """``grad`` summed down to ``shape``: over the leading axes broadcasting added, and over each axis where
+    ``shape`` has size 1 (assignment 04 gives its students the same helper)."""
+    grad = np.asarray(grad, dtype=float)
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
 
 
 def _random():

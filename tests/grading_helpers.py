@@ -23,6 +23,8 @@ _FORWARD_RIGHT = "Network.forward is right: the mistake is in backward or train"
 _NO_LOSS = "one backward() step computes no loss: the mistake is in train's loss"
 _SMALL_LOGITS = "on logits of size about 2 nothing overflows or underflows: the mistake shows at ±1000"
 _ONE_SAMPLE = "one backward() step is one sample's: the mistake is in train's loop over the samples"
+_OTHER_OPERATIONS = "it tests other operations than the one whose backward is wrong"
+_NO_BROADCAST = "no operand is broadcast there: the mistake shows when a row is added to every sample"
 #: the test cells of a mistaken exercise that rightly pass, and why. Every other test cell of
 #: that exercise must fail, and name the mistake (a diagnosis that breaks in one cell shows).
 RIGHTLY_PASSING = {
@@ -72,6 +74,11 @@ RIGHTLY_PASSING = {
                                                            "the spirals to 90 %: it shows in one epoch's steps"},
     "03-sgd-np-random": {"test_sgd_epoch_accuracy": "np.random's order is as good an order: it shows in one epoch's "
                                                     "steps, on the rng it was given"},
+    # 04_autograd: a mistake in one operation's backward fails the test cell of that operation only
+    **{name: {"test_value_arithmetic": _OTHER_OPERATIONS, "test_value_arrays": _OTHER_OPERATIONS}
+       for name in ("04-value-exp-without-upstream", "04-value-tanh-of-input", "04-value-relu-by-relu")},
+    "04-value-power-exponent-kept": {"test_value_functions": _OTHER_OPERATIONS, "test_value_arrays": _OTHER_OPERATIONS},
+    "04-value-no-unbroadcast": {"test_value_arithmetic": _NO_BROADCAST, "test_value_functions": _NO_BROADCAST},
 }
 
 #: cells of RIGHTLY_PASSING whose hidden scenario the mistake may still fail (training that reaches

@@ -865,3 +865,57 @@ def test_validate_on_03(page, lab, student, expected):
         assert kinds == ["validation-failed"], text
         assert expected in text and "Success!" not in text
     _close(page, dialog)
+
+# ------------------------------------------------------------------------ lecture 7 and assignment 04
+
+LECTURE_7 = "notebooks/07_autodiff_and_generalisation.ipynb"
+ASSIGNMENT_04 = "release/04_autograd/autograd.ipynb"
+
+
+JS_RUN_UP_TO = """async ([id, marker]) => {
+    const app = window.jupyterapp;
+    app.shell.activateById(id);
+    const panel = app.shell.currentWidget;
+    const notebook = panel.content;
+    notebook.activeCellIndex = notebook.widgets.findIndex(c => c.model.sharedModel.getSource().includes(marker));
+    await app.commands.execute('notebook:run-all-above');
+    await app.commands.execute('notebook:run-cell');
+    for (let i = 0; i < 1200; i++) {
+        const busy = notebook.widgets.some(c => c.model.type === 'code' && c.node.querySelector('.jp-InputArea-prompt')
+            && c.node.querySelector('.jp-InputArea-prompt').textContent.includes('*'));
+        if (!busy && panel.sessionContext.session.kernel.status === 'idle') return notebook.activeCellIndex;
+        await new Promise(r => setTimeout(r, 100));
+    }
+    return -1;
+}"""
+
+
+def test_lecture_7_steps_through_a_backward_pass(page):
+    """The lecture up to its graph stepper (not its training on the digits, which test_lectures runs), then a click."""
+    panel_id = page.evaluate(JS_OPEN, LECTURE_7)
+    assert page.evaluate(JS_RUN_UP_TO, [panel_id, "stepper = graph_stepper("]) > 0, "the cells did not finish"
+    panel = page.locator(f"#{panel_id}")
+    assert panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                         has_text="Error").count() == 0
+    stepper = panel.locator(".jp-OutputArea-output:has(.widget-button:has-text('Backward step'))").last
+    stepper.wait_for(state="visible", timeout=60_000)
+    stepper.scroll_into_view_if_needed()
+    readout = stepper.locator(".widget-html").first
+    assert "step 3 of" in readout.inner_text()          # the lecture's cell shows its third step
+    before = stepper.locator("img").first.get_attribute("src")
+    stepper.locator(".widget-button", has_text="Backward step").click()
+    page.wait_for_function("(el) => el.innerText.includes('step 4 of')", arg=readout.element_handle(), timeout=60_000)
+    assert stepper.locator("img").first.get_attribute("src") != before, "the graph was not redrawn"
+    assert stepper.locator("img").first.get_attribute("title").startswith("A computational graph")
+    shot(page, "13_lecture7_graph_stepper", stepper)
+
+
+def test_validate_on_04_names_a_mistake(page):
+    panel_id = page.evaluate(JS_OPEN, ASSIGNMENT_04)
+    sources = _catalogue_cells("04-step-grads-not-zeroed")
+    assert page.evaluate(JS_SET_SOLUTIONS, [panel_id, sources]) == len(sources) == 5
+    dialog, kinds, text = _validate(page, panel_id)
+    shot(page, "14_validate_04_grads_not_zeroed")
+    assert kinds == ["validation-failed"], text
+    assert "grads-not-zeroed" in text and "Success!" not in text
+    _close(page, dialog)

@@ -44,6 +44,7 @@ from answers.oracle import TwoLayerNet, numerical_gradient, phi
 from answers.reference import LECTURE, Equations
 from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules
 from grading_helpers import NAMED_IF_FAILING, RIGHTLY_PASSING
+import autograd_played
 
 #: the reference against the oracle: the oracle's error (≈1e-10) after a few steps,
 #: well inside the tolerance the checks allow a student (core.RTOL, core.ATOL)
@@ -97,7 +98,8 @@ def run(name, public=False, secret=None):
     public=False judges every call as the grader does: on the case the answers compute (a
     hidden call on its written seed), with trusted stand-ins. public=True runs the test cells as
     the released notebook has them, without the hidden tests, in the student's kernel: on the
-    recorded public cases (``backprop_course/checks/public/``), the given code cells run too.
+    recorded public cases (``backprop_course/checks/public/``). The given code cells run in both (04's
+    Value calls the given unbroadcast).
     """
     submission = BY_NAME[name]
     namespace = {"__name__": "__main__"}
@@ -107,7 +109,7 @@ def run(name, public=False, secret=None):
     with contextlib.redirect_stdout(io.StringIO()), as_graded:
         for cell in source_notebook(submission.assignment).cells:
             meta = _meta(cell)
-            if public and cell.cell_type == "code" and meta.get("grade_id", "").startswith("given"):
+            if cell.cell_type == "code" and meta.get("grade_id", "").startswith("given"):  # as the kernel runs them
                 exec(compile(cell.source, f"<{meta['grade_id']}>", "exec"), namespace)
             if meta.get("solution"):
                 exec(compile(submission.cells[meta["grade_id"]], f"<{name}:{meta['grade_id']}>", "exec"), namespace)
@@ -182,7 +184,7 @@ def test_lecture_4s_update_passes_the_public_tests(name):
 
 
 #: assignments whose every catalogue mistake must be caught, and named, by a public test
-PUBLICLY_CAUGHT = ("01_neuron", "02_backprop", "03_vectorised")
+PUBLICLY_CAUGHT = ("01_neuron", "02_backprop", "03_vectorised", "04_autograd")
 
 
 @pytest.mark.parametrize("submission", [s for s in CATALOGUE if not s.correct and s.assignment in PUBLICLY_CAUGHT],
@@ -461,6 +463,7 @@ def _outcomes(eq):
     for h in (1e-5, 0.1):  # 0.1: a step set inside grad_check shows against a large h
         cases[f"grad_check, h = {h}"] = lambda h=h: _grad_check_case(eq, x, h)
     cases["mini-batch epoch"] = lambda: _epoch_case(eq)
+    cases.update(autograd_played.outcomes(eq))  # 04_autograd
     outcomes = {}
     with np.errstate(all="ignore"):  # derivative-of-net diverges, as it does in the checks
         for case, compute in cases.items():
@@ -610,7 +613,8 @@ def played_by(eq):
             "dense_forward": lambda x, W, b: reference.dense_forward(x, W, b, eq),
             "dense_backward": lambda dout, cache: reference.dense_backward(dout, cache, eq),
             "softmax_cross_entropy": lambda logits, y: reference.softmax_cross_entropy(logits, y, eq),
-            "grad_check": lambda f, x, h=1e-5: reference.grad_check(f, x, h, eq), "sgd_epoch": sgd_epoch}
+            "grad_check": lambda f, x, h=1e-5: reference.grad_check(f, x, h, eq), "sgd_epoch": sgd_epoch,
+            **autograd_played.played_by(eq)}
 
 
 def played(eq):

@@ -16,6 +16,7 @@ EXPECTED = [
     "04_backpropagation.ipynb",
     "05_neurons_to_matrices.ipynb",
     "06_batches_and_classification.ipynb",
+    "07_autodiff_and_generalisation.ipynb",
 ]
 
 

@@ -753,26 +753,28 @@ def test_canvas_and_moodle_exports_of_the_graded_class(graded):
     ada_01 = points(scores["ada", "01_neuron"][0] * 0.5)
     canvas = read_csv(course / "canvas_grades.csv")
     canvas_rules(canvas, {"101", "102", "103", "104"})
-    # 03_vectorised is in source/ but nobody handed it in: its column is there, and empty
+    # 03_vectorised and 04_autograd are in source/ but nobody handed them in: their columns are there, and empty
     assert canvas == [
-        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_neuron", "02_backprop", "03_vectorised"],
-        ["Hopper, Jr., Grace", "102", "", "", "", "7.2", "13.5", ""],
-        ["Lovelace, Ada", "101", "", "", "", ada_01, "15", ""],
-        ["Noether, Emmy", "104", "", "", "", "", "", ""],
-        ["Türing, Álan", "103", "", "", "", "9", "", ""],
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_neuron", "02_backprop", "03_vectorised",
+         "04_autograd"],
+        ["Hopper, Jr., Grace", "102", "", "", "", "7.2", "13.5", "", ""],
+        ["Lovelace, Ada", "101", "", "", "", ada_01, "15", "", ""],
+        ["Noether, Emmy", "104", "", "", "", "", "", "", ""],
+        ["Türing, Álan", "103", "", "", "", "9", "", "", ""],
     ]
     moodle = read_csv(course / "moodle_grades.csv")
     moodle_rules(moodle, {"ada@example.org", "grace@example.org", "alan@example.org", "emmy@example.org"})
     rows = {row[2]: row for row in moodle[1:]}
     assert moodle[0] == ["First name", "Last name", "Email address", "01_neuron", "01_neuron feedback",
-                         "02_backprop", "02_backprop feedback", "03_vectorised", "03_vectorised feedback", "review"]
+                         "02_backprop", "02_backprop feedback", "03_vectorised", "03_vectorised feedback",
+                         "04_autograd", "04_autograd feedback", "review"]
     # grace and alan handed in the same notebook for 01_neuron: the review column says so (grader/review.py)
     assert rows["grace@example.org"][3:] == ["7.2", "late by 2 days (45.5 h): -1.8 points", "13.5",
-                                             "late by 1 day (1 s): -1.5 points", "", "",
+                                             "late by 1 day (1 s): -1.5 points", "", "", "", "",
                                              "01_neuron: similar to alan (100 %) (see report.html)"]
     assert rows["ada@example.org"][3] == ada_01 and rows["ada@example.org"][4].startswith("late by 10 days")
     assert rows["ada@example.org"][-1] == ""
-    assert rows["alan@example.org"][3:] == ["9", "", "", "", "", "", "01_neuron: similar to grace (100 %) (see report.html)"]
+    assert rows["alan@example.org"][3:] == ["9", "", "", "", "", "", "", "", "01_neuron: similar to grace (100 %) (see report.html)"]
     for log in exports.values():
         assert "not exported: guest" in log
 

@@ -5,7 +5,7 @@
 2. A lecture teaches an exercise; it does not hold its answer for copying (issue 25, "transfer, not
    transcription"): no function or class a lecture notebook defines passes all the public tests of an
    exercise that the student has still to do after that lecture (an assignment is practised after the
-   lectures that link to it: assignment 1 after lectures 1-3, 2 after 4-5, 3 after 6), except the
+   lectures that link to it: assignment 1 after lectures 1-3, 2 after 4-5, 3 after 6, 4 after 7), except the
    formulas every lecture derives and checks in code: assignment 1's sigmoid, ReLU, their
    derivatives and the loss. (The seed lecture's `backward`, quoted in lecture 4, is right for an
    output neuron and wrong for a hidden one: it passes a test of exercise 1, not the exercise.)
@@ -47,20 +47,27 @@ GRADED = {
     "02_backprop": {"Neuron": 4, "train": 6, "Network": 4},
     "03_vectorised": {"dense_forward": 3, "dense_backward": 2, "softmax_cross_entropy": 2, "grad_check": 3,
                       "sgd_epoch": 6},
+    "04_autograd": {"grad_check": 3, "Value": 1, "sgd_step": 5, "early_stopping": 5},
 }
 #: the last lecture before each assignment: a lecture after it may hold its answers
-LAST_LECTURE = {"01_neuron": 3, "02_backprop": 5, "03_vectorised": 6}
+LAST_LECTURE = {"01_neuron": 3, "02_backprop": 5, "03_vectorised": 6, "04_autograd": 7}
 #: the formulas every lecture derives and checks: a lecture may define them (assignment 1, exercises 1-3)
 FORMULAS = {("01_neuron", name) for name in ("sigmoid", "relu", "sigmoid_derivative", "relu_derivative", "loss",
                                              "loss_derivative")}
 
 
 def code_definitions(source: str) -> ast.Module:
-    """The imports, functions and classes of a cell, without the statements that run anything."""
+    """The imports, functions and classes of a cell, without the statements that run anything (but a function
+    made a method, ``Value.backward = backward``, as assignment 4 adds backward() to its Value)."""
     tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%")))
     tree.body = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
-                                                                 ast.ClassDef))]
+                                                                 ast.ClassDef)) or _attaches_a_method(node)]
     return tree
+
+
+def _attaches_a_method(node) -> bool:
+    return (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Attribute)
+            and isinstance(node.targets[0].value, ast.Name) and isinstance(node.value, ast.Name))
 
 
 def definitions(path: Path, cells=None) -> dict:

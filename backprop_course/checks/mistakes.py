@@ -144,6 +144,39 @@ MISTAKES = {
         "The epoch's loss is its last batch's loss only: keep the loss of every batch and return their mean.",
     "batch-loss-after-step":
         "A batch's loss is taken after its step: take it from softmax_cross_entropy at the forward pass, before the parameters change.",
+    # --- 04_autograd: the local backward of each operation ------------------------------------------------
+    "grad-overwritten":
+        "A local backward sets the gradient (`=`) instead of adding to it (`+=`): a node used twice, or by two users, gets the sum of their shares, self.grad += ….",
+    "upstream-gradient-dropped":
+        "A local backward leaves out out.grad: by the chain rule a node's share is its local derivative times the gradient that reached out, self.grad += (∂out/∂self)·out.grad.",
+    "broadcast-not-summed":
+        "A gradient keeps the broadcast shape: where an operand was broadcast (a bias row added to every sample), sum its share back to the operand's own shape, unbroadcast(…, self.data.shape).",
+    "power-rule-off-by-one":
+        "The power rule is off by one: ∂(xⁿ)/∂x = n·xⁿ⁻¹, the exponent lowered by one and n as the factor.",
+    "tanh-derivative-of-input":
+        "tanh′ was taken of the input: ∂tanh(x)/∂x = 1 − tanh²(x) = 1 − out², with out = tanh(x), not 1 − x².",
+    # --- 04_autograd: backward() ---------------------------------------------------------------------------
+    "topological-order-wrong":
+        "backward() runs a node's _backward before every node that uses it has added its share: order the nodes by a depth-first search from the root (a node after all the nodes it was computed from) and run their _backward in the reverse of that order.",
+    "node-visited-twice":
+        "backward() runs a node's _backward more than once: the depth-first search must remember the nodes it has visited (a set) and put each node in the order once.",
+    "backward-not-seeded":
+        "backward() starts from a zero gradient: set the root's own gradient to 1 first, self.grad = np.ones_like(self.data) (∂root/∂root = 1).",
+    # --- 04_autograd: a training step with L2 weight decay, and early stopping ----------------------------
+    "grads-not-zeroed":
+        "The gradients are not zeroed between steps: backward() adds to .grad, so each step must set every parameter's grad to 0 first (model.zero_grad()), or the last step's gradient is added again.",
+    "l2-gradient-factor":
+        "The L2 gradient has the wrong factor: ∂/∂W of (λ/2)·‖W‖² is λ·W (the ½ cancels the 2 of the square), added to W.grad; the loss adds (λ/2)·Σ‖W‖².",
+    "l2-on-biases":
+        "Weight decay is applied to the biases too: the contract decays the weights only, penalty (λ/2)·Σ‖W‖² and gradient λ·W; a bias steps by ∂e/∂b alone.",
+    "evaluated-on-training-set":
+        "The epochs are judged on the training samples: measure accuracy(model, *data['val']), the validation accuracy; the training accuracy keeps rising while the net overfits.",
+    "selected-on-test-set":
+        "The epoch is chosen on the test samples: choose on the validation split, data['val']; the test split is for one report at the end, or its accuracy no longer estimates new data.",
+    "patience-off-by-one":
+        "Training stops one epoch too early or too late: stop once `patience` epochs in a row brought no better validation accuracy (waited >= patience, waited counting those epochs).",
+    "best-not-restored":
+        "The model ends with its last epoch's parameters, not its best one's: save copies of the parameters when the validation accuracy improves (p.data.copy(): a reference changes as training goes on), and put them back at the end.",
     # --- 01_neuron: the forward pass, last: 02 gives it, so a tie there goes to 02's own mistakes -------
     "forward-ignores-bias":
         "The forward pass leaves out the bias: net = Σ_i w_i·o_i + b.",

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import backprop, neuron, vectorised  # noqa: F401 (defining the checks registers them)
+from . import autograd, backprop, neuron, vectorised  # noqa: F401 (defining the checks registers them)
 from .core import REGISTRY, Check, quiet  # noqa: F401 (REGISTRY: every check by name)
 
 MARK = "@@backprop-probe@@ "

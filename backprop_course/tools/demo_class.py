@@ -39,6 +39,13 @@ for student, plan in {  # 03_vectorised
     "ken": "03-softmax-gradient-not-averaged", "john": "03-correct-copies",
 }.items():
     CLASS[student]["03_vectorised"] = plan
+for student, plan in {  # 04_autograd
+    "ada": "04-correct-explicit", "grace": "04-correct-local-first", "alan": ("grad_check", "value"),
+    "barbara": BLANK, "edsger": "04-value-assign-not-add", "katherine": "04-backward-breadth-first",
+    "linus": "04-step-grads-not-zeroed", "margaret": "04-stopping-on-training-set", "donald": "04-value-power-exponent-kept",
+    "ken": "04-step-l2-on-biases", "john": "04-correct-einsum",
+}.items():
+    CLASS[student]["04_autograd"] = plan
 
 
 def handed_in(assignment, plan):
