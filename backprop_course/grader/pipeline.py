@@ -136,8 +136,22 @@ class Course:
             raise SystemExit("release/ not made: " + "\n".join(refusals))
         return kernel_only
 
+    def check_skipped_cells(self):
+        """SystemExit naming the cells, when a notebook of source/ has skip-when-grading tags that
+        would change grading (grader/skipping.py)."""
+        from . import skipping
+
+        refusals = []
+        for assignment in self.assignments:
+            for name in self.source_notebooks(assignment):
+                cells = nbformat.read(self.root / "source" / assignment / name, as_version=4).cells
+                refusals += [f"source/{assignment}/{name}: {why}" for why in skipping.refusals(cells)]
+        if refusals:
+            raise SystemExit("release/ not made:\n" + "\n".join(refusals))
+
     def release(self):
-        self.kernel_only_cells()  # refuses before nbgrader starts, with the cells named
+        self.kernel_only_cells()  # both refuse before nbgrader starts, with the cells named
+        self.check_skipped_cells()
         for assignment in self.assignments:
             result = self.api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:

@@ -10,7 +10,8 @@ sandbox, its limits, ``c.Execute.timeout``, the trusted verdicts of :class:`Grad
    fingerprint (:func:`backprop_course.checks.remote.package_fingerprint`);
 3. in that kernel, the blank release (``source/`` with the solutions cleared, hidden tests in)
    earns nothing, and then the assignment's reference solution (``source/`` itself) earns full
-   marks: a canary that fails if anything between the notebook and the gradebook is off.
+   marks: a canary that fails if anything between the notebook and the gradebook is off. Like
+   grading, it skips the demonstration cells tagged ``skip-when-grading`` (grader/skipping.py).
 
 Anything off raises :class:`PreflightError`, whose message says what is wrong and how to fix it.
 It runs once per process and assignment (:func:`once`): ``make grade`` runs it in the parent
@@ -211,7 +212,9 @@ def run(config, root, assignment):
             execute = Canary(config=config)
             execute.watch = _watcher(reference_part, assignment, name, config)
             try:
-                execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}"})
+                # "nbgrader": what autograde's resources say, so the canary skips what grading skips (skipping.py)
+                execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}",
+                                        "nbgrader": {"assignment": assignment, "notebook": Path(name).stem}})
             except PreflightError:
                 raise
             except Exception as error:  # noqa: BLE001 (whatever stops a kernel here would stop it for every student)

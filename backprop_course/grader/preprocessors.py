@@ -19,7 +19,7 @@ from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
 
 from ..checks.core import quiet
-from . import verdicts
+from . import skipping, verdicts
 from .sandbox import SandboxedKernelManager
 from .verdicts import error_output
 
@@ -66,6 +66,22 @@ class UncoveredTestCells(ValueError):
     """A graded test cell that trusted verdicts do not cover (the message names each)."""
 
 
+class RequireSkippableDemos(NbGraderPreprocessor):
+    """Refuse to release a notebook whose ``skip-when-grading`` tags would change grading
+    (grader/skipping.py): a tag on a cell that is not a read-only demonstration, or a cell that
+    runs when grading and reads a name only skipped cells define. The error names the cells."""
+
+    def preprocess(self, nb, resources):
+        refused = skipping.refusals(nb.cells)
+        if refused:
+            raise UnskippableDemos(f"{resources.get('unique_key', 'the notebook')}: " + "; ".join(refused))
+        return nb, resources
+
+
+class UnskippableDemos(ValueError):
+    """skip-when-grading tags that would change grading (the message names the cells)."""
+
+
 class DeduplicateGradeIds(DeduplicateIds):
     """nbgrader's DeduplicateIds, leaving no empty ``nbgrader`` metadata behind.
 
@@ -104,6 +120,8 @@ class GradingExecute(Execute):
     # machine's load. Here a cell's output is read to its end for as long as it keeps coming
     # (on_cell_executed), and only a kernel silent for iopub_timeout costs that cell.
     raise_on_iopub_timeout = Bool(False, help=Execute.raise_on_iopub_timeout.help).tag(config=True)
+    skip_demos = Bool(True, help="Skip the demonstration cells source/ tags skip-when-grading "
+                                 "(grader/skipping.py); False runs every cell.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
@@ -168,7 +186,7 @@ class GradingExecute(Execute):
                     return
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or self.skipped_when_grading(cell):
             return cell, resources
         if self._dead_at is not None:
             cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
@@ -194,6 +212,14 @@ class GradingExecute(Execute):
             self.log.warning("%s: the kernel hit the cap on what it may write, in cell %d",
                              self.resources.get("unique_key", "?"), index + 1)
         return cell, resources
+
+    def skipped_when_grading(self, cell):
+        """True, and the cell says so, for a demonstration cell that source/ tags skip-when-grading,
+        as it is there (grader/skipping.py decides, from source/: never from the student's tags)."""
+        if not self.skip_demos or not skipping.skips(skipping.from_source(self.config, self.resources), cell):
+            return False
+        cell.outputs = [new_output("stream", name="stdout", text=skipping.NOTE)]
+        return True
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -263,12 +289,14 @@ def configure(c):
     from . import preflight
 
     c.Autograde.pre_convert_hook = preflight.Hook(c)
-    # Release refuses a graded test cell that trusted verdicts do not cover (verdicts.py).
+    # Release refuses a graded test cell that trusted verdicts do not cover (verdicts.py), and
+    # skip-when-grading tags that would change grading (skipping.py).
     from nbgrader.converters import GenerateAssignment
 
     steps = c.GenerateAssignment.preprocessors if "preprocessors" in c.GenerateAssignment \
         else GenerateAssignment.class_traits()["preprocessors"].default()
-    c.GenerateAssignment.preprocessors = [RequireTrustedVerdicts, *(s for s in steps if s is not RequireTrustedVerdicts)]
+    ours = (RequireTrustedVerdicts, RequireSkippableDemos)
+    c.GenerateAssignment.preprocessors = [*ours, *(s for s in steps if s not in ours)]
     # A submission's files are untrusted: nbgrader reads and copies them only through the
     # intake, from a stage (grader/admission.py); feedback/ gets the feedback pages only.
     from .admission import IntakeHTMLExporter, IntakeNotebookExporter
