@@ -168,7 +168,7 @@ class GradingWorker(WorkerPlugin):
 
     def grade(self, student, assignment, files):
         """Grade one submission's ``files``; return nbgrader's result, the rows, the autograded folder."""
-        from .pipeline import submission_rows
+        from .merge import submission_rows
 
         self.ready.result()  # raises WorkerRefused on a worker that refused
         worker_preflight(self.bundle, self.course, self.config, [assignment])  # done already, but for a new one
