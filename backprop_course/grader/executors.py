@@ -32,6 +32,7 @@ class Graded:
     rows: dict | None = None    # merge.submission_rows, for the client to merge; None: already in the class's gradebook
     files: dict | None = None   # {relative path: (mode, bytes)} of autograded/<student>/<assignment>; None: already written
     problem: str = ""           # why it could not be graded, when the worker never got to say (it died, say)
+    seconds: float | None = None  # how long the worker took (write, grade, read back), where it says
 
 
 class InProcess:

@@ -7,10 +7,11 @@ journal line that says the submission is done (grader/journal.py).
 
 Merged one at a time, a submission cost three commits (a student, a submission, its rows): 45 ms
 of a client at load 2, 137 ms at a loaded one, so past about 46 worker cores the client set the
-pace. :class:`Merger` merges in a thread of its own, as a group commit: each time it takes every
-result that arrived meanwhile (at most ``max_batch``), writes their folders, their rows in one
-transaction, and their journal lines with one fsync. Results that come slower than it merges
-go one per transaction, as soon as they come; a flood goes in batches.
+pace. :class:`Merger` merges in a thread of its own, in batches: a batch is what arrives within
+``max_wait`` (0.5 s) of its first result, at most ``max_batch`` (50); its folders are written,
+its rows go in in one transaction, its journal lines with one fsync. A transaction's fixed cost
+(reading the assignment's cells, the commit) is then shared: measured at load 11, 10.3 ms of
+CPU a submission one at a time, 4.5 ms four at a time, 2.6 ms from sixteen on.
 
 The journal's promise holds: a line is written only once that submission's rows are committed
 and its folder is in place, so a client killed at any point resumes exactly, grading again
@@ -26,6 +27,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+#: a batch: what arrives within MAX_WAIT seconds of its first result, at most MAX_BATCH results
+MAX_WAIT, MAX_BATCH = 0.5, 50
 #: the columns of a grade and of a comment that autograde writes (and a merge copies)
 GRADE_COLUMNS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
 COMMENT_COLUMNS = ("auto_comment", "manual_comment")
@@ -168,7 +171,7 @@ class Done:
 
 
 class Merger:
-    """Merges graded submissions into the class, in a thread of its own (the module's docstring).
+    """Merges graded submissions into the class, in a thread of its own, in batches (the module's docstring).
 
     ``with Merger(...) as merger: merger.put(Done(...))``. On leaving, everything put is merged
     before the thread ends, whatever stopped the grading. An error of the merge (a row the
@@ -176,13 +179,13 @@ class Merger:
     submissions before it in its batch are merged first.
 
     ``stats`` (the cluster's summary figures): "merge seconds" the thread spent merging,
-    "merge CPU seconds" of it, "merge transactions".
+    "merge cpu seconds" of it, "merge transactions".
     """
 
-    def __init__(self, class_path, db_url, journal, stats=None, max_batch=200):
+    def __init__(self, class_path, db_url, journal, stats=None, max_batch=MAX_BATCH, max_wait=MAX_WAIT):
         self.class_path, self.db_url, self.journal = Path(class_path), db_url, journal
         self.stats = Counter() if stats is None else stats
-        self.max_batch = max_batch
+        self.max_batch, self.max_wait = max_batch, max_wait
         self._queue = queue.Queue()
         self._error = None
         self._thread = threading.Thread(target=self._run, name="backprop-merge", daemon=True)
@@ -208,9 +211,10 @@ class Merger:
         try:
             while True:
                 batch, last = [self._queue.get()], False
+                deadline = time.monotonic() + self.max_wait
                 while batch[-1] is not None and len(batch) < self.max_batch:
                     try:
-                        batch.append(self._queue.get_nowait())
+                        batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                     except queue.Empty:
                         break
                 if batch[-1] is None:
@@ -253,5 +257,5 @@ class Merger:
             self._error = error
         finally:
             self.stats["merge seconds"] += time.perf_counter() - started
-            self.stats["merge CPU seconds"] += time.thread_time() - cpu
+            self.stats["merge cpu seconds"] += time.thread_time() - cpu
             self.stats["merge transactions"] += 1

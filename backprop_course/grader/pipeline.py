@@ -282,8 +282,9 @@ class Course:
                     merger.put(Done(sub.student, sub.assignment, graded.files, graded.rows,
                                     digests.get((sub.student, sub.assignment))))
                 per_worker[sub.worker] += not sub.problem
-                bar.set_postfix_str(f"{sub.student}/{sub.assignment}; per worker: "
-                                    + ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items())))
+                # the workers' counts only when they are few: the summary lists them all
+                bar.set_postfix_str(f"{sub.student}/{sub.assignment}; " + (f"{len(per_worker)} workers" if len(per_worker) > 4
+                                    else "per worker: " + ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items()))))
                 bar.update()
                 if stats is not None:
                     stats["result seconds"] += time.perf_counter() - started
