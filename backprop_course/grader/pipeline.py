@@ -110,13 +110,17 @@ class Course:
         self.config = load_config(self.root, self.class_dir)
         self.db_url = self.config.CourseDirectory.db_url
         self.api = make_api(self.config)
+        self._notebooks = {}
 
     @property
     def assignments(self):
         return list(assignments(self.root / "source"))
 
     def source_notebooks(self, assignment):
-        return list(assignments(self.root / "source")[assignment].notebooks)
+        """The notebooks of ``assignment`` in source/, read once (asked for each submission, several times)."""
+        if assignment not in self._notebooks:
+            self._notebooks[assignment] = tuple(assignments(self.root / "source")[assignment].notebooks)
+        return list(self._notebooks[assignment])
 
     # --- 1. release -------------------------------------------------------------------
     def kernel_only_cells(self):
@@ -200,7 +204,11 @@ class Course:
             return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
         for item in verdict.notebooks:
             try:
-                nbformat.validate(nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4))
+                invalid = {}  # nbformat.reads validates (once: validating again costs a ms a submission)
+                nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4,
+                               capture_validation_error=invalid)
+                if invalid:
+                    raise invalid["ValidationError"]
             except intake.NotAdmitted as error:
                 return str(error)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -340,7 +348,10 @@ class Course:
         from .preprocessors import WRITE_CAP_NOTE
 
         for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
-            for cell in nbformat.read(path, as_version=4).cells:
+            data = path.read_bytes()
+            if WRITE_CAP_NOTE.encode() not in data:  # nearly every notebook: no need to parse it
+                continue
+            for cell in nbformat.reads(data.decode("utf-8"), as_version=4).cells:
                 if any(WRITE_CAP_NOTE in o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"):
                     return True
         return False

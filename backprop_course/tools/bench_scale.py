@@ -21,6 +21,7 @@ grading can. Three steps:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pickle
 import random
@@ -191,11 +192,9 @@ class Simulation:
 
     @property
     def fixed(self):
-        """Seconds before the first merge that are not reading the submissions: the client's start,
-        the bundle, the workers' setup, the first task's grading, the merge's first batch."""
-        from ..grader.merge import MAX_WAIT
-
-        return max(0.0, (self.first or 0.0) - self.reading * self.tasks - self.grading - MAX_WAIT)
+        """The client's CPU seconds before its first merge that are not reading the submissions: its
+        start, the bundle, the plugin, the first tasks. On a core of its own, the time they take."""
+        return max(0.0, self.cpu("client", 0.0, self.first or 0.0) - self.reading * self.tasks)
 
     def at(self, seconds):
         """The sample nearest to ``seconds``."""
@@ -205,6 +204,9 @@ class Simulation:
         """CPU seconds of ``role`` between two times (sampled)."""
         first, last = self.at(start), self.at(self.wall if end is None else end)
         return last[2][role][0] - first[2][role][0]
+
+    def rss(self, role, seconds):
+        return self.at(seconds)[2].get(role, (0, 0))[1]
 
     def peak(self, role):
         return max(s[2][role][1] for s in self.samples if role in s[2])
@@ -277,6 +279,8 @@ def simulate(workdir, recording, workers, tasks, hosts, say=print):
     text = (course / "autograde.log").read_text()
     sim.stats = bench.dask_stats(course / "autograde.log")
     sim.not_graded = text.count("not graded:")
+    (workdir / "simulation.json").write_text(json.dumps(  # the samples, for a closer look
+        {"first": sim.first, "last": sim.last, "samples": sim.samples, "stats": sim.stats}, indent=0))
     return sim
 
 
@@ -326,8 +330,9 @@ def simulation_lines(sim, recording):
         f"  scheduler CPU: {1000 * scheduler / n:.2f} ms per task while grading ({scheduler / span if span else 0:.2f} of a "
         f"core), heartbeats of {sim.workers} workers included: at most {n / scheduler if scheduler else 0:.0f} tasks/s "
         "on a core of its own",
-        f"  memory (RSS, peak): client {sim.peak('client') / 1024:.0f} MiB (at the start "
-        f"{sim.samples[0][2].get('client', (0, 0))[1] / 1024:.0f} MiB), scheduler {sim.peak('scheduler') / 1024:.0f} MiB, "
+        f"  memory (RSS): client {sim.rss('client', grading[0]) / 1024:.0f} MiB at the first merge, "
+        f"{sim.rss('client', grading[1]) / 1024:.0f} MiB at the last, {sim.peak('client') / 1024:.0f} MiB at most; peaks: "
+        f"scheduler {sim.peak('scheduler') / 1024:.0f} MiB, "
         f"replaying workers {sum(sim.peak(h) for h in hosts) / 1024:.0f} MiB in all "
         f"({sum(sim.peak(h) for h in hosts) / sim.workers / 1024:.1f} MiB a worker)",
         f"  per submission: {stats.get('bytes sent', 0) / n / 1024:.1f} KiB sent, {stats.get('bytes returned', 0) / n / 1024:.1f} "
@@ -392,50 +397,69 @@ PROJECTED = (1_000, 10_000)
 CORES = (8, 64, 256)
 
 
-def projection(sim, recording, overheads):
-    """T = F + a·N + S + max(N·(g + o)/C, N·c, N/R) + g, every input measured:
+@dataclass
+class Inputs:
+    """The projection's inputs, every one measured (:meth:`measured`):
 
-    F  the client's fixed time before the first task (its start, the bundle: the simulation's time
-       to its first merge, less the rest of this list's parts of it),
-    a  the client's CPU per submission to read and check it before the first task (:func:`reading`),
-    S  a worker's setup before its first task (unpack, preflight: the recording),
-    g  grading a submission on a core of its own (the recording's CPU per submission),
-    o  a task's distributed overhead on a worker (:func:`dask_overheads`),
-    c  the client's CPU per submission while grading (the simulation),
-    R  the scheduler's tasks per second on a core of its own (the simulation, heartbeats included).
+    F  ``fixed``: the client's time before the first task besides reading (its start, the bundle,
+       the plugin): its CPU before its first merge in the simulation, less its reading;
+    a  ``reading``: the client's CPU per submission to read and check it before grading (:func:`reading`);
+    S  ``setup``: a worker's setup before its first task (unpack, preflight: the recording);
+    g  ``grading``: grading a submission on a core of its own (the recording's CPU per submission);
+    o  ``overhead``: a task's distributed overhead on a worker (:func:`dask_overheads`);
+    c  ``client``: the client's CPU per submission while grading (the simulation);
+    R  ``rate``: the scheduler's tasks per second on a core of its own (the simulation, heartbeats included).
     """
-    n = sim.merged or 1
-    a, fixed = sim.reading, sim.fixed
-    setup, g = recording.setup, recording.grading
-    o = overheads["per task"]
-    c = sim.cpu("client", sim.first or 0.0, sim.last) / n
-    scheduler = sim.cpu("scheduler", sim.first or 0.0, sim.last) / n
-    rate = 1 / scheduler if scheduler else float("inf")
 
-    def terms(size, workers):
-        return {"the workers": size * (g + o) / workers, "the client": size * c, "the scheduler": size / rate}
+    fixed: float
+    reading: float
+    setup: float
+    grading: float
+    overhead: float
+    client: float
+    rate: float
 
-    def wall(size, workers):
-        return fixed + a * size + setup + max(terms(size, workers).values()) + g
+    @classmethod
+    def measured(cls, sim, recording, overheads):
+        n = sim.merged or 1
+        scheduler = sim.cpu("scheduler", sim.first or 0.0, sim.last) / n
+        return cls(sim.fixed, sim.reading, recording.setup, recording.grading, overheads["per task"],
+                   sim.cpu("client", sim.first or 0.0, sim.last) / n, 1 / scheduler if scheduler else float("inf"))
 
+    def terms(self, size, cores):
+        """What each part needs, once grading runs: N·(g + o)/C, N·c, N/R."""
+        return {"the workers": size * (self.grading + self.overhead) / cores, "the client": size * self.client,
+                "the scheduler": size / self.rate}
+
+    def wall(self, size, cores):
+        """T = F + a·N + S + max(N·(g + o)/C, N·c, N/R) + g: the last g is the last submission's tail."""
+        return self.fixed + self.reading * size + self.setup + max(self.terms(size, cores).values()) + self.grading
+
+
+def projection(inputs, sim):
+    """The projection's lines: its inputs, a table of wall times, what sets the pace."""
+    i = inputs
     lines = ["", "Projection for real workers: T = F + a·N + S + max(N·(g + o)/C, N·c, N/R) + g, for N submissions on "
                  "C one-thread worker cores; measured here:",
-             f"  F = {fixed:.1f} s the client's start, a = {1000 * a:.2f} ms its reading and checking of a submission, "
-             f"S = {setup:.1f} s a worker's setup (preflight, once, in parallel), g = {g:.2f} s grading a submission "
-             f"(its CPU, kernel included), o = {1000 * o:.1f} ms a task's overhead on a worker, c = {1000 * c:.1f} ms "
-             f"the client's CPU per submission while grading, R = {rate:.0f} tasks/s the scheduler on a core of its own",
+             f"  F = {i.fixed:.1f} s the client's start (its CPU), a = {1000 * i.reading:.2f} ms its reading and checking "
+             f"of a submission, S = {i.setup:.1f} s a worker's setup (preflight, once, in parallel), g = {i.grading:.2f} s "
+             f"grading a submission (its CPU, kernel included), o = {1000 * i.overhead:.1f} ms a task's overhead on a "
+             f"worker, c = {1000 * i.client:.1f} ms the client's CPU per submission while grading, R = {i.rate:.0f} "
+             "tasks/s the scheduler on a core of its own",
              f"  {'submissions':>11}" + "".join(f"  {f'{cores} cores':>12}" for cores in CORES)]
     for size in PROJECTED:
-        lines.append(f"  {size:>11}" + "".join(f"  {duration(wall(size, cores)):>12}" for cores in CORES))
+        lines.append(f"  {size:>11}" + "".join(f"  {duration(i.wall(size, cores)):>12}" for cores in CORES))
     size, cores = PROJECTED[-1], CORES[-1]
-    bound = terms(size, cores)
+    bound = i.terms(size, cores)
     limit = max(bound, key=bound.get)
     lines.append(f"  {size} on {cores} cores: the workers need {duration(bound['the workers'])}, the client "
                  f"{duration(bound['the client'])}, the scheduler {duration(bound['the scheduler'])}, after "
-                 f"{duration(fixed + a * size + setup)} of start, reading and setup: {limit} set the pace. The "
-                 f"client keeps up with {g / c if c else 0:.0f} worker cores, the scheduler with {rate * g:.0f}.")
-    moved = sim.stats.get("bytes returned", 0) / n + sim.stats.get("bytes sent", 0) / n
-    pace = min(cores / (g + o), 1 / c if c else float("inf"), rate)
+                 f"{duration(i.fixed + i.reading * size + i.setup)} of start, reading and setup: {limit} set the pace. "
+                 f"The client keeps up with {i.grading / i.client if i.client else 0:.0f} worker cores, the scheduler "
+                 f"with {i.rate * i.grading:.0f}.")
+    n = sim.merged or 1
+    moved = (sim.stats.get("bytes returned", 0) + sim.stats.get("bytes sent", 0)) / n
+    pace = min(cores / (i.grading + i.overhead), 1 / i.client if i.client else float("inf"), i.rate)
     lines.append(f"  The network carries {moved / 1024:.0f} KiB a submission: {pace * moved * 8 / 1e6:.0f} Mbit/s "
                  f"at {pace:.0f} submissions/s; the bundle {sim.stats.get('bundle bytes', 0) * cores / 1e6:.0f} MB to "
                  f"{cores} workers, once.")
@@ -459,7 +483,8 @@ def run(workdir, workers=256, tasks=10_000, hosts=8, size=10, jobs=2, say=print)
     sample = next((workdir / "template" / "submitted").glob(f"*/{bench.ASSIGNMENT}"))
     files = read_submission(sample, Course().source_notebooks(bench.ASSIGNMENT), submission_limits())
     overheads = dask_overheads(workdir, jobs, files, int(recording.returned_bytes()), say=say)
-    return simulation_lines(sim, recording) + projection(sim, recording, overheads), sim.exit == 0 and sim.merged == tasks
+    inputs = Inputs.measured(sim, recording, overheads)
+    return simulation_lines(sim, recording) + projection(inputs, sim), sim.exit == 0 and sim.merged == tasks
 
 
 def main(argv=None):
