@@ -174,3 +174,19 @@ def test_the_simulation_grades_every_submission_through_the_real_client_with_rep
     assert sim.samples[-1][1] <= 12 and sim.reading > 0
     workers = {key for key in re.findall(r"tcp://127\.0\.0\.1:\d+", (workdir / "class" / "autograde.log").read_text())}
     assert len(workers) == 4
+
+
+def test_the_bare_notebooks_are_what_grading_runs(tmp_path):
+    """(c), the floor, executes what grading executes: the hidden tests in, the skipped demonstrations out."""
+    import nbformat
+
+    from backprop_course.grader import skipping
+    from backprop_course.tools.catalogue import source_notebook
+
+    students = bench.build_course(tmp_path, 2)
+    demos = skipping.demos(source_notebook(bench.ASSIGNMENT).cells)
+    for student, _, _ in students:
+        cells = nbformat.read(tmp_path / "bare" / student / bench.NOTEBOOK, as_version=4).cells
+        ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in cells}
+        assert demos and not ids & set(demos)
+        assert any("BEGIN HIDDEN TESTS" in c.source for c in cells)

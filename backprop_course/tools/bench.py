@@ -6,8 +6,8 @@ each in a fresh subprocess so that import costs count alike:
 
 (a) stock nbgrader: ``nbgrader autograde 02_backprop --force`` in a copy, sequential;
 (b) ours: ``backprop-course grade --only autograde --jobs N`` in another copy (``Course.autograde``);
-(c) bare nbclient: the same notebooks, as nbgrader executes them (hidden tests restored),
-    run one after another with ``nbclient`` and no grading at all;
+(c) bare nbclient: the same notebooks, as nbgrader executes them (hidden tests restored, the
+    demonstrations it skips left out), run one after another with ``nbclient`` and no grading at all;
 (d) Dask: ``backprop-course grade --only autograde --cluster SCHEDULER_FILE`` in a third copy,
     on a local cluster started for it (``dask scheduler`` and N ``dask worker --nthreads 1``,
     not timed): the distributed path, its workers' preflight included.
@@ -117,18 +117,24 @@ def build_course(folder, size):
     """A course root in ``folder``: source/, nbgrader_config.py, submitted/ of ``size`` students.
 
     Also bare/<student>/backprop.ipynb: each submission as nbgrader executes it, its locked
-    cells (hidden tests included) restored from source/, for the bare nbclient run.
+    cells (hidden tests included) restored from source/ and the demonstrations grading skips
+    left out (grader/skipping.py), for the bare nbclient run.
     Returns the class: [(student, kind, submission)].
     """
+    from ..grader import skipping
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(COURSE_ROOT / "source", folder / "source")
     shutil.copy(COURSE_ROOT / "nbgrader_config.py", folder)
     students = class_of(size)
+    demos = skipping.demos(catalogue.source_notebook(ASSIGNMENT).cells)
     for student, _, sub in students:
         write_notebook(folder / "submitted" / student / ASSIGNMENT / NOTEBOOK,
                        catalogue.build_notebook(sub, hidden_tests=False))
-        write_notebook(folder / "bare" / student / NOTEBOOK, catalogue.build_notebook(sub, hidden_tests=True))
+        bare = catalogue.build_notebook(sub, hidden_tests=True)
+        bare.cells = [cell for cell in bare.cells if not skipping.skips(demos, cell)]
+        write_notebook(folder / "bare" / student / NOTEBOOK, bare)
     (folder / "class.json").write_text(json.dumps({s: k for s, k, _ in students}, indent=1))
     return students
 
