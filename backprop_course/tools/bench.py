@@ -625,7 +625,9 @@ def dask_lines(result):
     return [f"(d) per submission: {figure('bytes sent') / n / 1024:.1f} KiB sent (the student's files), "
             f"{figure('bytes returned') / n / 1024:.1f} KiB returned (autograded folder and gradebook rows); "
             f"{1000 * figure('worker seconds') / n:.0f} ms on a worker (write, grade, read back), "
-            f"{1000 * figure('merge seconds') / n:.1f} ms merging on the client; the course bundle "
+            f"the client's merge thread {1000 * (figure('merge cpu seconds') or 0) / n:.1f} ms of CPU "
+            f"({1000 * figure('merge seconds') / n:.1f} ms busy, in {figure('merge transactions') or 0:.0f} "
+            "transactions); the course bundle "
             f"{figure('bundle bytes') / 1024:.0f} KiB once per worker, whose preflight took {figure('setup seconds'):.1f} s"]
 
 
