@@ -41,6 +41,7 @@ help:
 	@echo "make preflight  check this machine grades right (sandbox, checks, reference solution) without grading anyone"
 	@echo "make bench      grading speed: stock nbgrader vs ours vs bare nbclient vs ours on a local Dask cluster;"
 	@echo "                then the review (similarity, integrity notes) of 40 and 1,000 submissions (REVIEW_SIZES)"
+	@echo "                CPU per submission of each assignment; 10,000 submissions simulated on 256 workers, projected"
 	@echo "make npm        install the pinned npm packages (MathJax, site assets, axe-core, the hub's proxy) into the cache"
 	@echo "make hub        (as root) a JupyterHub with an instructor and three students on this machine (HUB_DIR, HUB_PORT)"
 	@echo "make hub-remove (as root) remove that hub's accounts and folder"

@@ -6,6 +6,7 @@ grades are the ones the catalogue expects of each submission, test cell by test 
 """
 import argparse
 import re
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,93 @@ def test_the_review_bench_plants_copies_and_finds_them_alone(tmp_path):
     assert result["common"] > 0
     text, ok = review_bench.report([result])
     assert ok and "1 of 1" in text
+
+
+# --- the jobs of tools/bench_cost.py and tools/bench_scale.py ---------------------------------------
+
+def test_the_scale_option_names_workers_and_tasks_and_bad_ones_are_refused():
+    assert bench.parse_scale("256x10000") == (256, 10000)
+    for bad in ("", "256", "0x10", "256x", "ax1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench.parse_scale(bad)
+
+
+def test_the_cost_per_submission_takes_the_fixed_part_out_and_judges_the_target():
+    from backprop_course.tools import bench_cost
+
+    def cost(assignment, skip, cpu):
+        return bench_cost.Cost(assignment, 10, skip, bench.Timing(cpu=cpu), bench.Timing(cpu=5.0))
+
+    found = [cost("02_backprop", True, 25.0), cost("02_backprop", False, 65.0),
+             cost("03_vectorised", True, 50.0), cost("03_vectorised", False, 55.0)]
+    assert found[0].per_submission == 2.0 and found[0].all_in == 2.5
+    lines = bench_cost.report(found)
+    (b,) = [line for line in lines if "02_backprop" in line]
+    (v,) = [line for line in lines if "03_vectorised" in line]
+    assert b.split()[1:4] == ["2.00s", "6.00s", "67%"] and b.endswith("<= 2.5 s: met")
+    assert v.split()[1:3] == ["4.50s", "5.00s"] and v.endswith("<= 4 s: NOT met")
+
+
+def test_the_projection_is_its_formula_of_the_measured_inputs():
+    from backprop_course.tools.bench_scale import Inputs
+
+    inputs = Inputs(fixed=3.0, reading=0.001, setup=2.0, grading=1.0, overhead=0.0, client=0.005, rate=500.0)
+    assert inputs.terms(10_000, 256) == {"the workers": 10_000 / 256, "the client": 50.0, "the scheduler": 20.0}
+    assert inputs.wall(10_000, 256) == 3.0 + 10.0 + 2.0 + 50.0 + 1.0      # the client sets the pace
+    assert inputs.wall(10_000, 8) == 3.0 + 10.0 + 2.0 + 1250.0 + 1.0      # the workers do
+
+
+@pytest.fixture(scope="module")
+def replayed(benched, tmp_path_factory):
+    """A small simulation: the real scheduler and client, four replaying workers in two processes,
+    each task sleeping 0.05 s and returning a result made from the released gradebook (of the
+    class ``benched`` released)."""
+    import shutil
+
+    from nbgrader.api import Gradebook
+
+    from backprop_course.tools import bench_scale
+
+    workdir = tmp_path_factory.mktemp("scale")
+    template = workdir / "template"
+    shutil.copytree(benched[0] / "template", template)
+    with Gradebook(f"sqlite:///{template / 'gradebook.db'}") as gradebook:
+        (notebook,) = gradebook.find_assignment(bench.ASSIGNMENT).notebooks
+        rows = {"timestamp": None, "extension": None, "notebooks": {notebook.name: {
+            "flagged": False, "late_submission_penalty": None,
+            "grades": {c.name: {"auto_score": 1.0, "manual_score": None, "extra_credit": None, "needs_manual_grade": False}
+                       for c in notebook.grade_cells},
+            "comments": {c.name: {"auto_comment": "replayed", "manual_comment": None} for c in notebook.solution_cells}}}}
+    files = {bench.NOTEBOOK: (0o644, (template / "release" / bench.ASSIGNMENT / bench.NOTEBOOK).read_bytes())}
+    recording = bench_scale.Recording([(0.05, {"result": {"success": True, "log": ""}, "rows": rows, "files": files})],
+                                      cpu=0.05, setup=0.0, load=(0.0, 0.0, 0.0))
+    return workdir, bench_scale.simulate(workdir, recording, workers=4, tasks=12, hosts=2, say=lambda *_: None)
+
+
+def test_the_simulation_grades_every_submission_through_the_real_client_with_replaying_workers(replayed):
+    workdir, sim = replayed
+    assert sim.exit == 0 and sim.merged == 12 and sim.not_graded == 0
+    grades = bench.gradebook_grades(workdir / "class")
+    assert sorted(grades) == [f"s{i:05d}" for i in range(12)]
+    assert all(record[f"{Path(bench.NOTEBOOK).stem}: score"][0] > 0 for record in grades.values())
+    # measured as it ran: the client's and the scheduler's CPU, the journal's lines
+    assert sim.first is not None and sim.cpu("client") > 0 and sim.cpu("scheduler") > 0
+    assert sim.samples[-1][1] <= 12 and sim.reading > 0
+    workers = {key for key in re.findall(r"tcp://127\.0\.0\.1:\d+", (workdir / "class" / "autograde.log").read_text())}
+    assert len(workers) == 4
+
+
+def test_the_bare_notebooks_are_what_grading_runs(tmp_path):
+    """(c), the floor, executes what grading executes: the hidden tests in, the skipped demonstrations out."""
+    import nbformat
+
+    from backprop_course.grader import skipping
+    from answers.catalogue import source_notebook
+
+    students = bench.build_course(tmp_path, 2)
+    demos = skipping.demos(source_notebook(bench.ASSIGNMENT).cells)
+    for student, _, _ in students:
+        cells = nbformat.read(tmp_path / "bare" / student / bench.NOTEBOOK, as_version=4).cells
+        ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in cells}
+        assert demos and not ids & set(demos)
+        assert any("BEGIN HIDDEN TESTS" in c.source for c in cells)

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import report
+from backprop_course.grader import report, skipping
 from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK
 from grading_helpers import BROKEN, NAMED_IF_FAILING, RIGHTLY_PASSING, cell_errors, exercise_scores, tree_hashes
@@ -34,6 +34,19 @@ def test_the_source_gets_full_marks_and_the_blank_release_zero(graded, assignmen
     for exercise, (score, top) in exercise_scores(grader, "reference", assignment).items():
         assert score == top > 0, f"the reference loses points on {exercise}"
     assert all(score == 0 for score, _ in exercise_scores(grader, "blank", assignment).values())
+
+
+@pytest.mark.parametrize("assignment", sorted(NOTEBOOK))
+def test_grading_skips_the_demonstrations_source_tags_and_runs_every_other_cell(graded, assignment):
+    course = graded[0]
+    demos = set(skipping.demos(nbformat.read(ROOT / "source" / assignment / NOTEBOOK[assignment], as_version=4).cells))
+    assert demos
+    for student in ("reference", "blank", next(s.name for s in CATALOGUE if s.assignment == assignment)):
+        nb = nbformat.read(course / "autograded" / student / assignment / NOTEBOOK[assignment], as_version=4)
+        cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells if c.cell_type == "code"}
+        skipped = {g for g, c in cells.items() if [o.get("text") for o in c.outputs] == [skipping.NOTE]}
+        assert skipped == demos, student
+        assert all(c.outputs for g, c in cells.items() if g.startswith("test_")), student
 
 
 @pytest.mark.parametrize("sub", CATALOGUE, ids=lambda s: f"{s.assignment}:{s.name}")

@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from backprop_course.grader import pipeline, report, verdicts
+from backprop_course.grader import pipeline, report, skipping, verdicts
 from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import cell_errors, copy_answers, exercise_scores, grade_class, tree_hashes
@@ -188,6 +188,13 @@ def syntax_error(nb):
             cell.source = "def train(hidden, output, inputs, targets, epochs=1000, learning_rate=0.1)\n    return []"
 
 
+def tag_every_code_cell(nb):
+    """The student tags every code cell skip-when-grading, her failing test cells too."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.metadata["tags"] = ["skip-when-grading"]
+
+
 #: name -> (notebook edit on the reference, extra files, expected score per exercise: None = full)
 BROKEN = {
     "deleted-test-cell": (delete_test_cell, {}, {}),
@@ -236,6 +243,9 @@ def batch(tmp_path_factory, nbgrader_env):
             put(name, nb, extra)
         for name, (sub, _) in SLOW.items():
             put(name, build_notebook(sub, hidden_tests=False))
+        tagged = build_notebook(NO_PHI, hidden_tests=False)
+        tag_every_code_cell(tagged)
+        put("skip-tagged", tagged)
         for name, (sub, _, _) in VERDICT_FAILURES.items():
             put(name, build_notebook(sub, hidden_tests=False))
         for sub in (LOOKED_UP, WATCHED):
@@ -292,6 +302,19 @@ def test_a_probe_that_raises_or_cannot_be_read_fails_the_cell(batch, name):
     assert zeroed
     for cell in zeroed:
         assert words in messages[cell], f"{name}: {cell} says {messages[cell]!r}, not {words!r}"
+
+
+def test_a_students_skip_tags_skip_nothing_but_the_instructors_demonstrations(batch):
+    """What grading skips is source/'s choice (grader/skipping.py): tagging her failing test
+    cells earns the student nothing; the demonstrations source/ tags are skipped, and nothing else."""
+    course, grader, _, _ = batch
+    assert scores(grader, "skip-tagged") == scores(grader, NO_PHI.name)
+    score, top = scores(grader, "skip-tagged")["neuron_backward"]
+    assert score < top
+    nb = nbformat.read(course / "autograded" / "skip-tagged" / A / NOTEBOOK[A], as_version=4)
+    skipped = {grade_id(c) for c in nb.cells if [o.get("text") for o in c.get("outputs", [])] == [skipping.NOTE]}
+    source = nbformat.read(ROOT / "source" / A / NOTEBOOK[A], as_version=4)
+    assert skipped == set(skipping.demos(source.cells)) != set()
 
 
 def test_the_honest_reference_is_untouched_by_the_others(batch):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import re
 import shutil
 import sys
@@ -168,7 +169,7 @@ class GradingWorker(WorkerPlugin):
 
     def grade(self, student, assignment, files):
         """Grade one submission's ``files``; return nbgrader's result, the rows, the autograded folder."""
-        from .pipeline import submission_rows
+        from .merge import submission_rows
 
         self.ready.result()  # raises WorkerRefused on a worker that refused
         worker_preflight(self.bundle, self.course, self.config, [assignment])  # done already, but for a new one
@@ -196,6 +197,19 @@ class GradingWorker(WorkerPlugin):
                 shutil.rmtree(folder, ignore_errors=True)
         return {"result": result, "rows": rows, "files": out, "worker": self.address,
                 "seconds": time.perf_counter() - started}
+
+
+def _take(finished, timeout):
+    """What ``finished`` holds, waiting up to ``timeout`` seconds for a first item: [] if none came."""
+    try:
+        found = [finished.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            found.append(finished.get_nowait())
+        except queue.Empty:
+            return found
 
 
 def _worker_state(name, dask_worker=None):
@@ -331,11 +345,13 @@ class DaskCluster:
         return max(4, self.settings.tasks_per_thread * sum(self.client.nthreads().values()))
 
     def grade(self, todo):
-        from distributed import wait
         from distributed.scheduler import KilledWorker
 
         waiting = list(todo)[::-1]
         running = {}    # future -> submission
+        # each future puts itself here as it finishes (Dask's callback thread): taking them costs
+        # nothing per future still running, where wait(FIRST_COMPLETED) watched all of them each time
+        finished = queue.Queue()
         window, refreshed = self._window(), time.monotonic()
         no_worker_since = None
         while waiting or running:
@@ -351,13 +367,11 @@ class DaskCluster:
                                             key=f"grade-{sub.student}/{sub.assignment}-{os.urandom(4).hex()}",
                                             pure=False, retries=self.settings.retries)
                 running[future] = sub
+                future.add_done_callback(finished.put)
             if not running:
                 continue
-            try:
-                with self.client.as_current():
-                    done, _ = wait(list(running), timeout=5, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                done = ()
+            done = _take(finished, timeout=5)
+            if not done:
                 if not self.client.scheduler_info()["workers"]:
                     no_worker_since = no_worker_since or time.monotonic()
                     if time.monotonic() - no_worker_since > self.settings.worker_timeout:
@@ -367,7 +381,9 @@ class DaskCluster:
                 else:
                     no_worker_since = None
             for future in done:
-                sub = running.pop(future)
+                sub = running.pop(future, None)
+                if sub is None:  # cancelled, and reported already
+                    continue
                 try:
                     out = future.result()
                 except KilledWorker as error:
@@ -386,7 +402,8 @@ class DaskCluster:
                 else:
                     self.stats["bytes returned"] += len(pickle.dumps(out, protocol=5))
                     self.stats["worker seconds"] += out["seconds"]
-                    yield Graded(sub, out["result"], worker=out["worker"], rows=out["rows"], files=out["files"])
+                    yield Graded(sub, out["result"], worker=out["worker"], rows=out["rows"], files=out["files"],
+                                 seconds=out["seconds"])
                 future.release()
             if time.monotonic() - refreshed > 10:
                 window, refreshed = self._window(), time.monotonic()

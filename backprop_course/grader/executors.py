@@ -29,9 +29,10 @@ class Graded:
     submission: object          # pipeline.Submission
     result: dict                # nbgrader's: success, log, error
     worker: str                 # who graded it: "pid 1234", a Dask worker's address
-    rows: dict | None = None    # pipeline.submission_rows, for the client to merge; None: already in the class's gradebook
+    rows: dict | None = None    # merge.submission_rows, for the client to merge; None: already in the class's gradebook
     files: dict | None = None   # {relative path: (mode, bytes)} of autograded/<student>/<assignment>; None: already written
     problem: str = ""           # why it could not be graded, when the worker never got to say (it died, say)
+    seconds: float | None = None  # how long the worker took (write, grade, read back), where it says
 
 
 class InProcess:
@@ -129,7 +130,7 @@ def _start_worker(root, class_dir, workspace, main_db_url):
 
 
 def _grade_in_worker(assignment, student):
-    from .pipeline import submission_rows
+    from .merge import submission_rows
 
     result = _worker["api"].autograde(assignment, student, force=True, create=True)
     rows = None

@@ -4,8 +4,9 @@ Every step is nbgrader's own (``NbGraderAPI`` and its export plugin), configured
 course's ``nbgrader_config.py``. What this module adds is what a stock course lacks:
 a check of each submission before nbgrader sees it, so that one broken folder is
 reported and skipped instead of stopping the batch; a progress bar; and parallel
-autograding: with SQLite each worker grades into its own copy of the gradebook, merged into
-the class's after each submission; a database server (PostgreSQL) takes the workers' writes.
+autograding: with SQLite each worker grades into its own copy of the gradebook, whose rows the
+client merges into the class's (grader/merge.py); a database server (PostgreSQL) takes the
+workers' writes.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ import stat
 import sys
 import time
 import warnings
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,6 @@ from ..checks import public
 from . import answerbook, intake, verdicts
 from .admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
-from .bundle import replace_folder
 from .safezip import printable
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
@@ -112,13 +111,17 @@ class Course:
         self.config = load_config(self.root, self.class_dir)
         self.db_url = self.config.CourseDirectory.db_url
         self.api = make_api(self.config)
+        self._notebooks = {}
 
     @property
     def assignments(self):
         return list(assignments(self.root / "source"))
 
     def source_notebooks(self, assignment):
-        return list(assignments(self.root / "source")[assignment].notebooks)
+        """The notebooks of ``assignment`` in source/, read once (asked for each submission, several times)."""
+        if assignment not in self._notebooks:
+            self._notebooks[assignment] = tuple(assignments(self.root / "source")[assignment].notebooks)
+        return list(self._notebooks[assignment])
 
     # --- 1. release -------------------------------------------------------------------
     def kernel_only_cells(self):
@@ -137,8 +140,22 @@ class Course:
             raise SystemExit("release/ not made: " + "\n".join(refusals))
         return kernel_only
 
+    def check_skipped_cells(self):
+        """SystemExit naming the cells, when a notebook of source/ has skip-when-grading tags that
+        would change grading (grader/skipping.py)."""
+        from . import skipping
+
+        refusals = []
+        for assignment in self.assignments:
+            for name in self.source_notebooks(assignment):
+                cells = nbformat.read(self.root / "source" / assignment / name, as_version=4).cells
+                refusals += [f"source/{assignment}/{name}: {why}" for why in skipping.refusals(cells)]
+        if refusals:
+            raise SystemExit("release/ not made:\n" + "\n".join(refusals))
+
     def release(self):
-        self.kernel_only_cells()  # refuses before nbgrader starts, with the cells named
+        self.kernel_only_cells()  # both refuse before nbgrader starts, with the cells named
+        self.check_skipped_cells()
         for assignment in self.assignments:
             result = self.api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
@@ -218,7 +235,11 @@ class Course:
             return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
         for item in verdict.notebooks:
             try:
-                nbformat.validate(nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4))
+                invalid = {}  # nbformat.reads validates (once: validating again costs a ms a submission)
+                nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4,
+                               capture_validation_error=invalid)
+                if invalid:
+                    raise invalid["ValidationError"]
             except intake.NotAdmitted as error:
                 return str(error)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -292,11 +313,14 @@ class Course:
         return submissions
 
     def _grade(self, executor, todo, digests, journal):
-        """Grade ``todo`` with ``executor``, taking each result as it comes: its autograded
-        folder and gradebook rows where the worker could not write them, then its journal line."""
-        with executor, Gradebooks() as gradebooks:
+        """Grade ``todo`` with ``executor``, taking each result as it comes; a thread of its own
+        (merge.Merger) writes what the worker could not (its autograded folder, its gradebook
+        rows), then its journal line."""
+        from .merge import Done, Merger
+
+        stats = getattr(executor, "stats", None)
+        with executor, Merger(self.class_path, self.db_url, journal, stats) as merger:
             bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
-            stats = getattr(executor, "stats", None)
             per_worker = Counter()
             for graded in executor.grade(todo):
                 started = time.perf_counter()
@@ -307,18 +331,15 @@ class Course:
                 else:
                     _record(sub, graded.result)
                 if not sub.problem:
-                    if graded.files is not None:
-                        replace_folder(self.class_path / "autograded" / sub.student / sub.assignment, graded.files)
-                    if graded.rows is not None:
-                        apply_rows(gradebooks[self.db_url], sub.assignment, sub.student, graded.rows)
-                    if digests.get((sub.student, sub.assignment)):
-                        journal.add(sub.student, sub.assignment, digests[sub.student, sub.assignment])
-                if stats is not None:
-                    stats["merge seconds"] += time.perf_counter() - started
+                    merger.put(Done(sub.student, sub.assignment, graded.files, graded.rows,
+                                    digests.get((sub.student, sub.assignment))))
                 per_worker[sub.worker] += not sub.problem
-                bar.set_postfix_str(f"{sub.student}/{sub.assignment}; per worker: "
-                                    + ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items())))
+                # the workers' counts only when they are few: the summary lists them all
+                bar.set_postfix_str(f"{sub.student}/{sub.assignment}; " + (f"{len(per_worker)} workers" if len(per_worker) > 4
+                                    else "per worker: " + ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items()))))
                 bar.update()
+                if stats is not None:
+                    stats["result seconds"] += time.perf_counter() - started
             bar.close()
 
     @functools.cached_property
@@ -375,7 +396,10 @@ class Course:
 
         notes = []
         for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
-            found = nbformat.read(path, as_version=4).metadata.get(CAP_NOTES, [])
+            data = path.read_bytes()
+            if CAP_NOTES.encode() not in data:  # nearly every notebook: no need to parse it
+                continue
+            found = nbformat.reads(data.decode("utf-8"), as_version=4).metadata.get(CAP_NOTES, [])
             notes += [f"{path.name}: {note}" if len(self.source_notebooks(sub.assignment)) > 1 else str(note)
                       for note in (found if isinstance(found, list) else [])]
         return notes
@@ -488,108 +512,3 @@ def _quiet_nbgrader():
 
 def is_sqlite(db_url):
     return db_url.startswith("sqlite:")
-
-
-class Gradebooks(dict):
-    """Gradebooks by URL, each opened once: a Gradebook's engine caches its compiled SQL,
-    which is most of the cost of a merge (0.1 s a submission with a new one each time)."""
-
-    def __missing__(self, url):
-        from nbgrader.api import Gradebook
-
-        self[url] = Gradebook(url)
-        return self[url]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for gradebook in self.values():
-            gradebook.close()
-
-
-#: the columns of a grade and of a comment that autograde writes (and a merge copies)
-GRADE_COLUMNS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
-COMMENT_COLUMNS = ("auto_comment", "manual_comment")
-
-
-def submission_rows(gradebook, assignment, student):
-    """What autograde wrote to ``gradebook`` for one submission, as plain data: the first half
-    of a merge, run where the submission was graded (a local worker, a cluster worker)."""
-    submission = gradebook.find_submission(assignment, student)
-    return {"timestamp": submission.timestamp, "extension": submission.extension,
-            "notebooks": {notebook.name: {
-                "flagged": notebook.flagged, "late_submission_penalty": notebook.late_submission_penalty,
-                "grades": {g.name: {c: getattr(g, c) for c in GRADE_COLUMNS} for g in notebook.grades},
-                "comments": {c.name: {k: getattr(c, k) for k in COMMENT_COLUMNS} for c in notebook.comments}}
-                for notebook in submission.notebooks}}
-
-
-def apply_rows(target, assignment, student, rows):
-    """Write one submission's :func:`submission_rows` into the class's gradebook ``target``: the
-    second half of a merge, run by the client. Updates rows in place, so a submission merged
-    twice (a rerun) has its rows once. Rows for a cell the class's gradebook does not define
-    raise MissingEntry before anything of the submission is written. Ends with no transaction open."""
-    from nbgrader.api import MissingEntry
-
-    try:
-        _check_cells(target, assignment, rows)
-        target.update_or_create_student(student)
-        try:
-            copy = target.find_submission(assignment, student)
-            copy.timestamp, copy.extension = rows["timestamp"], rows["extension"]
-        except MissingEntry:
-            copy = target.add_submission(assignment, student, timestamp=rows["timestamp"], extension=rows["extension"])
-        for name, notebook in rows["notebooks"].items():
-            target_nb = target.find_submission_notebook(name, assignment, student)
-            target_nb.flagged = notebook["flagged"]
-            target_nb.late_submission_penalty = notebook["late_submission_penalty"]
-            # by the notebook's relationships, one query each (find_grade is one query per cell)
-            for kind, twins in (("grades", target_nb.grades), ("comments", target_nb.comments)):
-                twins = {twin.name: twin for twin in twins}
-                for cell, columns in notebook[kind].items():
-                    for column, value in columns.items():
-                        setattr(twins[cell], column, value)
-        target.db.commit()
-    except BaseException:
-        target.db.rollback()
-        raise
-    finally:
-        target.db.remove()
-
-
-#: {class gradebook: {assignment: {notebook: {"grades"|"comments": cell names}}}}
-_defined_cells = weakref.WeakKeyDictionary()
-
-
-def _check_cells(target, assignment, rows):
-    """MissingEntry unless the class's gradebook defines every notebook and cell of ``rows``
-    (source/ changed after the worker graded the submission, say)."""
-    from nbgrader.api import MissingEntry
-
-    known = _defined_cells.setdefault(target, {})
-    if assignment not in known:  # once per gradebook and assignment: the release is done before grading
-        known[assignment] = {nb.name: {"grades": {c.name for c in (*nb.grade_cells, *nb.task_cells)},
-                                       "comments": {c.name for c in (*nb.solution_cells, *nb.task_cells)}}
-                             for nb in target.find_assignment(assignment).notebooks}
-    notebooks = known[assignment]
-    for name, notebook in rows["notebooks"].items():
-        if name not in notebooks:
-            raise MissingEntry(f"the class's gradebook has no notebook {name!r} in {assignment}")
-        for kind, cells in notebooks[name].items():
-            unknown = sorted(set(notebook[kind]) - cells)
-            if unknown:
-                raise MissingEntry(f"the class's gradebook has no cell {', '.join(map(repr, unknown))} in "
-                                   f"{assignment}/{name}: was source/ changed while grading? Release and grade again")
-
-
-def merge_submission(source, target, assignment, student):
-    """Copy one autograded submission's grades and comments from one Gradebook to another.
-
-    Ends with no transaction open in either: the worker that owns ``source`` goes on writing it.
-    """
-    try:
-        rows = submission_rows(source, assignment, student)
-    finally:
-        source.db.remove()  # ends the read transaction, which would block the worker's next commit
-    apply_rows(target, assignment, student, rows)

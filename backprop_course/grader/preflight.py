@@ -15,6 +15,7 @@ sandbox, its limits, ``c.Execute.timeout``, the trusted verdicts of :class:`Grad
    (``source/`` itself) earns full marks: a canary that fails if anything between the notebook
    and the gradebook is off. This also computes every case the assignment's tests need, once,
    before any student.
+   Like grading, it skips the demonstration cells tagged ``skip-when-grading`` (grader/skipping.py).
 
 Anything off raises :class:`PreflightError`, whose message says what is wrong and how to fix it.
 It runs once per process and assignment (:func:`once`): ``make grade`` runs it in the parent
@@ -233,7 +234,9 @@ def run(config, root, assignment):
             execute = Canary(config=config)
             execute.watch, execute.checkpoint = _watcher(reference_part, assignment, name, config, nonce), blank_part.stop - 1
             try:
-                execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}"})
+                # "nbgrader": what autograde's resources say, so the canary skips what grading skips (skipping.py)
+                execute.preprocess(nb, {"metadata": {"path": str(workdir)}, "unique_key": f"preflight/{assignment}/{name}",
+                                        "nbgrader": {"assignment": assignment, "notebook": Path(name).stem}})
             except PreflightError:
                 raise
             except Exception as error:  # noqa: BLE001 (whatever stops a kernel here would stop it for every student)

@@ -20,7 +20,7 @@ from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, Ge
 from traitlets import Bool, Integer, Unicode
 
 from ..checks.core import quiet
-from . import answerbook, verdicts
+from . import answerbook, skipping, verdicts
 from .sandbox import SandboxedKernelManager
 from .sandbox.client import DROPPED, MESSAGE_BYTES
 from .verdicts import error_output
@@ -66,6 +66,22 @@ class RequireTrustedVerdicts(NbGraderPreprocessor):
 
 class UncoveredTestCells(ValueError):
     """A graded test cell that trusted verdicts do not cover (the message names each)."""
+
+
+class RequireSkippableDemos(NbGraderPreprocessor):
+    """Refuse to release a notebook whose ``skip-when-grading`` tags would change grading
+    (grader/skipping.py): a tag on a cell that is not a read-only demonstration, or a cell that
+    runs when grading and reads a name only skipped cells define. The error names the cells."""
+
+    def preprocess(self, nb, resources):
+        refused = skipping.refusals(nb.cells)
+        if refused:
+            raise UnskippableDemos(f"{resources.get('unique_key', 'the notebook')}: " + "; ".join(refused))
+        return nb, resources
+
+
+class UnskippableDemos(ValueError):
+    """skip-when-grading tags that would change grading (the message names the cells)."""
 
 
 class DeduplicateGradeIds(DeduplicateIds):
@@ -121,6 +137,8 @@ class GradingExecute(Execute):
     max_cell_bytes = Integer(20 * 1024 ** 2, help="Bytes the grader accepts from the kernel per cell, as sent: "
                                                   "streams, rich outputs with their buffers, widget messages; the "
                                                   "rest is dropped as it arrives (0: no cap).").tag(config=True)
+    skip_demos = Bool(True, help="Skip the demonstration cells source/ tags skip-when-grading "
+                                 "(grader/skipping.py); False runs every cell.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
@@ -193,7 +211,7 @@ class GradingExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if index == 0 and self.trusted_verdicts:
             self.prelude()
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and not self.skipped_when_grading(cell):
             self.run_cell(cell, index)
             self.on_cell_done(cell, index)
         if index == len(self.nb.cells) - 1 and self.trusted_verdicts:
@@ -241,6 +259,14 @@ class GradingExecute(Execute):
             cell.outputs.append(new_output("stream", name="stdout",
                                            text=f"\n[output cut at {self.max_output_chars} characters]\n"))
         self.note_caps(cell, index)
+
+    def skipped_when_grading(self, cell):
+        """True, and the cell says so, for a demonstration cell that source/ tags skip-when-grading,
+        as it is there (grader/skipping.py decides, from source/: never from the student's tags)."""
+        if not self.skip_demos or not skipping.skips(skipping.from_source(self.config, self.resources), cell):
+            return False
+        cell.outputs = [new_output("stream", name="stdout", text=skipping.NOTE)]
+        return True
 
     def output(self, outs, msg, display_id, cell_index):
         if self._reader is not None:  # a probe: only its marked answer is read, the rest dropped as it comes
@@ -505,12 +531,14 @@ def configure(c):
     from . import preflight
 
     c.Autograde.pre_convert_hook = preflight.Hook(c)
-    # Release refuses a graded test cell that trusted verdicts do not cover (verdicts.py).
+    # Release refuses a graded test cell that trusted verdicts do not cover (verdicts.py), and
+    # skip-when-grading tags that would change grading (skipping.py).
     from nbgrader.converters import GenerateAssignment
 
     steps = c.GenerateAssignment.preprocessors if "preprocessors" in c.GenerateAssignment \
         else GenerateAssignment.class_traits()["preprocessors"].default()
-    c.GenerateAssignment.preprocessors = [RequireTrustedVerdicts, *(s for s in steps if s is not RequireTrustedVerdicts)]
+    ours = (RequireTrustedVerdicts, RequireSkippableDemos)
+    c.GenerateAssignment.preprocessors = [*ours, *(s for s in steps if s not in ours)]
     # A submission's files are untrusted: nbgrader reads and copies them only through the
     # intake, from a stage (grader/admission.py); feedback/ gets the feedback pages only.
     from .admission import IntakeHTMLExporter, IntakeNotebookExporter

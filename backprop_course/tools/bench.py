@@ -6,17 +6,20 @@ each in a fresh subprocess so that import costs count alike:
 
 (a) stock nbgrader: ``nbgrader autograde 02_backprop --force`` in a copy, sequential;
 (b) ours: ``backprop-course grade --only autograde --jobs N`` in another copy (``Course.autograde``);
-(c) bare nbclient: the same notebooks, as nbgrader executes them (hidden tests restored),
-    run one after another with ``nbclient`` and no grading at all;
+(c) bare nbclient: the same notebooks, as nbgrader executes them (hidden tests restored, the
+    demonstrations it skips left out), run one after another with ``nbclient`` and no grading at all;
 (d) Dask: ``backprop-course grade --only autograde --cluster SCHEDULER_FILE`` in a third copy,
     on a local cluster started for it (``dask scheduler`` and N ``dask worker --nthreads 1``,
     not timed): the distributed path, its workers' preflight included.
 
-With (d) it also measures the distributed path's overhead (bytes sent and returned per
-submission, the client's merge, a round trip of a submission-sized task, the scheduler's
-throughput in tasks per second) and projects the wall time of large classes on larger
-clusters from those figures. ``--soak N`` grades N submissions once through (d) alone and
-reports the client's memory and what is left behind (kernels, folders, cgroups).
+With (d) it also reports the distributed path's figures per submission (bytes sent and
+returned, the client's merge). Then, in modules of their own: the CPU one more submission of
+each assignment costs, demonstration cells skipped and run (tools/bench_cost.py, ``--no-cost``);
+and a simulation at scale, the real scheduler and client with hundreds of replaying workers,
+with the projection of real workers' wall time from what it and a real recording measured
+(tools/bench_scale.py, ``--scale WORKERSxTASKS``, ``--no-scale``). ``--soak N`` grades N
+submissions once through (d) alone and reports the client's memory and what is left behind
+(kernels, folders, cgroups).
 
 A size given as SIZExROUNDS (``40x3``) is timed in that many rounds, each on fresh copies,
 the order of the three runs turning from round to round; every figure is then the median
@@ -28,9 +31,11 @@ and (b) gave identical grades (per student and grade cell, read with nbgrader.ap
 and identical autograded notebooks apart from what legitimately differs between two runs
 (execution timestamps, object addresses, how a print was split into stream messages).
 It exits 1 if anything differs, 2 if a run failed. Besides wall time it reports each run's
-CPU time, kernels included, which the other load of a shared machine does not inflate.
+CPU time, kernels included (a cpuacct cgroup of its own, tools/cpu_meter.py; getrusage where
+there is none, which misses the sandboxed kernels), which the other load of a shared machine
+inflates far less than wall time.
 
-    python -m backprop_course.tools.bench [--sizes 10x3,40x3,160] [--jobs N] [--keep DIR] [--no-dask]
+    python -m backprop_course.tools.bench [--sizes 10x3,40x3,160] [--jobs N] [--keep DIR] [--no-dask] [--no-cost] [--no-scale]
     python -m backprop_course.tools.bench --soak 1000
 """
 from __future__ import annotations
@@ -54,6 +59,8 @@ from pathlib import Path
 from ..grader.assignments import COURSE_ROOT, assignments
 from ..grader.pipeline import cores
 from answers import catalogue
+
+from . import cpu_meter
 
 ASSIGNMENT = "02_backprop"
 NOTEBOOK = assignments()[ASSIGNMENT].notebook
@@ -112,18 +119,24 @@ def build_course(folder, size):
     """A course root in ``folder``: source/, nbgrader_config.py, submitted/ of ``size`` students.
 
     Also bare/<student>/backprop.ipynb: each submission as nbgrader executes it, its locked
-    cells (hidden tests included) restored from source/, for the bare nbclient run.
+    cells (hidden tests included) restored from source/ and the demonstrations grading skips
+    left out (grader/skipping.py), for the bare nbclient run.
     Returns the class: [(student, kind, submission)].
     """
+    from ..grader import skipping
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(COURSE_ROOT / "source", folder / "source")
     shutil.copy(COURSE_ROOT / "nbgrader_config.py", folder)
     students = class_of(size)
+    demos = skipping.demos(catalogue.source_notebook(ASSIGNMENT).cells)
     for student, _, sub in students:
         write_notebook(folder / "submitted" / student / ASSIGNMENT / NOTEBOOK,
                        catalogue.build_notebook(sub, hidden_tests=False))
-        write_notebook(folder / "bare" / student / NOTEBOOK, catalogue.build_notebook(sub, hidden_tests=True))
+        bare = catalogue.build_notebook(sub, hidden_tests=True)
+        bare.cells = [cell for cell in bare.cells if not skipping.skips(demos, cell)]
+        write_notebook(folder / "bare" / student / NOTEBOOK, bare)
     (folder / "class.json").write_text(json.dumps({s: k for s, k, _ in students}, indent=1))
     return students
 
@@ -180,13 +193,21 @@ def children_cpu():
 
 
 def run(cmd, cwd, log):
-    """Run ``cmd`` to completion with its output in ``log``."""
-    with open(log, "w") as out:
-        cpu, started = children_cpu(), time.perf_counter()
-        code = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(), stdout=out, stderr=subprocess.STDOUT).returncode
-        wall = time.perf_counter() - started
-    reap_orphans()
-    return Timing(wall, children_cpu() - cpu, code, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0)
+    """Run ``cmd`` to completion with its output in ``log``. Its CPU and its kernels' is counted by a
+    cpuacct group of its own (cpu_meter.py), else by getrusage, which misses sandboxed kernels."""
+    meter = cpu_meter.group("run")
+    try:
+        with open(log, "w") as out:
+            cpu, started = children_cpu(), time.perf_counter()
+            code = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(), stdout=out, stderr=subprocess.STDOUT,
+                                  preexec_fn=meter.enter if meter else None).returncode
+            wall = time.perf_counter() - started
+        reap_orphans()
+        used = meter.seconds if meter else children_cpu() - cpu
+    finally:
+        if meter:
+            meter.close()
+    return Timing(wall, used, code, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0)
 
 
 def release(course):
@@ -219,23 +240,30 @@ def run_ours(course, jobs):
 
 def run_dask(course, jobs):
     """(d) the CLI with ``--cluster``, on a local cluster of ``jobs`` one-thread workers started
-    (untimed) beside the course; its CPU time includes the cluster's (started and stopped
-    within the measurement, so that the workers' CPU is counted: a second or two of imports)."""
+    (untimed) beside the course; its CPU time includes the cluster's: with a cpuacct group,
+    from the moment the workers are up (their preflight and grading, not their imports), else
+    from their start (getrusage, which misses the sandboxed kernels)."""
     from .local_cluster import LocalCluster
 
-    cpu = children_cpu()
+    cpu, meter = children_cpu(), cpu_meter.group("cluster")
     cluster = LocalCluster(course.parent / f"{course.name}-cluster", nbgrader_env())
     try:
         for i in range(jobs):
             cluster.add_worker(f"worker-{i + 1}")
         cluster.wait_for_workers(jobs)
+        started = [p.pid for p in cluster.processes]
+        for pid in [*started, *_descendants(started)] if meter else ():
+            meter.add(pid)
         timing = run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade",
                       "--class-dir", ".", "--only", "autograde", "--cluster", str(cluster.file)],
                      course, course / "autograde.log")
     finally:
         cluster.stop()
-    reap_orphans()
-    timing.cpu = children_cpu() - cpu
+        reap_orphans()
+        used = meter.seconds if meter else None
+        if meter:
+            meter.close()
+    timing.cpu = timing.cpu + used if meter else children_cpu() - cpu
     return timing
 
 
@@ -544,8 +572,9 @@ def report(results, jobs, load_at_start):
            f"autograde --cluster SCHEDULER_FILE` on a local Dask cluster of {jobs} one-thread workers, started "
            "untimed for each round (their preflight is timed). Each in a fresh process; with "
            "several rounds, in turning order, and each figure is the median over the rounds;",
-           "CPU = CPU seconds of the run and its kernels (getrusage), which other load on the machine "
-           "does not inflate; CPU (b)/(c) is our grading's cost over bare execution.", "", table(results), ""]
+           "CPU = CPU seconds of the run and its kernels (" + ("a cpuacct cgroup" if cpu_meter.available() else
+           "getrusage, which misses the sandboxed kernels") + "), which other load on the machine inflates far less "
+           "than wall time; CPU (b)/(c) is our grading's cost over bare execution.", "", table(results), ""]
     ok = True
     for r in results:
         marks = ", ".join(f"{k} {done}/{of}" for k, (done, of) in sorted(r.full_marks.items()))
@@ -587,7 +616,7 @@ def report(results, jobs, load_at_start):
     return "\n".join(out), ok
 
 
-# --- the distributed path: its overhead, a projection, a soak --------------------------------
+# --- the distributed path: its overhead (for tools/bench_scale.py), a soak ----------------------
 
 def dask_lines(result):
     """(d)'s own figures, per submission, medians over the rounds."""
@@ -598,91 +627,10 @@ def dask_lines(result):
     return [f"(d) per submission: {figure('bytes sent') / n / 1024:.1f} KiB sent (the student's files), "
             f"{figure('bytes returned') / n / 1024:.1f} KiB returned (autograded folder and gradebook rows); "
             f"{1000 * figure('worker seconds') / n:.0f} ms on a worker (write, grade, read back), "
-            f"{1000 * figure('merge seconds') / n:.1f} ms merging on the client; the course bundle "
+            f"the client's merge thread {1000 * (figure('merge cpu seconds') or 0) / n:.1f} ms of CPU "
+            f"({1000 * figure('merge seconds') / n:.1f} ms busy, in {figure('merge transactions') or 0:.0f} "
+            "transactions); the course bundle "
             f"{figure('bundle bytes') / 1024:.0f} KiB once per worker, whose preflight took {figure('setup seconds'):.1f} s"]
-
-
-def _noop(i):
-    return i
-
-
-def _echo(files, size):
-    """A task of the distributed path's size that grades nothing: a submission's files in, as
-    much back as a graded submission returns."""
-    return {"files": files, "padding": b"x" * size}
-
-
-def dask_overheads(workdir, jobs, files, returned, echoes=200, noops=2000, say=print):
-    """Measured on a fresh local cluster of ``jobs`` workers: the scheduler's throughput
-    (``noops`` empty tasks), and what a task costs a worker with a real submission's payload
-    (``echoes`` tasks carrying ``files`` and returning ``returned`` bytes), serialisation included."""
-    import pickle
-
-    from distributed import wait
-
-    from .local_cluster import LocalCluster
-
-    payload = pickle.dumps(files, protocol=5)
-    started = time.perf_counter()
-    for _ in range(100):
-        pickle.loads(pickle.dumps(files, protocol=5))
-        pickle.loads(pickle.dumps(_echo(files, returned), protocol=5))
-    pickling = (time.perf_counter() - started) / 100
-    with LocalCluster(Path(workdir) / "overhead-cluster", nbgrader_env()) as cluster:
-        for i in range(jobs):
-            cluster.add_worker(f"worker-{i + 1}")
-        cluster.wait_for_workers(jobs)
-        with cluster.client() as client, client.as_current():  # wait() needs it current
-            client.submit(_noop, -1, pure=False).result()
-            started = time.perf_counter()
-            wait(client.map(_noop, range(noops), pure=False))
-            throughput = noops / (time.perf_counter() - started)
-            started = time.perf_counter()
-            wait([client.submit(_echo, files, returned, pure=False) for _ in range(echoes)])
-            per_task = (time.perf_counter() - started) * jobs / echoes
-            started = time.perf_counter()
-            for _ in range(20):
-                client.submit(_echo, files, returned, pure=False).result()
-            latency = (time.perf_counter() - started) / 20
-    figures = {"throughput": throughput, "per task": per_task, "latency": latency, "pickling": pickling,
-               "payload": len(payload)}
-    say(f"   Dask overhead: scheduler {throughput:.0f} tasks/s; a submission-sized task costs a worker "
-        f"{1000 * per_task:.1f} ms, a round trip {1000 * latency:.1f} ms, (de)serialising it on the client "
-        f"{1000 * pickling:.2f} ms")
-    return figures
-
-
-PROJECTED = (1_000, 10_000)
-CORES = (8, 64, 256)
-
-
-def projection(result, overheads):
-    """Wall time of large classes on larger clusters, from the figures measured here."""
-    n = result.size
-    g = result.dask_figure("worker seconds") / n             # a worker's seconds per submission
-    m = result.dask_figure("merge seconds") / n              # the client's, one after another
-    setup = result.dask_figure("setup seconds")
-    o, rate = overheads["per task"], overheads["throughput"]
-
-    def wall(size, workers):
-        return setup + max(size * (g + o) / workers, size * m, size / rate) + g
-
-    lines = ["Projection (formula: T = S + max(N·(g + o)/C, N·m, N/R) + g, with C worker cores of one thread each;",
-             f"  measured here: S = {setup:.1f} s worker preflight, g = {g:.2f} s grading per submission on a worker "
-             f"(on this shared machine), o = {1000 * o:.1f} ms a task's distributed overhead on a worker, "
-             f"m = {1000 * m:.1f} ms the client's merge per submission, R = {rate:.0f} tasks/s the scheduler; "
-             "the last + g is the final submission's tail):",
-             f"  {'submissions':>11}" + "".join(f"  {f'{c} cores':>12}" for c in CORES)]
-    for size in PROJECTED:
-        lines.append(f"  {size:>11}" + "".join(f"  {_duration(wall(size, c)):>12}" for c in CORES))
-    bound = min(1 / m if m else float("inf"), rate)
-    lines.append(f"  The client merges one submission at a time: past about {bound * g:.0f} worker cores "
-                 f"({bound:.0f} submissions/s) it, not the workers, sets the pace.")
-    return lines
-
-
-def _duration(seconds):
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def _rss_kib(pid):
@@ -808,6 +756,14 @@ def parse_sizes(text):
     return sizes
 
 
+def parse_scale(text):
+    """'256x10000' -> (256, 10000): the simulation's workers and submissions."""
+    match = re.fullmatch(r"(\d+)x(\d+)", text.strip())
+    if not match or not all(int(n) >= 1 for n in match.groups()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not WORKERSxTASKS, e.g. 256x10000")
+    return int(match.group(1)), int(match.group(2))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m backprop_course.tools.bench", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -817,6 +773,10 @@ def main(argv=None):
     parser.add_argument("--keep", metavar="DIR", help="build the courses in DIR and keep them (default: a temp dir)")
     parser.add_argument("--no-bare", action="store_true", help="skip (c), the bare nbclient run")
     parser.add_argument("--no-dask", action="store_true", help="skip (d), the run on a local Dask cluster")
+    parser.add_argument("--no-cost", action="store_true", help="skip the CPU per submission of each assignment")
+    parser.add_argument("--no-scale", action="store_true", help="skip the simulation at scale and the projection")
+    parser.add_argument("--scale", default="256x10000", metavar="WORKERSxTASKS", type=parse_scale,
+                        help="the simulation's replaying workers and submissions (default 256x10000)")
     parser.add_argument("--soak", type=int, metavar="N",
                         help="instead: grade N submissions once on a local Dask cluster, watching the client's "
                              "memory and what is left behind")
@@ -845,22 +805,20 @@ def main(argv=None):
                                       dask=not args.no_dask))
             sys.stdout.flush()
         text, ok = report(results, args.jobs, load)
-        print(text)  # before the overhead's own cluster, so that a failure there loses no figure
+        print(text)  # before the jobs below, so that a failure there loses no figure
         sys.stdout.flush()
-        text = ""
-        with_dask = [r for r in results if r.dask_ratio and r.dask_figure("worker seconds")]
-        if with_dask:
-            largest = max(with_dask, key=lambda r: r.size)
-            from ..grader.admission import submission_limits
-            from ..grader.bundle import read_submission
-            from ..grader.pipeline import Course
+        if not args.no_cost:  # tools/bench_cost.py
+            from .bench_cost import costs
 
-            sample = next((base / f"class-{largest.size}" / "template" / "submitted").glob(f"*/{ASSIGNMENT}"))
-            files = read_submission(sample, Course().source_notebooks(ASSIGNMENT), submission_limits())
-            overheads = dask_overheads(base / f"class-{largest.size}", args.jobs, files,
-                                       int(largest.dask_figure("bytes returned") / largest.size))
-            text += "\n\n" + "\n".join(projection(largest, overheads))
-    print(text)
+            print("\n".join(costs(base / "cost")))
+            sys.stdout.flush()
+        if not args.no_scale:  # tools/bench_scale.py: the simulation and the projection
+            from .bench_scale import run as at_scale
+
+            workers, tasks = args.scale
+            lines, done = at_scale(base / "scale", workers, tasks, jobs=args.jobs)
+            print("\n".join(lines))
+            ok = ok and done
     if any(r.failed for r in results):
         return 2
     return 0 if ok else 1

