@@ -128,6 +128,9 @@ def build_course(folder, size):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(COURSE_ROOT / "source", folder / "source")
+    # the grader computes every expected value with the answers, which live beside source/ (its
+    # release makes the copy a course secret of its own)
+    shutil.copytree(COURSE_ROOT / "answers", folder / "answers", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(COURSE_ROOT / "nbgrader_config.py", folder)
     students = class_of(size)
     demos = skipping.demos(catalogue.source_notebook(ASSIGNMENT).cells)
