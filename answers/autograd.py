@@ -14,7 +14,7 @@ import numpy as np
 
 from backprop_course.checks.autograd import ACCURACY, TRAINING, fingerprint, predict
 from backprop_course.checks.core import ATOL, RTOL, Case, plain
-from backprop_course.lectures import digits
+from backprop_course import digits
 
 from . import reference_autograd as ra
 from .cases import Unsound, chain, later, register, suspects

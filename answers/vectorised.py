@@ -12,7 +12,7 @@ import numpy as np
 from backprop_course.checks.core import Case
 from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finiteness, watched, wave
 from backprop_course.checks.vectorised import predict as v_predict
-from backprop_course.lectures.datasets import spirals, split
+from backprop_course.datasets import spirals, split
 
 from . import reference, standins
 from .cases import Unsound, attempt, chain, later, register, suspects

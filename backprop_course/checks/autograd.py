@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..lectures import digits
+from .. import digits
 from . import standins
 from .core import Check, Plural, WrongAnswer, compare, plain, raises
 

@@ -16,8 +16,8 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import palette
-from .datasets import spirals, split, two_moons, xor
+from .. import palette
+from ..datasets import spirals, split, two_moons, xor
 from .widgets import DescribedImage, _png, _WidgetBase
 
 __all__ = ["INITS", "accuracy", "standardise", "plot_decision_boundary", "boundary_trainer",

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from . import palette
+from .. import palette
 from .widgets import DescribedImage, _png, _WidgetBase
 
 __all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_digits", "describe_confusion",

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from . import palette
+from .. import palette
 from .widgets import DescribedImage, _png, _WidgetBase
 
 __all__ = ["layout", "figure_size", "draw_graph", "describe_graph", "graph_stepper", "GraphStepper"]

@@ -31,7 +31,7 @@ import traitlets
 from matplotlib.figure import Figure
 
 from . import activations as act
-from . import palette
+from .. import palette
 from .gradcheck import AGREE, derivative, rel_error
 from .plots import (describe_activation, describe_descent, describe_network, draw_network, network_figsize,
                     plot_activation, plot_descent)
