@@ -13,7 +13,8 @@ class (README, "What the instructor keeps private").
   scenario, its right values and the replays, and the stand-ins' recordings (``standins.py``);
 - ``secret.py``: hidden tests' inputs derived from the course secret;
 - ``public.py``: the public tests' cases written out for the student's install (``make release``);
-- ``catalogue.py``: correct and mistaken submissions, for the tests and the demo class.
+- ``catalogue/``: correct and mistaken submissions, for the tests and the demo class, a module per
+  assignment.
 """
 from . import autograd, backprop, neuron, public, secret, vectorised  # noqa: F401 (each case module registers its checks' builders)
 from .cases import Unsound, case, hidden_arguments  # noqa: F401
