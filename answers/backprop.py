@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_course.checks.core import Case, plain
+from backprop_course.checks.core import Case
+from backprop_course.checks.observed import plain
 
 from . import reference, standins
 from .cases import chain, later, register, suspects

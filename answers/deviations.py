@@ -25,7 +25,7 @@ How to add a mistake:
    the same place: ``known(code, equation=wrong_version)``. If the mistake changes a step that
    is not yet an equation of its own, first give that step its own method in
    ``reference.Equations``, following the lecture, and use it in the reference.
-2. Add a submission that makes the mistake to its assignment's module of ``answers/catalogue/``
+2. Add a submission that makes the mistake to its assignment's module of ``answers/submissions/``
    (its ``MISTAKES_0x`` list): tests/test_checks.py runs it through the test cells and requires a test cell of its
    exercise to name the code, and every entry to have such a submission.
 """

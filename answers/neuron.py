@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_course.checks.core import Case, plain
+from backprop_course.checks.core import Case
+from backprop_course.checks.observed import plain
 from backprop_course.checks.neuron import grid
 
 from .cases import activation_table, attempt, chain, register, suspects

@@ -37,7 +37,8 @@ from answers.backprop import _net, _net_away_from_kink, _problem
 from backprop_course.checks.backprop import (check_network_train, check_neuron_backward_output,
                                              check_train)
 from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Diagnosis, Mistake, Plural, Suspects, WrongAnswer,
-                                         compare, is_wrong, mistake_codes, plain)
+                                         compare, is_wrong, mistake_codes)
+from backprop_course.checks.observed import plain
 from backprop_course.checks.mistakes import STRUCTURAL
 from answers.deviations import TABLE, KnownMistake, _clipped_log, _exp_normalised, _fixed, _shifted_log, known
 from answers.oracle import TwoLayerNet, numerical_gradient, phi

@@ -29,7 +29,7 @@ import pytest
 
 import answers
 import answers.catalogue as C
-from answers.catalogue import backprop_bases as cat02, neuron as cat01, vectorised as cat03
+from answers.submissions import backprop_bases as cat02, neuron as cat01, vectorised as cat03
 from answers.catalogue import edit, source_notebook
 from backprop_course.checks import core
 from backprop_course.checks.remote import REGISTRY

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import standins
-from .core import Check, Plural, WrongAnswer, as_vector, compare, plain, read, seen
+from .core import Check, Plural, WrongAnswer, as_vector, compare
+from .observed import plain, read, seen
 from .structure import Layout
 
 

@@ -306,37 +306,7 @@ class Case:
 
 
 # --- checks in two parts around a case, so the verdict can be reached outside the student's kernel
-
-def plain(value):
-    """A student's result as JSON data: a float, nested lists of floats, or a note saying what it was."""
-    if isinstance(value, Missing):
-        return {"missing": value.name}
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return {"not_a_number": f"{type(value).__name__}: {value!r}"[:200]}
-    return array.tolist()
-
-
-class Missing:
-    """Stands for an attribute the student's object does not have."""
-
-    def __init__(self, name):
-        self.name = name
-
-
-def read(obj, name):
-    """obj.name as plain data, or the note that it is missing."""
-    return plain(getattr(obj, name, Missing(name)))
-
-
-def seen(observed, key, what):
-    """A probed value, or the WrongAnswer that says it is missing."""
-    value = observed[key]
-    if isinstance(value, dict) and "missing" in value:
-        raise WrongAnswer(f"{what} must store `{value['missing']}` (see the exercise's contract).")
-    return value
-
+# (the probe's observations as JSON data: ``observed.py``)
 
 #: every Check by name, filled as they are defined (the grader and the probe look checks up
 #: here): a name is a check's one identity, so two modules may not define the same name

@@ -11,7 +11,8 @@ import contextlib
 import numpy as np
 
 from . import standins
-from .core import Check, Plural, WrongAnswer, plain, raises, read, seen
+from .core import Check, Plural, WrongAnswer, raises
+from .observed import plain, read, seen
 from .structure import Layout
 
 #: what an elementwise result may be off by: a doubled or halved value

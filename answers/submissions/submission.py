@@ -140,7 +140,7 @@ def submission(assignment, name, description, changed, mistake=None):
     return Submission(assignment, name, cells, mistakes, description)
 
 
-def submissions(assignment, correct, mistakes):
+def assignment_submissions(assignment, correct, mistakes):
     """Every submission of one assignment: source/'s reference, then ``correct`` and ``mistakes``.
 
     correct: [(name, description, {exercise: cell source})]; mistakes: [(name, description,
