@@ -260,6 +260,7 @@ class _RecordingMLP:
         return getattr(self._trusted, name)
 
     def data_loss(self, X, y):
+        """The trusted model's data_loss, recording [θ, loss, ∂loss/∂θ] of the state it was asked at."""
         out = self._trusted.data_loss(X, y)
         theta = np.concatenate([np.ravel(p.data) for p in self._trusted.parameters()])
         self._record.setdefault(theta.tobytes(), [theta.tolist(), float(out.data),
@@ -313,7 +314,7 @@ def sgd_step_case(*, seed=0, sizes=(3, 4, 2), N=5, steps=3, learning_rate=0.5, w
 SOUND_ACCURACY = ACCURACY + 0.01
 
 
-def _train_digits(s, eq, epochs=None):
+def train_digits(s, eq, epochs=None):
     """The reference's sgd_step with ``eq`` on the trusted MLP, as the probe trains: (θ after epoch 1, θ at the end)."""
     X, y = digits.split(*digits.load(), seed=s["seed"])["train"]
     model = ra.trusted_mlp_class()(s["sizes"], seed=s["seed"])
@@ -329,14 +330,16 @@ def _train_digits(s, eq, epochs=None):
 
 @register("check_digits")
 def digits_case(*, seed=0):
+    """The Case of check_digits: the reference's training on the digits (it must reach
+    SOUND_ACCURACY on the test split), its first-epoch fingerprint, and the mistakes' replays."""
     s = {**TRAINING, "seed": int(seed)}
-    first, theta = _train_digits(s, Equations())
+    first, theta = train_digits(s, Equations())
     X_test, y_test = digits.split(*digits.load(), seed=s["seed"])["test"]
     reached = float(np.mean(predict(theta, s["sizes"], X_test) == y_test))
     if reached < SOUND_ACCURACY:
         raise Unsound(f"the stated training reaches {reached:.1%} of the test digits on seed {seed}")
 
     def replay(eq):
-        return later(lambda: {"first": fingerprint(_train_digits(s, eq, epochs=1)[0], s["seed"] + 2)}, "first")
+        return later(lambda: {"first": fingerprint(train_digits(s, eq, epochs=1)[0], s["seed"] + 2)}, "first")
 
     return Case(s, {"first": fingerprint(first, s["seed"] + 2)}, suspects(replay), {"source": ra.TRUSTED_SOURCE})

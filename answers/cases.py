@@ -91,6 +91,7 @@ class _Later:
         self.compute, self.keys, self.values = compute, keys, None
 
     def value(self, key):
+        """The value of ``key``, all keys computed together on first use."""
         if self.values is None:
             self.values = chain(self.compute, *self.keys)
         return self.values[key]

@@ -112,9 +112,11 @@ class _TrajectoryModel:
         self._enter(states[0])
 
     def parameters(self):
+        """Every parameter (Values), layer by layer: W then b."""
         return self.params
 
     def theta(self):
+        """θ (P,): every parameter's data, flattened in order."""
         return np.concatenate([np.ravel(p.data) for p in self.params])
 
     def _enter(self, theta):
@@ -128,6 +130,7 @@ class _TrajectoryModel:
         return next(k for k, state in enumerate(self._states) if np.allclose(state, theta))
 
     def run_epoch(self, model):
+        """One epoch: the parameters become the next recorded state."""
         self._enter(self._states[self._state() + 1])
 
     def __call__(self, X):

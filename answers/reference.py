@@ -46,15 +46,19 @@ class Neuron:
         self.activation_name = activation
 
     def activation(self, net):
+        """φ(net) of the neuron's activation."""
         return self.equations.phi(net, self.activation_name)
 
     def sigmoid(self, net):
+        """σ(net) = 1 / (1 + e^(−net))."""
         return self.equations.sigmoid(net)
 
     def relu(self, net):
+        """max(0, net)."""
         return self.equations.relu(net)
 
     def forward(self, x):
+        """o = φ(Σ_i w_i·o_i + b) for inputs x (I,); stores o_i, net and o_j."""
         eq = self.equations
         self.o_i = np.asarray(x, dtype=float)
         self.net = float(eq.net(self.weights, self.o_i, self.bias))            # net = Σ_i w_i·o_i + b
@@ -62,6 +66,8 @@ class Neuron:
         return self.o_j
 
     def backward(self, t=None, y_hat=None, delta_l=None, w_l=None, learning_rate=0.1, output_neuron=False):
+        """One step of gradient descent: δ (output: (ŷ − t)·φ′(net); hidden: (Σ_l δ_l·w_jl)·φ′(net)),
+        then w ← w − η·δ·o_i (I,) and b ← b − η·δ."""
         eq = self.equations
         prime = float(eq.phi_prime(self.net, self.o_j, eq.derivative_for(self.activation_name)))  # φ′(net)
         if output_neuron:

@@ -14,6 +14,8 @@ from .structure import Layout
 
 
 def shaped_array(observed, quantity):
+    """A probed value as a float array, or the WrongAnswer saying what ``quantity`` was instead
+    (a missing attribute, something not a number)."""
     if isinstance(observed, dict):
         what = observed.get("not_a_number") or f"no `{observed.get('missing')}`"
         raise WrongAnswer(f"{quantity} should be an array of numbers, not {what}.")
@@ -24,6 +26,7 @@ def shaped_array(observed, quantity):
 
 
 def same_and_close(a, b, rtol, atol):
+    """Whether arrays ``a`` and ``b`` have one shape, ``a`` is finite, and they agree within rtol, atol."""
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and np.allclose(a, b, rtol=rtol, atol=atol)
 
 
@@ -45,11 +48,14 @@ def returned_tuple(result, name, size):
 
 
 def raise_problem(observed):
+    """Raise the WrongAnswer the probe noted (``observed['problem']``: what the student's function returned), if any."""
     if observed.get("problem"):
         raise WrongAnswer(observed["problem"])
 
 
 def raise_misses(observed, what):
+    """Raise a WrongAnswer if ``what`` asked the stand-ins for something no correct solution asks
+    (the first of ``observed['misses']``)."""
     if observed.get("misses"):
         raise WrongAnswer(f"{what} asked the check's trusted parts for something no correct solution asks: "
                           f"{observed['misses'][0]}.")

@@ -65,6 +65,9 @@ def _shown(s):
 # --- Exercise 2: the local backward of each operation ------------------------------------------------
 
 def probe_local_backward(Value, s, _):
+    """One operation of the student's Value on operands a, b (arrays, the scenario's shapes, their
+    grads holding an earlier user's share), its out.grad set to g and out._backward() run: out's
+    data and a's and b's grads after it, or what _backward raised."""
     a = Value(np.array(s["a"], dtype=float))
     b = a if s["twice"] else (None if s["b"] is None else Value(np.array(s["b"], dtype=float)))
     earlier_a, earlier_b = s["earlier"]
@@ -135,6 +138,8 @@ def _recorded_backward(node, shares, calls, index):
 
 
 def probe_backward(Value, s, recorded):
+    """backward() on a graph of the student's Values whose _backward are stand-ins adding
+    recorded shares: each node's grad after it, and the stand-ins' calls in the order they ran."""
     nodes, calls = [], []
     for index, spec in enumerate(s["nodes"]):
         node = Value(np.array(spec["data"], dtype=float), tuple(nodes[c] for c in spec["children"]), spec["op"])
@@ -164,6 +169,8 @@ check_backward = Check("check_backward", 1, probe_backward, judge_backward, "bac
 # --- Exercise 4: a training step with L2 weight decay ------------------------------------------------------
 
 def probe_sgd_step(sgd_step, s, recorded):
+    """sgd_step on a stand-in model for the scenario's steps: each step's loss and θ (P,) after it,
+    and the stand-in's misses."""
     misses = standins.Misses()
     model = StandInModel(s, recorded, misses)
     X, y, losses, thetas = np.array(s["X"], dtype=float), np.array(s["y"]), [], []
@@ -225,6 +232,9 @@ def digits_data(s):
 
 
 def probe_digits(MLP, sgd_step, s, recorded):
+    """The MLP (the grader's trusted one when sent, else the notebook's) trained with the student's
+    sgd_step on the training digits: a fingerprint of θ after the first epoch, θ at the end, and
+    whether the notebook's own MLP ran."""
     model_class = _trusted_model(recorded) or MLP
     X, y = digits_data(s)["train"]
     model = model_class(s["sizes"], seed=s["seed"])
@@ -273,6 +283,8 @@ check_digits = Check("check_digits", 2, probe_digits, judge_digits, "training on
 
 
 def probe_early_stopping(early_stopping, s, recorded):
+    """early_stopping on a stand-in run (a recorded trajectory): the history it returned, how many
+    epochs it ran, θ it left the model with, and the stand-in's misses."""
     misses = standins.Misses()
     run = StandInRun(s, recorded, misses)
     history = early_stopping(run.model, run.run_epoch, run.data(), s["max_epochs"], s["patience"])

@@ -36,6 +36,7 @@ class StandInOutput:
         self._parameters, self._gradients = parameters, gradients
 
     def backward(self):
+        """Add the recorded gradients to the parameters' .grad (each of its parameter's shape)."""
         for p, g in zip(self._parameters, self._gradients):
             p.grad = g if p.grad is None else p.grad + g
 
@@ -51,15 +52,19 @@ class StandInModel:
         self._answers = [(loss, grads) for _, loss, grads in recorded["states"]]
 
     def weights(self):
+        """The weight parameters W of each layer, (n_in, n_out) each."""
         return [W for W, _ in self.layers]
 
     def biases(self):
+        """The bias parameters b of each layer, (n_out,) each."""
         return [b for _, b in self.layers]
 
     def parameters(self):
+        """Every parameter, layer by layer: W then b."""
         return [p for layer in self.layers for p in layer]
 
     def zero_grad(self):
+        """Set every parameter's .grad to zeros of its shape."""
         for p in self.parameters():
             p.grad = np.zeros_like(p.data)
 
@@ -68,6 +73,8 @@ class StandInModel:
         return StandInOutput(np.full((len(self._y), np.shape(self.layers[-1][0].data)[1]), np.nan))
 
     def data_loss(self, X, y):
+        """The recorded mean cross-entropy for the parameters' current θ, as an output whose
+        backward() adds the recorded ∂loss/∂θ; nan and a miss for other samples or an unknown θ."""
         parameters = self.parameters()
         nan = [np.full(np.shape(p.data), np.nan) for p in parameters]
         if np.shape(X) != self._X.shape or not np.allclose(X, self._X) or not np.array_equal(np.ravel(y), self._y):
@@ -100,9 +107,11 @@ class StandInRun:
         self.model._enter(self._states[0])
 
     def data(self):
+        """{"train": (X, y), "val": …, "test": …}: the scenario's splits, X (N, D) and y (N,)."""
         return dict(self._data)
 
     def state(self):
+        """The index of the recorded epoch whose θ the model holds now, or None."""
         theta = flat([p.data for p in self.model.parameters()])
         for k, state in enumerate(self._states):
             if state.shape == theta.shape and np.allclose(state, theta, rtol=standins.RTOL, atol=standins.ATOL):
@@ -110,6 +119,8 @@ class StandInRun:
         return None
 
     def run_epoch(self, model):
+        """One epoch of training: the model's parameters become the next recorded state (in place);
+        a miss for another model, or parameters of no epoch."""
         if model is not self.model:
             self._misses.note("run_epoch was given another model than early_stopping's")
             return None
@@ -124,6 +135,8 @@ class StandInRun:
         return None
 
     def logits(self, X):
+        """The recorded logits (N, C) of the model's current state on the split X is; nan and a miss
+        for other samples or an unknown state."""
         k = self.state()
         for name, (data, _) in self._data.items():
             if np.shape(X) == data.shape and np.array_equal(np.asarray(X, dtype=float), data):
@@ -148,15 +161,19 @@ class TrajectoryModel:
             p.data[...] = part.reshape(p.data.shape)  # in place, as a training step changes them
 
     def weights(self):
+        """The weight parameters W of each layer, (n_in, n_out) each."""
         return [W for W, _ in self.layers]
 
     def biases(self):
+        """The bias parameters b of each layer, (n_out,) each."""
         return [b for _, b in self.layers]
 
     def parameters(self):
+        """Every parameter, layer by layer: W then b."""
         return [p for layer in self.layers for p in layer]
 
     def zero_grad(self):
+        """Set every parameter's .grad to zeros of its shape."""
         for p in self.parameters():
             p.grad = np.zeros_like(p.data)
 

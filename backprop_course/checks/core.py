@@ -128,6 +128,7 @@ def as_vector(value, what):
 
 
 def close(actual, expected, rtol=RTOL, atol=ATOL):
+    """Whether ``actual`` has ``expected``'s shape, is finite, and agrees with it within rtol, atol."""
     actual, expected = np.asarray(actual, float), np.asarray(expected, float)
     return actual.shape == expected.shape and bool(np.all(np.isfinite(actual))) and np.allclose(actual, expected, rtol=rtol, atol=atol)
 

@@ -30,12 +30,16 @@ def unpack(theta, shapes):
 
 
 def read_params(params):
+    """The student's params after sgd_epoch as plain data: {"W1": …, "b1": …, "W2": …, "b2": …},
+    each nested lists of floats or a note saying what it was instead."""
     if not isinstance(params, dict):
         return {k: {"not_a_number": "params is no longer a dict"} for k in PARAMS}
     return {k: plain(params.get(k, Missing(k))) for k in PARAMS}
 
 
 def observed_theta(observed, shapes, quantity):
+    """θ of shape (P,): the observed W1, b1, W2, b2 reshaped to ``shapes`` and flattened in order,
+    or the WrongAnswer saying they are not arrays of those shapes."""
     try:
         return np.concatenate([shaped_array(observed[k], f"params['{k}']").reshape(shapes[k]).ravel() for k in PARAMS])
     except ValueError:
@@ -44,6 +48,7 @@ def observed_theta(observed, shapes, quantity):
 
 
 def param_shapes(params):
+    """{"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}: the shape of each of ``params``."""
     return {k: np.shape(params[k]) for k in PARAMS}
 
 

@@ -42,6 +42,8 @@ def _dense_inputs(s):
 
 
 def probe_dense_forward(dense_forward, s, _):
+    """dense_forward(x (N, D), W (D, M), b (M,)): its out (N, M) as plain data, or the problem
+    with what it returned."""
     result, problem = returned_tuple(dense_forward(*_dense_inputs(s)), "dense_forward", 2)
     return {"problem": problem} if problem else {"out": plain(result[0])}
 
@@ -54,6 +56,8 @@ def judge_dense_forward(case, observed, reveal):
 
 
 def probe_dense_backward(dense_forward, dense_backward, s, _):
+    """dense_backward(dout (N, M), cache) with the cache dense_forward returned (the documented
+    (x, W, b) if forward fails): dx (N, D), dW (D, M), db (M,)."""
     x, W, b = _dense_inputs(s)
     try:
         result, problem = returned_tuple(dense_forward(x, W, b), "dense_forward", 2)
@@ -87,6 +91,7 @@ check_dense_backward = Check("check_dense_backward", 2, probe_dense_backward, ju
 # --- Exercise 2: softmax with cross-entropy ---------------------------------------------------
 
 def probe_softmax(softmax_cross_entropy, s, _):
+    """softmax_cross_entropy(logits (N, C), y (N,)): the loss (a number) and dlogits (N, C)."""
     result, problem = returned_tuple(softmax_cross_entropy(np.array(s["logits"]), np.array(s["y"], dtype=int)),
                             "softmax_cross_entropy", 2)
     return {"problem": problem} if problem else {"loss": plain(result[0]), "dlogits": plain(result[1])}
@@ -195,6 +200,8 @@ def watched(f, x):
 
 
 def probe_grad_check(grad_check, s, recorded):
+    """grad_check(f, x) on a watched f whose values are recorded: the gradient (x's shape), x as
+    grad_check left it, whether it moved x, and the stand-in's misses."""
     misses = standins.Misses()
     x = np.array(s["x"])
     f, away = watched(_function(s, recorded, misses), x)
@@ -252,6 +259,8 @@ def trusted_layers(fn, layers):
 
 
 def probe_epoch(sgd_epoch, s, recorded):
+    """One sgd_epoch on stand-in layers: the loss it returned, the params after it, θ at each
+    batch's forward pass (``weights``), whether it drew from rng, and the misses."""
     params = {k: np.array(v) for k, v in s["params"].items()}
     X, y, misses, weights = np.array(s["X"]), np.array(s["y"], dtype=int), standins.Misses(), []
     rng = np.random.default_rng(s["rng_seed"])
@@ -327,6 +336,8 @@ def _trusted_source(recorded):
 
 
 def probe_training(sgd_epoch, s, recorded):
+    """sgd_epoch for the scenario's epochs (on the grader's trusted layers when sent, else the
+    student's own): the losses, the params after the first epoch and at the end."""
     params = {k: np.array(v) for k, v in s["params"].items()}
     X, y, layers = np.array(s["X"]), np.array(s["y"], dtype=int), _trusted_source(recorded)
     rng = np.random.default_rng(s["seed"] + 1)
