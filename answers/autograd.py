@@ -1,23 +1,24 @@
 """The cases of 04_autograd's checks: the local backward of each operation, backward(), a training
-step with L2 weight decay, training on the digits, and early stopping.
+step with L2 weight decay, and training on the digits (early stopping's: ``early_stopping.py``).
 
 Right values come from finite differences (``oracle.py``) of the functions as defined: an operation's
 Σ g ⊙ out, a graph's root, the MLP's mean cross-entropy plus (λ/2)·Σ‖W‖². Known mistakes are
 replayed on the reference (``reference_autograd.py``) with each deviation of the table. What the
 probes hand the student's code in place of earlier exercises is recorded here: the local
-derivatives of one graph, the states of one short training, the trajectory of one early stopping
-(``backprop_course/checks/autograd.py`` plays them back).
+derivatives of one graph, the states of one short training (``backprop_course/checks/autograd.py``
+plays them back).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from backprop_course.checks.autograd import ACCURACY, TRAINING, fingerprint, predict
-from backprop_course.checks.core import ATOL, RTOL, Case, plain
-from backprop_course.lectures import digits
+from backprop_course.checks.core import Case
+from backprop_course.checks.observed import plain
+from backprop_course import digits
 
 from . import reference_autograd as ra
-from .cases import Unsound, chain, later, register, suspects
+from .cases import Unsound, chain, each_named, later, register, suspects
 from .deviations import TABLE
 from .oracle import numerical_gradient
 from .reference import Equations
@@ -162,7 +163,7 @@ def _reaches_all(nodes):
     return len(seen) == len(nodes)
 
 
-#: the codes of backward()'s mistakes, which every graph must name (``_each_named``)
+#: the codes of backward()'s mistakes, which every graph must name (``each_named``)
 BACKWARD_CODES = ("topological-order-wrong", "node-visited-twice", "backward-not-seeded")
 
 
@@ -213,7 +214,7 @@ def backward_case(*, seed=0, leaves=3, nodes=6):
                                              [values[k]])[0]) for k in range(len(graph))]
         replay = _backward_replay(graph, values, local)
         played = [(code, replay(eq)) for code, eq in zip(codes, deviations)]
-        if _each_named(played, {"grads": expected}, ["grads"]):
+        if each_named(played, {"grads": expected}, ["grads"]):
             s = {"nodes": [{"data": v, **spec} for v, spec in zip(values, graph)], "root": len(graph) - 1}
             return Case(s, {"grads": expected}, suspects(replay), {"local": local})
     raise Unsound(f"no graph of {leaves} leaves and {nodes} operations tells backward()'s mistakes apart")
@@ -259,6 +260,7 @@ class _RecordingMLP:
         return getattr(self._trusted, name)
 
     def data_loss(self, X, y):
+        """The trusted model's data_loss, recording [θ, loss, ∂loss/∂θ] of the state it was asked at."""
         out = self._trusted.data_loss(X, y)
         theta = np.concatenate([np.ravel(p.data) for p in self._trusted.parameters()])
         self._record.setdefault(theta.tobytes(), [theta.tolist(), float(out.data),
@@ -312,7 +314,7 @@ def sgd_step_case(*, seed=0, sizes=(3, 4, 2), N=5, steps=3, learning_rate=0.5, w
 SOUND_ACCURACY = ACCURACY + 0.01
 
 
-def _train_digits(s, eq, epochs=None):
+def train_digits(s, eq, epochs=None):
     """The reference's sgd_step with ``eq`` on the trusted MLP, as the probe trains: (θ after epoch 1, θ at the end)."""
     X, y = digits.split(*digits.load(), seed=s["seed"])["train"]
     model = ra.trusted_mlp_class()(s["sizes"], seed=s["seed"])
@@ -328,155 +330,16 @@ def _train_digits(s, eq, epochs=None):
 
 @register("check_digits")
 def digits_case(*, seed=0):
+    """The Case of check_digits: the reference's training on the digits (it must reach
+    SOUND_ACCURACY on the test split), its first-epoch fingerprint, and the mistakes' replays."""
     s = {**TRAINING, "seed": int(seed)}
-    first, theta = _train_digits(s, Equations())
+    first, theta = train_digits(s, Equations())
     X_test, y_test = digits.split(*digits.load(), seed=s["seed"])["test"]
     reached = float(np.mean(predict(theta, s["sizes"], X_test) == y_test))
     if reached < SOUND_ACCURACY:
         raise Unsound(f"the stated training reaches {reached:.1%} of the test digits on seed {seed}")
 
     def replay(eq):
-        return later(lambda: {"first": fingerprint(_train_digits(s, eq, epochs=1)[0], s["seed"] + 2)}, "first")
+        return later(lambda: {"first": fingerprint(train_digits(s, eq, epochs=1)[0], s["seed"] + 2)}, "first")
 
     return Case(s, {"first": fingerprint(first, s["seed"] + 2)}, suspects(replay), {"source": ra.TRUSTED_SOURCE})
-
-
-# --- early stopping ---------------------------------------------------------------------------------
-
-#: the codes of early stopping's mistakes, which every scenario must name (``_each_named``)
-STOPPING_CODES = ("evaluated-on-training-set", "selected-on-test-set", "patience-off-by-one", "best-not-restored")
-
-
-def _curves(rng, epochs, patience, n):
-    """Accuracies per epoch, multiples of 1/n: validation rising to one highest epoch (index ``peak``) and
-    below it after, training rising, test highest at a neighbour of ``peak``."""
-    peak = int(rng.integers(1, max(2, min(epochs - patience - 1, n // 2 - 3))))
-    val = np.empty(epochs)
-    val[:peak + 1] = np.sort(rng.choice(np.arange(n // 2, n - 2), peak + 1, replace=False))
-    val[peak + 1:] = rng.choice(np.arange(n // 2, int(val[peak])), epochs - peak - 1)
-    train = np.sort(rng.choice(np.arange(n // 2, n + 1), epochs, replace=False)) if epochs <= n // 2 + 1 else \
-        np.sort(rng.choice(np.arange(n // 2, n + 1), epochs))
-    test = val.copy()
-    test[peak + 1] = min(n, val[peak] + 2)
-    return train / n, val / n, test / n
-
-
-def stopped(val, patience):
-    """The definition, apart from the reference: (epochs run, the best epoch's index) of early stopping on the
-    validation accuracies ``val``: the first of the highest so far, stop when patience epochs bring no higher."""
-    best, best_epoch = -1.0, 0
-    for epoch, accuracy in enumerate(val):
-        if accuracy > best:
-            best, best_epoch = accuracy, epoch
-        elif epoch - best_epoch >= patience:
-            return epoch + 1, best_epoch
-    return len(val), best_epoch
-
-
-def _logits(rng, accuracy, y, classes):
-    """Logits whose argmax is right for round(accuracy·N) samples: the true class, else the next one."""
-    right = np.zeros(len(y), bool)
-    right[rng.permutation(len(y))[:int(round(accuracy * len(y)))]] = True
-    chosen = np.where(right, y, (y + 1) % classes)
-    logits = rng.normal(0, 0.3, (len(y), classes))
-    logits[np.arange(len(y)), chosen] += 3.0
-    return logits
-
-
-@register("check_early_stopping")
-def early_stopping_case(*, seed=0, max_epochs=12, patience=3, n=40, classes=3, shapes=((2, 3), (3, 3))):
-    """A recorded training of ``max_epochs`` epochs on n samples per split: each epoch's parameters (random)
-    and their logits, made to give designed accuracies, where each known mistake stops elsewhere."""
-    rng = np.random.default_rng(seed)
-    shapes = [[list(w), [w[1]]] for w in (tuple(int(k) for k in shape) for shape in shapes)]
-    size = sum(int(np.prod(w)) + b[0] for w, b in shapes)
-    data = {name: (rng.normal(0, 1, (n, 2)).round(3), rng.integers(0, classes, n)) for name in ("train", "val", "test")}
-    deviations = [(entry.code, Equations(**d)) for entry in TABLE if entry.code in STOPPING_CODES
-                  for d in entry.deviations]
-    for _ in range(500):
-        train, val, test = _curves(rng, max_epochs, patience, n)
-        curves = {"train": train, "val": val, "test": test}
-        states = [rng.normal(0, 1, size) for _ in range(max_epochs + 1)]
-        logits = [{name: _logits(rng, curves[name][k - 1], data[name][1], classes) if k else
-                   _logits(rng, 0.3, data[name][1], classes) for name in data} for k in range(max_epochs + 1)]
-        s = {"data": {name: [plain(X), y.tolist()] for name, (X, y) in data.items()}, "shapes": shapes,
-             "max_epochs": int(max_epochs), "patience": int(patience)}
-        replay = _stopping_replay(s, states, logits, data)
-        epochs, best = stopped(val, patience)
-        if epochs >= max_epochs:
-            continue  # early stopping must stop early here, or its patience goes untested
-        right = {"history": val[:epochs].tolist(), "final": states[best + 1]}
-        if not all(_same(replay(Equations())[key], right[key]) for key in right):
-            raise AssertionError("the reference's early stopping disagrees with its definition")
-        played = [(code, replay(eq)) for code, eq in deviations]
-        if _each_named(played, right, ["history", "final"]):
-            return Case(s, right, suspects(replay), {"states": [x.tolist() for x in states],
-                                                     "logits": [{k: v.tolist() for k, v in e.items()} for e in logits]})
-    raise Unsound(f"no early-stopping scenario of {max_epochs} epochs and patience {patience} tells its mistakes apart")
-
-
-def _each_named(played, right, keys):
-    """Whether a scenario names each deviation by its own code, as a judge that compares ``keys`` in this order
-    does (``core.Suspects``): its result differs from the right one at some key, and of the deviations (in table
-    order) that agree with the right results at the keys before, the first that gives that same wrong result
-    there is of its code. played: [(code, {key: value})], in table order."""
-    for code, result in played:
-        wrong = next((key for key in keys if not _same(result[key], right[key])), None)
-        if wrong is None:
-            return False
-        before = keys[:keys.index(wrong)]
-        named = next(other for other, q in played
-                     if all(_same(q[k], right[k]) for k in before) and _same(q[wrong], result[wrong]))
-        if named != code:
-            return False
-    return True
-
-
-def _same(a, b):
-    a, b = np.asarray(a, dtype=float).reshape(-1), np.asarray(b, dtype=float).reshape(-1)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
-
-
-def _stopping_replay(s, states, logits, data):
-    """replay(eq): the reference early_stopping with eq on the recorded trajectory."""
-    def replay(eq):
-        model = _TrajectoryModel(s["shapes"], states, logits, data)
-        history = ra.early_stopping(model, model.run_epoch, dict(data), s["max_epochs"], s["patience"], eq)
-        return {"history": history, "final": model.theta()}
-
-    return lambda eq: chain(lambda: replay(eq), "history", "final")
-
-
-class _TrajectoryModel:
-    """The answers' side of the stand-in trajectory: the same states and logits, found by the parameters."""
-
-    def __init__(self, shapes, states, logits, data):
-        self._states, self._logits, self._data = states, logits, data
-        self.params = []
-        for w, b in shapes:
-            self.params += [ra.Value(np.zeros(w)), ra.Value(np.zeros(b))]
-        self._enter(states[0])
-
-    def parameters(self):
-        return self.params
-
-    def theta(self):
-        return np.concatenate([np.ravel(p.data) for p in self.params])
-
-    def _enter(self, theta):
-        start = 0
-        for p in self.params:
-            p.data[...] = np.asarray(theta[start:start + p.data.size]).reshape(p.data.shape)
-            start += p.data.size
-
-    def _state(self):
-        theta = self.theta()
-        return next(k for k, state in enumerate(self._states) if np.allclose(state, theta))
-
-    def run_epoch(self, model):
-        self._enter(self._states[self._state() + 1])
-
-    def __call__(self, X):
-        k = self._state()
-        name = next(name for name, (data, _) in self._data.items() if data is X or np.array_equal(data, X))
-        return ra.Value(self._logits[k][name])

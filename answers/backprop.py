@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_course.checks.core import Case, plain
+from backprop_course.checks.core import Case
+from backprop_course.checks.observed import plain
 
 from . import reference, standins
 from .cases import chain, later, register, suspects
 from .oracle import TwoLayerNet, numerical_gradient, phi
 
 
-def _net_away_from_kink(rng, m, activation, positive=None):
+def net_away_from_kink(rng, m, activation, positive=None):
     """(x, w, b) with net = w·x + b clear of ReLU's kink at 0 (|net| ≥ 0.3)."""
     while True:
         x, w, b = rng.uniform(-2, 2, m), rng.normal(0, 1, m), rng.uniform(-0.5, 0.5)
@@ -53,9 +54,11 @@ def _neuron_case(s, out, grad_w, delta):
 @register("check_neuron_backward_output")
 def output_case(*, seed=0, activation="sigmoid", learning_rate=0.1, x=None, weights=None, bias=None, t=None,
                 as_array=False):
+    """The Case of an output neuron's backward: ŷ, δ = (ŷ − t)·φ′(net) and the updated weights (I,)
+    and bias, by finite differences of e = ½(t − ŷ)²; the mistakes' replays."""
     if x is None:
         rng = np.random.default_rng(seed)
-        x, weights, bias = _net_away_from_kink(rng, 3, activation, positive=True)
+        x, weights, bias = net_away_from_kink(rng, 3, activation, positive=True)
         t = rng.uniform(0, 1)
     s = {"x": plain(x), "w": plain(weights), "b": float(bias), "t": float(t), "activation": activation,
          "learning_rate": float(learning_rate), "as_array": bool(as_array)}
@@ -86,7 +89,7 @@ def hidden_case(*, seed=0, activation="sigmoid", learning_rate=0.1, n_outputs=1,
     network's loss ½ Σ_l (t_l − o_l)²."""
     rng = np.random.default_rng(seed)
     if x is None:
-        x, weights, bias = _net_away_from_kink(rng, 3, activation, positive)
+        x, weights, bias = net_away_from_kink(rng, 3, activation, positive)
     s = {"x": plain(x), "w": plain(weights), "b": float(bias), "activation": activation,
          "learning_rate": float(learning_rate), "as_array": bool(as_array)}
     if delta_l is None:
@@ -112,7 +115,7 @@ def hidden_case(*, seed=0, activation="sigmoid", learning_rate=0.1, n_outputs=1,
 
 # --- training -------------------------------------------------------------------------
 
-def _problem(seed, m, J, L, n_samples, activation):
+def network_problem(seed, m, J, L, n_samples, activation):
     """A random two-layer net and data set, clear of ReLU's kink at every sample."""
     rng = np.random.default_rng(seed)
     net = TwoLayerNet(m, J, L, activation)
@@ -128,7 +131,8 @@ def _problem(seed, m, J, L, n_samples, activation):
                     "inputs": inputs.tolist(), "targets": targets.tolist()}
 
 
-def _net(s):
+def scenario_net(s):
+    """The oracle's TwoLayerNet of a Network scenario: m inputs, J hidden and L output neurons."""
     return TwoLayerNet(s["m"], s["J"], s["L"], s["activation"])
 
 
@@ -146,7 +150,7 @@ def _training_case(s, drive):
     """train() or Network.train(): the epoch losses and θ after training, against SGD on
     numerical gradients; the replays' epoch count, losses and θ; the stand-in neurons; θ after
     each step of up to twice the epochs."""
-    net, theta, epochs, eta = _net(s), np.asarray(s["theta"]), s["epochs"], s["learning_rate"]
+    net, theta, epochs, eta = scenario_net(s), np.asarray(s["theta"]), s["epochs"], s["learning_rate"]
     inputs, targets = np.asarray(s["inputs"]), np.asarray(s["targets"])
     expected_theta, expected_history = net.sgd(theta, inputs, targets, epochs, eta)
     steps = trajectory(net, theta, inputs, targets, 2 * epochs * len(inputs), eta)
@@ -172,7 +176,9 @@ def _training_case(s, drive):
 
 @register("check_train")
 def train_case(*, seed=0, activation="sigmoid", n_hidden=2, epochs=3, learning_rate=0.1, n_samples=2):
-    s = {**_problem(seed, 3, n_hidden, 1, n_samples, activation), "epochs": int(epochs),
+    """The Case of train(): each epoch's loss and the neurons after online gradient descent on a
+    3-n_hidden-1 net, with the stand-ins' recordings."""
+    s = {**network_problem(seed, 3, n_hidden, 1, n_samples, activation), "epochs": int(epochs),
          "learning_rate": float(learning_rate)}
     inputs, targets = np.asarray(s["inputs"]), np.asarray(s["targets"])
     return _training_case(s, lambda hidden, outputs, eq: reference.train(
@@ -183,14 +189,17 @@ def train_case(*, seed=0, activation="sigmoid", n_hidden=2, epochs=3, learning_r
 
 def network_scenario(*, seed=0, activation="sigmoid", inputsize=3, hidden_size=2, output_size=3, n_samples=2,
                      epochs=1, learning_rate=0.1):
-    return {**_problem(seed, inputsize, hidden_size, output_size, n_samples, activation), "epochs": int(epochs),
+    """The scenario of a Network check: a seeded inputsize-hidden_size-output_size net, its
+    samples and targets, epochs and η."""
+    return {**network_problem(seed, inputsize, hidden_size, output_size, n_samples, activation), "epochs": int(epochs),
             "learning_rate": float(learning_rate)}
 
 
 @register("check_network_forward")
 def network_forward_case(**arguments):
+    """The Case of Network.forward: o_j (J,) and o_l (L,) for each sample, by the oracle's net."""
     s = network_scenario(**arguments)
-    net, theta = _net(s), np.asarray(s["theta"])
+    net, theta = scenario_net(s), np.asarray(s["theta"])
 
     def drive(hidden, outputs, eq):
         for x in s["inputs"]:
@@ -202,8 +211,10 @@ def network_forward_case(**arguments):
 
 @register("check_network_backward")
 def network_backward_case(**arguments):
+    """The Case of Network.backward on one sample: the layers' weights and biases after one step
+    of gradient descent on finite-difference gradients."""
     s = network_scenario(n_samples=1, **arguments)
-    net, theta, eta = _net(s), np.asarray(s["theta"]), s["learning_rate"]
+    net, theta, eta = scenario_net(s), np.asarray(s["theta"]), s["learning_rate"]
     x, t = np.asarray(s["inputs"][0]), np.asarray(s["targets"][0])
     expected, _ = net.sgd(theta, [x], [t], 1, eta)
 
@@ -224,6 +235,7 @@ def network_backward_case(**arguments):
 
 @register("check_network_train")
 def network_train_case(*, epochs=3, **arguments):
+    """The Case of Network.train: each epoch's loss and the layers after training."""
     s = network_scenario(epochs=epochs, **arguments)
     inputs, targets = np.asarray(s["inputs"]), np.asarray(s["targets"])
     return _training_case(s, lambda hidden, outputs, eq: reference.train(

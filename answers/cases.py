@@ -14,11 +14,12 @@ from functools import cache
 import numpy as np
 
 from backprop_course.checks import public
-from backprop_course.checks.core import Case, quiet
+from backprop_course.checks.core import ATOL, RTOL, quiet
 
 from .deviations import TABLE
 from .oracle import phi
 from .reference import Equations
+from .secret import hidden_arguments as derived_arguments
 
 #: check name -> the function that builds its case from the test cell's literal arguments
 BUILDERS = {}
@@ -45,10 +46,8 @@ def case(check_name, args, kwargs):
 def hidden_arguments(secret, check_name, args, kwargs, attempts=16):
     """The arguments of a hidden call as the grader runs it: the first seed the course ``secret``
     derives whose scenario is sound (see ``Unsound``)."""
-    from .secret import hidden_arguments as derived
-
     for attempt in range(attempts):
-        args_, kwargs_ = derived(secret, check_name, args, kwargs, attempt)
+        args_, kwargs_ = derived_arguments(secret, check_name, args, kwargs, attempt)
         try:
             case(check_name, args_, kwargs_)
         except Unsound:
@@ -92,6 +91,7 @@ class _Later:
         self.compute, self.keys, self.values = compute, keys, None
 
     def value(self, key):
+        """The value of ``key``, all keys computed together on first use."""
         if self.values is None:
             self.values = chain(self.compute, *self.keys)
         return self.values[key]
@@ -205,3 +205,28 @@ def recorded(built):
     standins = None if built.standins is None or "source" in built.standins else as_data(built.standins)
     return {"scenario": as_data(built.scenario), "expected": as_data(built.expected), "replays": replays,
             "standins": standins}
+
+
+# --- whether a scenario tells its mistakes apart ----------------------------------------------
+
+def each_named(played, right, keys):
+    """Whether a scenario names each deviation by its own code, as a judge that compares ``keys`` in this order
+    does (``core.Suspects``): its result differs from the right one at some key, and of the deviations (in table
+    order) that agree with the right results at the keys before, the first that gives that same wrong result
+    there is of its code. played: [(code, {key: value})], in table order."""
+    for code, result in played:
+        wrong = next((key for key in keys if not same_values(result[key], right[key])), None)
+        if wrong is None:
+            return False
+        before = keys[:keys.index(wrong)]
+        named = next(other for other, q in played
+                     if all(same_values(q[k], right[k]) for k in before) and same_values(q[wrong], result[wrong]))
+        if named != code:
+            return False
+    return True
+
+
+def same_values(a, b):
+    """Whether a and b hold the same numbers in the same count, within the checks' RTOL, ATOL."""
+    a, b = np.asarray(a, dtype=float).reshape(-1), np.asarray(b, dtype=float).reshape(-1)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))

@@ -25,8 +25,8 @@ How to add a mistake:
    the same place: ``known(code, equation=wrong_version)``. If the mistake changes a step that
    is not yet an equation of its own, first give that step its own method in
    ``reference.Equations``, following the lecture, and use it in the reference.
-2. Add a submission that makes the mistake to ``answers/catalogue.py`` (its ``MISTAKES_0x``
-   list): tests/test_checks.py runs it through the test cells and requires a test cell of its
+2. Add a submission that makes the mistake to its assignment's module of ``answers/submissions/``
+   (its ``MISTAKES_0x`` list): tests/test_checks.py runs it through the test cells and requires a test cell of its
    exercise to name the code, and every entry to have such a submission.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ def known(code, *alternatives, **deviation):
 
 # --- wrong versions used by several deviations (plain functions of an equation's arguments) -----
 
-def _exp_normalised(z):
+def exp_normalised(z):
     """exp(z) / Σ exp(z) without the max subtracted: overflows for logits in the hundreds"""
     return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
 
@@ -71,11 +71,13 @@ def _stable_softmax(z):
     return np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
 
 
-def _clipped_log(eps):
+def clipped_log(eps):
+    """log ŷ of logits z (N, C) with ŷ clipped below at ``eps``"""
     return lambda z: np.log(np.maximum(_stable_softmax(z), eps))
 
 
-def _shifted_log(eps):
+def shifted_log(eps):
+    """log(ŷ + eps) of logits z (N, C)"""
     return lambda z: np.log(_stable_softmax(z) + eps)
 
 
@@ -91,7 +93,7 @@ def _reshuffled(X, y, rng):
     return X[idx], y[idx]
 
 
-def _fixed(step):
+def fixed_step(step):
     """a finite-difference step set inside grad_check, whatever h was passed"""
     return lambda h: step
 
@@ -276,25 +278,25 @@ TABLE = [
           {"softmax_gradient": lambda y_hat, t: y_hat / len(t)},
           {"softmax_gradient": lambda y_hat, t: y_hat}),                    # and not averaged
     known("softmax-overflow",
-          {"softmax": lambda z: _exp_normalised(z), "log_softmax": lambda z: np.log(_exp_normalised(z))},
-          {"softmax": lambda z: _exp_normalised(z)},
-          {"log_softmax": lambda z: np.log(_exp_normalised(z))},
+          {"softmax": lambda z: exp_normalised(z), "log_softmax": lambda z: np.log(exp_normalised(z))},
+          {"softmax": lambda z: exp_normalised(z)},
+          {"log_softmax": lambda z: np.log(exp_normalised(z))},
           {"log_softmax": lambda z: z - np.log(np.exp(z).sum(axis=1, keepdims=True))}),
     known("softmax-global-max",
-          {"softmax": lambda z: _exp_normalised(z - z.max()), "log_softmax": lambda z: np.log(_exp_normalised(z - z.max()))},
-          {"softmax": lambda z: _exp_normalised(z - z.max()), "log_softmax": _global_log_softmax},
+          {"softmax": lambda z: exp_normalised(z - z.max()), "log_softmax": lambda z: np.log(exp_normalised(z - z.max()))},
+          {"softmax": lambda z: exp_normalised(z - z.max()), "log_softmax": _global_log_softmax},
           {"softmax": lambda z: np.exp(_global_log_softmax(z)), "log_softmax": _global_log_softmax}),
     known("log-of-zero-probability",
           {"log_softmax": lambda z: np.log(_stable_softmax(z))},
-          *({"log_softmax": _clipped_log(eps)} for eps in (1e-12, 1e-15, 1e-10)),
-          *({"log_softmax": _shifted_log(eps)} for eps in (1e-12, 1e-15, 1e-10, 1e-8, 1e-7))),
+          *({"log_softmax": clipped_log(eps)} for eps in (1e-12, 1e-15, 1e-10)),
+          *({"log_softmax": shifted_log(eps)} for eps in (1e-12, 1e-15, 1e-10, 1e-8, 1e-7))),
     # --- 03_vectorised: the gradient check ---------------------------------------------------
     known("one-sided-difference",
           *({"difference_quotient": one_sided} for one_sided in _ONE_SIDED),
-          *({"difference_quotient": one_sided, "finite_step": _fixed(step)}   # with a step of its own
+          *({"difference_quotient": one_sided, "finite_step": fixed_step(step)}   # with a step of its own
             for step in (1e-4, 1e-6, 1e-7, 1e-8, 1e-3, 1e-2) for one_sided in _ONE_SIDED)),
     known("step-too-large",
-          *({"finite_step": _fixed(step)} for step in (1e-3, 1e-2, 1e-1, 1.0))),
+          *({"finite_step": fixed_step(step)} for step in (1e-3, 1e-2, 1e-1, 1.0))),
     known("difference-not-halved",
           difference_quotient=lambda f_plus, f_0, f_minus, h: (f_plus - f_minus) / h),
     known("input-not-restored",

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_course.checks.core import Case, plain
+from backprop_course.checks.core import Case
+from backprop_course.checks.observed import plain
 from backprop_course.checks.neuron import grid
 
 from .cases import activation_table, attempt, chain, register, suspects
@@ -26,6 +27,8 @@ def draw_nets(seed, n=6):
 
 @register("check_activation")
 def activation_case(name, *, nets=None, seed=None):
+    """The Case of check_activation: φ (sigmoid or relu) on a scalar, the nets (N,) and a grid,
+    from the oracle's φ; the mistakes' replays."""
     nets = np.asarray(nets if nets is not None else draw_nets(seed), float)
     s = {"name": name, "nets": plain(nets)}
     g = grid(nets)
@@ -39,6 +42,8 @@ def activation_case(name, *, nets=None, seed=None):
 
 @register("check_derivative")
 def derivative_case(name, *, nets=None, seed=None):
+    """The Case of check_derivative: φ′ on the nets (N,) by finite differences of φ, the trusted
+    activations' recording, and the mistakes' replays."""
     nets = np.asarray(nets if nets is not None else draw_nets(seed, 4), float)
     s = {"name": name, "nets": plain(nets)}
     expected = np.array([numerical_gradient(lambda v: phi(v[0], name), [n])[0] for n in nets])
@@ -52,6 +57,7 @@ def derivative_case(name, *, nets=None, seed=None):
 
 @register("check_loss")
 def loss_case(*, t=None, y_hat=None, seed=None):
+    """The Case of check_loss: e = ½(t − ŷ)² and ∂e/∂ŷ (finite differences) on t, ŷ of shape (N,)."""
     if t is None:
         rng = np.random.default_rng(seed)
         t, y_hat = np.round(rng.uniform(0, 1, 4), 2), np.round(rng.uniform(0, 1, 4), 2)
@@ -79,6 +85,7 @@ def _forward_inputs(seed, m, zero_bias, activation):
 @register("check_neuron_forward")
 def forward_case(*, weights=None, bias=None, x=None, seed=None, m=3, zero_bias=False, activation="sigmoid",
                  as_array=False):
+    """The Case of check_neuron_forward: o_i, net = Σ_i w_i·o_i + b and o = φ(net) for x (I,)."""
     if weights is None:
         weights, bias, x = _forward_inputs(seed, m, zero_bias, activation)
     s = {"w": plain(weights), "b": float(bias), "bias_is_int": isinstance(bias, int), "x": plain(x),

@@ -48,9 +48,11 @@ class TwoLayerNet:
         self.m, self.J, self.L, self.activation = m, J, L, activation
 
     def pack(self, W1, b1, W2, b2):
+        """θ (P,): W1 (J, m), b1 (J,), W2 (L, J), b2 (L,) flattened in that order."""
         return np.concatenate([np.ravel(W1), np.ravel(b1), np.ravel(W2), np.ravel(b2)]).astype(float)
 
     def unpack(self, theta):
+        """(W1 (J, m), b1 (J,), W2 (L, J), b2 (L,)) of θ (P,), the inverse of ``pack``."""
         m, J, L = self.m, self.J, self.L
         sizes = [J * m, J, L * J, L]
         W1, b1, W2, b2 = np.split(np.asarray(theta, float), np.cumsum(sizes)[:-1])
@@ -67,6 +69,7 @@ class TwoLayerNet:
         return 0.5 * float(np.sum((np.asarray(t, float) - self.forward(theta, x)) ** 2))
 
     def gradient(self, theta, x, t):
+        """∂e/∂θ (P,) at θ for one sample x (m,), t (L,), by finite differences."""
         return numerical_gradient(lambda th: self.loss(th, x, t), theta)
 
     def sgd(self, theta, inputs, targets, epochs, learning_rate):

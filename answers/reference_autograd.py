@@ -85,6 +85,7 @@ class Value:
         return out
 
     def exp(self):
+        """out = e^a elementwise; its backward adds g ⊙ out to a.grad."""
         out = Value(np.exp(self.data), (self,), "exp", self.equations)
 
         def _backward():
@@ -94,6 +95,7 @@ class Value:
         return out
 
     def log(self):
+        """out = log a elementwise; its backward adds g / a to a.grad."""
         out = Value(np.log(self.data), (self,), "log", self.equations)
 
         def _backward():
@@ -103,6 +105,7 @@ class Value:
         return out
 
     def tanh(self):
+        """out = tanh a elementwise; its backward adds g ⊙ (1 − out²) to a.grad."""
         out = Value(np.tanh(self.data), (self,), "tanh", self.equations)
 
         def _backward():
@@ -112,6 +115,7 @@ class Value:
         return out
 
     def relu(self):
+        """out = max(a, 0) elementwise; its backward adds g where a > 0 to a.grad."""
         out = Value(np.maximum(self.data, 0.0), (self,), "relu", self.equations)
 
         def _backward():
@@ -134,6 +138,8 @@ class Value:
         return out
 
     def sum(self, axis=None):
+        """out = Σ a over ``axis`` (all: a scalar; else kept as size 1); its backward adds g
+        broadcast back to a's shape."""
         out = Value(self.data.sum(axis=axis, keepdims=axis is not None), (self,), "sum", self.equations)
 
         def _backward():
@@ -204,15 +210,19 @@ class MLP:
                        for m, n in zip(sizes[:-1], sizes[1:])]
 
     def weights(self):
+        """The weight Values W of each layer, (n_in, n_out) each."""
         return [W for W, _ in self.layers]
 
     def biases(self):
+        """The bias Values b of each layer, (n_out,) each."""
         return [b for _, b in self.layers]
 
     def parameters(self):
+        """Every parameter, layer by layer: W then b."""
         return [p for layer in self.layers for p in layer]
 
     def zero_grad(self):
+        """Set every parameter's .grad to zeros of its shape."""
         for p in self.parameters():
             p.grad = np.zeros_like(p.data)
 
@@ -225,6 +235,7 @@ class MLP:
         return out
 
     def data_loss(self, X, y):
+        """The mean cross-entropy of the model's logits on X (N, D) against labels y (N,), a Value."""
         return cross_entropy(self(X), y)
 
 

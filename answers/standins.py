@@ -57,6 +57,7 @@ class NeuronRecord:
         self.forward, self.backward = {}, {}
 
     def state(self, weights, bias):
+        """The index of the neuron state (weights (I,), bias), added when new."""
         key = (tuple(np.asarray(weights, float).tolist()), float(bias))
         if key not in self._index:
             self._index[key] = len(self.states)
@@ -64,6 +65,8 @@ class NeuronRecord:
         return self._index[key]
 
     def data(self):
+        """The recording as JSON data: the activation, the states, and the forward and backward
+        calls answered in them."""
         return {"activation": self.activation, "states": self.states, "forward": list(self.forward.values()),
                 "backward": list(self.backward.values())}
 
@@ -91,6 +94,7 @@ class RecordingNeuron(Neuron):
                 raise _OverBudget
 
     def forward(self, x):
+        """The reference neuron's forward(x), recorded for the state it ran in."""
         self._spend()
         state = self.record.state(self.weights, self.bias)
         o = super().forward(x)
@@ -98,6 +102,7 @@ class RecordingNeuron(Neuron):
         return o
 
     def backward(self, t=None, y_hat=None, delta_l=None, w_l=None, learning_rate=0.1, output_neuron=False):
+        """The reference neuron's backward, recorded with its arguments and the state it reached."""
         self._spend()
         state = self.record.state(self.weights, self.bias)
         super().backward(t, y_hat, delta_l, w_l, learning_rate, output_neuron)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_course.checks.core import Case
+from backprop_course.checks.two_layer_net import unpack
 from backprop_course.checks.vectorised import ACCURACY, PARAMS, TRAINING, finiteness, watched, wave
 from backprop_course.checks.vectorised import predict as v_predict
-from backprop_course.lectures.datasets import spirals, split
+from backprop_course.datasets import spirals, split
 
 from . import reference, standins
 from .cases import Unsound, attempt, chain, later, register, suspects
@@ -42,17 +43,8 @@ def net_loss(params, X, y):
 
 
 def pack(params):
+    """θ (P,): params' W1, b1, W2, b2 flattened in that order."""
     return np.concatenate([np.ravel(params[k]) for k in PARAMS])
-
-
-def unpack(theta, shapes):
-    """θ (flat) → {"W1": …, "b1": …, "W2": …, "b2": …} of ``shapes``, as views of θ."""
-    theta, params, start = np.asarray(theta, float), {}, 0
-    for k in PARAMS:
-        size = int(np.prod(shapes[k]))
-        params[k] = theta[start:start + size].reshape(shapes[k])
-        start += size
-    return params
 
 
 def sgd_epoch_oracle(params, X, y, batch_size, learning_rate, rng_seed):
@@ -81,6 +73,7 @@ def _dense(seed, N, D, M):
 
 @register("check_dense_forward")
 def dense_forward_case(*, seed=0, N=4, D=3, M=5):
+    """The Case of check_dense_forward: out = x·W + b (N, M) for x (N, D), W (D, M), b (M,)."""
     s, x, W, b, _ = _dense(seed, N, D, M)
     return Case(s, {"out": np.einsum("nd,dm->nm", x, W) + b},
                 suspects(lambda eq: {"out": attempt(lambda: reference.dense_forward(x, W, b, eq)[0])}))
@@ -88,6 +81,8 @@ def dense_forward_case(*, seed=0, N=4, D=3, M=5):
 
 @register("check_dense_backward")
 def dense_backward_case(*, seed=0, N=4, D=3, M=5):
+    """The Case of check_dense_backward: dx (N, D), dW (D, M), db (M,) by finite differences of
+    Σ dout ⊙ (x·W + b)."""
     s, x, W, b, dout = _dense(seed, N, D, M)
     upstream = lambda x_, W_, b_: float(np.sum(dout * (np.einsum("nd,dm->nm", x_, W_) + b_)))  # noqa: E731
     expected = {"dW": numerical_gradient(lambda v: upstream(x, v, b), W),
@@ -125,16 +120,19 @@ def _softmax(seed, N, C, scale, large):
 
 @register("check_softmax_loss")
 def softmax_loss_case(*, seed=0, N=4, C=3, scale=2.0):
+    """The Case of check_softmax_loss: e = −(1/N) Σ_n log ŷ[n, y_n] for logits (N, C)."""
     return _softmax(seed, N, C, scale, False)
 
 
 @register("check_softmax_gradient")
 def softmax_gradient_case(*, seed=0, N=4, C=3, scale=2.0):
+    """The Case of check_softmax_gradient: ∂e/∂logits (N, C) by finite differences."""
     return _softmax(seed, N, C, scale, False)
 
 
 @register("check_softmax_stable")
 def softmax_stable_case(*, seed=0, N=4, C=3, scale=2.0):
+    """The Case of check_softmax_stable: the loss and gradient on logits large enough to overflow e^z."""
     return _softmax(seed, N, C, scale, True)
 
 
@@ -270,6 +268,9 @@ def softmax_cross_entropy(logits, y):
 
 @register("check_training")
 def training_case(*, seed=0):
+    """The Case of check_training: the spirals split, the initial params, and the held-out test
+    samples the trained net must reach ACCURACY on; the reference's θ after the first epoch, and
+    the mistakes' replays of it and of the last (Unsound when the stated training falls short)."""
     settings = {"seed": int(seed), **TRAINING}
     X_all, y_all = spirals(n_per_class=settings["n_per_class"], seed=settings["seed"])
     X, y, X_test, y_test = split(X_all, y_all)

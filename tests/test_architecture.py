@@ -184,3 +184,19 @@ if __name__ == "__main__":
     for source, targets in sorted(layers().items()):
         print(f"{source} -> " + ", ".join(f"{t} ({len(pairs)})" for t, pairs in sorted(targets.items())))
     sys.exit(0)
+
+
+#: the package's shared leaves: modules beside its rooms, which both the checks and the lectures import
+SHARED_LEAVES = ("backprop_course.palette", "backprop_course.datasets", "backprop_course.digits")
+
+
+def test_the_checks_import_no_lecture_and_the_shared_leaves_import_nothing_of_the_package():
+    """Imports go downward: the checks never import the lectures (the lectures must not import the
+    checks either, FORBIDDEN), so what both use (the palette, the 2-D data sets, the digits) sits
+    below both, in leaves that import no module of the package."""
+    ours = modules()
+    wrong = [f"{module} imports {target}" for module, target in layers()["checks"].get("lectures", [])]
+    for leaf in SHARED_LEAVES:
+        assert leaf in ours, f"{leaf} is missing"
+        wrong += [f"{leaf} imports {target}" for target in sorted(imported(leaf, ours[leaf])) if target in ours]
+    assert not wrong, "\n".join(wrong)

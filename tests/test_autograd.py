@@ -269,7 +269,7 @@ def test_unbroadcast_sums_over_the_broadcast_axes():
 
 def test_the_stated_settings_read_95_percent_of_the_public_test_digits():
     """The notebook's settings (checks.autograd.TRAINING), trained with the reference step on the public seed."""
-    from answers.autograd import _train_digits
+    from answers.autograd import train_digits as _train_digits
 
     s = {**TRAINING, "seed": 0}
     _, theta = _train_digits(s, ra.LECTURE)

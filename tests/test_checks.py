@@ -33,13 +33,16 @@ import backprop_course.checks.public as checks_public
 import answers
 from backprop_course.grader import verdicts
 from answers import reference
-from answers.backprop import _net, _net_away_from_kink, _problem
+from answers.backprop import net_away_from_kink as _net_away_from_kink, network_problem as _problem, scenario_net as _net
 from backprop_course.checks.backprop import (check_network_train, check_neuron_backward_output,
                                              check_train)
 from backprop_course.checks.core import (ATOL, MISTAKES, RTOL, Check, Diagnosis, Mistake, Plural, Suspects, WrongAnswer,
-                                         compare, is_wrong, mistake_codes, plain)
+                                         compare, is_wrong, mistake_codes)
+from backprop_course.checks.observed import plain
 from backprop_course.checks.mistakes import STRUCTURAL
-from answers.deviations import TABLE, KnownMistake, _clipped_log, _exp_normalised, _fixed, _shifted_log, known
+from answers.deviations import TABLE, KnownMistake, known
+from answers.deviations import clipped_log as _clipped_log, exp_normalised as _exp_normalised, fixed_step as _fixed
+from answers.deviations import shifted_log as _shifted_log
 from answers.oracle import TwoLayerNet, numerical_gradient, phi
 from answers.reference import LECTURE, Equations
 from backprop_course.checks.remote import REGISTRY  # every check, registered by their modules

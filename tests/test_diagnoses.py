@@ -29,6 +29,7 @@ import pytest
 
 import answers
 import answers.catalogue as C
+from answers.submissions import backprop_bases as cat02, neuron as cat01, vectorised as cat03
 from answers.catalogue import edit, source_notebook
 from backprop_course.checks import core
 from backprop_course.checks.remote import REGISTRY
@@ -143,81 +144,81 @@ class Novel:
 
 
 def _network_backward(new_loop):
-    return C._network(C.NET_INIT, C.NET_FORWARD, C.NET_BACKWARD.replace(
+    return cat02.network_cell(cat02.NET_INIT, cat02.NET_FORWARD, cat02.NET_BACKWARD.replace(
         "for j, neuron in enumerate(self.hidden):\n"
         "    neuron.backward(delta_l=delta_l, w_l=[w[j] for w in w_jl], learning_rate=learning_rate)", new_loop),
-        C.NET_TRAIN)
+        cat02.NET_TRAIN)
 
 
 NOVEL = [
     # 01_neuron
-    Novel("loss-summed", "01_neuron", "loss", C._loss(
+    Novel("loss-summed", "01_neuron", "loss", cat01.loss_cell(
         "return 0.5 * np.sum((np.asarray(t) - np.asarray(y_hat)) ** 2)", "return np.asarray(y_hat) - np.asarray(t)"),
         "wrong-shape"),
-    Novel("loss-derivative-averaged", "01_neuron", "loss", C._loss(
+    Novel("loss-derivative-averaged", "01_neuron", "loss", cat01.loss_cell(
         "return 0.5 * (np.asarray(t) - np.asarray(y_hat)) ** 2", "return (np.asarray(y_hat) - np.asarray(t)) / len(t)"),
         "over-samples"),
-    Novel("sigmoid-of-minus-net", "01_neuron", "activations", C._activations(
+    Novel("sigmoid-of-minus-net", "01_neuron", "activations", cat01.activations_cell(
         "return 1 / (1 + np.exp(net))", "return np.maximum(0, net)"), None),
-    Novel("forward-bias-after-activation", "01_neuron", "neuron_forward", C._neuron1(
+    Novel("forward-bias-after-activation", "01_neuron", "neuron_forward", cat01.neuron_forward_cell(
         "self.weights = weights if weights is not None else np.random.randn(inputsize)\n"
         "self.bias = bias if bias is not None else np.random.rand()",
         "return self.activation(np.dot(x, self.weights)) + self.bias"), None),
     # 02_backprop
-    Novel("backward-stores-delta-only", "02_backprop", "neuron_backward", C._neuron2(edit(edit(
-        C.BACKWARD, "self.weights = [w - learning_rate * delta_j * o for w, o in zip(self.weights, self.o_i)]", ""),
+    Novel("backward-stores-delta-only", "02_backprop", "neuron_backward", cat02.neuron_cell(edit(edit(
+        cat02.BACKWARD, "self.weights = [w - learning_rate * delta_j * o for w, o in zip(self.weights, self.o_i)]", ""),
         "self.bias = self.bias - learning_rate * delta_j", "")), "nothing-updated"),
-    Novel("backward-eta-squared", "02_backprop", "neuron_backward", C._neuron2(edit(
-        C.BACKWARD, "w - learning_rate * delta_j * o", "w - learning_rate * learning_rate * delta_j * o")),
+    Novel("backward-eta-squared", "02_backprop", "neuron_backward", cat02.neuron_cell(edit(
+        cat02.BACKWARD, "w - learning_rate * delta_j * o", "w - learning_rate * learning_rate * delta_j * o")),
         "times-learning-rate"),
-    Novel("backward-step-with-net", "02_backprop", "neuron_backward", C._neuron2(edit(
-        C.BACKWARD, "w - learning_rate * delta_j * o for w, o in zip(self.weights, self.o_i)",
+    Novel("backward-step-with-net", "02_backprop", "neuron_backward", cat02.neuron_cell(edit(
+        cat02.BACKWARD, "w - learning_rate * delta_j * o for w, o in zip(self.weights, self.o_i)",
         "w - learning_rate * delta_j * self.net for w in self.weights")), None),
-    Novel("train-without-backward", "02_backprop", "train_multi_sample", C.TRAIN.replace(
+    Novel("train-without-backward", "02_backprop", "train_multi_sample", cat02.TRAIN.replace(
         "\n            output.backward(t=t, y_hat=y_hat, learning_rate=learning_rate, output_neuron=True)"
         "\n            for j, neuron in enumerate(hidden):"
         "\n                neuron.backward(delta_l=[output.delta_j], w_l=[w_l[j]], learning_rate=learning_rate)", ""),
         "nothing-updated"),
-    Novel("train-return-in-sample-loop", "02_backprop", "train_multi_sample", C.TRAIN.replace(
+    Novel("train-return-in-sample-loop", "02_backprop", "train_multi_sample", cat02.TRAIN.replace(
         "learning_rate=learning_rate)\n        history.append(sum(losses) / len(losses))\n    return history",
         "learning_rate=learning_rate)\n            return history\n        history.append(sum(losses) / len(losses))"),
         "steps-off"),
-    Novel("network-forward-cached", "02_backprop", "multi_output_network", C._network_edit(
+    Novel("network-forward-cached", "02_backprop", "multi_output_network", cat02.network_edit(
         "forward", "o_j = [neuron.forward(x) for neuron in self.hidden]\n"
                    "self.o_l = np.array([neuron.forward(o_j) for neuron in self.outputs])",
         "if not hasattr(self, 'o_l'):\n    o_j = [neuron.forward(x) for neuron in self.hidden]\n"
         "    self.o_l = np.array([neuron.forward(o_j) for neuron in self.outputs])"), "right-for-first-only"),
     Novel("network-hidden-not-updated", "02_backprop", "multi_output_network", _network_backward(""),
           "nothing-updated"),
-    Novel("network-targets-reversed", "02_backprop", "multi_output_network", C._network_edit(
+    Novel("network-targets-reversed", "02_backprop", "multi_output_network", cat02.network_edit(
         "backward", "zip(self.outputs, t, self.o_l)", "zip(self.outputs, t[::-1], self.o_l)"), None),
     # 03_vectorised
-    Novel("dense-forward-columns", "03_vectorised", "dense_layer", C._dense(
-        "out = (W.T @ x.T + b[:, None])", C.DENSE_BACKWARD), "transposed"),
-    Novel("dense-dx-columns", "03_vectorised", "dense_layer", C._dense(C.DENSE_FORWARD, edit(
-        C.DENSE_BACKWARD, "dx = dout.dot(W.T)", "dx = W @ dout.T")), "transposed"),
-    Novel("dense-db-keepdims", "03_vectorised", "dense_layer", C._dense(C.DENSE_FORWARD, edit(
-        C.DENSE_BACKWARD, "db = np.sum(dout, axis=0)", "db = np.sum(dout, axis=0, keepdims=True)")), "wrong-shape"),
-    Novel("softmax-dlogits-transposed", "03_vectorised", "softmax_cross_entropy", C._softmax(edit(
-        C.SOFTMAX, "dlogits = (probs - t) / N", "dlogits = (probs - t).T / N")), "transposed"),
-    Novel("softmax-loss-over-all-classes", "03_vectorised", "softmax_cross_entropy", C._softmax(edit(
-        C.SOFTMAX, "loss = -np.mean(log_probs[np.arange(N), y])", "loss = -np.mean(log_probs)")), None),
-    Novel("grad-check-precedence", "03_vectorised", "grad_check", C._grad_check(edit(
-        C.GRAD_CHECK, "(up - down) / (2 * h)", "(up - down) / 2 * h")), "all-zero"),
-    Novel("sgd-return-in-batch-loop", "03_vectorised", "sgd_epoch", C._sgd(C.SGD.replace(
+    Novel("dense-forward-columns", "03_vectorised", "dense_layer", cat03.dense_cell(
+        "out = (W.T @ x.T + b[:, None])", cat03.DENSE_BACKWARD), "transposed"),
+    Novel("dense-dx-columns", "03_vectorised", "dense_layer", cat03.dense_cell(cat03.DENSE_FORWARD, edit(
+        cat03.DENSE_BACKWARD, "dx = dout.dot(W.T)", "dx = W @ dout.T")), "transposed"),
+    Novel("dense-db-keepdims", "03_vectorised", "dense_layer", cat03.dense_cell(cat03.DENSE_FORWARD, edit(
+        cat03.DENSE_BACKWARD, "db = np.sum(dout, axis=0)", "db = np.sum(dout, axis=0, keepdims=True)")), "wrong-shape"),
+    Novel("softmax-dlogits-transposed", "03_vectorised", "softmax_cross_entropy", cat03.softmax_cell(edit(
+        cat03.SOFTMAX, "dlogits = (probs - t) / N", "dlogits = (probs - t).T / N")), "transposed"),
+    Novel("softmax-loss-over-all-classes", "03_vectorised", "softmax_cross_entropy", cat03.softmax_cell(edit(
+        cat03.SOFTMAX, "loss = -np.mean(log_probs[np.arange(N), y])", "loss = -np.mean(log_probs)")), None),
+    Novel("grad-check-precedence", "03_vectorised", "grad_check", cat03.grad_check_cell(edit(
+        cat03.GRAD_CHECK, "(up - down) / (2 * h)", "(up - down) / 2 * h")), "all-zero"),
+    Novel("sgd-return-in-batch-loop", "03_vectorised", "sgd_epoch", cat03.sgd_cell(cat03.SGD.replace(
         '    params["b2"] -= learning_rate * db2\nreturn', '    params["b2"] -= learning_rate * db2\n    return')),
         "right-for-first-only"),
-    Novel("sgd-index-not-moving", "03_vectorised", "sgd_epoch", C._sgd(edit(
-        C.SGD, "batch = idx[start:start + batch_size]", "batch = idx[0:batch_size]")), "right-for-first-only"),
-    Novel("sgd-step-times-batch-size", "03_vectorised", "sgd_epoch", C._sgd(C.SGD.replace(
+    Novel("sgd-index-not-moving", "03_vectorised", "sgd_epoch", cat03.sgd_cell(edit(
+        cat03.SGD, "batch = idx[start:start + batch_size]", "batch = idx[0:batch_size]")), "right-for-first-only"),
+    Novel("sgd-step-times-batch-size", "03_vectorised", "sgd_epoch", cat03.sgd_cell(cat03.SGD.replace(
         "learning_rate * d", "learning_rate * batch_size * d")), "times-batch-size"),
-    Novel("sgd-first-layer-not-updated", "03_vectorised", "sgd_epoch", C._sgd(edit(edit(
-        C.SGD, 'params["W1"] -= learning_rate * dW1', ""), 'params["b1"] -= learning_rate * db1', "")),
+    Novel("sgd-first-layer-not-updated", "03_vectorised", "sgd_epoch", cat03.sgd_cell(edit(edit(
+        cat03.SGD, 'params["W1"] -= learning_rate * dW1', ""), 'params["b1"] -= learning_rate * db1', "")),
         "nothing-updated"),
-    Novel("sgd-returns-the-list", "03_vectorised", "sgd_epoch", C._sgd(edit(
-        C.SGD, "return np.mean(batch_losses)", "return batch_losses")), "wrong-shape"),
-    Novel("sgd-loss-over-samples", "03_vectorised", "sgd_epoch", C._sgd(edit(
-        C.SGD, "return np.mean(batch_losses)", "return np.sum(batch_losses) / N")), None),
+    Novel("sgd-returns-the-list", "03_vectorised", "sgd_epoch", cat03.sgd_cell(edit(
+        cat03.SGD, "return np.mean(batch_losses)", "return batch_losses")), "wrong-shape"),
+    Novel("sgd-loss-over-samples", "03_vectorised", "sgd_epoch", cat03.sgd_cell(edit(
+        cat03.SGD, "return np.mean(batch_losses)", "return np.sum(batch_losses) / N")), None),
 ]
 
 
@@ -429,11 +430,11 @@ def test_the_training_demo_reaches_the_accuracy_its_test_reports():
 
 #: (assignment, exercise, source): correct answers written otherwise than the catalogue's
 NATURAL = [
-    ("01_neuron", "activations", C._activations("return 1.0 / (1.0 + np.exp(-1.0 * np.array(net)))",
+    ("01_neuron", "activations", cat01.activations_cell("return 1.0 / (1.0 + np.exp(-1.0 * np.array(net)))",
                                                 "return np.maximum(net, 0)")),
-    ("01_neuron", "loss", C._loss("return ((np.array(t) - np.array(y_hat)) ** 2) / 2",
+    ("01_neuron", "loss", cat01.loss_cell("return ((np.array(t) - np.array(y_hat)) ** 2) / 2",
                                   "return -1 * (np.array(t) - np.array(y_hat))")),
-    ("02_backprop", "neuron_backward", C._neuron2("""
+    ("02_backprop", "neuron_backward", cat02.neuron_cell("""
         # the activation function itself, compared with the neuron's own sigmoid
         phi_prime = self.o_j * (1 - self.o_j) if self.activation == self.sigmoid else float(self.net > 0)
         error = (y_hat - t) if output_neuron else np.dot(delta_l, w_l)
@@ -441,14 +442,14 @@ NATURAL = [
         self.weights = self.weights - learning_rate * self.delta_j * self.o_i
         self.bias = self.bias - learning_rate * self.delta_j
         """)),
-    ("02_backprop", "neuron_backward", C._neuron2("""
+    ("02_backprop", "neuron_backward", cat02.neuron_cell("""
         derivative = {'sigmoid': lambda: self.o_j * (1 - self.o_j), 'relu': lambda: 1.0 * (self.net > 0)}
         upstream = y_hat - t if output_neuron else sum(d * w for d, w in zip(delta_l, w_l))
         self.delta_j = upstream * derivative[self.activation_name]()
         self.weights -= learning_rate * self.delta_j * self.o_i
         self.bias -= learning_rate * self.delta_j
         """)),
-    ("03_vectorised", "sgd_epoch", C._sgd("""
+    ("03_vectorised", "sgd_epoch", cat03.sgd_cell("""
         order = np.arange(len(X))
         rng.shuffle(order)                           # the same order as rng.permutation(N)
         losses = []
@@ -464,7 +465,7 @@ NATURAL = [
             losses.append(loss)
         return float(np.mean(losses))
         """)),
-    ("03_vectorised", "grad_check", C._grad_check("""
+    ("03_vectorised", "grad_check", cat03.grad_check_cell("""
         grad = np.zeros_like(x, dtype=float)
         for i in range(x.size):
             x_plus, x_minus = x.copy(), x.copy()

@@ -8,10 +8,8 @@ code stand-ins that answer recorded calls only (below), so that a mistake costs 
 
 - backward() runs on a graph of the student's own Values whose ``_backward`` are stand-ins: each
   adds recorded numbers (the local derivatives of that one graph) and notes when it ran;
-- sgd_step() steps a stand-in model: its ``data_loss(X, y)`` answers the loss and the gradients
-  recorded for the parameters a correct step, or a known mistaken one, reaches;
-- early_stopping() trains a stand-in model through a stand-in ``run_epoch``: the parameters of a
-  recorded trajectory, epoch after epoch, and their recorded logits on each split.
+- sgd_step() steps a stand-in model, early_stopping() trains one through a stand-in ``run_epoch``
+  (``autograd_standins``).
 
 The digits check trains the student's sgd_step for real. In the student's kernel it runs on the
 notebook's own MLP (the student's Value); at grading the grader sends its trusted numpy model
@@ -21,9 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..lectures import digits
+from .. import digits
 from . import standins
-from .core import Check, Plural, WrongAnswer, compare, plain, raises
+from .autograd_standins import StandInModel, StandInRun, flat
+from .core import Check, Plural, WrongAnswer, compare, raises
+from .observed import plain
 
 #: the digits check: how the notebook trains (its stated settings), and the test accuracy it must reach
 TRAINING = {"sizes": [64, 64, 10], "batch_size": 32, "learning_rate": 0.2, "weight_decay": 1e-3, "epochs": 25}
@@ -65,6 +65,9 @@ def _shown(s):
 # --- Exercise 2: the local backward of each operation ------------------------------------------------
 
 def probe_local_backward(Value, s, _):
+    """One operation of the student's Value on operands a, b (arrays, the scenario's shapes, their
+    grads holding an earlier user's share), its out.grad set to g and out._backward() run: out's
+    data and a's and b's grads after it, or what _backward raised."""
     a = Value(np.array(s["a"], dtype=float))
     b = a if s["twice"] else (None if s["b"] is None else Value(np.array(s["b"], dtype=float)))
     earlier_a, earlier_b = s["earlier"]
@@ -135,6 +138,8 @@ def _recorded_backward(node, shares, calls, index):
 
 
 def probe_backward(Value, s, recorded):
+    """backward() on a graph of the student's Values whose _backward are stand-ins adding
+    recorded shares: each node's grad after it, and the stand-ins' calls in the order they ran."""
     nodes, calls = [], []
     for index, spec in enumerate(s["nodes"]):
         node = Value(np.array(spec["data"], dtype=float), tuple(nodes[c] for c in spec["children"]), spec["op"])
@@ -163,83 +168,15 @@ check_backward = Check("check_backward", 1, probe_backward, judge_backward, "bac
 
 # --- Exercise 4: a training step with L2 weight decay ------------------------------------------------------
 
-def _flat(arrays):
-    return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays]) if arrays else np.zeros(0)
-
-
-class _Parameter:
-    """A parameter as sgd_step sees it: .data and .grad, arrays of one shape."""
-
-    def __init__(self, data):
-        self.data = np.array(data, dtype=float)
-        self.grad = np.zeros_like(self.data)
-
-
-class _Output:
-    """What the stand-in model returns: .data, and backward(), which adds recorded gradients to .grad."""
-
-    def __init__(self, data, parameters=(), gradients=()):
-        self.data = np.asarray(data, dtype=float)
-        self._parameters, self._gradients = parameters, gradients
-
-    def backward(self):
-        for p, g in zip(self._parameters, self._gradients):
-            p.grad = g if p.grad is None else p.grad + g
-
-
-class _StandInModel:
-    """The MLP's contract (weights, biases, parameters, zero_grad, data_loss), answering the states a
-    correct sgd_step, or a known mistaken one, reaches: recorded [θ, loss, ∂loss/∂θ]."""
-
-    def __init__(self, s, recorded, misses):
-        self.layers = [(_Parameter(W), _Parameter(b)) for W, b in s["params"]]
-        self._X, self._y, self._misses = np.array(s["X"], dtype=float), np.array(s["y"]), misses
-        self._states = np.array([theta for theta, _, _ in recorded["states"]], dtype=float)
-        self._answers = [(loss, grads) for _, loss, grads in recorded["states"]]
-
-    def weights(self):
-        return [W for W, _ in self.layers]
-
-    def biases(self):
-        return [b for _, b in self.layers]
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer]
-
-    def zero_grad(self):
-        for p in self.parameters():
-            p.grad = np.zeros_like(p.data)
-
-    def __call__(self, X):
-        self._misses.note("sgd_step called model(X): its graph is model.data_loss(X, y), the mean cross-entropy")
-        return _Output(np.full((len(self._y), np.shape(self.layers[-1][0].data)[1]), np.nan))
-
-    def data_loss(self, X, y):
-        parameters = self.parameters()
-        nan = [np.full(np.shape(p.data), np.nan) for p in parameters]
-        if np.shape(X) != self._X.shape or not np.allclose(X, self._X) or not np.array_equal(np.ravel(y), self._y):
-            self._misses.note("sgd_step passed model.data_loss other samples than its own X and y")
-            return _Output(np.nan, parameters, nan)
-        theta = _flat([p.data for p in parameters])
-        hits = [k for k, state in enumerate(self._states) if state.shape == theta.shape
-                and np.allclose(state, theta, rtol=standins.RTOL, atol=standins.ATOL)]
-        if not hits:
-            self._misses.note("the parameters reached a state no correct sgd_step, nor a known mistaken one, reaches: "
-                              "compare your update with the formula")
-            return _Output(np.nan, parameters, nan)
-        loss, grads = self._answers[hits[0]]
-        sizes = np.cumsum([p.data.size for p in parameters])[:-1]
-        return _Output(loss, parameters, [g.reshape(np.shape(p.data)) for g, p in
-                                          zip(np.split(np.array(grads, dtype=float), sizes), parameters)])
-
-
 def probe_sgd_step(sgd_step, s, recorded):
+    """sgd_step on a stand-in model for the scenario's steps: each step's loss and θ (P,) after it,
+    and the stand-in's misses."""
     misses = standins.Misses()
-    model = _StandInModel(s, recorded, misses)
+    model = StandInModel(s, recorded, misses)
     X, y, losses, thetas = np.array(s["X"], dtype=float), np.array(s["y"]), [], []
     for _ in range(s["steps"]):
         losses.append(plain(sgd_step(model, X, y, s["learning_rate"], s["weight_decay"])))
-        thetas.append(plain(_flat([p.data for p in model.parameters()])))
+        thetas.append(plain(flat([p.data for p in model.parameters()])))
     return {"losses": losses, "thetas": thetas, "misses": misses}
 
 
@@ -295,6 +232,9 @@ def digits_data(s):
 
 
 def probe_digits(MLP, sgd_step, s, recorded):
+    """The MLP (the grader's trusted one when sent, else the notebook's) trained with the student's
+    sgd_step on the training digits: a fingerprint of θ after the first epoch, θ at the end, and
+    whether the notebook's own MLP ran."""
     model_class = _trusted_model(recorded) or MLP
     X, y = digits_data(s)["train"]
     model = model_class(s["sizes"], seed=s["seed"])
@@ -305,8 +245,8 @@ def probe_digits(MLP, sgd_step, s, recorded):
             batch = order[start:start + s["batch_size"]]
             sgd_step(model, X[batch], y[batch], s["learning_rate"], s["weight_decay"])
         if epoch == 0:  # the parameters after it, seen along the fingerprint's directions: a grading probe's
-            first = plain(fingerprint(_flat([p.data for p in model.parameters()]), s["seed"] + 2))  # output is capped
-    return {"first": first, "final": plain(_flat([p.data for p in model.parameters()])),
+            first = plain(fingerprint(flat([p.data for p in model.parameters()]), s["seed"] + 2))  # output is capped
+    return {"first": first, "final": plain(flat([p.data for p in model.parameters()])),
             "own": model_class is MLP}
 
 
@@ -340,91 +280,17 @@ check_digits = Check("check_digits", 2, probe_digits, judge_digits, "training on
 
 # --- Exercise 5: early stopping ------------------------------------------------------------------------
 
-class _StandInRun:
-    """The model and run_epoch of an early-stopping scenario: a recorded trajectory of parameters (one
-    state per epoch) and each state's recorded logits on each split; nothing is computed."""
-
-    def __init__(self, s, recorded, misses):
-        self._states = [np.array(theta, dtype=float) for theta in recorded["states"]]
-        self._logits = recorded["logits"]
-        self._data = {name: (np.array(s["data"][name][0], dtype=float), np.array(s["data"][name][1]))
-                      for name in ("train", "val", "test")}
-        self._misses, self.epochs_run = misses, 0
-        self.model = _TrajectoryModel(self, s["shapes"])
-        self.model._enter(self._states[0])
-
-    def data(self):
-        return dict(self._data)
-
-    def state(self):
-        theta = _flat([p.data for p in self.model.parameters()])
-        for k, state in enumerate(self._states):
-            if state.shape == theta.shape and np.allclose(state, theta, rtol=standins.RTOL, atol=standins.ATOL):
-                return k
-        return None
-
-    def run_epoch(self, model):
-        if model is not self.model:
-            self._misses.note("run_epoch was given another model than early_stopping's")
-            return None
-        self.epochs_run += 1
-        k = self.state()
-        if k is None or k + 1 >= len(self._states):
-            self._misses.note("run_epoch was called on parameters no epoch of this training has "
-                              + ("(they were changed before training ended)" if k is None else "(after the last epoch)"))
-            self.model._enter(np.full_like(self._states[0], np.nan))
-            return None
-        self.model._enter(self._states[k + 1])
-        return None
-
-    def logits(self, X):
-        k = self.state()
-        for name, (data, _) in self._data.items():
-            if np.shape(X) == data.shape and np.array_equal(np.asarray(X, dtype=float), data):
-                if k is not None:
-                    return np.array(self._logits[k][name], dtype=float)
-                self._misses.note("the model was asked for its outputs with parameters no epoch of this training has")
-                return np.full((len(data), np.shape(self._logits[0][name])[1]), np.nan)
-        self._misses.note("the model was asked for its outputs on samples that are none of data's three splits")
-        return np.full((len(np.atleast_2d(X)), np.shape(self._logits[0]["val"])[1]), np.nan)
-
-
-class _TrajectoryModel:
-    """The model early_stopping is given: parameters (.data, .grad), and model(X) → an output with .data."""
-
-    def __init__(self, run, shapes):
-        self._run = run
-        self.layers = [(_Parameter(np.zeros(w)), _Parameter(np.zeros(b))) for w, b in shapes]
-
-    def _enter(self, theta):
-        sizes = np.cumsum([p.data.size for p in self.parameters()])[:-1]
-        for p, part in zip(self.parameters(), np.split(np.asarray(theta, dtype=float), sizes)):
-            p.data[...] = part.reshape(p.data.shape)  # in place, as a training step changes them
-
-    def weights(self):
-        return [W for W, _ in self.layers]
-
-    def biases(self):
-        return [b for _, b in self.layers]
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer]
-
-    def zero_grad(self):
-        for p in self.parameters():
-            p.grad = np.zeros_like(p.data)
-
-    def __call__(self, X):
-        return _Output(self._run.logits(X))
 
 
 def probe_early_stopping(early_stopping, s, recorded):
+    """early_stopping on a stand-in run (a recorded trajectory): the history it returned, how many
+    epochs it ran, θ it left the model with, and the stand-in's misses."""
     misses = standins.Misses()
-    run = _StandInRun(s, recorded, misses)
+    run = StandInRun(s, recorded, misses)
     history = early_stopping(run.model, run.run_epoch, run.data(), s["max_epochs"], s["patience"])
     history = plain(history) if isinstance(history, (list, tuple, np.ndarray)) else {
         "not_a_number": type(history).__name__}
-    return {"history": history, "epochs_run": run.epochs_run, "final": plain(_flat([p.data for p in run.model.parameters()])),
+    return {"history": history, "epochs_run": run.epochs_run, "final": plain(flat([p.data for p in run.model.parameters()])),
             "misses": misses}
 
 

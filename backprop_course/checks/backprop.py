@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import standins
-from .core import Check, Plural, WrongAnswer, as_vector, compare, plain, read, seen
+from .core import Check, Plural, WrongAnswer, as_vector, compare
+from .observed import plain, read, seen
 from .structure import Layout
 
 
@@ -36,6 +37,8 @@ def _check_update(case, observed, suspects, reveal):
 # --- an output neuron ---------------------------------------------------------------------
 
 def probe_output(Neuron, s, _):
+    """An output neuron's forward(x) then backward(t, ŷ, η, output_neuron=True): ŷ, δ and the
+    updated weights (I,) and bias it stored."""
     neuron = _make_neuron(Neuron, s)
     y_hat = neuron.forward(_sequence(s["x"], s["as_array"]))
     neuron.backward(t=s["t"], y_hat=y_hat, learning_rate=s["learning_rate"], output_neuron=True)
@@ -59,6 +62,8 @@ check_neuron_backward_output = Check("check_neuron_backward_output", 1, probe_ou
 # --- a hidden neuron ----------------------------------------------------------------------
 
 def probe_hidden(Neuron, s, _):
+    """A hidden neuron's forward(x) then backward(δ_l (L,), w_l (L,), η): o_j, δ_j and the
+    updated weights (I,) and bias."""
     neuron = _make_neuron(Neuron, s)
     o_j = neuron.forward(_sequence(s["x"], s["as_array"]))
     neuron.backward(delta_l=_sequence(s["delta_l"], s["as_array"]), w_l=_sequence(s["w_l"], s["as_array"]),
@@ -149,6 +154,8 @@ def _history(value):
 
 
 def probe_train(train, s, recorded):
+    """train() on stand-in neurons (``standins``) for the scenario's samples and epochs: the loss
+    history it returned, each neuron's weights and bias after it, and the stand-ins' misses."""
     misses = standins.Misses()
     hidden, (output,) = _stand_ins(s, recorded, misses)
     history = train(hidden, output, [list(x) for x in s["inputs"]], [t[0] for t in s["targets"]],
@@ -180,6 +187,8 @@ def _network(Network, s, recorded, misses):
 
 
 def probe_network_forward(Network, s, recorded):
+    """The student's Network on stand-in neurons: what its forward(x) returned for each sample (its
+    type, shape and values), or the problem building it."""
     misses = standins.Misses()
     network, problem = _network(Network, s, recorded, misses)
     if problem:
@@ -207,6 +216,8 @@ def judge_network_forward(case, observed, reveal):
 
 
 def probe_network_backward(Network, s, recorded):
+    """The student's Network on stand-in neurons: forward then backward(t, η) on one sample;
+    the layers' weights and biases after it, and the stand-ins' misses."""
     misses = standins.Misses()
     network, problem = _network(Network, s, recorded, misses)
     if problem:
@@ -229,6 +240,8 @@ def judge_network_backward(case, observed, reveal):
 
 
 def probe_network_train(Network, s, recorded):
+    """The student's Network.train on stand-in neurons: the loss history, the layers after it,
+    and the stand-ins' misses."""
     misses = standins.Misses()
     network, problem = _network(Network, s, recorded, misses)
     if problem:

@@ -128,6 +128,7 @@ def as_vector(value, what):
 
 
 def close(actual, expected, rtol=RTOL, atol=ATOL):
+    """Whether ``actual`` has ``expected``'s shape, is finite, and agrees with it within rtol, atol."""
     actual, expected = np.asarray(actual, float), np.asarray(expected, float)
     return actual.shape == expected.shape and bool(np.all(np.isfinite(actual))) and np.allclose(actual, expected, rtol=rtol, atol=atol)
 
@@ -306,37 +307,7 @@ class Case:
 
 
 # --- checks in two parts around a case, so the verdict can be reached outside the student's kernel
-
-def plain(value):
-    """A student's result as JSON data: a float, nested lists of floats, or a note saying what it was."""
-    if isinstance(value, Missing):
-        return {"missing": value.name}
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return {"not_a_number": f"{type(value).__name__}: {value!r}"[:200]}
-    return array.tolist()
-
-
-class Missing:
-    """Stands for an attribute the student's object does not have."""
-
-    def __init__(self, name):
-        self.name = name
-
-
-def read(obj, name):
-    """obj.name as plain data, or the note that it is missing."""
-    return plain(getattr(obj, name, Missing(name)))
-
-
-def seen(observed, key, what):
-    """A probed value, or the WrongAnswer that says it is missing."""
-    value = observed[key]
-    if isinstance(value, dict) and "missing" in value:
-        raise WrongAnswer(f"{what} must store `{value['missing']}` (see the exercise's contract).")
-    return value
-
+# (the probe's observations as JSON data: ``observed.py``)
 
 #: every Check by name, filled as they are defined (the grader and the probe look checks up
 #: here): a name is a check's one identity, so two modules may not define the same name

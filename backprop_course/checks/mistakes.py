@@ -8,7 +8,7 @@ instructor's: each code's replays (the reference with the mistake made) live in
 deviation taken out is the reference). The order decides when two mistakes give the same result.
 
 How to add a mistake: add its code and message here, its deviation in ``answers/deviations.py``
-(same place in the order) and a submission that makes it in ``answers/catalogue.py``.
+(same place in the order) and a submission that makes it in ``answers/submissions/``.
 tests/test_checks.py requires all three, in step. Codes and messages are part of what students
 have been handed: change neither once released.
 

@@ -11,7 +11,8 @@ import contextlib
 import numpy as np
 
 from . import standins
-from .core import Check, Plural, WrongAnswer, plain, raises, read, seen
+from .core import Check, Plural, WrongAnswer, raises
+from .observed import plain, read, seen
 from .structure import Layout
 
 #: what an elementwise result may be off by: a doubled or halved value
@@ -72,6 +73,8 @@ def _misses(observed):
 # --- activations ---------------------------------------------------------------------------
 
 def probe_activation(fn, s, _):
+    """The student's activation ``fn`` on a scalar, on the scenario's nets (N,), and on a grid of
+    them (2-D): each result as plain data."""
     return {"scalar": _call(fn, float(s["nets"][0])), "array": _call(fn, np.asarray(s["nets"])),
             "grid": _call(fn, grid(s["nets"]))}
 
@@ -97,6 +100,8 @@ check_activation = Check("check_activation", 1, probe_activation, judge_activati
 # --- derivatives ---------------------------------------------------------------------------
 
 def probe_derivative(fn, s, recorded):
+    """The student's derivative ``fn`` on the nets (N,), with trusted activations in its module in
+    place of the student's; the result and what it asked them that no correct solution asks."""
     misses = standins.Misses()
     with _trusted_activations(fn, recorded["activations"], misses):
         result = _call(fn, np.asarray(s["nets"]))
@@ -117,6 +122,7 @@ check_derivative = Check("check_derivative", 1, probe_derivative, judge_derivati
 # --- the loss ------------------------------------------------------------------------------
 
 def probe_loss(loss, loss_derivative, s, _):
+    """The student's loss(t, ŷ) and loss_derivative(t, ŷ) on arrays t, ŷ of shape (N,)."""
     t, y_hat = np.asarray(s["t"]), np.asarray(s["y_hat"])
     return {"loss": plain(loss(t, y_hat)), "gradient": plain(loss_derivative(t, y_hat))}
 
@@ -137,6 +143,9 @@ check_loss = Check("check_loss", 2, probe_loss, judge_loss, "the loss and its de
 # --- the forward pass ----------------------------------------------------------------------
 
 def probe_forward(Neuron, s, recorded):
+    """A Neuron built with the scenario's weights (I,) and bias, and its forward(x) on x (I,), with
+    trusted activations in place of the student's: the weights and bias it kept, what forward
+    returned, and what it asked the activations that no correct solution asks."""
     weights = np.array(s["w"]) if s["as_array"] else list(s["w"])
     bias = int(s["b"]) if s["bias_is_int"] else s["b"]
     misses = standins.Misses()

@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+import backprop_course
+
 from . import autograd, backprop, neuron, vectorised  # noqa: F401 (defining the checks registers them)
 from .core import REGISTRY, Check, quiet  # noqa: F401 (REGISTRY: every check by name)
 
@@ -70,8 +72,6 @@ def package_fingerprint(package_dir=PACKAGE_DIR):
 def report_package(nonce):
     """Print MARK, ``nonce`` and JSON: where this kernel imported the course package from, its
     fingerprint, and whether it can import the instructor's answers (it must not)."""
-    import backprop_course
-
     package = Path(backprop_course.__file__).resolve().parent
     answers = importlib.util.find_spec("answers")
     report = {"package": str(package), "fingerprint": package_fingerprint(package), "python": sys.executable,

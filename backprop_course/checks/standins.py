@@ -42,6 +42,7 @@ class Misses(list):
     """What the student's code asked of the stand-ins that no correct solution asks, in order."""
 
     def note(self, message):
+        """Note one request no correct solution makes (cut to 300 characters)."""
         self.append(message[:300])
 
 
@@ -159,6 +160,8 @@ class StandInNeuron:
         self._enter(None)
 
     def forward(self, x):
+        """o = the recorded φ(net) for input x (shape (I,)) in the neuron's current state; a miss
+        when no correct solution passes this x here."""
         self.o_i = _array(x)
         if self._state is not None:
             for state, xs, net, o in self._forward.get(self._state, ()):
@@ -171,6 +174,8 @@ class StandInNeuron:
         return self.o_j
 
     def backward(self, *args, **kwargs):
+        """Take the recorded step of the neuron's current state for these arguments (δ, the new
+        weights and bias), as a correct Neuron.backward computes it; a miss otherwise."""
         given = dict(zip(BACKWARD, BACKWARD_DEFAULTS))
         given.update(zip(BACKWARD, args))
         unknown = set(kwargs) - set(BACKWARD)

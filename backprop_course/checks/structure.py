@@ -58,6 +58,7 @@ class Finding:
 
 
 def close(a, b, rtol, atol):
+    """Whether ``a`` has ``b``'s shape, is finite, and agrees with it within rtol, atol."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 

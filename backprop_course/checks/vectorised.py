@@ -10,14 +10,17 @@ an epoch's is SGD on finite-difference gradients. sgd_epoch runs on stand-in lay
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 
 import numpy as np
 
 from . import standins
-from .core import ATOL, RTOL, Check, Diagnosis, Missing, Mistake, WrongAnswer, compare, plain, raises
+from .arrays import compare_shaped, raise_misses, raise_problem, returned_tuple, same_and_close, shaped_array
+from .core import ATOL, RTOL, Check, Diagnosis, Mistake, WrongAnswer, compare, raises
 from .mistakes import STRUCTURAL
+from .observed import plain
 from .structure import Layout
+from .two_layer_net import (PARAMS, epoch_layout, observed_theta, param_shapes, predict, read_params, thetas_seen,
+                            unpack)
 
 #: tolerances of grad_check against the exact central difference: a central difference
 #: rounds to ~1e-10 here, a one-sided one (error ~ h·f''/2) or a step of 1e-3 misses by 1e-6 or more
@@ -27,71 +30,11 @@ RESTORED_RTOL, RESTORED_ATOL = 1e-9, 1e-12
 #: the held-out accuracy the training loop must reach, and how it trains (stated in the notebook)
 ACCURACY = 0.9
 TRAINING = {"n_per_class": 100, "hidden": 64, "batch_size": 16, "learning_rate": 0.5, "epochs": 50}
-PARAMS = ("W1", "b1", "W2", "b2")
 #: the layer functions a student's sgd_epoch calls, which the probe swaps for stand-ins
 LAYERS = ("dense_forward", "dense_backward", "relu_forward", "relu_backward", "softmax_cross_entropy")
 
 
 # --- comparing arrays, shapes first ---------------------------------------------------------
-
-def _array(observed, quantity):
-    if isinstance(observed, dict):
-        what = observed.get("not_a_number") or f"no `{observed.get('missing')}`"
-        raise WrongAnswer(f"{quantity} should be an array of numbers, not {what}.")
-    try:
-        return np.asarray(observed, dtype=float)
-    except (TypeError, ValueError):
-        raise WrongAnswer(f"{quantity} should be an array of numbers, not {observed!r}"[:300]) from None
-
-
-def _close(a, b, rtol, atol):
-    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and np.allclose(a, b, rtol=rtol, atol=atol)
-
-
-def _compare(suspects, quantity, observed, expected, key, reveal, narrow=True, rtol=RTOL, atol=ATOL, layout=Layout()):
-    """``Suspects.compare``, where the shape counts too: a (D, M) gradient is not a (M, D) one, nor a
-    flat one. A known mistake is named by its values, in any shape (a transposed dW is named
-    although its shape differs); otherwise what differs is said as ``layout`` reads it (shaped).
-    Hidden tests (reveal=False) show shapes, never values."""
-    actual, expected = _array(observed, quantity), np.asarray(expected, dtype=float)
-    suspects.compare(quantity, actual, expected, key, reveal, narrow, rtol, atol, replace(layout, shaped=True))
-
-
-def _pair(result, name, size):
-    """(result, "") when a student's function returned a tuple of ``size``, else (None, what it returned instead)."""
-    if not isinstance(result, (tuple, list)) or len(result) != size:
-        what = f"a {type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
-        return None, f"{name} must return a tuple of {size} (see its docstring), not {what}."
-    return result, ""
-
-
-def _problem(observed):
-    if observed.get("problem"):
-        raise WrongAnswer(observed["problem"])
-
-
-def _misses(observed, what):
-    if observed.get("misses"):
-        raise WrongAnswer(f"{what} asked the check's trusted parts for something no correct solution asks: "
-                          f"{observed['misses'][0]}.")
-
-
-def predict(params, X):
-    """The class of highest logit, for each row of X (the notebook's given predict)."""
-    hidden = np.maximum(np.asarray(X) @ np.asarray(params["W1"]) + np.asarray(params["b1"]), 0)
-    return np.argmax(hidden @ np.asarray(params["W2"]) + np.asarray(params["b2"]), axis=1)
-
-
-def unpack(theta, shapes):
-    """θ (flat) → {"W1": …, "b1": …, "W2": …, "b2": …} of ``shapes``, as views of θ."""
-    theta, params, start = np.asarray(theta, float), {}, 0
-    for k in PARAMS:
-        size = int(np.prod(shapes[k]))
-        params[k] = theta[start:start + size].reshape(shapes[k])
-        start += size
-    return params
-
-
 # --- Exercise 1: the dense layer --------------------------------------------------------------
 
 def _dense_inputs(s):
@@ -99,26 +42,30 @@ def _dense_inputs(s):
 
 
 def probe_dense_forward(dense_forward, s, _):
-    result, problem = _pair(dense_forward(*_dense_inputs(s)), "dense_forward", 2)
+    """dense_forward(x (N, D), W (D, M), b (M,)): its out (N, M) as plain data, or the problem
+    with what it returned."""
+    result, problem = returned_tuple(dense_forward(*_dense_inputs(s)), "dense_forward", 2)
     return {"problem": problem} if problem else {"out": plain(result[0])}
 
 
 def judge_dense_forward(case, observed, reveal):
     """out = x·W + b, one row per sample: out[n, m] = Σ_d x[n, d]·W[d, m] + b[m]."""
-    _problem(observed)
-    _compare(case.suspects(), "out returned by dense_forward", observed["out"], case.expected["out"], "out", reveal,
+    raise_problem(observed)
+    compare_shaped(case.suspects(), "out returned by dense_forward", observed["out"], case.expected["out"], "out", reveal,
              layout=Layout(rows="samples", factors=(("batch", len(case.scenario["x"])),)))
 
 
 def probe_dense_backward(dense_forward, dense_backward, s, _):
+    """dense_backward(dout (N, M), cache) with the cache dense_forward returned (the documented
+    (x, W, b) if forward fails): dx (N, D), dW (D, M), db (M,)."""
     x, W, b = _dense_inputs(s)
     try:
-        result, problem = _pair(dense_forward(x, W, b), "dense_forward", 2)
+        result, problem = returned_tuple(dense_forward(x, W, b), "dense_forward", 2)
         cache = result[1] if result else (x, W, b)
     except Exception:  # noqa: BLE001 (forward is graded on its own: the backward test uses the documented cache)
         cache = (x, W, b)
     try:
-        result, problem = _pair(dense_backward(np.array(s["dout"]), cache), "dense_backward", 3)
+        result, problem = returned_tuple(dense_backward(np.array(s["dout"]), cache), "dense_backward", 3)
     except ValueError as error:  # numpy's word for shapes that do not fit: a known mistake may be named by it
         return {"raised": f"{type(error).__name__}: {error}"}
     return {"problem": problem} if problem else dict(zip(("dx", "dW", "db"), map(plain, result)))
@@ -126,14 +73,14 @@ def probe_dense_backward(dense_forward, dense_backward, s, _):
 
 def judge_dense_backward(case, observed, reveal):
     """dx, dW and db: finite differences of Σ dout ⊙ (x·W + b), the loss that sends dout back."""
-    _problem(observed)
+    raise_problem(observed)
     suspects = case.suspects()
     if "raised" in observed:
         suspects.blame("dense_backward(dout, cache)", raises(observed["raised"], "dx"))
         raise WrongAnswer(f"dense_backward(dout, cache) raised {observed['raised']}"[:400])
     batch = (("batch", len(case.scenario["x"])),)
     for name in ("dW", "db", "dx"):  # three results of dout, none computed from another: narrow=False
-        _compare(suspects, f"{name} returned by dense_backward", observed[name], case.expected[name], name, reveal,
+        compare_shaped(suspects, f"{name} returned by dense_backward", observed[name], case.expected[name], name, reveal,
                  narrow=False, layout=Layout(rows="samples" if name == "dx" else "", factors=batch))
 
 
@@ -144,7 +91,8 @@ check_dense_backward = Check("check_dense_backward", 2, probe_dense_backward, ju
 # --- Exercise 2: softmax with cross-entropy ---------------------------------------------------
 
 def probe_softmax(softmax_cross_entropy, s, _):
-    result, problem = _pair(softmax_cross_entropy(np.array(s["logits"]), np.array(s["y"], dtype=int)),
+    """softmax_cross_entropy(logits (N, C), y (N,)): the loss (a number) and dlogits (N, C)."""
+    result, problem = returned_tuple(softmax_cross_entropy(np.array(s["logits"]), np.array(s["y"], dtype=int)),
                             "softmax_cross_entropy", 2)
     return {"problem": problem} if problem else {"loss": plain(result[0]), "dlogits": plain(result[1])}
 
@@ -154,12 +102,12 @@ def _batch(case):
 
 
 def _judge_loss(case, observed, reveal):
-    _compare(case.suspects(), "The loss returned by softmax_cross_entropy", observed["loss"], case.expected["loss"],
+    compare_shaped(case.suspects(), "The loss returned by softmax_cross_entropy", observed["loss"], case.expected["loss"],
              "loss", reveal, layout=Layout(factors=_batch(case)))
 
 
 def _judge_gradient(case, observed, reveal):
-    _compare(case.suspects(), "dlogits returned by softmax_cross_entropy", observed["dlogits"],
+    compare_shaped(case.suspects(), "dlogits returned by softmax_cross_entropy", observed["dlogits"],
              case.expected["dlogits"], "dlogits", reveal, layout=Layout(rows="samples", factors=_batch(case)))
 
 
@@ -179,21 +127,21 @@ def finiteness(loss, dlogits):
 
 def judge_softmax_loss(case, observed, reveal):
     """The mean cross-entropy −(1/N) Σ_n log ŷ_{n,y_n}."""
-    _problem(observed)
+    raise_problem(observed)
     _judge_loss(case, observed, reveal)
 
 
 def judge_softmax_gradient(case, observed, reveal):
     """dlogits against finite differences of the mean cross-entropy."""
-    _problem(observed)
+    raise_problem(observed)
     _judge_gradient(case, observed, reveal)
 
 
 def judge_softmax_stable(case, observed, reveal):
     """Loss and dlogits stay finite and right on logits around ±1000."""
-    _problem(observed)
+    raise_problem(observed)
     with np.errstate(invalid="ignore"):
-        seen = finiteness(_array(observed["loss"], "The loss"), _array(observed["dlogits"], "dlogits"))
+        seen = finiteness(shaped_array(observed["loss"], "The loss"), shaped_array(observed["dlogits"], "dlogits"))
     if seen[:2] != ["finite", "finite"]:
         quantity = ("The loss on a sample whose true class is 800 below the others" if seen[:2] == ["inf", "finite"]
                     else "softmax_cross_entropy on logits around ±1000")
@@ -252,6 +200,8 @@ def watched(f, x):
 
 
 def probe_grad_check(grad_check, s, recorded):
+    """grad_check(f, x) on a watched f whose values are recorded: the gradient (x's shape), x as
+    grad_check left it, whether it moved x, and the stand-in's misses."""
     misses = standins.Misses()
     x = np.array(s["x"])
     f, away = watched(_function(s, recorded, misses), x)
@@ -263,17 +213,17 @@ def judge_grad_check(case, observed, reveal):
     """grad_check(f, x, h) against the exact central difference; x left unchanged."""
     s, expected = case.scenario, case.expected
     x = np.array(s["x"])
-    if not _close(_array(observed["x_after"], "x after grad_check"), x, RESTORED_RTOL, RESTORED_ATOL):
+    if not same_and_close(shaped_array(observed["x_after"], "x after grad_check"), x, RESTORED_RTOL, RESTORED_ATOL):
         case.suspects().blame("x after grad_check(f, x)", lambda replay: replay["x_changed"] is True)
         raise WrongAnswer("grad_check(f, x) changed x: leave it as it was.")
     quantity = "The gradient returned by grad_check"
     if s["kind"] == "model":
-        grad = _array(observed["grad"], quantity)
+        grad = shaped_array(observed["grad"], quantity)
         if grad.shape == x.shape and np.all(np.isfinite(grad)):
             errors = f"it gives the correct dW a relative error of {rel_error(expected['good'], grad):.1e} (a correct " \
                      f"grad_check: below 1e-7) and the wrong one (1/N missing) {rel_error(expected['bad'], grad):.1e}"
             quantity += f" ({errors})"
-    _misses(observed, "grad_check")
+    raise_misses(observed, "grad_check")
     suspects = case.suspects()
     # f must be evaluated away from x: what tells a check that perturbs nothing (a gradient of exact
     # zeros) from one whose gradient is only too small to tell from zero (… / 2 * h)
@@ -283,7 +233,7 @@ def judge_grad_check(case, observed, reveal):
         raise WrongAnswer(f"{where} is wrong: only at x itself, so every difference is 0. Evaluate it at x + h·e_i "
                           "and at x − h·e_i, one entry i at a time.")
     suspects.compare(where, True, True, "moved")  # clears the suspects that never move x
-    _compare(suspects, quantity, observed["grad"], expected["grad"], "grad", reveal, rtol=GRAD_RTOL,
+    compare_shaped(suspects, quantity, observed["grad"], expected["grad"], "grad", reveal, rtol=GRAD_RTOL,
              atol=GRAD_ATOL, layout=Layout(factors=(("2", 2.0),)))
 
 
@@ -307,68 +257,29 @@ def trusted_layers(fn, layers):
         namespace.update(saved)
 
 
-def _read_params(params):
-    if not isinstance(params, dict):
-        return {k: {"not_a_number": "params is no longer a dict"} for k in PARAMS}
-    return {k: plain(params.get(k, Missing(k))) for k in PARAMS}
-
 
 def probe_epoch(sgd_epoch, s, recorded):
+    """One sgd_epoch on stand-in layers: the loss it returned, the params after it, θ at each
+    batch's forward pass (``weights``), whether it drew from rng, and the misses."""
     params = {k: np.array(v) for k, v in s["params"].items()}
     X, y, misses, weights = np.array(s["X"]), np.array(s["y"], dtype=int), standins.Misses(), []
     rng = np.random.default_rng(s["rng_seed"])
     state = rng.bit_generator.state
     with trusted_layers(sgd_epoch, standins.layers(recorded["layers"], misses, weights)):
         loss = sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], rng)
-    return {"loss": plain(loss), "params": _read_params(params), "misses": misses, "weights": weights,
+    return {"loss": plain(loss), "params": read_params(params), "misses": misses, "weights": weights,
             "rng_drawn": rng.bit_generator.state != state}
 
-
-def _observed_theta(observed, shapes, quantity):
-    try:
-        return np.concatenate([_array(observed[k], f"params['{k}']").reshape(shapes[k]).ravel() for k in PARAMS])
-    except ValueError:
-        got = {k: np.shape(observed[k]) for k in PARAMS}
-        raise WrongAnswer(f"{quantity}: the arrays no longer have their shapes, {got}.") from None
-
-
-def _shapes(params):
-    return {k: np.shape(params[k]) for k in PARAMS}
-
-
-def _epoch_layout(s, shapes, after):
-    """How θ = W1, b1, W2, b2 of an epoch is read: per array, and the constants a step may be off by."""
-    N, B = len(s["y"]), s["batch_size"]
-    factors = (("batch-size", B), ("samples", N), ("batches", -(-N // B)), ("learning-rate", s["learning_rate"]))
-    parts = tuple((k, f"params['{k}'] {after}", shapes[k]) for k in PARAMS)
-    return factors, parts
-
-
-def _thetas_seen(weights, shapes):
-    """θ as the student's code had it at each batch's forward pass: a dense_forward of the first
-    layer's shapes followed by one of the second's is a batch (a repeat of the same θ is one)."""
-    seen, i = [], 0
-    shaped = [(np.shape(W) if W is not None else None, np.shape(b) if b is not None else None) for W, b in weights]
-    while i + 1 < len(weights):
-        if shaped[i] == (shapes["W1"], shapes["b1"]) and shaped[i + 1] == (shapes["W2"], shapes["b2"]):
-            theta = np.concatenate([np.ravel(weights[i][0]), np.ravel(weights[i][1]),
-                                    np.ravel(weights[i + 1][0]), np.ravel(weights[i + 1][1])]).astype(float)
-            if not seen or not _close(theta, seen[-1], RTOL, ATOL):
-                seen.append(theta)
-            i += 2
-        else:
-            i += 1
-    return seen
 
 
 def _judge_steps(case, observed, theta, shapes, reveal):
     """Diagnose the first step that went wrong, from θ as the student's code passed it to each batch's
     forward pass (and θ at the end): the first step itself, or "right for the first batch only"."""
     s, trajectory = case.scenario, [np.asarray(t, dtype=float) for t in case.expected["trajectory"]]
-    seen = _thetas_seen(observed.get("weights", []), shapes)[:len(trajectory) - 1] + [theta]
-    if len(seen) < 2 or not _close(seen[0], trajectory[0], RTOL, ATOL):
+    seen = thetas_seen(observed.get("weights", []), shapes)[:len(trajectory) - 1] + [theta]
+    if len(seen) < 2 or not same_and_close(seen[0], trajectory[0], RTOL, ATOL):
         return
-    k = next((k for k in range(1, min(len(seen), len(trajectory))) if not _close(seen[k], trajectory[k], RTOL, ATOL)),
+    k = next((k for k in range(1, min(len(seen), len(trajectory))) if not same_and_close(seen[k], trajectory[k], RTOL, ATOL)),
              None)
     if k is None:
         return
@@ -376,7 +287,7 @@ def _judge_steps(case, observed, theta, shapes, reveal):
         raise Diagnosis("right-for-first-only", f"params after sgd_epoch are wrong: the first batch's step is right, "
                                                 f"the second's is not. [right-for-first-only] "
                                                 f"{STRUCTURAL['right-for-first-only']}")
-    factors, parts = _epoch_layout(s, shapes, f"after batch {k}'s step" if k > 1 else "after the first batch's step")
+    factors, parts = epoch_layout(s, shapes, f"after batch {k}'s step" if k > 1 else "after the first batch's step")
     try:
         compare("params after a step of sgd_epoch", seen[k], trajectory[k], reveal=reveal,
                 layout=Layout(before=trajectory[k - 1], parts=parts, factors=factors))
@@ -390,16 +301,16 @@ def judge_epoch(case, observed, reveal):
     """One epoch against SGD on finite-difference gradients, batch by batch in the order rng.permutation(N)."""
     s = case.scenario
     quantity = "params after sgd_epoch (W1, b1, W2, b2)"
-    shapes = _shapes(s["params"])
-    theta = _observed_theta(observed["params"], shapes, quantity)
+    shapes = param_shapes(s["params"])
+    theta = observed_theta(observed["params"], shapes, quantity)
     suspects = case.suspects()
-    factors, parts = _epoch_layout(s, shapes, "after sgd_epoch")
+    factors, parts = epoch_layout(s, shapes, "after sgd_epoch")
     try:
-        _misses(observed, "sgd_epoch")
-        _compare(suspects, quantity, theta, case.expected["theta"], "theta", reveal,
+        raise_misses(observed, "sgd_epoch")
+        compare_shaped(suspects, quantity, theta, case.expected["theta"], "theta", reveal,
                  layout=Layout(before=np.concatenate([np.ravel(s["params"][k]) for k in PARAMS]),
                                trajectory=tuple(case.expected["trajectory"]), parts=parts, factors=factors))
-        _compare(suspects, "The mean loss returned by sgd_epoch", observed["loss"], case.expected["loss"], "loss",
+        compare_shaped(suspects, "The mean loss returned by sgd_epoch", observed["loss"], case.expected["loss"], "loss",
                  reveal, layout=Layout(factors=factors[:3]))
     except Mistake:
         raise
@@ -425,6 +336,8 @@ def _trusted_source(recorded):
 
 
 def probe_training(sgd_epoch, s, recorded):
+    """sgd_epoch for the scenario's epochs (on the grader's trusted layers when sent, else the
+    student's own): the losses, the params after the first epoch and at the end."""
     params = {k: np.array(v) for k, v in s["params"].items()}
     X, y, layers = np.array(s["X"]), np.array(s["y"], dtype=int), _trusted_source(recorded)
     rng = np.random.default_rng(s["seed"] + 1)
@@ -432,15 +345,15 @@ def probe_training(sgd_epoch, s, recorded):
     with trusted_layers(sgd_epoch, layers or {}):
         for epoch in range(s["epochs"]):
             losses.append(plain(sgd_epoch(params, X, y, s["batch_size"], s["learning_rate"], rng)))
-            first = _read_params(params) if epoch == 0 else first
-    return {"losses": losses, "first_epoch": first, "params": _read_params(params), "own_layers": layers is None}
+            first = read_params(params) if epoch == 0 else first
+    return {"losses": losses, "first_epoch": first, "params": read_params(params), "own_layers": layers is None}
 
 
 def judge_training(case, observed, reveal):
     """Training with sgd_epoch reaches ACCURACY on the held-out split."""
     s, expected = case.scenario, case.expected
-    shapes = _shapes(s["params"])
-    theta = _observed_theta(observed["params"], shapes, "params after training")
+    shapes = param_shapes(s["params"])
+    theta = observed_theta(observed["params"], shapes, "params after training")
     if not np.all(np.isfinite(theta)):
         raise WrongAnswer("The weights became nan or inf during training." + _own_layers(observed))
     accuracy = float(np.mean(predict(unpack(theta, shapes), expected["X_test"]) == np.asarray(expected["y_test"])))
@@ -448,11 +361,11 @@ def judge_training(case, observed, reveal):
         return
     # Name a known mistake whose replay gives the student's weights after the first epoch, and at
     # the end: only a suspect that passes the first (one epoch each) is replayed for all of them.
-    first = _observed_theta(observed["first_epoch"], shapes, "params after the first epoch")
-    if not _close(np.asarray(expected["first"], float), first, RTOL, ATOL):
+    first = observed_theta(observed["first_epoch"], shapes, "params after the first epoch")
+    if not same_and_close(np.asarray(expected["first"], float), first, RTOL, ATOL):
         case.suspects().blame(f"Training ({accuracy:.0%} held-out accuracy, {ACCURACY:.0%} needed)",
-                              lambda replay: _close(np.asarray(replay["first"], float), first, RTOL, ATOL)
-                              and _close(np.asarray(replay["last"], float), theta, RTOL, ATOL))
+                              lambda replay: same_and_close(np.asarray(replay["first"], float), first, RTOL, ATOL)
+                              and same_and_close(np.asarray(replay["last"], float), theta, RTOL, ATOL))
     raise WrongAnswer(f"After {s['epochs']} epochs the net classifies {accuracy:.0%} of the held-out samples "
                       f"right; it needs {ACCURACY:.0%}." + _own_layers(observed))
 

@@ -27,7 +27,7 @@ import nbformat  # noqa: E402
 
 from ..checks.core import mistake_codes  # noqa: E402
 from ..checks.mistakes import CODES  # noqa: E402
-from ..lectures import palette  # noqa: E402
+from .. import palette  # noqa: E402
 from .assignments import assignments as course_assignments  # noqa: E402
 from .inert import PAGE_CSP  # noqa: E402
 from .late import TIME_REFUSED  # noqa: E402

@@ -16,9 +16,9 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import palette
-from .datasets import spirals, split, two_moons, xor
-from .widgets import DescribedImage, _png, _WidgetBase
+from .. import palette
+from ..datasets import spirals, split, two_moons, xor
+from .widget_base import DescribedImage, WidgetBase, png
 
 __all__ = ["INITS", "accuracy", "standardise", "plot_decision_boundary", "boundary_trainer",
            "BoundaryTrainer", "DATASETS"]
@@ -75,7 +75,7 @@ def plot_decision_boundary(predict, X, y, ax, resolution=150, margin=0.3, title=
 
 
 # --------------------------------------------------------------------------- the widget
-class BoundaryTrainer(_WidgetBase):
+class BoundaryTrainer(WidgetBase):
     """Trains a 2-layer net of the caller's class, redrawing the decision boundary as it learns.
 
     ``net_class(sizes, init=name, seed=seed)`` makes a net with sizes [2, H, C] and a name of
@@ -163,7 +163,7 @@ class BoundaryTrainer(_WidgetBase):
         else:
             right.text(0.5, 0.5, "press Train", ha="center", va="center", transform=right.transAxes)
         self.figure.subplots_adjust(left=0.05, right=0.93, bottom=0.12, top=0.92, wspace=0.3)
-        self.image.value = _png(self.figure)
+        self.image.value = png(self.figure)
         self.image.tooltip = self.describe()
         test = f"{self.test_accuracy[-1]:.1%}" if self.test_accuracy else "–"
         loss = f"{self.losses[-1]:.4f}" if self.losses else "–"

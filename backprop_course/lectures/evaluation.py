@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from . import palette
-from .widgets import DescribedImage, _png, _WidgetBase
+from .. import palette
+from .widget_base import DescribedImage, WidgetBase, png
 
 __all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_digits", "describe_confusion",
            "confusion_explorer", "error_browser", "ConfusionExplorer", "ErrorBrowser"]
@@ -87,7 +87,7 @@ def plot_digits(images, true, read, ax, columns=8):
     return ax
 
 
-class ConfusionExplorer(_WidgetBase):
+class ConfusionExplorer(WidgetBase):
     """The confusion matrix of a classifier, and the samples of one of its cells.
 
     Controls: ``shares_toggle`` (counts or each row's shares), ``true_dropdown`` and ``read_dropdown``
@@ -128,7 +128,7 @@ class ConfusionExplorer(_WidgetBase):
         else:
             right.set_axis_off()
         self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.1, top=0.9, wspace=0.15)
-        self.image.value = _png(self.figure)
+        self.image.value = png(self.figure)
         self.image.tooltip = self.describe()
         self.readout.value = (f"true <b>{t}</b>, read as <b>{r}</b>: <b>{len(self.selected)}</b> sample(s) "
                               f"&nbsp; accuracy {np.trace(self.matrix) / max(self.matrix.sum(), 1):.1%}")
@@ -146,7 +146,7 @@ def confusion_explorer(y, predicted, X=None, true=None, read=None, shares=False)
     return ConfusionExplorer(y, predicted, X, true, read, shares)
 
 
-class ErrorBrowser(_WidgetBase):
+class ErrorBrowser(WidgetBase):
     """The samples a classifier reads wrong, 24 a page, all of them or those of one true class.
 
     Controls: ``class_dropdown`` ('all' or a true class), ``page_slider``. State: ``wrong`` (indices of the
@@ -184,7 +184,7 @@ class ErrorBrowser(_WidgetBase):
         ax = self.figure.subplots()
         plot_digits(self.X[self.shown], self.y[self.shown], self.predicted[self.shown], ax, columns=8)
         self.figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.97)
-        self.image.value = _png(self.figure)
+        self.image.value = png(self.figure)
         self.image.tooltip = self.describe()
         self.readout.value = (f"<b>{len(self.wrong)}</b> sample(s) read wrong"
                               + ("" if self.class_dropdown.value == "all" else f" among the true {self.class_dropdown.value}s")

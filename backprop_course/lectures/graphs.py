@@ -8,12 +8,11 @@ passed its gradient on (None before the first), "grads": [the gradient of each n
 where nothing has arrived]}``. Nothing here differentiates: lecture 7's tape computes the frames.
 """
 import ipywidgets as W
-import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from . import palette
-from .widgets import DescribedImage, _png, _WidgetBase
+from .. import palette
+from .widget_base import DescribedImage, WidgetBase, png
 
 __all__ = ["layout", "figure_size", "draw_graph", "describe_graph", "graph_stepper", "GraphStepper"]
 
@@ -96,7 +95,7 @@ def describe_graph(nodes, grads=None, current=None):
     return "A computational graph, inputs on the left, the result on the right. " + "; ".join(parts) + "." + where
 
 
-class GraphStepper(_WidgetBase):
+class GraphStepper(WidgetBase):
     """The backward pass through a graph, one node at a time.
 
     ``frames`` (see the module) are the caller's: frame 0 before the backward pass, then one per node
@@ -131,7 +130,7 @@ class GraphStepper(_WidgetBase):
         self.figure.clear()
         ax = self.figure.add_axes([0.01, 0.01, 0.98, 0.88 if self.title else 0.98])
         draw_graph(ax, self.nodes, frame["grads"], current, done, self.title)
-        self.image.value = _png(self.figure)
+        self.image.value = png(self.figure)
         self.image.tooltip = describe_graph(self.nodes, frame["grads"], current)
         if current is None:
             text = "Before the backward pass: no gradient yet. Press <b>Backward step</b>."

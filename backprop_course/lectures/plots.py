@@ -8,7 +8,7 @@ the figure of the same name shows (the alt text of the widgets' images).
 """
 import numpy as np
 
-from . import palette
+from .. import palette
 
 __all__ = ["pointwise", "plot_activation", "plot_all_activations", "draw_network", "network_figsize",
            "plot_descent", "describe_activation", "describe_network", "describe_descent"]

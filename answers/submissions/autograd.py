@@ -1,110 +1,13 @@
 """The catalogue's submissions of 04_autograd: correct ones in different styles, and one per known mistake.
 
-Part of ``catalogue.py`` (its ``_build`` takes ``CORRECT_04`` and ``MISTAKES_04``): the same
-``Submission`` format, the student's code written into the solution regions of source/'s cells.
+Each is written on the bases of ``autograd_bases.py``: a mistake is one edit of a straightforward solution.
 """
 from __future__ import annotations
 
-from .catalogue import CORRECT_03, edit, fill, reference_cells
-
-A4 = "04_autograd"
-
-
-def _ref4(exercise):
-    return reference_cells(A4)[exercise]
-
-
-#: the Value cell's solution regions, in order: one local backward each
-OPERATIONS = ("add", "mul", "pow", "exp", "log", "tanh", "relu", "matmul", "sum")
-
-
-def _value(**bodies):
-    """The Value cell with the student's local backward of each operation (the given code as released)."""
-    return fill(_ref4("value"), *(bodies[op] for op in OPERATIONS))
-
-
-def _backward(body):
-    return fill(_ref4("backward"), body)
-
-
-def _step(body, prefix=""):
-    return fill(_ref4("sgd_step"), body, prefix=prefix)
-
-
-def _stopping(body, prefix=""):
-    return fill(_ref4("early_stopping"), body, prefix=prefix)
-
-
-# --- the bases the mistakes edit: a student's straightforward solutions ------------------------------
-
-VALUE = dict(
-    add="""
-        self.grad += unbroadcast(out.grad, self.data.shape)
-        other.grad += unbroadcast(out.grad, other.data.shape)
-        """,
-    mul="""
-        self.grad += unbroadcast(other.data * out.grad, self.data.shape)
-        other.grad += unbroadcast(self.data * out.grad, other.data.shape)
-        """,
-    pow="self.grad += n * self.data ** (n - 1) * out.grad",
-    exp="self.grad += out.data * out.grad",
-    log="self.grad += out.grad / self.data",
-    tanh="self.grad += (1 - out.data ** 2) * out.grad",
-    relu="self.grad += (self.data > 0) * out.grad",
-    matmul="""
-        self.grad += out.grad @ other.data.T
-        other.grad += self.data.T @ out.grad
-        """,
-    sum="self.grad += np.ones_like(self.data) * out.grad",
-)
-
-BACKWARD = """
-topo = []
-visited = set()
-
-def build(node):
-    if node not in visited:
-        visited.add(node)
-        for child in node._prev:
-            build(child)
-        topo.append(node)
-
-build(self)
-self.grad = np.ones_like(self.data)
-for node in reversed(topo):
-    node._backward()
-"""
-
-STEP = """
-model.zero_grad()
-loss = model.data_loss(X, y)
-loss.backward()
-penalty = 0.5 * weight_decay * sum(np.sum(W.data ** 2) for W in model.weights())
-for W in model.weights():
-    W.grad += weight_decay * W.data
-for p in model.parameters():
-    p.data -= learning_rate * p.grad
-return float(loss.data) + penalty
-"""
-
-STOPPING = """
-history = []
-best_accuracy, best_params, waited = -1.0, None, 0
-for epoch in range(max_epochs):
-    run_epoch(model)
-    score = accuracy(model, *data["val"])
-    history.append(score)
-    if score > best_accuracy:
-        best_accuracy, waited = score, 0
-        best_params = [p.data.copy() for p in model.parameters()]
-    else:
-        waited += 1
-        if waited >= patience:
-            break
-for p, saved in zip(model.parameters(), best_params):
-    p.data = saved
-return history
-"""
+from .autograd_bases import (BACKWARD, STEP, STOPPING, VALUE, backward_cell, step_cell, stopping_cell,
+                             value_cell)
+from .submission import edit
+from .vectorised import CORRECT_03
 
 
 def _grad_check_of(name):
@@ -117,7 +20,7 @@ CORRECT_04 = [
      "an iterative depth-first search with a stack; grads set to zeros by hand and the updates written out; the best "
      "epoch's index and copy.deepcopy", {
          "grad_check": _grad_check_of("03-correct-einsum"),
-         "value": _value(
+         "value": value_cell(
              add="""
                  self.grad = self.grad + unbroadcast(out.grad, self.data.shape)
                  other.grad = other.grad + unbroadcast(out.grad, other.data.shape)
@@ -136,7 +39,7 @@ CORRECT_04 = [
                  other.grad = other.grad + np.dot(self.data.T, out.grad)
                  """,
              sum="self.grad = self.grad + np.broadcast_to(out.grad, self.data.shape)"),
-         "backward": _backward("""
+         "backward": backward_cell("""
              order, seen, stack = [], set(), [(self, False)]
              while stack:
                  node, expanded = stack.pop()
@@ -151,7 +54,7 @@ CORRECT_04 = [
              for node in order[::-1]:
                  node._backward()
              """),
-         "sgd_step": _step("""
+         "sgd_step": step_cell("""
              for p in model.parameters():
                  p.grad = np.zeros_like(p.data)
              e = model.data_loss(X, y)
@@ -163,7 +66,7 @@ CORRECT_04 = [
                  b.data = b.data - learning_rate * b.grad
              return L
              """),
-         "early_stopping": _stopping("""
+         "early_stopping": stopping_cell("""
              history, best_epoch, kept = [], None, None
              for epoch in range(max_epochs):
                  run_epoch(model)
@@ -180,7 +83,7 @@ CORRECT_04 = [
     ("04-correct-local-first", "the local derivative first, then += local·g; np.matmul; Kahn's algorithm "
      "(each node once all its users are done); p.grad *= 0 and a squared norm; a while loop and a dict of copies", {
          "grad_check": _grad_check_of("03-correct-loops"),
-         "value": _value(
+         "value": value_cell(
              add="""
                  g = out.grad
                  self.grad += unbroadcast(g, self.data.shape)
@@ -216,7 +119,7 @@ CORRECT_04 = [
                  other.grad += np.matmul(np.transpose(self.data), out.grad)
                  """,
              sum="self.grad += out.grad * np.ones(self.data.shape)"),
-         "backward": _backward("""
+         "backward": backward_cell("""
              users, stack, seen = {}, [self], {id(self)}
              while stack:  # how many times each node is used, over the whole graph
                  node = stack.pop()
@@ -235,7 +138,7 @@ CORRECT_04 = [
                      if users[id(child)] == 0:
                          ready.append(child)
              """),
-         "sgd_step": _step("""
+         "sgd_step": step_cell("""
              for p in model.parameters():
                  p.grad *= 0
              data_loss = model.data_loss(X, y)
@@ -248,7 +151,7 @@ CORRECT_04 = [
                  p.data -= learning_rate * p.grad
              return loss
              """),
-         "early_stopping": _stopping("""
+         "early_stopping": stopping_cell("""
              history, best, saved, epochs_without = [], float("-inf"), {}, 0
              epoch = 0
              while epoch < max_epochs and epochs_without < patience:
@@ -270,7 +173,7 @@ CORRECT_04 = [
     ("04-correct-einsum", "np.einsum for @, np.heaviside for relu, np.add.at-free unbroadcast calls on a product; "
      "a recursive order returned as lists; the L2 term folded into the update; bad epochs counted to patience", {
          "grad_check": _grad_check_of("03-correct-copies"),
-         "value": _value(
+         "value": value_cell(
              add="""
                  for node in (self, other):
                      node.grad += unbroadcast(out.grad, node.data.shape)
@@ -289,7 +192,7 @@ CORRECT_04 = [
                  other.grad += np.einsum("nd,nm->dm", self.data, out.grad)
                  """,
              sum="self.grad += np.zeros_like(self.data) + out.grad"),
-         "backward": _backward("""
+         "backward": backward_cell("""
              def ordered(node, seen):
                  if node in seen:
                      return []
@@ -304,7 +207,7 @@ CORRECT_04 = [
              for node in nodes[::-1]:
                  node._backward()
              """),
-         "sgd_step": _step("""
+         "sgd_step": step_cell("""
              model.zero_grad()
              e = model.data_loss(X, y)
              e.backward()
@@ -314,7 +217,7 @@ CORRECT_04 = [
                  b.data -= learning_rate * b.grad
              return float(e.data) + penalty
              """),
-         "early_stopping": _stopping("""
+         "early_stopping": stopping_cell("""
              history, best, best_params, bad_epochs = [], -np.inf, [], 0
              for _ in range(max_epochs):
                  run_epoch(model)
@@ -335,14 +238,14 @@ CORRECT_04 = [
 
 
 def _value_with(**changed):
-    return _value(**{**VALUE, **changed})
+    return value_cell(**{**VALUE, **changed})
 
 
 #: (name, description, exercise, code, cell source)
 MISTAKES_04 = [
     # Exercise 2: the local backward of each operation
     ("04-value-assign-not-add", "self.grad = … in every operation, not +=", "value", "grad-overwritten",
-     _value(**{op: body.replace("+=", "=") for op, body in VALUE.items()})),
+     value_cell(**{op: body.replace("+=", "=") for op, body in VALUE.items()})),
     ("04-value-exp-without-upstream", "exp's backward adds out.data, not out.data · out.grad", "value",
      "upstream-gradient-dropped", _value_with(exp="self.grad += out.data")),
     ("04-value-no-unbroadcast", "+ and * add out.grad's shares as they are, a broadcast operand's too", "value",
@@ -361,9 +264,9 @@ MISTAKES_04 = [
      _value_with(relu="self.grad += out.data * out.grad")),
     # Exercise 3: backward()
     ("04-backward-not-reversed", "the _backward of each node in the topological order itself, leaves first",
-     "backward", "topological-order-wrong", _backward(edit(BACKWARD, "for node in reversed(topo):", "for node in topo:"))),
+     "backward", "topological-order-wrong", backward_cell(edit(BACKWARD, "for node in reversed(topo):", "for node in topo:"))),
     ("04-backward-breadth-first", "the nodes taken from a queue, nearest the root first", "backward",
-     "topological-order-wrong", _backward("""
+     "topological-order-wrong", backward_cell("""
          self.grad = np.ones_like(self.data)
          queue, seen = [self], {self}
          while queue:
@@ -375,7 +278,7 @@ MISTAKES_04 = [
                      queue.append(child)
          """)),
     ("04-backward-no-visited-set", "the depth-first search without a set: a node reached twice is ordered twice",
-     "backward", "node-visited-twice", _backward("""
+     "backward", "node-visited-twice", backward_cell("""
          topo = []
 
          def build(node):
@@ -389,28 +292,28 @@ MISTAKES_04 = [
              node._backward()
          """)),
     ("04-backward-not-seeded", "the root's gradient left at 0", "backward", "backward-not-seeded",
-     _backward(edit(BACKWARD, "self.grad = np.ones_like(self.data)", ""))),
+     backward_cell(edit(BACKWARD, "self.grad = np.ones_like(self.data)", ""))),
     # Exercise 4: a training step with L2 weight decay
     ("04-step-grads-not-zeroed", "no model.zero_grad(): each step adds its gradient to the last", "sgd_step",
-     "grads-not-zeroed", _step(edit(STEP, "model.zero_grad()", ""))),
+     "grads-not-zeroed", step_cell(edit(STEP, "model.zero_grad()", ""))),
     ("04-step-l2-twice-lambda", "the penalty λ·Σ‖W‖² and its gradient 2λ·W", "sgd_step", "l2-gradient-factor",
-     _step(edit(edit(STEP, "penalty = 0.5 * weight_decay *", "penalty = weight_decay *"),
+     step_cell(edit(edit(STEP, "penalty = 0.5 * weight_decay *", "penalty = weight_decay *"),
                 "W.grad += weight_decay * W.data", "W.grad += 2 * weight_decay * W.data"))),
     ("04-step-l2-on-biases", "λ·θ added to every parameter's gradient, the biases' too", "sgd_step", "l2-on-biases",
-     _step(edit(edit(STEP, "for W in model.weights():\n    W.grad += weight_decay * W.data",
+     step_cell(edit(edit(STEP, "for W in model.weights():\n    W.grad += weight_decay * W.data",
                      "for p in model.parameters():\n    p.grad += weight_decay * p.data"),
                 "sum(np.sum(W.data ** 2) for W in model.weights())",
                 "sum(np.sum(p.data ** 2) for p in model.parameters())"))),
     # Exercise 5: early stopping
     ("04-stopping-on-training-set", "the accuracy after each epoch measured on data['train']", "early_stopping",
-     "evaluated-on-training-set", _stopping(edit(STOPPING, 'accuracy(model, *data["val"])',
+     "evaluated-on-training-set", stopping_cell(edit(STOPPING, 'accuracy(model, *data["val"])',
                                                  'accuracy(model, *data["train"])'))),
     ("04-stopping-on-test-set", "the epoch chosen on data['test']", "early_stopping", "selected-on-test-set",
-     _stopping(edit(STOPPING, 'accuracy(model, *data["val"])', 'accuracy(model, *data["test"])'))),
+     stopping_cell(edit(STOPPING, 'accuracy(model, *data["val"])', 'accuracy(model, *data["test"])'))),
     ("04-stopping-patience-plus-one", "stops when waited > patience", "early_stopping", "patience-off-by-one",
-     _stopping(edit(STOPPING, "if waited >= patience:", "if waited > patience:"))),
+     stopping_cell(edit(STOPPING, "if waited >= patience:", "if waited > patience:"))),
     ("04-stopping-references-saved", "the best parameters saved as references, p.data, which training then changes",
      "early_stopping", "best-not-restored",
-     _stopping(edit(STOPPING, "best_params = [p.data.copy() for p in model.parameters()]",
+     stopping_cell(edit(STOPPING, "best_params = [p.data.copy() for p in model.parameters()]",
                     "best_params = [p.data for p in model.parameters()]"))),
 ]
