@@ -33,7 +33,7 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-from backprop_course.grader.preprocessors import configure  # noqa: E402
+from backprop_course.grader.run.preprocessors import configure  # noqa: E402
 
 configure(c)
 
@@ -44,21 +44,21 @@ c.DueDates.dates = {}
 c.LatePenalty.per_day = 0.10
 c.LatePenalty.max_fraction = 0.50
 
-from backprop_course.grader import late  # noqa: E402
+from backprop_course.grader.intake import late  # noqa: E402
 
 late.configure(c)
 
 # Submissions from an LMS (`make collect`, backprop_course/grader/lms.py): downloads go to
 # downloaded/<assignment>/archive, and are unpacked by the course's safe extractor.
 c.ZipCollectApp.downloaded_directory = "downloaded"
-c.ZipCollectApp.extractor_plugin = "backprop_course.grader.lms.SafeExtractor"
+c.ZipCollectApp.extractor_plugin = "backprop_course.grader.intake.lms.SafeExtractor"
 
 # `nbgrader collect` from an exchange copies what the intake admits (grader/intake.py), not
 # what a link points to.
-c.ExchangeFactory.collect = "backprop_course.grader.exchange.IntakeCollect"
+c.ExchangeFactory.collect = "backprop_course.grader.intake.exchange.IntakeCollect"
 
 # grades.csv (`make grade`, `nbgrader export`): nbgrader's columns, quoted properly.
-c.ExportApp.plugin_class = "backprop_course.grader.export.GradesCsv"
+c.ExportApp.plugin_class = "backprop_course.grader.results.export.GradesCsv"
 
 # Who needs a second look (backprop_course/grader/review.py, README "Who needs a second look"):
 # similar submissions and integrity notes in report.html and the exports' review column; they

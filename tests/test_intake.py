@@ -1,4 +1,4 @@
-"""backprop_course.grader.intake: what of a submission folder the grader may open, decided from
+"""backprop_course.grader.intake.folder: what of a submission folder the grader may open, decided from
 metadata alone, and copied without following a link.
 
 Each test builds a folder with one hostile thing in it beside an honest notebook, and checks the
@@ -10,8 +10,8 @@ import stat
 
 import pytest
 
-from backprop_course.grader import intake
-from backprop_course.grader.safezip import Limits
+from backprop_course.grader.intake import folder as intake
+from backprop_course.grader.intake.safezip import Limits
 
 MiB = 1 << 20
 NB = "backprop.ipynb"

@@ -16,10 +16,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from backprop_course.grader import sandbox
-from backprop_course.grader.preprocessors import CAP_NOTES, GradingExecute
-from backprop_course.grader.sandbox import cleanup, limits
-from backprop_course.grader.sandbox.manager import sweep_private_dirs
+from backprop_course.grader.run import sandbox
+from backprop_course.grader.run.preprocessors import CAP_NOTES, GradingExecute
+from backprop_course.grader.run.sandbox import cleanup, limits
+from backprop_course.grader.run.sandbox.manager import sweep_private_dirs
 
 try:
     sandbox.preflight()
@@ -220,7 +220,7 @@ def test_what_enforces_the_budget_is_said(monkeypatch):
     cgroup, how = sandbox.SandboxedKernelManager().enforcement()
     assert cgroup == CGROUP and how == HOW
     assert how.startswith("one cgroup (v") if cgroup else how.startswith("rlimits per process (no cgroup here: ")
-    from backprop_course.grader.preflight import Preflight, _limits
+    from backprop_course.grader.run.preflight import Preflight, _limits
     from traitlets.config import Config
 
     config = Config()

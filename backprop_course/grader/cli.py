@@ -10,7 +10,8 @@ STEPS = ("release", "autograde", "feedback", "export", "report")
 
 
 def grade(args):
-    from . import pipeline, report
+    from . import pipeline
+    from .results import report
 
     course = pipeline.Course(root=args.root, class_dir=args.class_dir)
     only = set(args.only or STEPS)
@@ -63,7 +64,7 @@ def grade(args):
 def _review(course, submissions, past):
     """Similar pairs and integrity notes of the class (grader/review.py), with a line on the terminal;
     ``past``: earlier terms' folders besides the config's ``c.Similarity.past_terms``."""
-    from . import review
+    from .results import review
 
     started = time.perf_counter()
     terms = [*review.Similarity(config=course.config).past_terms, *(past or [])]
@@ -100,7 +101,7 @@ def export(args):
     """The LMS's grade CSV; each student left out is named, with why and what to do. An export of
     nobody writes nothing and exits non-zero."""
     from . import pipeline
-    from .export import IMPORT_ROSTER, NothingExported
+    from .results.export import IMPORT_ROSTER, NothingExported
 
     try:
         path, plugin = pipeline.Course(root=args.root, class_dir=args.class_dir).export(args.lms)
@@ -135,7 +136,7 @@ def preflight(args):
 
 
 def dask_config(args):
-    from .cluster import WORKER_CONFIG
+    from .run.cluster import WORKER_CONFIG
 
     print(WORKER_CONFIG)
 

@@ -27,10 +27,11 @@ import nbformat
 from tqdm import tqdm
 
 from ..checks import public
-from . import answerbook, intake, verdicts
-from .admission import submission_limits
+from .judge import answerbook, verdicts
+from .intake import folder as intake
+from .intake.admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
-from .safezip import printable
+from .intake.safezip import printable
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 
@@ -143,7 +144,7 @@ class Course:
     def check_skipped_cells(self):
         """SystemExit naming the cells, when a notebook of source/ has skip-when-grading tags that
         would change grading (grader/skipping.py)."""
-        from . import skipping
+        from .run import skipping
 
         refusals = []
         for assignment in self.assignments:
@@ -216,7 +217,7 @@ class Course:
     def dates(self):
         """{assignment: (due date, release)} from the config (naive UTC or None); SystemExit,
         before any student, if one cannot be read."""
-        from .late import DueDates
+        from .intake.late import DueDates
 
         config = DueDates(config=self.config)
         try:
@@ -257,7 +258,7 @@ class Course:
 
         from nbgrader.utils import parse_utc
 
-        from .late import time_problem
+        from .intake.late import time_problem
 
         folder = Path(verdict.folder)
         stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
@@ -280,8 +281,8 @@ class Course:
         Before the first student the preflight (:meth:`preflight`) runs here, or on each cluster
         worker before its first task.
         """
-        from .executors import InProcess, LocalPool
-        from .journal import Journal
+        from .run.executors import InProcess, LocalPool
+        from .run.journal import Journal
 
         jobs = jobs or cores()
         _quiet_nbgrader()
@@ -296,7 +297,7 @@ class Course:
                             and (self.class_path / "autograded" / sub.student / sub.assignment).is_dir())
             todo = [s for s in todo if not s.kept]
         if cluster:
-            from .cluster import DaskCluster
+            from .run.cluster import DaskCluster
 
             # each worker runs the preflight itself, before its first task: here nothing is graded
             executor = DaskCluster(self, cluster, sorted({s.assignment for s in todo}))
@@ -316,7 +317,7 @@ class Course:
         """Grade ``todo`` with ``executor``, taking each result as it comes; a thread of its own
         (merge.Merger) writes what the worker could not (its autograded folder, its gradebook
         rows), then its journal line."""
-        from .merge import Done, Merger
+        from .results.merge import Done, Merger
 
         stats = getattr(executor, "stats", None)
         with executor, Merger(self.class_path, self.db_url, journal, stats) as merger:
@@ -346,8 +347,8 @@ class Course:
     def inputs_digest(self):
         """A digest of what every grade depends on besides the student's files: the course
         package, the nbgrader config, source/, the answers and the course secret."""
-        from .bundle import answers_files, inputs_digest, read_folder
-        from .preflight import fingerprint
+        from .run.bundle import answers_files, inputs_digest, read_folder
+        from .run.preflight import fingerprint
 
         source = read_folder(self.root / "source", hard_links=True)
         return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, answers_files(self.root),
@@ -356,7 +357,7 @@ class Course:
     def _digests(self, todo):
         """{(student, assignment): digest of the course's and the submission's inputs}; a
         submission whose files the intake will not admit gets none (it is always graded again)."""
-        from .bundle import RefusedFiles, tree_digest
+        from .run.bundle import RefusedFiles, tree_digest
 
         digests = {}
         try:
@@ -374,7 +375,7 @@ class Course:
     def read_submission(self, sub):
         """The files of ``sub`` the intake admits, as {relative path: (mode, bytes)}: what a
         cluster worker is sent (bundle.read_submission); RefusedFiles when it admits none."""
-        from .bundle import read_submission
+        from .run.bundle import read_submission
 
         return read_submission(self.class_path / "submitted" / sub.student / sub.assignment,
                                self.source_notebooks(sub.assignment), submission_limits(self.config))
@@ -392,7 +393,7 @@ class Course:
     def _cap_notes(self, sub):
         """Each cap of the sandbox the submission's kernel hit, in words, as GradingExecute wrote them
         in its autograded notebooks ("memory cap of 2 GiB reached in cell 7")."""
-        from .preprocessors import CAP_NOTES
+        from .run.preprocessors import CAP_NOTES
 
         notes = []
         for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
@@ -414,7 +415,7 @@ class Course:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        from . import preflight
+        from .run import preflight
 
         with ThreadPoolExecutor(max(1, min(jobs or 1, len(assignments)))) as threads:
             runs = [threads.submit(preflight.once, self.config, self.root, a) for a in assignments]
@@ -444,8 +445,8 @@ class Course:
         column from ``review`` (a grader/review.ClassReview; None: made here)."""
         from nbgrader.api import Gradebook
 
-        from . import review as reviewing
-        from .export import EXPORTS
+        from .results import review as reviewing
+        from .results.export import EXPORTS
 
         _quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
         plugin = EXPORTS[lms](config=self.config)

@@ -42,9 +42,10 @@ from nbconvert.exporters import HTMLExporter, NotebookExporter
 from traitlets import Integer
 from traitlets.config import LoggingConfigurable
 
-from . import inert, intake, typeset
+from ..results import inert, typeset
+from . import folder as intake
 from .safezip import MiB, Limits, printable
-from .sandbox.limits import gone
+from ..run.sandbox.limits import gone
 
 STAGE_PREFIX = "backprop-intake-"
 #: what feedback/ receives of a graded submission besides the pages: nbgrader's bookkeeping,

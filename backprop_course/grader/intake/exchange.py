@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 
-from . import intake
+from . import folder as intake
 from .admission import submission_limits
 from .safezip import printable
 

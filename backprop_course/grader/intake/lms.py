@@ -37,7 +37,8 @@ from pathlib import Path
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Dict, Float, Integer, Unicode
 
-from . import csvsafe, safezip
+from ..results import csvsafe
+from . import safezip
 from .late import DueDates, marked_late_timestamp, marked_on_time_timestamp
 
 REPORT = "collect_report.csv"

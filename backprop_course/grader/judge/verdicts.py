@@ -3,7 +3,7 @@
 nbgrader scores a test cell by whether its outputs hold an error. The kernel runs the
 student's code, so a student can patch numpy, ``set_custom_exc``, hide tracebacks or
 redefine the checks, and every test run there "passes". So at grading a test cell does not run
-in the kernel at all: the grader (:class:`backprop_course.grader.preprocessors.GradingExecute`)
+in the kernel at all: the grader (:class:`backprop_course.grader.run.preprocessors.GradingExecute`)
 asks the kernel only for the raw values the student's code produces (the check's *probe*,
 :func:`probe_code`), after the notebook's last cell; the *judge* that compares them with the case
 the course's answers computed (:func:`case_of`) runs here (:func:`verdict`), and the grader
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 
 from nbformat.v4 import new_output
 
-from ..checks.core import Check, quiet
-from ..checks.mistakes import CODES, MISTAKES
-from ..checks.remote import MARK
+from ...checks.core import Check, quiet
+from ...checks.mistakes import CODES, MISTAKES
+from ...checks.remote import MARK
 
 #: the package whose modules hold the checks a test cell may import
 CHECKS_PACKAGE = "backprop_course.checks"

@@ -1,7 +1,7 @@
 """Grades out to an LMS: nbgrader export plugins that write the CSV Canvas or Moodle imports.
 
-    nbgrader export --exporter=backprop_course.grader.export.CanvasExport   # make export LMS=canvas
-    nbgrader export --exporter=backprop_course.grader.export.MoodleExport   # make export LMS=moodle
+    nbgrader export --exporter=backprop_course.grader.results.export.CanvasExport   # make export LMS=canvas
+    nbgrader export --exporter=backprop_course.grader.results.export.MoodleExport   # make export LMS=moodle
 
 Each row is a student of the gradebook that the LMS knows (Canvas: an ``lms_user_id``; Moodle:
 an email address, both from the roster imported with ``nbgrader db student import``); each
@@ -24,7 +24,7 @@ from nbgrader.plugins import CsvExportPlugin, ExportPlugin
 from traitlets import Dict, Unicode
 
 from .csvsafe import is_formula, text
-from .late import lateness
+from ..intake.late import lateness
 from .review import for_export
 
 #: what to do about a student left out

@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .safezip import printable
+from ..intake.safezip import printable
 
 COURSE_PACKAGE = "backprop_course"
 #: a number at most this large, divided by, is a finite-difference step

@@ -233,7 +233,7 @@ class Merger:
                 gradebook.close()
 
     def _merge(self, batch, gradebook):
-        from .bundle import replace_folder
+        from ..run.bundle import replace_folder
 
         started, cpu = time.perf_counter(), time.thread_time()
         try:

@@ -26,9 +26,10 @@ import nbformat
 from traitlets import Dict, Float, Integer, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from . import integrity, intake, similarity
-from .admission import submission_limits
-from .safezip import printable
+from . import integrity, similarity
+from ..intake import folder as intake
+from ..intake.admission import submission_limits
+from ..intake.safezip import printable
 
 
 class Similarity(LoggingConfigurable):
@@ -212,7 +213,7 @@ def of_course(course, submissions=None, past_terms=None):
 def of_class(config, root, class_path, graded=None, past_terms=None):
     """The :class:`ClassReview` of the class in ``class_path`` (holding submitted/) of the course in
     ``root``, configured by ``config``; ``graded``: {(student, assignment)} to review (None: all)."""
-    from .assignments import assignments
+    from ..assignments import assignments
 
     root, class_path = Path(root), Path(class_path)
     sim, checks = Similarity(config=config), Integrity(config=config)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .safezip import printable
+from ..intake.safezip import printable
 
 #: copydetect's language name for pygments
 LANGUAGE = "python"

@@ -90,7 +90,7 @@ def read_submission(folder, notebooks, limits):
     the one intake of every way in), to send to a worker; :class:`RefusedFiles` when the intake
     refuses the submission. ``notebooks``: the assignment's; ``limits``: the course's
     :func:`~.admission.submission_limits`. What it leaves out is the submission's notes already."""
-    from . import intake
+    from ..intake import folder as intake
 
     found = intake.inspect(folder, notebooks, limits)
     if found.problem:
@@ -207,7 +207,7 @@ class CourseBundle:
 
     @classmethod
     def of(cls, course):
-        from . import answerbook
+        from ..judge import answerbook
         from .preflight import fingerprint
 
         with tempfile.TemporaryDirectory(prefix="backprop-bundle-") as tmp:
@@ -227,7 +227,7 @@ class CourseBundle:
     def unpack(self, folder):
         """A course root in the new folder ``folder``: nbgrader_config.py, source/, answers/, the
         secret, gradebook.db."""
-        from .answerbook import FOLDER
+        from ..judge.answerbook import FOLDER
 
         folder = Path(folder)
         write_folder(folder / "source", self.source)
@@ -242,7 +242,7 @@ class CourseBundle:
 
 def answers_files(root):
     """{relative path: (mode, bytes)} of the course's answers/, its Python files (no caches)."""
-    from .answerbook import FOLDER
+    from ..judge.answerbook import FOLDER
 
     return {path: entry for path, entry in read_folder(Path(root) / FOLDER, hard_links=True).items()
             if "__pycache__" not in path.split("/")}

@@ -2,7 +2,7 @@
 
 The client (:class:`DaskCluster`, an executor of :mod:`.executors`) and the workers share no
 filesystem. The client registers a :class:`GradingWorker` plugin that carries the
-:class:`~backprop_course.grader.bundle.CourseBundle`, so the scheduler sends the course once to
+:class:`~backprop_course.grader.run.bundle.CourseBundle`, so the scheduler sends the course once to
 each worker, those that join later included. Before its first task a worker unpacks the
 bundle into a private folder of its own (under the worker's local directory) and runs its
 preflight: its course package must have the client's fingerprint, then grader/preflight.py's
@@ -101,7 +101,7 @@ class GradingWorker(WorkerPlugin):
     """The course on one Dask worker: unpacked once, checked once, then one grading at a time.
 
     Grading runs in a thread of the plugin's own, one submission after another: a kernel's
-    deferred exit (:class:`~backprop_course.grader.sandbox.ExitingKernels`) is reaped by the
+    deferred exit (:class:`~backprop_course.grader.run.sandbox.ExitingKernels`) is reaped by the
     thread that started it, and a worker started with several threads still runs one kernel
     at a time (start workers with ``--nthreads 1`` and one process per core).
 
@@ -138,7 +138,7 @@ class GradingWorker(WorkerPlugin):
             gradebook.close()
 
     def _prepare(self, local_directory):
-        from .pipeline import _quiet_nbgrader, load_config, make_api
+        from ..pipeline import _quiet_nbgrader, load_config, make_api
         from .sandbox import ExitingKernels
 
         started = time.perf_counter()
@@ -169,7 +169,7 @@ class GradingWorker(WorkerPlugin):
 
     def grade(self, student, assignment, files):
         """Grade one submission's ``files``; return nbgrader's result, the rows, the autograded folder."""
-        from .merge import submission_rows
+        from ..results.merge import submission_rows
 
         self.ready.result()  # raises WorkerRefused on a worker that refused
         worker_preflight(self.bundle, self.course, self.config, [assignment])  # done already, but for a new one

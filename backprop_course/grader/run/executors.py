@@ -5,7 +5,7 @@ a :class:`Graded` for each as it finishes, in any order:
 
 - :class:`InProcess`: one after another in this process (``--jobs 1``);
 - :class:`LocalPool`: forked worker processes on this machine (``--jobs N``, the default);
-- :class:`backprop_course.grader.cluster.DaskCluster`: the workers of a Dask cluster (``--cluster ADDRESS``).
+- :class:`backprop_course.grader.run.cluster.DaskCluster`: the workers of a Dask cluster (``--cluster ADDRESS``).
 
 The client (:meth:`backprop_course.grader.pipeline.Course.autograde`) takes every result the
 same way: it writes the autograded folder when the worker could not (a cluster worker shares no
@@ -84,7 +84,7 @@ class LocalPool:
         return False
 
     def grade(self, todo):
-        from .pipeline import is_sqlite
+        from ..pipeline import is_sqlite
 
         if not is_sqlite(self.course.db_url):
             # the workers write to the server directly. Students first, so that two workers
@@ -109,7 +109,7 @@ def _start_worker(root, class_dir, workspace, main_db_url):
 
     from nbgrader.api import Gradebook
 
-    from .pipeline import _quiet_nbgrader, is_sqlite, load_config, make_api
+    from ..pipeline import _quiet_nbgrader, is_sqlite, load_config, make_api
     from .sandbox import ExitingKernels
 
     own = None
@@ -130,7 +130,7 @@ def _start_worker(root, class_dir, workspace, main_db_url):
 
 
 def _grade_in_worker(assignment, student):
-    from .merge import submission_rows
+    from ..results.merge import submission_rows
 
     result = _worker["api"].autograde(assignment, student, force=True, create=True)
     rows = None

@@ -39,8 +39,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checks.remote import PACKAGE_DIR, package_fingerprint
-from . import answerbook, verdicts
+from ...checks.remote import PACKAGE_DIR, package_fingerprint
+from ..judge import answerbook, verdicts
 from .preprocessors import GradingExecute
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def _error(cell):
 
 
 def _package_report(cell, assignment, python, nonce):
-    from .verdicts import Unreadable, observation
+    from ..judge.verdicts import Unreadable, observation
 
     try:
         report = observation(cell.outputs, nonce)
@@ -210,7 +210,7 @@ def run(config, root, assignment):
     """The preflight of ``assignment`` in the course ``root`` with nbgrader's ``config``; raises PreflightError."""
     import nbformat
 
-    from .assignments import assignments
+    from ..assignments import assignments
 
     started = time.perf_counter()
     known = assignments(Path(root) / "source")

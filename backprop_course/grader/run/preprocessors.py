@@ -19,11 +19,12 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from ..checks.core import quiet
-from . import answerbook, skipping, verdicts
+from ...checks.core import quiet
+from ..judge import answerbook, verdicts
+from . import skipping
 from .sandbox import SandboxedKernelManager
 from .sandbox.client import DROPPED, MESSAGE_BYTES
-from .verdicts import error_output
+from ..judge.verdicts import error_output
 
 
 class HideHiddenTestDetails(NbGraderPreprocessor):
@@ -541,12 +542,12 @@ def configure(c):
     c.GenerateAssignment.preprocessors = [*ours, *(s for s in steps if s not in ours)]
     # A submission's files are untrusted: nbgrader reads and copies them only through the
     # intake, from a stage (grader/admission.py); feedback/ gets the feedback pages only.
-    from .admission import IntakeHTMLExporter, IntakeNotebookExporter
+    from ..intake.admission import IntakeHTMLExporter, IntakeNotebookExporter
 
     c.Autograde.exporter_class = IntakeNotebookExporter
     c.GenerateFeedback.exporter_class = IntakeHTMLExporter
     # What a student wrote is inert in the feedback and in formgrader's submission view: sanitised,
     # math typeset when the page is made, a Content-Security-Policy (grader/inert.py).
-    from . import inert
+    from ..results import inert
 
     inert.configure(c)

@@ -7,7 +7,7 @@
   :func:`ready` (the preflight plus the size-limited tmpfs the policy needs);
 - :mod:`.client`: a faster kernel client (speed only, no part of the security).
 
-``nbgrader_config.py`` (through :func:`backprop_course.grader.preprocessors.configure`) puts it
+``nbgrader_config.py`` (through :func:`backprop_course.grader.run.preprocessors.configure`) puts it
 in place for ``make grade`` and a plain ``nbgrader autograde`` in the course root alike.
 """
 from .limits import Budget, KernelCgroup, enforcement  # noqa: F401

@@ -1,7 +1,7 @@
 """The kernel manager of autograding: each kernel starts in the sandbox, and may exit late.
 
 :class:`SandboxedKernelManager` is what nbgrader's autograde uses (through
-:class:`backprop_course.grader.preprocessors.GradingExecute`), for ``make grade`` and a plain
+:class:`backprop_course.grader.run.preprocessors.GradingExecute`), for ``make grade`` and a plain
 ``nbgrader autograde`` alike. Its settings are ``c.SandboxedKernelManager.*``. It launches
 through :class:`SandboxProvisioner`, jupyter_client's public hook for how a kernel process
 starts: a private folder (connection file, the grader's IPython profile), the policy's command
@@ -125,7 +125,7 @@ def working_files(cwd):
     """The files of the notebook's folder to show the kernel: what the intake admits there
     (regular files, no link, within the caps), the notebooks themselves excepted, whose
     autograded copy holds the hidden tests."""
-    from ..intake import inspect
+    from ...intake.folder import inspect
 
     return [f.path for f in inspect(cwd).files]
 

@@ -46,8 +46,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-#: the course package, which the test cells import (backprop_course/grader/sandbox/policy.py -> backprop_course)
-PACKAGE_DIR = Path(__file__).resolve().parents[2]
+#: the course package, which the test cells import (backprop_course/grader/run/sandbox/policy.py -> backprop_course)
+PACKAGE_DIR = Path(__file__).resolve().parents[3]
 #: inside the sandbox, the folder that holds only the grader's own package, and is the kernel's PYTHONPATH
 PACKAGE_MOUNT = "/run/backprop-course"
 
