@@ -22,7 +22,7 @@ from backprop_course.grader import pipeline
 from backprop_course.grader.run import sandbox
 from backprop_course.grader.run.sandbox import limits
 from backprop_course.grader.run.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
-from backprop_course.grader.run.preprocessors import GradingExecute
+from backprop_course.grader.run.execute import GradingExecute
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import copy_answers, exercise_scores, tree_hashes
 

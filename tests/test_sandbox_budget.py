@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from backprop_course.grader.run import sandbox
-from backprop_course.grader.run.preprocessors import CAP_NOTES, GradingExecute
+from backprop_course.grader.run.execute import CAP_NOTES, GradingExecute
 from backprop_course.grader.run.sandbox import cleanup, limits
 from backprop_course.grader.run.sandbox.manager import sweep_private_dirs
 

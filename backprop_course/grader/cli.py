@@ -5,13 +5,15 @@ import argparse
 import os
 import sys
 import time
+from . import pipeline
+from .results import review
+from .results.export import IMPORT_ROSTER, NothingExported
 
 STEPS = ("release", "autograde", "feedback", "export", "report")
 
 
 def grade(args):
-    from . import pipeline
-    from .results import report
+    from .results import report  # lazy: matplotlib, heavy, only for the commands that draw the report
 
     course = pipeline.Course(root=args.root, class_dir=args.class_dir)
     only = set(args.only or STEPS)
@@ -64,8 +66,6 @@ def grade(args):
 def _review(course, submissions, past):
     """Similar pairs and integrity notes of the class (grader/review.py), with a line on the terminal;
     ``past``: earlier terms' folders besides the config's ``c.Similarity.past_terms``."""
-    from .results import review
-
     started = time.perf_counter()
     terms = [*review.Similarity(config=course.config).past_terms, *(past or [])]
     try:
@@ -100,9 +100,6 @@ def summary(course, submissions):
 def export(args):
     """The LMS's grade CSV; each student left out is named, with why and what to do. An export of
     nobody writes nothing and exits non-zero."""
-    from . import pipeline
-    from .results.export import IMPORT_ROSTER, NothingExported
-
     try:
         path, plugin = pipeline.Course(root=args.root, class_dir=args.class_dir).export(args.lms)
     except NothingExported as error:
@@ -120,7 +117,6 @@ def _say_kernel_only(course):
 
 
 def release(args):
-    from . import pipeline
 
     course = pipeline.Course(root=args.root)
     print("release/ regenerated:", ", ".join(course.release()))
@@ -128,7 +124,6 @@ def release(args):
 
 
 def preflight(args):
-    from . import pipeline
 
     course = pipeline.Course(root=args.root)
     for passed in course.preflight(*(args.assignment or course.assignments), jobs=args.jobs or pipeline.cores()):
@@ -136,7 +131,7 @@ def preflight(args):
 
 
 def dask_config(args):
-    from .run.cluster import WORKER_CONFIG
+    from .run.cluster import WORKER_CONFIG  # lazy: distributed, heavy, only for dask-config
 
     print(WORKER_CONFIG)
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import re
 import stat
 import sys
 import time
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +25,22 @@ import nbformat
 from tqdm import tqdm
 
 from ..checks import public
-from .judge import answerbook, verdicts
+from .assignments import COURSE_ROOT, assignments
+from .config import is_sqlite, load_config, make_api, quiet_nbgrader
 from .intake import folder as intake
 from .intake.admission import submission_limits
-from .assignments import COURSE_ROOT, assignments
+from .intake.late import DueDates, time_problem
 from .intake.safezip import printable
+from .judge import answerbook, verdicts
+from .results import review as reviewing
+from .results.export import EXPORTS
+from .results.merge import Done, Merger
+from .run import preflight, skipping
+from .run.bundle import RefusedFiles, answers_files, inputs_digest, read_folder, read_submission, tree_digest
+from .run.execute import CAP_NOTES
+from .run.executors import InProcess, LocalPool
+from .run.journal import Journal
+from .run.preflight import fingerprint
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 
@@ -58,27 +67,6 @@ def _what(mode):
     return "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
 
 
-def load_config(root, class_dir="."):
-    """The course's nbgrader config, for the class in ``class_dir`` (relative to root).
-
-    ``nbgrader_config.py`` describes the class in the course root, as a plain ``nbgrader``
-    command there sees it. Another class (the demo class) gets its own submitted/,
-    autograded/ and feedback/ folders and, when the course's gradebook is the default SQLite
-    file of the root, its own gradebook beside them.
-    """
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    if os.path.normpath(class_dir) != ".":
-        course = config.CourseDirectory
-        for step in ("submitted", "autograded", "feedback"):
-            setattr(course, f"{step}_directory", os.path.join(class_dir, step))
-        config.ZipCollectApp.downloaded_directory = os.path.join(class_dir, "downloaded")
-        url = course.get("db_url", "")
-        if is_sqlite(url) and Path(url.removeprefix("sqlite:///")).resolve() == (Path(root) / "gradebook.db").resolve():
-            course.db_url = "sqlite:///" + str((Path(root) / class_dir / "gradebook.db").resolve())
-    return config
-
 
 def cores():
     """The cores this process may run on: the default number of grading workers."""
@@ -88,21 +76,9 @@ def cores():
         return os.cpu_count() or 1
 
 
-def make_api(config, db_url=None):
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    if db_url:
-        config.CourseDirectory.db_url = db_url
-    coursedir = CourseDirectory(config=config)
-    api = NbGraderAPI(coursedir=coursedir, config=config)
-    api.log.setLevel(logging.ERROR)
-    return api
-
 
 class Course:
     """The course root and the class being graded in it."""
-
     def __init__(self, root=COURSE_ROOT, class_dir="."):
         self.root = Path(root).resolve()
         self.class_dir = Path(class_dir)
@@ -144,8 +120,6 @@ class Course:
     def check_skipped_cells(self):
         """SystemExit naming the cells, when a notebook of source/ has skip-when-grading tags that
         would change grading (grader/skipping.py)."""
-        from .run import skipping
-
         refusals = []
         for assignment in self.assignments:
             for name in self.source_notebooks(assignment):
@@ -217,8 +191,6 @@ class Course:
     def dates(self):
         """{assignment: (due date, release)} from the config (naive UTC or None); SystemExit,
         before any student, if one cannot be read."""
-        from .intake.late import DueDates
-
         config = DueDates(config=self.config)
         try:
             return {a: (config.due(a), config.release(a)) for a in self.assignments}
@@ -258,7 +230,6 @@ class Course:
 
         from nbgrader.utils import parse_utc
 
-        from .intake.late import time_problem
 
         folder = Path(verdict.folder)
         stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
@@ -281,11 +252,8 @@ class Course:
         Before the first student the preflight (:meth:`preflight`) runs here, or on each cluster
         worker before its first task.
         """
-        from .run.executors import InProcess, LocalPool
-        from .run.journal import Journal
-
         jobs = jobs or cores()
-        _quiet_nbgrader()
+        quiet_nbgrader()
         todo = gradable = [s for s in submissions if not s.problem]
         journal = Journal(self.class_path)
         digests = self._digests(todo)
@@ -297,7 +265,7 @@ class Course:
                             and (self.class_path / "autograded" / sub.student / sub.assignment).is_dir())
             todo = [s for s in todo if not s.kept]
         if cluster:
-            from .run.cluster import DaskCluster
+            from .run.cluster import DaskCluster  # lazy: distributed, heavy, only for --cluster
 
             # each worker runs the preflight itself, before its first task: here nothing is graded
             executor = DaskCluster(self, cluster, sorted({s.assignment for s in todo}))
@@ -317,8 +285,6 @@ class Course:
         """Grade ``todo`` with ``executor``, taking each result as it comes; a thread of its own
         (merge.Merger) writes what the worker could not (its autograded folder, its gradebook
         rows), then its journal line."""
-        from .results.merge import Done, Merger
-
         stats = getattr(executor, "stats", None)
         with executor, Merger(self.class_path, self.db_url, journal, stats) as merger:
             bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
@@ -347,9 +313,6 @@ class Course:
     def inputs_digest(self):
         """A digest of what every grade depends on besides the student's files: the course
         package, the nbgrader config, source/, the answers and the course secret."""
-        from .run.bundle import answers_files, inputs_digest, read_folder
-        from .run.preflight import fingerprint
-
         source = read_folder(self.root / "source", hard_links=True)
         return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, answers_files(self.root),
                              answerbook.secret(self.root), fingerprint())
@@ -357,8 +320,6 @@ class Course:
     def _digests(self, todo):
         """{(student, assignment): digest of the course's and the submission's inputs}; a
         submission whose files the intake will not admit gets none (it is always graded again)."""
-        from .run.bundle import RefusedFiles, tree_digest
-
         digests = {}
         try:
             self.inputs_digest
@@ -375,8 +336,6 @@ class Course:
     def read_submission(self, sub):
         """The files of ``sub`` the intake admits, as {relative path: (mode, bytes)}: what a
         cluster worker is sent (bundle.read_submission); RefusedFiles when it admits none."""
-        from .run.bundle import read_submission
-
         return read_submission(self.class_path / "submitted" / sub.student / sub.assignment,
                                self.source_notebooks(sub.assignment), submission_limits(self.config))
 
@@ -393,8 +352,6 @@ class Course:
     def _cap_notes(self, sub):
         """Each cap of the sandbox the submission's kernel hit, in words, as GradingExecute wrote them
         in its autograded notebooks ("memory cap of 2 GiB reached in cell 7")."""
-        from .run.preprocessors import CAP_NOTES
-
         notes = []
         for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
             data = path.read_bytes()
@@ -415,7 +372,6 @@ class Course:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        from .run import preflight
 
         with ThreadPoolExecutor(max(1, min(jobs or 1, len(assignments)))) as threads:
             runs = [threads.submit(preflight.once, self.config, self.root, a) for a in assignments]
@@ -445,10 +401,8 @@ class Course:
         column from ``review`` (a grader/review.ClassReview; None: made here)."""
         from nbgrader.api import Gradebook
 
-        from .results import review as reviewing
-        from .results.export import EXPORTS
 
-        _quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
+        quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
         plugin = EXPORTS[lms](config=self.config)
         if review is None and getattr(plugin, "review_column", "review"):
             review = reviewing.of_course(self)
@@ -501,15 +455,3 @@ def _reason(log):
         return errors[0]
     raised = [line.strip() for line in log.splitlines() if _EXCEPTION.match(line)]
     return raised[-1] if raised else "no reason given (see the log)"
-
-
-def _quiet_nbgrader():
-    """nbgrader's add_submission trips SQLAlchemy autoflush warnings on every submission (the
-    rows are right); they would drown the progress bar."""
-    from sqlalchemy.exc import SAWarning
-
-    warnings.filterwarnings("ignore", category=SAWarning)
-
-
-def is_sqlite(db_url):
-    return db_url.startswith("sqlite:")

@@ -45,6 +45,7 @@ from traitlets.config import LoggingConfigurable
 from ..results import inert, typeset
 from . import folder as intake
 from .safezip import MiB, Limits, printable
+from ..nbgrader_private import submission_path_pattern
 from ..run.sandbox.limits import gone
 
 STAGE_PREFIX = "backprop-intake-"
@@ -110,7 +111,7 @@ class Admission:
         self.stage = tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-")
         weakref.finalize(converter, shutil.rmtree, self.stage, True)
         staged = copy_course_directory(original, **{step: self.stage})
-        source_of = re.compile(converter._format_source("(?P<assignment_id>.*)", "(?P<student_id>.*)", escape=True) + "$")
+        source_of = re.compile(submission_path_pattern(converter, "(?P<assignment_id>.*)", "(?P<student_id>.*)") + "$")
         step_root = os.path.normpath(original.format_path(getattr(original, step), ".", "."))
         self.folders = {}  # staged folder -> (the submission folder, its Intake)
         assignments = {}

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from nbgrader.plugins import LateSubmissionPlugin
-from nbgrader.preprocessors import AssignLatePenalties, NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Dict, Float, Unicode
 
 DAY = 86400.0
@@ -166,23 +166,6 @@ class LatePenalty(LateSubmissionPlugin):
                          total_seconds_late / 3600, 100 * self.fraction(total_seconds_late), score)
         return penalty
 
-
-def configure(c):
-    """Due dates into the gradebook before nbgrader's late-penalty step, with the course's plugin.
-
-    Call after ``preprocessors.configure(c)``: it edits the autograde list that one sets.
-    """
-    from nbgrader.converters import Autograde, GenerateAssignment
-
-    c.AssignLatePenalties.plugin_class = LatePenalty
-    steps = c.Autograde.autograde_preprocessors if "autograde_preprocessors" in c.Autograde \
-        else Autograde.class_traits()["autograde_preprocessors"].default()
-    steps = [step for step in steps if step is not DueDates]
-    at = steps.index(AssignLatePenalties)
-    c.Autograde.autograde_preprocessors = steps[:at] + [DueDates] + steps[at:]
-    steps = c.GenerateAssignment.preprocessors if "preprocessors" in c.GenerateAssignment \
-        else GenerateAssignment.class_traits()["preprocessors"].default()
-    c.GenerateAssignment.preprocessors = [step for step in steps if step is not DueDates] + [DueDates]
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from traitlets import Dict, Float, Integer, Unicode
 
 from ..results import csvsafe
 from . import safezip
+from ..nbgrader_private import collect_path, is_zip_collect_app
 from .late import DueDates, marked_late_timestamp, marked_on_time_timestamp
 
 REPORT = "collect_report.csv"
@@ -77,8 +78,8 @@ def write_report(path, rows):
 
 def _collect_paths(app):
     """(archive folder, extracted folder, report path) of a ZipCollectApp."""
-    archive = Path(app._format_collect_path(app.archive_directory))
-    return archive, Path(app._format_collect_path(app.extracted_directory)), archive.parent / REPORT
+    archive = Path(collect_path(app, app.archive_directory))
+    return archive, Path(collect_path(app, app.extracted_directory)), archive.parent / REPORT
 
 
 class SafeExtractor(ExtractorPlugin):
@@ -127,7 +128,7 @@ class SafeExtractor(ExtractorPlugin):
                     self._refuse(str(relative), "an archive other than zip: not unpacked")
                 else:
                     shutil.copyfile(source, target / name, follow_symlinks=False)
-        report = _collect_paths(self.parent)[2] if hasattr(self.parent, "_format_collect_path") else None
+        report = _collect_paths(self.parent)[2] if is_zip_collect_app(self.parent) else None
         if report is not None:  # the collector rewrites it with the rest; this keeps the refusals if it never runs
             write_report(report, self.refused)
 

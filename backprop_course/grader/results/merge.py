@@ -26,6 +26,7 @@ import weakref
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from ..run.bundle import replace_folder
 
 #: a batch: what arrives within MAX_WAIT seconds of its first result, at most MAX_BATCH results
 MAX_WAIT, MAX_BATCH = 0.5, 50
@@ -162,7 +163,6 @@ def _check_cells(target, assignment, rows):
 @dataclass
 class Done:
     """One graded submission for the :class:`Merger`: what of it is still to be written."""
-
     student: str
     assignment: str
     files: dict | None = None    # the autograded folder {relative path: (mode, bytes)}; None: written already
@@ -181,7 +181,6 @@ class Merger:
     ``stats`` (the cluster's summary figures): "merge seconds" the thread spent merging,
     "merge cpu seconds" of it, "merge transactions".
     """
-
     def __init__(self, class_path, db_url, journal, stats=None, max_batch=MAX_BATCH, max_wait=MAX_WAIT):
         self.class_path, self.db_url, self.journal = Path(class_path), db_url, journal
         self.stats = Counter() if stats is None else stats
@@ -233,7 +232,6 @@ class Merger:
                 gradebook.close()
 
     def _merge(self, batch, gradebook):
-        from ..run.bundle import replace_folder
 
         started, cpu = time.perf_counter(), time.thread_time()
         try:

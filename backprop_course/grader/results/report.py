@@ -29,8 +29,8 @@ from ...checks.core import mistake_codes  # noqa: E402
 from ...checks.mistakes import CODES  # noqa: E402
 from ...lectures import palette  # noqa: E402
 from ..assignments import assignments as course_assignments  # noqa: E402
+from ..intake.late import TIME_REFUSED, lateness  # noqa: E402
 from .inert import PAGE_CSP  # noqa: E402
-from ..intake.late import TIME_REFUSED  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NOT_GRADED = "not graded"
@@ -60,7 +60,6 @@ def collect(db_url, class_path, source_root, problems, notes=None):
     submission could not be graded; ``notes``: what of a graded one was not (grader/intake.py)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from ..intake.late import lateness
 
     assignments = course_assignments(source_root)
     results = ClassResults(list(assignments), problems=dict(problems),

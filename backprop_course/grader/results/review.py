@@ -26,15 +26,15 @@ import nbformat
 from traitlets import Dict, Float, Integer, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from . import integrity, similarity
+from ..assignments import assignments
 from ..intake import folder as intake
 from ..intake.admission import submission_limits
 from ..intake.safezip import printable
+from . import integrity, similarity
 
 
 class Similarity(LoggingConfigurable):
     """Code similarity across the class (grader/similarity.py): ``c.Similarity.*``."""
-
     threshold = Float(similarity.Settings.threshold, help="A pair is listed when at least this share of one "
                       "submission's own code (the course's shared code and the class's common code aside) is found "
                       "in the other.").tag(config=True)
@@ -58,7 +58,6 @@ class Similarity(LoggingConfigurable):
 
 class Integrity(LoggingConfigurable):
     """Integrity notes (grader/integrity.py): ``c.Integrity.*``."""
-
     modules = List(Unicode(), ["numpy", "math", "cmath", "copy", "functools", "itertools", "collections", "operator",
                                "numbers", "typing", "dataclasses", "random", "statistics", "fractions", "decimal",
                                "heapq", "bisect", "time", "warnings", "matplotlib"],
@@ -213,8 +212,6 @@ def of_course(course, submissions=None, past_terms=None):
 def of_class(config, root, class_path, graded=None, past_terms=None):
     """The :class:`ClassReview` of the class in ``class_path`` (holding submitted/) of the course in
     ``root``, configured by ``config``; ``graded``: {(student, assignment)} to review (None: all)."""
-    from ..assignments import assignments
-
     root, class_path = Path(root), Path(class_path)
     sim, checks = Similarity(config=config), Integrity(config=config)
     settings = sim.settings

@@ -17,6 +17,10 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from ..intake import folder as intake
+from ..judge import answerbook
+from ..judge.answerbook import FOLDER
+from .preflight import fingerprint
 
 #: the tables of nbgrader's gradebook that belong to the assignments (the release metadata);
 #: the others (students, their submissions, grades and comments) stay with the client
@@ -25,7 +29,6 @@ STUDENT_TABLES = {"student", "submitted_assignment", "submitted_notebook", "grad
 
 class RefusedFiles(ValueError):
     """A folder's files cannot be sent as they are: the message says which file and why."""
-
 
 # --- a folder's files, hostile -------------------------------------------------------------
 
@@ -90,8 +93,6 @@ def read_submission(folder, notebooks, limits):
     the one intake of every way in), to send to a worker; :class:`RefusedFiles` when the intake
     refuses the submission. ``notebooks``: the assignment's; ``limits``: the course's
     :func:`~.admission.submission_limits`. What it leaves out is the submission's notes already."""
-    from ..intake import folder as intake
-
     found = intake.inspect(folder, notebooks, limits)
     if found.problem:
         raise RefusedFiles(found.problem)
@@ -196,7 +197,6 @@ def assignments_gradebook(db_url, path, course_id):
 @dataclass(frozen=True)
 class CourseBundle:
     """What every submission of the course is graded against, as bytes: sent once to each worker."""
-
     course_id: str
     config: bytes         # nbgrader_config.py
     source: dict          # {relative path: (mode, bytes)} of source/
@@ -207,8 +207,6 @@ class CourseBundle:
 
     @classmethod
     def of(cls, course):
-        from ..judge import answerbook
-        from .preflight import fingerprint
 
         with tempfile.TemporaryDirectory(prefix="backprop-bundle-") as tmp:
             gradebook = assignments_gradebook(course.db_url, Path(tmp) / "gradebook.db",
@@ -227,8 +225,6 @@ class CourseBundle:
     def unpack(self, folder):
         """A course root in the new folder ``folder``: nbgrader_config.py, source/, answers/, the
         secret, gradebook.db."""
-        from ..judge.answerbook import FOLDER
-
         folder = Path(folder)
         write_folder(folder / "source", self.source)
         write_folder(folder / FOLDER, self.answers)
@@ -242,8 +238,6 @@ class CourseBundle:
 
 def answers_files(root):
     """{relative path: (mode, bytes)} of the course's answers/, its Python files (no caches)."""
-    from ..judge.answerbook import FOLDER
-
     return {path: entry for path, entry in read_folder(Path(root) / FOLDER, hard_links=True).items()
             if "__pycache__" not in path.split("/")}
 

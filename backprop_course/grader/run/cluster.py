@@ -37,8 +37,12 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from traitlets import Float, Integer
 from traitlets.config import Configurable
 
+from ..config import load_config, make_api, quiet_nbgrader
+from ..results.merge import submission_rows
+from . import preflight
 from .bundle import CourseBundle, RefusedFiles, read_folder, write_folder
 from .executors import Graded
+from .sandbox import ExitingKernels
 
 PLUGIN_PREFIX = "backprop-course-"
 #: Dask's settings for a grading cluster's processes (``DASK_CONFIG``): fewer wake-ups of idle workers
@@ -47,7 +51,6 @@ WORKER_CONFIG = Path(__file__).with_name("dask-worker.yaml")
 
 class DaskGrading(Configurable):
     """How the client uses a Dask cluster (``c.DaskGrading.*`` in nbgrader_config.py)."""
-
     connect_timeout = Float(30, help="Seconds to reach the scheduler before giving up.").tag(config=True)
     worker_timeout = Float(120, help="Seconds to wait for a first worker, and for one to come back "
                                      "when the cluster has none left.").tag(config=True)
@@ -62,7 +65,6 @@ class DaskGrading(Configurable):
 class WorkerRefused(RuntimeError):
     """A worker cannot grade for this client: its message says which and why."""
 
-
 def plugin_name(bundle):
     return f"{PLUGIN_PREFIX}{bundle.course_id}-{bundle.digest[:16]}"
 
@@ -75,8 +77,6 @@ def worker_preflight(bundle, course, config, names):
     starts, the kernel imports this package, blank earns nothing, reference full marks) passes
     for each assignment of ``names`` in the unpacked course ``course``: once per worker process
     (``preflight.once``), as in every grading process."""
-    from . import preflight
-
     mine = preflight.fingerprint()
     if mine != bundle.fingerprint:
         raise WorkerRefused(
@@ -108,7 +108,6 @@ class GradingWorker(WorkerPlugin):
     ``assignments``: those the client is about to grade, preflighted before the first task; any
     other is preflighted before its first submission (a plugin a killed client left registered).
     """
-
     idempotent = True  # registered again by the next run with the same course: kept, not set up again
 
     def __init__(self, bundle, assignments=()):
@@ -138,8 +137,6 @@ class GradingWorker(WorkerPlugin):
             gradebook.close()
 
     def _prepare(self, local_directory):
-        from ..pipeline import _quiet_nbgrader, load_config, make_api
-        from .sandbox import ExitingKernels
 
         started = time.perf_counter()
         course = _unpacked.get(self.bundle.digest)
@@ -151,7 +148,7 @@ class GradingWorker(WorkerPlugin):
         self.course = course
         self.config = config = load_config(course)
         self.exits = config.SandboxedKernelManager.exits = ExitingKernels()
-        _quiet_nbgrader()
+        quiet_nbgrader()
         # the worker's own gradebook, whatever NBGRADER_DB_URL says on this machine
         self.api = make_api(config, f"sqlite:///{course / 'gradebook.db'}")
         self.preflights = worker_preflight(self.bundle, course, config, self.assignments)
@@ -169,8 +166,6 @@ class GradingWorker(WorkerPlugin):
 
     def grade(self, student, assignment, files):
         """Grade one submission's ``files``; return nbgrader's result, the rows, the autograded folder."""
-        from ..results.merge import submission_rows
-
         self.ready.result()  # raises WorkerRefused on a worker that refused
         worker_preflight(self.bundle, self.course, self.config, [assignment])  # done already, but for a new one
         started = time.perf_counter()
@@ -272,7 +267,6 @@ def connect(address, timeout):
 
 class DaskCluster:
     """The executor of ``--cluster ADDRESS``: the workers of an existing Dask cluster."""
-
     def __init__(self, course, address, assignments=()):
         self.course, self.address, self.assignments = course, address, tuple(assignments)
         self.settings = DaskGrading(config=course.config)

@@ -21,11 +21,14 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import is_sqlite, load_config, make_api, quiet_nbgrader
+from ..results.merge import submission_rows
+from .sandbox import ExitingKernels
+
 
 @dataclass
 class Graded:
     """One submission as a worker graded it."""
-
     submission: object          # pipeline.Submission
     result: dict                # nbgrader's: success, log, error
     worker: str                 # who graded it: "pid 1234", a Dask worker's address
@@ -37,7 +40,6 @@ class Graded:
 
 class InProcess:
     """One submission after another, in this process, straight into the class's gradebook."""
-
     def __init__(self, course):
         self.course = course
         self.description = "1 worker (this process)"
@@ -61,7 +63,6 @@ class LocalPool:
     each grades into its own copy of the gradebook and returns the rows; a database server
     (PostgreSQL) takes their writes directly.
     """
-
     def __init__(self, course, jobs):
         self.course, self.jobs = course, jobs
         self.description = f"{jobs} local worker processes"
@@ -84,7 +85,6 @@ class LocalPool:
         return False
 
     def grade(self, todo):
-        from ..pipeline import is_sqlite
 
         if not is_sqlite(self.course.db_url):
             # the workers write to the server directly. Students first, so that two workers
@@ -109,8 +109,6 @@ def _start_worker(root, class_dir, workspace, main_db_url):
 
     from nbgrader.api import Gradebook
 
-    from ..pipeline import _quiet_nbgrader, is_sqlite, load_config, make_api
-    from .sandbox import ExitingKernels
 
     own = None
     if is_sqlite(main_db_url):  # SQLite takes one writer at a time: a copy of one's own, merged after each submission
@@ -125,12 +123,11 @@ def _start_worker(root, class_dir, workspace, main_db_url):
     # awaited as the worker exits, so the pool's shutdown waits for them
     exits = config.SandboxedKernelManager.exits = ExitingKernels()
     Finalize(None, exits.finish, exitpriority=10)
-    _quiet_nbgrader()
+    quiet_nbgrader()
     _worker.update(api=make_api(config, db), own=own)
 
 
 def _grade_in_worker(assignment, student):
-    from ..results.merge import submission_rows
 
     result = _worker["api"].autograde(assignment, student, force=True, create=True)
     rows = None

@@ -40,8 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...checks.remote import PACKAGE_DIR, package_fingerprint
+from ..assignments import assignments
 from ..judge import answerbook, verdicts
-from .preprocessors import GradingExecute
+from ..judge.verdicts import Unreadable, observation
+from ..nbgrader_private import running_autograde_app
+from .execute import GradingExecute
+from .sandbox import SandboxUnavailableError, SandboxedKernelManager, disabled_by_environment, ready
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +55,6 @@ REPORT_CELL = "__import__('backprop_course.checks.remote', fromlist=['report_pac
 
 class PreflightError(RuntimeError):
     """Grading must not start here: the message says what is wrong and how to fix it."""
-
     def __init__(self, assignment, what, fix):
         self.assignment, self.what, self.fix = assignment, what, fix
         super().__init__(f"Grading stopped before the first submission: the preflight of {assignment} failed.\n"
@@ -61,7 +64,6 @@ class PreflightError(RuntimeError):
 @dataclass
 class Preflight:
     """What a passed preflight found."""
-
     assignment: str
     fingerprint: str                  # of the grader's package, equal to the kernel's
     package: str                      # the grader's package folder
@@ -100,8 +102,6 @@ def fingerprint():
 
 def _sandbox(config, assignment):
     """The resolved bwrap, after an empty sandbox started; None when the sandbox is off."""
-    from .sandbox import SandboxUnavailableError, disabled_by_environment, ready
-
     settings = config.SandboxedKernelManager
     if not settings.get("enabled", True) or disabled_by_environment():
         log.warning("The grading sandbox is OFF: student code runs with your rights.")
@@ -115,8 +115,6 @@ def _sandbox(config, assignment):
 
 def _limits(config):
     """What enforces the sandbox's budget here, in words (limits.enforcement)."""
-    from .sandbox import SandboxedKernelManager
-
     return SandboxedKernelManager(config=config).enforcement()[1]
 
 
@@ -171,7 +169,6 @@ def _error(cell):
 
 
 def _package_report(cell, assignment, python, nonce):
-    from ..judge.verdicts import Unreadable, observation
 
     try:
         report = observation(cell.outputs, nonce)
@@ -210,7 +207,6 @@ def run(config, root, assignment):
     """The preflight of ``assignment`` in the course ``root`` with nbgrader's ``config``; raises PreflightError."""
     import nbformat
 
-    from ..assignments import assignments
 
     started = time.perf_counter()
     known = assignments(Path(root) / "source")
@@ -240,7 +236,6 @@ def run(config, root, assignment):
             except PreflightError:
                 raise
             except Exception as error:  # noqa: BLE001 (whatever stops a kernel here would stop it for every student)
-                from .sandbox import SandboxUnavailableError
 
                 fix = "see above" if isinstance(error, (SandboxUnavailableError, answerbook.AnswersError)) else \
                     "make sure `jupyter kernelspec list` shows a python3 kernel of this environment, and that the sandbox works"
@@ -290,7 +285,6 @@ class Canary(GradingExecute):
     """The grading Execute, with a look at each cell as soon as it has run, and at each test cell
     as soon as it is judged (``watch``), to stop early; the cells up to ``checkpoint`` (the blank
     release) are judged as soon as the last of them has run."""
-
     watch = None
     checkpoint = None
 
@@ -337,7 +331,7 @@ def done(root, assignment):
     return _done.get((os.path.realpath(root), assignment))
 
 
-class Hook:
+class PreflightHook:
     """``c.Autograde.pre_convert_hook``: the preflight before the first submission of each assignment.
 
     nbgrader calls it before it writes the submission's gradebook rows, and logs any Exception
@@ -346,7 +340,6 @@ class Hook:
     ``nbgrader autograde``'s (with its command-line options) where there is one, else the one
     ``nbgrader_config.py`` built (the formgrader's NbGraderAPI).
     """
-
     def __init__(self, config):
         self.config = config
 
@@ -354,10 +347,7 @@ class Hook:
         return self  # traitlets deep-copies config values: the hook must keep the config itself
 
     def __call__(self, assignment=None, student=None, notebooks=()):
-        from nbgrader.apps import AutogradeApp
-
-        app = getattr(AutogradeApp, "_instance", None)
-        app = app if isinstance(app, AutogradeApp) else None
+        app = running_autograde_app()
         config = app.config if app is not None else self.config
         root = config.CourseDirectory.get("root") or os.getcwd()
         if notebooks:  # submitted/<student>/<assignment>/<notebook>: nbgrader's own assignment may be a glob

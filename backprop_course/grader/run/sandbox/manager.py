@@ -35,11 +35,12 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from traitlets import Bool, Float, Instance, Integer, List, Unicode, default
 
+from ...intake.folder import inspect
+from .availability import ENV_SWITCH, SandboxUnavailableError, disabled_by_environment, preflight
 from .cleanup import remove_tree
 from .client import MAX_MESSAGE_BYTES, PromptKernelClient, capped_context
-from .limits import GiB, MiB, Budget, KernelCgroup, Watchdog, enforcement, gone, preexec, rlimits
-from .policy import ISOLATION, Host, policy_for, socket_prefix, system_binds
-from .availability import ENV_SWITCH, SandboxUnavailableError, disabled_by_environment, preflight
+from .limits import Budget, GiB, KernelCgroup, MiB, Watchdog, enforcement, gone, preexec, rlimits
+from .policy import Host, ISOLATION, policy_for, socket_prefix, system_binds
 
 
 class ExitingKernels:
@@ -48,7 +49,6 @@ class ExitingKernels:
     The worker makes one and hands it to every kernel manager it creates through the config
     (``c.SandboxedKernelManager.exits``), and calls :meth:`finish` before it exits.
     """
-
     def __init__(self):
         self._pending = []  # (manager, when to stop waiting for it)
 
@@ -125,8 +125,6 @@ def working_files(cwd):
     """The files of the notebook's folder to show the kernel: what the intake admits there
     (regular files, no link, within the caps), the notebooks themselves excepted, whose
     autograded copy holds the hidden tests."""
-    from ...intake.folder import inspect
-
     return [f.path for f in inspect(cwd).files]
 
 
@@ -165,7 +163,6 @@ def ready(bwrap_path=""):
 
 class SandboxedKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs inside bubblewrap (see :mod:`.policy`)."""
-
     enabled = Bool(True, help="Run the kernel in the sandbox. BACKPROP_SANDBOX=off in the environment "
                               "also turns it off.").tag(config=True)
     bwrap_path = Unicode("", help="A system bubblewrap program (a name on PATH or a path); empty: the one "
@@ -312,7 +309,6 @@ def read_sandbox_pid(fd, timeout=30):
 
 class SandboxProvisioner(LocalProvisioner):
     """jupyter_client's local provisioner, launching the kernel in the sandbox of :mod:`.policy`."""
-
     private_dir = None
     cgroup = None
     bwrap = None
