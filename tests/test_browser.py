@@ -602,10 +602,10 @@ def exchange(browser, course, tmp_path_factory):
     the submission; the student's work carries the XSS payloads of ``hostile`` (issue 24)."""
     from datetime import datetime, timedelta, timezone
 
-    from backprop_course.grader.run.sandbox import SandboxUnavailableError, preflight
+    from backprop_course.grader.run.sandbox import SandboxUnavailableError, check_bwrap
 
     try:
-        preflight()
+        check_bwrap()
     except SandboxUnavailableError as error:
         pytest.skip(f"no grading sandbox here: {error}")
     base = tmp_path_factory.mktemp("hub")

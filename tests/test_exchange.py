@@ -37,7 +37,7 @@ COURSE_ID = "backprop-course"
 STUDENTS = {"ada": "01-correct-where", "bob": "01-loss-no-half"}
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     NO_SANDBOX = None
 except sandbox.SandboxUnavailableError as error:
     NO_SANDBOX = str(error)

@@ -48,7 +48,7 @@ emmy,Emmy,Noether,emmy@example.org,104
 """
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     NO_SANDBOX = None
 except sandbox.SandboxUnavailableError as error:
     NO_SANDBOX = str(error)

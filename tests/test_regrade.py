@@ -55,7 +55,7 @@ APPEAL = "01-correct-where"  # what ada really handed in
 CHOSEN = ("ada", A)
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     NO_SANDBOX = None
 except sandbox.SandboxUnavailableError as error:
     NO_SANDBOX = str(error)

@@ -33,7 +33,7 @@ FULL = {"neuron_backward": 5, "train_multi_sample": 4, "multi_output_network": 6
 TIMEOUT = 8  # c.Execute.timeout of the test course: the honest cells take well under a second
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     BWRAP = None
 except sandbox.SandboxUnavailableError as error:
     BWRAP = str(error)

@@ -22,7 +22,7 @@ from backprop_course.grader.run.sandbox import cleanup, limits
 from backprop_course.grader.run.sandbox.manager import sweep_private_dirs
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     BWRAP = None
 except sandbox.SandboxUnavailableError as error:
     BWRAP = str(error)
@@ -220,13 +220,13 @@ def test_what_enforces_the_budget_is_said(monkeypatch):
     cgroup, how = sandbox.SandboxedKernelManager().enforcement()
     assert cgroup == CGROUP and how == HOW
     assert how.startswith("one cgroup (v") if cgroup else how.startswith("rlimits per process (no cgroup here: ")
-    from backprop_course.grader.run.preflight import Preflight, _limits
+    from backprop_course.grader.run.preflight import PreflightReport, _limits
     from traitlets.config import Config
 
     config = Config()
     assert _limits(config) == how
     config.SandboxedKernelManager.use_cgroup = False
-    line = Preflight("02_backprop", "f" * 64, "/pkg", "/bin/bwrap", (15, 15), (0, 15), limits=_limits(config)).summary()
+    line = PreflightReport("02_backprop", "f" * 64, "/pkg", "/bin/bwrap", (15, 15), (0, 15), limits=_limits(config)).summary()
     assert "sandbox /bin/bwrap; limits: rlimits per process (c.SandboxedKernelManager.use_cgroup = False);" in line
 
 

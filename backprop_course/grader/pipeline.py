@@ -63,10 +63,6 @@ def _entries(folder):
     return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
-def _what(mode):
-    return "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
-
-
 
 def cores():
     """The cores this process may run on: the default number of grading workers."""
@@ -157,7 +153,7 @@ class Course:
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):
         """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it: the
-        intake's verdict (grader/intake.py: links, special files, sizes, names), then its notebooks."""
+        intake's result (grader/intake/folder.py: links, special files, sizes, names), then its notebooks."""
         submitted = self.class_path / "submitted"
         found = []
         if not submitted.is_dir():
@@ -170,7 +166,7 @@ class Course:
             mode = student_dir.lstat().st_mode
             if not stat.S_ISDIR(mode):
                 if not stat.S_ISREG(mode):
-                    found.append(Submission(student, "-", f"the student's folder is {_what(mode)}: not followed"))
+                    found.append(Submission(student, "-", f"the student's folder is {intake.kind_of(mode)}"))
                 continue
             folders = [p for p in _entries(student_dir) if stat.S_ISDIR(p.lstat().st_mode) or p.is_symlink()]
             if not folders:
@@ -180,11 +176,11 @@ class Course:
                 if folder.name not in known:
                     sub.problem = f"unknown assignment folder '{sub.assignment}' (known: {', '.join(sorted(known))})"
                 else:
-                    verdict = intake.inspect(folder, self.source_notebooks(folder.name), limits, root=submitted)
-                    sub.notes = verdict.notes()
-                    sub.problem = verdict.problem
-                    sub.problem = sub.problem or self._check_notebooks(verdict, limits)
-                    sub.problem = sub.problem or self._check_time(verdict, limits, folder.name, *dates[folder.name])
+                    admitted = intake.examine(folder, self.source_notebooks(folder.name), limits, root=submitted)
+                    sub.notes = admitted.notes()
+                    sub.problem = admitted.problem
+                    sub.problem = sub.problem or self._check_notebooks(admitted, limits)
+                    sub.problem = sub.problem or self._check_time(admitted, limits, folder.name, *dates[folder.name])
                 found.append(sub)
         return found
 
@@ -197,8 +193,8 @@ class Course:
         except ValueError as error:
             raise SystemExit(str(error)) from None
 
-    def _check_notebooks(self, verdict, limits):
-        folder = Path(verdict.folder)
+    def _check_notebooks(self, admitted, limits):
+        folder = Path(admitted.folder)
         expected = self.source_notebooks(folder.name)
         present = sorted(printable(p.name) for p in folder.glob("*.ipynb"))
         if not present:
@@ -206,7 +202,7 @@ class Course:
         missing = [name for name in expected if name not in present]
         if missing:
             return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
-        for item in verdict.notebooks:
+        for item in admitted.notebooks:
             try:
                 invalid = {}  # nbformat.reads validates (once: validating again costs a ms a submission)
                 nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4,
@@ -222,7 +218,7 @@ class Course:
         return ""
 
     @staticmethod
-    def _check_time(verdict, limits, assignment, due, released):
+    def _check_time(admitted, limits, assignment, due, released):
         """Why the submission's time (its timestamp.txt, nbgrader's) cannot be used, or '': it must
         be one nbgrader reads, and late.time_problem must not refuse it. It was collected, at the
         latest, when its timestamp.txt was written (the file's inode change time, set by the kernel)."""
@@ -231,8 +227,8 @@ class Course:
         from nbgrader.utils import parse_utc
 
 
-        folder = Path(verdict.folder)
-        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
+        folder = Path(admitted.folder)
+        stamp = next((f for f in admitted.files if f.path == intake.TIMESTAMP), None)
         when = collected = None
         if stamp is not None:
             try:
@@ -365,7 +361,7 @@ class Course:
     def preflight(self, *assignments, jobs=1):
         """The preflight of each assignment (grader/preflight.py), once per process, ``jobs`` at a
         time; SystemExit with what is wrong and how to fix it if one fails, before any student
-        is graded. Returns their Preflight results.
+        is graded. Returns their PreflightReports.
 
         Each runs in a thread of its own: the kernel it starts leaves its event loop there, not in
         this thread, whose state the workers inherit when they fork.

@@ -9,7 +9,7 @@ exporter (``c.Autograde.exporter_class``, ``c.GenerateFeedback.exporter_class``,
 ``configure(c)``). So the course's exporters, :class:`IntakeNotebookExporter` and
 :class:`IntakeHTMLExporter`:
 
-1. inspect every submission folder the converter found (:func:`.intake.inspect`);
+1. examine every submission folder the converter found (:func:`.folder.examine`);
 2. point the converter at a stage, a private folder with the same layout: its own copy of the
    course directory whose input folder (``submitted`` for autograde, ``autograded`` for
    feedback) is the stage; each submission's ``timestamp.txt`` is staged at once, as
@@ -113,14 +113,14 @@ class Admission:
         staged = copy_course_directory(original, **{step: self.stage})
         source_of = re.compile(submission_path_pattern(converter, "(?P<assignment_id>.*)", "(?P<student_id>.*)") + "$")
         step_root = os.path.normpath(original.format_path(getattr(original, step), ".", "."))
-        self.folders = {}  # staged folder -> (the submission folder, its Intake)
+        self.folders = {}  # staged folder -> (the submission folder, its IntakeResult)
         assignments = {}
         for folder, notebooks in converter.assignments.items():
             ids = source_of.match(folder).groupdict()
             target = staged.format_path(self.stage, ids["student_id"], ids["assignment_id"])
             names = sorted(os.path.basename(n) for n in notebooks)
             assigned = self._assigned(original, ids["assignment_id"]) or set(names)
-            found = intake.inspect(folder, [n for n in names if n in assigned], self.limits,
+            found = intake.examine(folder, [n for n in names if n in assigned], self.limits,
                                    root=step_root if Path(step_root) in Path(folder).parents else None)
             if not self.grading:  # feedback: the graded notebooks and nbgrader's bookkeeping only
                 found.files = [f for f in found.files if f.path in FEEDBACK_FILES]
@@ -129,7 +129,7 @@ class Admission:
             assignments[target] = [os.path.join(target, n) for n in names]
             stamp = [f for f in found.files if f.path == intake.TIMESTAMP]
             if stamp and not found.problem:  # read by nbgrader before the hook (init_destination)
-                refused = intake.admit(intake.Intake(folder, files=stamp), target, self.limits)
+                refused = intake.admit(intake.IntakeResult(folder, files=stamp), target, self.limits)
                 if refused:
                     found.problem = f"{intake.TIMESTAMP} (the time of submission) cannot be read: {refused[0].reason}"
         self.current = None

@@ -16,7 +16,7 @@ files: ``touch`` sets a file's modification time, nothing but the kernel its cha
   hides that student's own;
 - ``shutil.copytree`` follows symbolic links: a student's link to ``source/`` or ``/etc/shadow``
   would arrive in ``submitted/`` as a plain file read with the instructor's rights. The copy
-  takes what :func:`.intake.inspect` admits instead, and logs what it leaves out.
+  takes what :func:`.folder.examine` admits instead, and logs what it leaves out.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def received_at(folder, limits=intake.LIMITS):
     """When the exchange last saw ``folder`` change, as naive UTC: the latest inode change time of
     the folder and everything in it (nothing followed; as far as the intake walks)."""
     top = os.lstat(folder)
-    entries = intake._walk(folder, limits)[0] if stat.S_ISDIR(top.st_mode) else []
+    entries = intake.walk(folder, limits)[0] if stat.S_ISDIR(top.st_mode) else []
     latest = max([top.st_ctime, *(info.st_ctime for _, info in entries)])
     return datetime.fromtimestamp(latest, timezone.utc).replace(tzinfo=None)
 
@@ -85,7 +85,7 @@ class IntakeCollect(ExchangeCollect):
 
     def do_copy(self, src, dest, log=None):
         notebooks = [e.name for e in os.scandir(src) if e.name.endswith(".ipynb")] if os.path.isdir(src) else []
-        found = intake.inspect(src, notebooks, self.limits)
+        found = intake.examine(src, notebooks, self.limits)
         label = printable(os.path.basename(src))
         # the student's timestamp.txt is theirs to write: not copied, not a reason to refuse
         found.files = [f for f in found.files if f.path != intake.TIMESTAMP]

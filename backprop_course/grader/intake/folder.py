@@ -1,7 +1,7 @@
 """What of a submission folder the grader may touch: the one intake of every way in.
 
 A submission folder holds what a student sent, as written by a tool (nbgrader collect, an LMS
-download, a copied zip). Before anything outside the sandbox opens a file of it, :func:`inspect`
+download, a copied zip). Before anything outside the sandbox opens a file of it, :func:`examine`
 decides from the folder's metadata alone (``lstat``: no link followed, no file opened) what is
 admitted and what is left out, and says why:
 
@@ -14,16 +14,16 @@ admitted and what is left out, and says why:
   than ``Limits.entries`` files or ``Limits.total_bytes``, all of them (only the notebooks are
   then graded).
 
-The notebooks to grade must be admitted, or the submission is not graded (:attr:`Intake.problem`);
+The notebooks to grade must be admitted, or the submission is not graded (:attr:`IntakeResult.problem`);
 a ``timestamp.txt`` (the time of submission, which decides lateness) too. Any other file left
-out is reported (:meth:`Intake.notes`) and the rest is graded: a stray link costs the student
+out is reported (:meth:`IntakeResult.notes`) and the rest is graded: a stray link costs the student
 nothing that honest work earns, and gains nothing either.
 
 :func:`admit` copies what was admitted into a folder of the grader's, opening each file without
 following a link, checking that it is the very file inspected and counting bytes as they come.
 Grading reads only that copy (:mod:`.admission` puts it in nbgrader's way).
 
-    found = inspect("submitted/ada/02_backprop", notebooks=["backprop.ipynb"])
+    found = examine("submitted/ada/02_backprop", notebooks=["backprop.ipynb"])
     found.problem, found.notes(), found.files      # plain data
     admit(found, "stage/ada/02_backprop")
 
@@ -73,8 +73,8 @@ class Refusal:
 
 
 @dataclass
-class Intake:
-    """What :func:`inspect` decided for one submission folder."""
+class IntakeResult:
+    """What :func:`examine` decided for one submission folder."""
     folder: str
     notebooks: list[File] = field(default_factory=list)     # admitted notebooks to grade
     files: list[File] = field(default_factory=list)         # admitted other files (timestamp.txt included)
@@ -91,7 +91,10 @@ class Intake:
         return lines
 
 
-def _kind(mode):
+def kind_of(mode):
+    """What the intake makes of a file of ``mode`` (an ``lstat``'s ``st_mode``) it will not open:
+    :data:`LINK`, :data:`SPECIAL`, or '' for a regular file or a folder. The grader's one
+    description of a file's mode."""
     if stat.S_ISLNK(mode):
         return LINK
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
@@ -117,11 +120,11 @@ def _path_problem(root, folder, limits):
         except OSError as error:
             return f"{printable(part)} cannot be read ({error.strerror})"
         if not stat.S_ISDIR(mode):
-            return f"the folder {printable(part)} is {_kind(mode) or 'not a folder'}"
+            return f"the folder {printable(part)} is {kind_of(mode) or 'not a folder'}"
     return ""
 
 
-def _walk(folder, limits):
+def walk(folder, limits=LIMITS):
     """(relative path, lstat) of every entry under ``folder``, folders first, names sorted; no
     link followed. Stops after WALK_LIMIT_FACTOR * limits.entries entries: returns (entries, cut)."""
     entries, todo, budget = [], [""], WALK_LIMIT_FACTOR * limits.entries
@@ -144,13 +147,13 @@ def _walk(folder, limits):
     return entries, False
 
 
-def inspect(folder, notebooks=(), limits=LIMITS, root=None):
+def examine(folder, notebooks=(), limits=LIMITS, root=None):
     """Decide what of ``folder`` is admitted. ``notebooks``: the names (top level) of the
     notebooks to grade; each must be admitted, or the submission is not graded. ``root``: a
     folder above it (``submitted/``) below which every folder on the way must be a real folder
     (not a link) with a name the rules allow: the student's, the assignment's."""
     folder = os.fspath(folder)
-    found = Intake(folder)
+    found = IntakeResult(folder)
     if root is not None:
         found.problem = _path_problem(os.fspath(root), folder, limits)
         if found.problem:
@@ -161,9 +164,9 @@ def inspect(folder, notebooks=(), limits=LIMITS, root=None):
         found.problem = f"the folder cannot be read ({error.strerror})"
         return found
     if not stat.S_ISDIR(top.st_mode):
-        found.problem = f"the submission folder is {_kind(top.st_mode) or 'not a folder'}"
+        found.problem = f"the submission folder is {kind_of(top.st_mode) or 'not a folder'}"
         return found
-    entries, cut = _walk(folder, limits)
+    entries, cut = walk(folder, limits)
     names_of = {}  # (dev, ino) -> names of that file in the folder, for hard links
     for rel, info in entries:
         if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
@@ -176,8 +179,8 @@ def inspect(folder, notebooks=(), limits=LIMITS, root=None):
         problem = name_problem(rel, limits)
         if problem:
             problem = f"{problem}: not copied"
-        elif _kind(info.st_mode):
-            problem = _kind(info.st_mode)
+        elif kind_of(info.st_mode):
+            problem = kind_of(info.st_mode)
         elif stat.S_ISDIR(info.st_mode):
             continue
         elif info.st_nlink > 1 and (cut or names_of[(info.st_dev, info.st_ino)] < info.st_nlink):
@@ -267,7 +270,7 @@ def read_path(path, limits=LIMITS):
         info = os.lstat(path)
     except OSError as error:
         raise NotAdmitted(f"{printable(os.path.basename(path))} cannot be read ({error.strerror})") from error
-    why = _kind(info.st_mode) or ("a folder" if stat.S_ISDIR(info.st_mode) else "")
+    why = kind_of(info.st_mode) or ("a folder" if stat.S_ISDIR(info.st_mode) else "")
     if not why and info.st_nlink > 1:
         why = f"a hard link to a file with {info.st_nlink} names: not opened"
     if why:

@@ -269,7 +269,7 @@ def code_of(notebook):
 def _read(folder, root, notebooks, release, limits, checks, owner, past, review, rules, student):
     """One submission's :class:`similarity.Document` (None when the intake refuses it); its
     integrity notes go to ``review`` (this term's only: ``rules`` None for an earlier term's)."""
-    found = intake.inspect(folder, notebooks, limits, root=root)
+    found = intake.examine(folder, notebooks, limits, root=root)
     if found.problem:
         review.unread.append(f"{owner}: {found.problem}")
         return None

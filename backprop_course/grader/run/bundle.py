@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from ..intake import folder as intake
+from ..intake.safezip import name_problem
 from ..judge import answerbook
 from ..judge.answerbook import FOLDER
 from .preflight import fingerprint
@@ -33,8 +34,10 @@ class RefusedFiles(ValueError):
 # --- a folder's files, hostile -------------------------------------------------------------
 
 def _checked_name(name):
-    if name in ("", ".", "..") or "/" in name or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise RefusedFiles(f"refused file name {name!r}")
+    """``name`` if the intake's name rules (:func:`.safezip.name_problem`) take it, else RefusedFiles."""
+    problem = name_problem(name)
+    if problem:
+        raise RefusedFiles(f"refused file name {name!r}: {problem}")
     return name
 
 
@@ -63,8 +66,7 @@ def read_folder(folder, max_files=1000, max_bytes=256 * 1024 ** 2, skip_links=Fa
                 if not stat.S_ISREG(info.st_mode) or (info.st_nlink > 1 and not hard_links):
                     if skip_links:
                         continue
-                    kind = "a symlink" if stat.S_ISLNK(info.st_mode) else \
-                        "a hard link" if stat.S_ISREG(info.st_mode) else "a special file"
+                    kind = "a hard link" if stat.S_ISREG(info.st_mode) else intake.kind_of(info.st_mode)
                     raise RefusedFiles(f"{relative} is {kind}")
                 if len(files) >= max_files:
                     raise RefusedFiles(f"more than {max_files} files")
@@ -93,7 +95,7 @@ def read_submission(folder, notebooks, limits):
     the one intake of every way in), to send to a worker; :class:`RefusedFiles` when the intake
     refuses the submission. ``notebooks``: the assignment's; ``limits``: the course's
     :func:`~.admission.submission_limits`. What it leaves out is the submission's notes already."""
-    found = intake.inspect(folder, notebooks, limits)
+    found = intake.examine(folder, notebooks, limits)
     if found.problem:
         raise RefusedFiles(found.problem)
     try:

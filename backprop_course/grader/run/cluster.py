@@ -71,9 +71,9 @@ def plugin_name(bundle):
 
 # --- the worker's side ----------------------------------------------------------------------
 
-def worker_preflight(bundle, course, config, names):
+def check_worker(bundle, course, config, names):
     """Refuse (raise WorkerRefused) unless this worker grades as the client would: its course
-    package has the client's fingerprint, and main's preflight (grader/preflight.py: the sandbox
+    package has the client's fingerprint, and the preflight (run/preflight.py: the sandbox
     starts, the kernel imports this package, blank earns nothing, reference full marks) passes
     for each assignment of ``names`` in the unpacked course ``course``: once per worker process
     (``preflight.once``), as in every grading process."""
@@ -151,7 +151,7 @@ class GradingWorker(WorkerPlugin):
         quiet_nbgrader()
         # the worker's own gradebook, whatever NBGRADER_DB_URL says on this machine
         self.api = make_api(config, f"sqlite:///{course / 'gradebook.db'}")
-        self.preflights = worker_preflight(self.bundle, course, config, self.assignments)
+        self.preflights = check_worker(self.bundle, course, config, self.assignments)
         from nbgrader.api import Gradebook
 
         self.gradebook = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
@@ -167,7 +167,7 @@ class GradingWorker(WorkerPlugin):
     def grade(self, student, assignment, files):
         """Grade one submission's ``files``; return nbgrader's result, the rows, the autograded folder."""
         self.ready.result()  # raises WorkerRefused on a worker that refused
-        worker_preflight(self.bundle, self.course, self.config, [assignment])  # done already, but for a new one
+        check_worker(self.bundle, self.course, self.config, [assignment])  # done already, but for a new one
         started = time.perf_counter()
         submitted, autograded = self.course / "submitted" / student, self.course / "autograded" / student
         for folder in (submitted, autograded):

@@ -5,7 +5,7 @@ grader, or none, a timeout too short) would otherwise grade a whole class wrong,
 exit 0. So before the first submission, in the very setting students are graded in (the
 sandbox, its limits, ``c.Execute.timeout``, the trusted verdicts of :class:`GradingExecute`):
 
-1. the sandbox starts (bwrap, user namespaces: :func:`..sandbox.preflight`), and what enforces
+1. the sandbox starts (bwrap, user namespaces: :func:`.sandbox.check_bwrap`), and what enforces
    its limits here is said: one cgroup per kernel, or rlimits per process where none can be made;
 2. one sandboxed kernel imports the checks, the package it imported has the grader's
    fingerprint (:func:`backprop_course.checks.remote.package_fingerprint`), and it cannot import
@@ -62,7 +62,7 @@ class PreflightError(RuntimeError):
 
 
 @dataclass
-class Preflight:
+class PreflightReport:
     """What a passed preflight found."""
     assignment: str
     fingerprint: str                  # of the grader's package, equal to the kernel's
@@ -253,7 +253,7 @@ def run(config, root, assignment):
                 "pass without any student code, so every student would get those points",
                 "make each test cell check the student's work (see source/): a blank notebook must earn nothing")
         blank = (blank[0] + got, blank[1] + top)
-    result = Preflight(assignment, fingerprint(), str(PACKAGE_DIR), bwrap, reference, blank, kernel_only,
+    result = PreflightReport(assignment, fingerprint(), str(PACKAGE_DIR), bwrap, reference, blank, kernel_only,
                        time.perf_counter() - started, _limits(config) if bwrap else "")
     log.info(result.summary())
     return result
@@ -314,7 +314,7 @@ def _blank_passes(nb, part):
                 yield cell.metadata.nbgrader.get("grade_id", f"cell {index}"), score
 
 
-_done: dict = {}  # (course root, assignment) -> Preflight, in this process
+_done: dict = {}  # (course root, assignment) -> PreflightReport, in this process
 
 
 def once(config, root, assignment):
@@ -327,7 +327,7 @@ def once(config, root, assignment):
 
 
 def done(root, assignment):
-    """The Preflight this process passed for ``assignment``, or None."""
+    """The PreflightReport this process passed for ``assignment``, or None."""
     return _done.get((os.path.realpath(root), assignment))
 
 

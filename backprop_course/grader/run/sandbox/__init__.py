@@ -2,9 +2,9 @@
 
 - :mod:`.policy`: what the kernel sees, as data (a pure function returning bwrap's arguments);
 - :mod:`.limits`: what it may use (rlimits, a cgroup of its own) and death with the grader;
-- :mod:`.availability`: whether the sandbox can start here (:func:`preflight`), and the explicit opt-out;
+- :mod:`.availability`: whether the sandbox can start here (:func:`check_bwrap`), and the explicit opt-out;
 - :mod:`.manager`: the kernel manager autograde uses, its provisioner, deferred shutdown, and
-  :func:`ready` (the preflight plus the size-limited tmpfs the policy needs);
+  :func:`ready` (:func:`check_bwrap` plus the size-limited tmpfs the policy needs);
 - :mod:`.client`: a faster kernel client (speed only, no part of the security).
 
 ``nbgrader_config.py`` (through :func:`backprop_course.grader.run.preprocessors.configure`) puts it
@@ -14,4 +14,4 @@ from .limits import Budget, KernelCgroup, enforcement  # noqa: F401
 from .manager import ExitingKernels, SandboxedKernelManager, SandboxProvisioner, ready  # noqa: F401
 from .client import PromptKernelClient  # noqa: F401
 from .policy import Host, Policy, policy_for  # noqa: F401
-from .availability import ENV_SWITCH, SandboxUnavailableError, disabled_by_environment, preflight  # noqa: F401
+from .availability import ENV_SWITCH, SandboxUnavailableError, disabled_by_environment, check_bwrap  # noqa: F401

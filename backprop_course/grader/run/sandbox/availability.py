@@ -74,7 +74,7 @@ def resolve_bwrap(bwrap_path=""):
 _started: dict[str, str] = {}  # bwrap programs that started an empty sandbox in this process
 
 
-def preflight(bwrap_path=""):
+def check_bwrap(bwrap_path=""):
     """Start an empty sandbox once; return the resolved bwrap, or raise SandboxUnavailableError."""
     resolved = resolve_bwrap(bwrap_path)
     if resolved in _started:

@@ -35,8 +35,8 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from traitlets import Bool, Float, Instance, Integer, List, Unicode, default
 
-from ...intake.folder import inspect
-from .availability import ENV_SWITCH, SandboxUnavailableError, disabled_by_environment, preflight
+from ...intake.folder import examine
+from .availability import ENV_SWITCH, SandboxUnavailableError, check_bwrap, disabled_by_environment
 from .cleanup import remove_tree
 from .client import MAX_MESSAGE_BYTES, PromptKernelClient, capped_context
 from .limits import Budget, GiB, KernelCgroup, MiB, Watchdog, enforcement, gone, preexec, rlimits
@@ -125,18 +125,18 @@ def working_files(cwd):
     """The files of the notebook's folder to show the kernel: what the intake admits there
     (regular files, no link, within the caps), the notebooks themselves excepted, whose
     autograded copy holds the hidden tests."""
-    return [f.path for f in inspect(cwd).files]
+    return [f.path for f in examine(cwd).files]
 
 
 _sized: set[str] = set()  # bwrap programs that made a size-limited tmpfs in this process
 
 
 def ready(bwrap_path=""):
-    """:func:`.availability.preflight`, and the one feature the policy adds to its empty
+    """:func:`.availability.check_bwrap`, and the one feature the policy adds to its empty
     sandbox: a size-limited tmpfs (``--size``, bubblewrap 0.10 and later). Without it what a
     kernel writes has no cap, so grading stops: returns the resolved bwrap, or raises
     SandboxUnavailableError."""
-    resolved = preflight(bwrap_path)
+    resolved = check_bwrap(bwrap_path)
     if resolved in _sized:
         return resolved
     cmd = [resolved, *ISOLATION, *system_binds(Host.probe()), "--proc", "/proc", "--dev", "/dev",

@@ -82,7 +82,7 @@ SYSTEM_DIRS = ("bin", "lib", "lib64", "lib32", "libx32", "sbin")
 PASSED_ENV = ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ", "PYTHONHASHSEED",
               "NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "SOURCE_DATE_EPOCH", "PYDEVD_DISABLE_FILE_VALIDATION")
 
-#: the isolation of every sandbox, the preflight's empty one included, so that it tests what grading uses
+#: the isolation of every sandbox, check_bwrap's empty one included, so that it tests what grading uses
 ISOLATION = ("--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns",
              "--cap-drop", "ALL", "--die-with-parent", "--new-session")
 
