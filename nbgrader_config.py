@@ -43,7 +43,7 @@ c.LatePenalty.max_fraction = 0.50
 # Submissions from an LMS (`make collect`, backprop_course/grader/intake/lms.py): downloads go to
 # downloaded/<assignment>/archive, and are unpacked by the course's safe extractor.
 c.ZipCollectApp.downloaded_directory = "downloaded"
-c.ZipCollectApp.extractor_plugin = "backprop_course.grader.intake.lms.SafeExtractor"
+c.ZipCollectApp.extractor_plugin = "backprop_course.grader.intake.extract.SafeExtractor"
 
 # `nbgrader collect` from an exchange copies what the intake admits (grader/intake/folder.py), not
 # what a link points to.

@@ -782,7 +782,7 @@ def test_canvas_and_moodle_exports_of_the_graded_class(graded):
 def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_path):
     """One set of rules for what a student sends: a loose file of a download with an odd name,
     or that is a link or a FIFO, is refused and listed, like such an entry of a zip."""
-    from backprop_course.grader.intake.lms import SafeExtractor
+    from backprop_course.grader.intake.extract import SafeExtractor
 
     archive, extracted = tmp_path / "archive", tmp_path / "extracted"
     archive.mkdir()
@@ -802,7 +802,7 @@ def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_
 def test_the_extractor_lists_a_link_to_a_folder_and_follows_none(tmp_path):
     """A download folder may hold a link to a folder (anywhere: another course, /home): listed as
     refused, and nothing below it is copied."""
-    from backprop_course.grader.intake.lms import SafeExtractor
+    from backprop_course.grader.intake.extract import SafeExtractor
 
     archive, extracted, elsewhere = tmp_path / "archive", tmp_path / "extracted", tmp_path / "elsewhere"
     (archive / "Ada Lovelace_1_assignsubmission_file").mkdir(parents=True)
@@ -823,7 +823,7 @@ def test_the_extractor_lists_a_link_to_a_folder_and_follows_none(tmp_path):
 def test_the_extractor_takes_its_caps_from_the_config(tmp_path):
     """c.SafeExtractor.max_file_mib, max_total_mib, max_entries and max_ratio are the caps of each
     archive, in MiB where they say so."""
-    from backprop_course.grader.intake.lms import SafeExtractor
+    from backprop_course.grader.intake.extract import SafeExtractor
 
     archive = tmp_path / "archive"
     archive.mkdir()

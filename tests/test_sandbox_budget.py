@@ -19,7 +19,7 @@ from traitlets.config import Config
 from backprop_course.grader.run import sandbox
 from backprop_course.grader.run.execute import CAP_NOTES, GradingExecute
 from backprop_course.grader.run.sandbox import cleanup, limits
-from backprop_course.grader.run.sandbox.manager import sweep_private_dirs
+from backprop_course.grader.run.sandbox.exits import sweep_private_dirs
 
 try:
     sandbox.check_bwrap()

@@ -5,7 +5,9 @@ import argparse
 import os
 import sys
 import time
+
 from . import pipeline
+from .intake.submissions import choose
 from .results import review
 from .results.export import IMPORT_ROSTER, NothingExported
 
@@ -24,7 +26,7 @@ def grade(args):
     submissions = course.submissions()
     # a regrade: these submissions only; everyone else's grades, feedback and files stay as they are
     regrade = args.student is not None or args.assignment is not None
-    chosen = pipeline.choose(submissions, args.student, args.assignment)
+    chosen = choose(submissions, args.student, args.assignment)
     if regrade:
         print(f"Regrading {', '.join(f'{s.student}/{s.assignment}' for s in chosen)} only")
     if "release" in only:

@@ -11,14 +11,11 @@ workers' writes.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
-import stat
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -27,10 +24,9 @@ from tqdm import tqdm
 from ..checks import public
 from .assignments import COURSE_ROOT, assignments
 from .config import is_sqlite, load_config, make_api, quiet_nbgrader
-from .intake import folder as intake
 from .intake.admission import submission_limits
-from .intake.late import DueDates, time_problem
-from .intake.safezip import printable
+from .intake.late import DueDates
+from .intake.submissions import find_submissions
 from .judge import answerbook, verdicts
 from .results import review as reviewing
 from .results.export import EXPORTS
@@ -47,30 +43,12 @@ tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 DEMO_CLASS = "examples/demo_class"
 
 
-@dataclass
-class Submission:
-    student: str
-    assignment: str
-    problem: str = ""     # why it could not be graded, if it could not
-    log: str = field(default="", repr=False)
-    worker: str = ""      # who graded it: "pid 1234", a Dask worker's address
-    kept: bool = False    # graded by an earlier run from the same inputs, and kept
-    notes: list[str] = field(default_factory=list)   # graded, but: files left out, limits hit
-
-
-def _entries(folder):
-    """The entries of ``folder`` but hidden ones, sorted; nothing followed."""
-    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-
-
-
 def cores():
     """The cores this process may run on: the default number of grading workers."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
 
 
 class Course:
@@ -152,37 +130,10 @@ class Course:
 
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):
-        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it: the
-        intake's result (grader/intake/folder.py: links, special files, sizes, names), then its notebooks."""
-        submitted = self.class_path / "submitted"
-        found = []
-        if not submitted.is_dir():
-            return found
-        known = set(self.assignments)
-        limits = submission_limits(self.config)
-        dates = self.dates()
-        for student_dir in _entries(submitted):
-            student = printable(student_dir.name)
-            mode = student_dir.lstat().st_mode
-            if not stat.S_ISDIR(mode):
-                if not stat.S_ISREG(mode):
-                    found.append(Submission(student, "-", f"the student's folder is {intake.kind_of(mode)}"))
-                continue
-            folders = [p for p in _entries(student_dir) if stat.S_ISDIR(p.lstat().st_mode) or p.is_symlink()]
-            if not folders:
-                found.append(Submission(student, "-", "the student's folder holds no assignment folder"))
-            for folder in folders:
-                sub = Submission(student, printable(folder.name))
-                if folder.name not in known:
-                    sub.problem = f"unknown assignment folder '{sub.assignment}' (known: {', '.join(sorted(known))})"
-                else:
-                    admitted = intake.examine(folder, self.source_notebooks(folder.name), limits, root=submitted)
-                    sub.notes = admitted.notes()
-                    sub.problem = admitted.problem
-                    sub.problem = sub.problem or self._check_notebooks(admitted, limits)
-                    sub.problem = sub.problem or self._check_time(admitted, limits, folder.name, *dates[folder.name])
-                found.append(sub)
-        return found
+        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it
+        (:func:`.intake.submissions.find_submissions`)."""
+        return find_submissions(self.class_path / "submitted", set(self.assignments), self.source_notebooks,
+                                self.dates(), submission_limits(self.config))
 
     def dates(self):
         """{assignment: (due date, release)} from the config (naive UTC or None); SystemExit,
@@ -192,51 +143,6 @@ class Course:
             return {a: (config.due(a), config.release(a)) for a in self.assignments}
         except ValueError as error:
             raise SystemExit(str(error)) from None
-
-    def _check_notebooks(self, admitted, limits):
-        folder = Path(admitted.folder)
-        expected = self.source_notebooks(folder.name)
-        present = sorted(printable(p.name) for p in folder.glob("*.ipynb"))
-        if not present:
-            return f"no notebook in the folder (expected {', '.join(expected)})"
-        missing = [name for name in expected if name not in present]
-        if missing:
-            return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
-        for item in admitted.notebooks:
-            try:
-                invalid = {}  # nbformat.reads validates (once: validating again costs a ms a submission)
-                nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4,
-                               capture_validation_error=invalid)
-                if invalid:
-                    raise invalid["ValidationError"]
-            except intake.NotAdmitted as error:
-                return str(error)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                return f"{item.path} is not valid JSON ({error}); was it edited outside Jupyter?"
-            except Exception as error:  # nbformat.ValidationError and friends
-                return f"{item.path} is not a valid notebook: {str(error).splitlines()[0]}"
-        return ""
-
-    @staticmethod
-    def _check_time(admitted, limits, assignment, due, released):
-        """Why the submission's time (its timestamp.txt, nbgrader's) cannot be used, or '': it must
-        be one nbgrader reads, and late.time_problem must not refuse it. It was collected, at the
-        latest, when its timestamp.txt was written (the file's inode change time, set by the kernel)."""
-        from datetime import datetime, timezone
-
-        from nbgrader.utils import parse_utc
-
-
-        folder = Path(admitted.folder)
-        stamp = next((f for f in admitted.files if f.path == intake.TIMESTAMP), None)
-        when = collected = None
-        if stamp is not None:
-            try:
-                when = parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
-                collected = datetime.fromtimestamp((folder / stamp.path).lstat().st_ctime, timezone.utc).replace(tzinfo=None)
-            except Exception as error:
-                return f"{intake.TIMESTAMP} holds no time nbgrader can read ({type(error).__name__}): fix or remove it"
-        return time_problem(when, assignment, due, released, collected)
 
     def autograde(self, submissions, jobs=1, cluster=None, regrade=False):
         """Autograde the submissions without a problem; returns them all, with any new problem.
@@ -261,7 +167,7 @@ class Course:
                             and (self.class_path / "autograded" / sub.student / sub.assignment).is_dir())
             todo = [s for s in todo if not s.kept]
         if cluster:
-            from .run.cluster import DaskCluster  # lazy: distributed, heavy, only for --cluster
+            from .run.cluster_client import DaskCluster  # lazy: distributed, heavy, only for --cluster
 
             # each worker runs the preflight itself, before its first task: here nothing is graded
             executor = DaskCluster(self, cluster, sorted({s.assignment for s in todo}))
@@ -407,31 +313,6 @@ class Course:
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)
         return Path(plugin.to), plugin
-
-
-def choose(submissions, student=None, assignment=None):
-    """The submissions of ``student`` in ``assignment`` (None: any), to regrade one after an
-    appeal or a fixed test. A name that matches no submission is an error, not an empty run."""
-    if student is None and assignment is None:
-        return submissions
-    chosen = [s for s in submissions if student in (None, s.student) and assignment in (None, s.assignment)]
-    if chosen:
-        return chosen
-    students = sorted({s.student for s in submissions})
-    handed_in = sorted({s.assignment for s in submissions if s.assignment != "-"})
-    if student is not None and student not in students:
-        raise SystemExit(f"no student '{student}' in submitted/{_close(student, students)}")
-    if assignment is not None and assignment not in handed_in:
-        raise SystemExit(f"no submission of '{assignment}' in submitted/{_close(assignment, handed_in)}")
-    theirs = sorted(s.assignment for s in submissions if s.student == student)
-    raise SystemExit(f"{student} has no submission of {assignment} in submitted/ (theirs: {', '.join(theirs)})")
-
-
-def _close(name, names):
-    import difflib
-
-    near = difflib.get_close_matches(name, names, n=3)
-    return f": did you mean {' or '.join(near)}?" if near else f" ({len(names)} there, none like it)"
 
 
 def _record(sub, result):

@@ -74,7 +74,7 @@ def record(workdir, size, say=print):
     """Grade ``size`` of the bench's 02_backprop submissions on a local cluster of one worker,
     whose CPU (kernels included) a cpuacct group counts (cpu_meter.py; without one, the wall
     time stands in for it, and the lines say so)."""
-    from ..grader.run.cluster import DaskCluster
+    from ..grader.run.cluster_client import DaskCluster
     from ..grader.pipeline import Course
     from .local_cluster import LocalCluster
 

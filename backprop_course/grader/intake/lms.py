@@ -3,8 +3,8 @@
 ``make collect ZIP=… ASSIGNMENT=… LMS=canvas|moodle`` copies the LMS download into
 ``downloaded/<assignment>/archive/`` and runs ``nbgrader zip_collect`` with
 
-- :class:`SafeExtractor` (selected in ``nbgrader_config.py``), which unpacks with
-  :mod:`safezip` instead of nbgrader's extractor: that one skips ``../`` entries without a
+- :class:`.extract.SafeExtractor` (selected in ``nbgrader_config.py``), which unpacks with
+  :mod:`.safezip` instead of nbgrader's extractor: that one skips ``../`` entries without a
   word, writes symlink entries as files and has no size caps;
 - :class:`CanvasCollector` or :class:`MoodleCollector` (``--collector=…``), which read the
   student, the notebook and, where the LMS gives them, the time or a late mark from each file
@@ -27,114 +27,20 @@ import csv
 import hashlib
 import os
 import re
-import shutil
-import stat
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
-from traitlets import Dict, Float, Integer, Unicode
+from nbgrader.plugins import FileNameCollectorPlugin
+from traitlets import Dict, Unicode
 
-from ..results import csvsafe
-from . import safezip
-from ..nbgrader_private import collect_path, is_zip_collect_app
+from .extract import ARCHIVES, Row, collect_paths, write_report
 from .late import DueDates, marked_late_timestamp, marked_on_time_timestamp
+from .roster import Roster, read_worksheet, same_name
 
-REPORT = "collect_report.csv"
-ARCHIVES = (".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
 #: a copy an LMS or a browser made of a name it already had: "backprop-1.ipynb", "backprop (2).ipynb"
 COPY = re.compile(r"^(?P<base>.*?)(?:-(?P<dash>\d+)| \((?P<paren>\d+)\))?$")
-
-
-@dataclass
-class Row:
-    """One line of the collect report."""
-    file: str
-    status: str                  # collected | not collected | refused | no submission
-    student: str = ""
-    notebook: str = ""
-    timestamp: datetime | None = None
-    note: str = ""
-
-    def cells(self):
-        stamp = self.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC") if self.timestamp else ""
-        return [inert(self.file), self.status, self.student, self.notebook, stamp, inert(self.note)]
-
-
-def inert(text):
-    """A student's file name as a CSV cell: control characters escaped, and no formula (csvsafe)."""
-    return csvsafe.text(safezip.printable(text))
-
-
-def write_report(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["file", "status", "student", "notebook", "timestamp", "note"])
-        writer.writerows(row.cells() for row in rows)
-
-
-def _collect_paths(app):
-    """(archive folder, extracted folder, report path) of a ZipCollectApp."""
-    archive = Path(collect_path(app, app.archive_directory))
-    return archive, Path(collect_path(app, app.extracted_directory)), archive.parent / REPORT
-
-
-class SafeExtractor(ExtractorPlugin):
-    """nbgrader's extractor, with every archive unpacked by :mod:`safezip` and every refusal listed.
-
-    Zips are unpacked into ``extracted/<zip name without .zip>/``; loose files are copied;
-    other archives (tar, gz, 7z, rar) and zips inside zips are not unpacked, and are listed.
-    """
-
-    max_file_mib = Integer(100, help="largest file unpacked from an archive, MiB").tag(config=True)
-    max_total_mib = Integer(2048, help="most one archive may unpack to, MiB").tag(config=True)
-    max_entries = Integer(20_000, help="most entries in one archive").tag(config=True)
-    max_ratio = Float(200.0, help="highest compression ratio of an entry over 1 MiB (zip bombs)").tag(config=True)
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.refused: list[Row] = []
-
-    @property
-    def limits(self):
-        return safezip.Limits(file_bytes=self.max_file_mib * safezip.MiB, total_bytes=self.max_total_mib * safezip.MiB,
-                              entries=self.max_entries, ratio=self.max_ratio)
-
-    def extract(self, archive_path, extracted_path):
-        archive_root, extracted_root = Path(archive_path), Path(extracted_path)
-        for folder, dirs, files in os.walk(archive_root):
-            dirs.sort()
-            for name in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-                self._refuse(str((Path(folder) / name).relative_to(archive_root)), "a link to a folder: not followed")
-            for name in sorted(files):
-                source = Path(folder) / name
-                relative = source.relative_to(archive_root)
-                target = extracted_root / relative.parent
-                target.mkdir(parents=True, exist_ok=True)
-                kind = os.lstat(source).st_mode
-                odd = safezip.name_problem(relative.as_posix())  # the zips' name rules, for loose files too
-                if odd:
-                    self._refuse(str(relative), odd)
-                elif not stat.S_ISREG(kind):
-                    self._refuse(str(relative), "not a regular file (a link or a special file)")
-                elif name.lower().endswith(".zip"):
-                    self.log.info("Extracting %s", relative)
-                    for refusal in safezip.extract(source, target / name[: -len(".zip")], self.limits):
-                        self._refuse(f"{relative}/{refusal.entry}", refusal.reason)
-                elif name.lower().endswith(ARCHIVES):
-                    self._refuse(str(relative), "an archive other than zip: not unpacked")
-                else:
-                    shutil.copyfile(source, target / name, follow_symlinks=False)
-        report = _collect_paths(self.parent)[2] if is_zip_collect_app(self.parent) else None
-        if report is not None:  # the collector rewrites it with the rest; this keeps the refusals if it never runs
-            write_report(report, self.refused)
-
-    def _refuse(self, file, reason):
-        self.log.warning("refused: %s: %s", safezip.printable(file), reason)
-        self.refused.append(Row(file, "refused", note=reason))
 
 
 @dataclass
@@ -207,7 +113,7 @@ class LmsCollector(FileNameCollectorPlugin):
         app = self.parent
         coursedir = app.coursedir
         assignment = coursedir.assignment_id
-        _, extracted_root, report = _collect_paths(app)
+        _, extracted_root, report = collect_paths(app)
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         released = sorted(find_all_notebooks(str(release)))
         if not released:
@@ -305,38 +211,6 @@ class LmsCollector(FileNameCollectorPlugin):
                          sum(r.status == "no submission" for r in rows), report)
 
 
-@dataclass
-class Roster:
-    """The class as the gradebook knows it (``nbgrader db student import roster.csv``): the
-    students of each LMS id and email address (more than one is a roster to fix, never a pick)."""
-    ids: list[str]
-    by_lms_id: dict[str, list[str]]
-    by_email: dict[str, list[str]]
-
-    @classmethod
-    def from_gradebook(cls, db_url):
-        from nbgrader.api import Gradebook
-
-        with Gradebook(db_url) as gradebook:
-            students = [(s.id, s.lms_user_id, s.email) for s in gradebook.students]
-        by_lms_id, by_email = {}, {}
-        for sid, lms_id, email in students:
-            if lms_id:
-                by_lms_id.setdefault(lms_id.strip(), []).append(sid)
-            if email:
-                by_email.setdefault(email.strip().casefold(), []).append(sid)
-        return cls(ids=[s[0] for s in students], by_lms_id=by_lms_id, by_email=by_email)
-
-    @staticmethod
-    def one(students, who):
-        """(the student, '') if ``students`` holds one, else ('', why not) for ``who`` (an id in words)."""
-        if len(students) == 1:
-            return students[0], ""
-        if not students:
-            return "", f"unknown student: {who} is not in the roster"
-        return "", f"ambiguous: {who} is {' and '.join(students)} in the roster: fix the roster (one id, one student)"
-
-
 #: what is left of a sortable name in Canvas's <name> part: sanitize_user_name lower-cases it,
 #: sanitize_file_name drops every character that is not a word character; non-ASCII is let
 #: through (Ruby's [[:word:]] and Python's \w differ there), so that no reading is missed
@@ -396,27 +270,6 @@ class CanvasCollector(LmsCollector):
         else:
             found.timestamp = marked_on_time_timestamp(self.due, self.collected)
         return ""
-
-
-@dataclass
-class Participant:
-    """A row of Moodle's grading worksheet."""
-    number: str
-    email: str
-    name: str                    # its "Full name" ('' if the worksheet has none)
-    timestamp: datetime | None   # its "Last modified (submission)", naive UTC
-    note: str = ""
-
-    def __str__(self):
-        return f"participant {self.number}" + (f" ({self.name})" if self.name else "")
-
-
-def same_name(a, b):
-    """Whether two spellings of a full name are one: Moodle's folder drops some characters
-    (clean_filename) and turns '_' into a space; only letters and digits are compared."""
-    def letters(text):
-        return "".join(ch for ch in unicodedata.normalize("NFC", text).casefold() if ch.isalnum())
-    return letters(a) == letters(b)
 
 
 class MoodleCollector(LmsCollector):
@@ -500,32 +353,3 @@ class MoodleCollector(LmsCollector):
         return ""
 
 
-def read_worksheet(path, columns, zone):
-    """{participant number: [Participant]} from Moodle's grading worksheet (more than one is an error
-    of the worksheet's, refused where it is used); times as naive UTC."""
-    from dateutil import parser, tz
-
-    where = tz.gettz(zone)
-    if where is None:
-        raise ValueError(f"unknown time zone {zone!r} for the Moodle worksheet")
-    found = {}
-    with open(path, newline="", encoding="utf-8-sig") as source:
-        reader = csv.DictReader(source)
-        missing = [c for c in (columns["identifier"], columns["email"]) if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: no column {', '.join(map(repr, missing))} (columns: {reader.fieldnames}); "
-                             "set c.MoodleCollector.worksheet_columns for another language")
-        for row in reader:
-            number = re.search(r"(\d+)\s*$", row[columns["identifier"]] or "")
-            if not number:
-                continue
-            text, stamp, note = (row.get(columns["modified"]) or "").strip(), None, ""
-            if text and text != "-":
-                try:
-                    stamp = parser.parse(text)
-                    stamp = (stamp if stamp.tzinfo else stamp.replace(tzinfo=where)).astimezone(timezone.utc).replace(tzinfo=None)
-                except (ValueError, OverflowError):
-                    note = f"the worksheet's time {text!r} is not understood: no time recorded"
-            found.setdefault(number[1], []).append(Participant(
-                number[1], (row[columns["email"]] or "").strip(), (row.get(columns.get("name", "")) or "").strip(), stamp, note))
-    return found

@@ -17,7 +17,7 @@ Files are created with ``O_EXCL | O_NOFOLLOW`` below directory descriptors opene
 
     refused = extract("download.zip", "extracted/", Limits())
 
-Used by zip_collect's extractor (``lms.SafeExtractor``); nothing here knows about nbgrader.
+Used by zip_collect's extractor (``extract.SafeExtractor``); nothing here knows about nbgrader.
 """
 from __future__ import annotations
 

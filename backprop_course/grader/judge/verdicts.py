@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import importlib
-import io
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -41,13 +39,10 @@ from nbformat.v4 import new_output
 from ...checks.core import Check, quiet
 from ...checks.mistakes import CODES, MISTAKES
 from ...checks.remote import MARK
+from .statements import CHECKS_PACKAGE, call_parts, harmless, hidden_lines, import_checks, printed, snippet
 
-#: the package whose modules hold the checks a test cell may import
-CHECKS_PACKAGE = "backprop_course.checks"
 #: a line of a test cell that has it judged by the student's kernel alone (listed, never silent)
 KERNEL_ONLY = "# verdict: kernel only"
-#: the lines around a test cell's hidden tests (nbgrader's ClearHiddenTests markers)
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 #: the most the grader reads of one probe's answer, and how deep its data may nest
 MAX_ANSWER_CHARS, MAX_DEPTH = 2_000_000, 12
 
@@ -86,118 +81,10 @@ class CellReading:
         return not self.problems and bool(self.calls)
 
 
-def _snippet(node, source):
-    text = ast.get_source_segment(source, node) or ast.unparse(node)
-    text = " ".join(text.split())
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _literal(node):
-    """The value of a literal argument; ValueError if it is computed."""
-    return ast.literal_eval(node)
-
-
-def _is_object(node):
-    """A student object as a check takes it: a name, or attributes of one (``net.layer``)."""
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name)
-
-
-def _import_checks(node, source, imported, problems):
-    if node.level or not node.module or not (node.module == CHECKS_PACKAGE or node.module.startswith(CHECKS_PACKAGE + ".")):
-        problems.append(f"line {node.lineno}: `{_snippet(node, source)}` imports something other than the checks "
-                        f"(only `from {CHECKS_PACKAGE}.<module> import check_x` belongs in a graded test cell)")
-        return
-    try:
-        module = importlib.import_module(node.module)
-    except Exception as error:  # noqa: BLE001 (any import failure is the cell's problem, named)
-        problems.append(f"line {node.lineno}: the grader cannot import {node.module} ({type(error).__name__}: {error})")
-        return
-    for alias in node.names:
-        check = getattr(module, alias.name, None)
-        if not isinstance(check, Check):
-            problems.append(f"line {node.lineno}: {node.module}.{alias.name} is not a check (a Check of "
-                            f"{CHECKS_PACKAGE}), so the grader could not judge a call to it")
-        elif alias.asname and alias.asname != alias.name:
-            problems.append(f"line {node.lineno}: the aliased import `{alias.name} as {alias.asname}`: import "
-                            f"the check under its own name, `from {node.module} import {alias.name}`")
-        else:
-            imported[alias.name] = check
-
-
 def _check_call(node, source, imported, problems):
-    """The Call of an expression statement calling an imported check, or None (with a problem) if it cannot be judged."""
-    func = node.func
-    name = func.id if isinstance(func, ast.Name) else None
-    if name not in imported:
-        what = f"`{_snippet(node, source)}`"
-        if isinstance(func, ast.Attribute) and func.attr.startswith("check_"):
-            problems.append(f"line {node.lineno}: {what} calls a check through a module: import it by name "
-                            f"(`from {CHECKS_PACKAGE}.<module> import {func.attr}`) and call `{func.attr}(…)`")
-        else:
-            problems.append(f"line {node.lineno}: {what} is not a call of an imported check, so only the student's "
-                            "kernel would judge it")
-        return None
-    check = imported[name]
-    if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
-        problems.append(f"line {node.lineno}: `{_snippet(node, source)}` unpacks its arguments (* or **): "
-                        "write each one out as a literal")
-        return None
-    objects, rest = node.args[:check.objects], node.args[check.objects:]
-    if len(objects) < check.objects or not all(_is_object(arg) for arg in objects):
-        problems.append(f"line {node.lineno}: {name} takes the student's {check.objects} object(s) first, "
-                        f"each a name (like `Neuron`), in `{_snippet(node, source)}`")
-        return None
-    try:
-        args = tuple(_literal(arg) for arg in rest)
-        kwargs = {k.arg: _literal(k.value) for k in node.keywords}
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        problems.append(f"line {node.lineno}: `{_snippet(node, source)}` has a computed argument: the grader "
-                        "runs the scenario itself and accepts only literals (numbers, strings, lists, ...)")
-        return None
-    return Call(check, tuple(ast.unparse(arg) for arg in objects), args, kwargs, node.lineno,
-                source=" ".join((ast.get_source_segment(source, node) or ast.unparse(node)).split()))
-
-
-def printed(node):
-    """What a print of literals (a harmless statement) writes."""
-    out = io.StringIO()
-    print(*(_literal(arg) for arg in node.value.args), **{k.arg: _literal(k.value) for k in node.value.keywords},
-          file=out)
-    return out.getvalue()
-
-
-def _harmless(node):
-    """A statement that can make no test pass or fail: pass, a docstring, print of literals."""
-    if isinstance(node, ast.Pass):
-        return True
-    if not isinstance(node, ast.Expr):
-        return False
-    value = node.value
-    if isinstance(value, ast.Constant):
-        return True
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print":
-        try:
-            for arg in [*value.args, *(k.value for k in value.keywords)]:
-                _literal(arg)
-        except (ValueError, TypeError, SyntaxError):
-            return False
-        return True
-    return False
-
-
-def hidden_lines(source):
-    """The line numbers (from 1) inside the hidden-test blocks of ``source``, markers included."""
-    inside, lines = False, set()
-    for number, line in enumerate(source.splitlines(), 1):
-        if line.strip() == BEGIN_HIDDEN:
-            inside = True
-        if inside:
-            lines.add(number)
-        if line.strip() == END_HIDDEN:
-            inside = False
-    return lines
+    """The Call of an expression statement calling an imported check, or None (with a problem)."""
+    parts = call_parts(node, source, imported, problems)
+    return None if parts is None else Call(**parts)
 
 
 def read_cell(source):
@@ -214,30 +101,30 @@ def read_cell(source):
                                 "kernel would then see: move them to a cell the grader judges")
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
-            _import_checks(node, source, imported, reading.problems)
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and not _harmless(node):
+            import_checks(node, source, imported, reading.problems)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and not harmless(node):
             call = _check_call(node.value, source, imported, reading.problems)
             if call is not None and node.lineno in hidden:
                 call = _hidden(call, source, node, reading.problems)
             if call is not None:
                 reading.calls.append(call)
-        elif not _harmless(node):
-            reading.problems.append(f"line {node.lineno}: `{_snippet(node, source)}` is judged by the student's "
+        elif not harmless(node):
+            reading.problems.append(f"line {node.lineno}: `{snippet(node, source)}` is judged by the student's "
                                     "kernel alone, which the student's code controls")
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             try:
                 reading.printed.append((node.lineno, printed(node)))
             except (TypeError, ValueError) as error:  # print(sep=3), say
-                reading.problems.append(f"line {node.lineno}: `{_snippet(node, source)}` cannot print ({error})")
+                reading.problems.append(f"line {node.lineno}: `{snippet(node, source)}` cannot print ({error})")
     if not reading.calls and not reading.problems:
-        reading.problems.append(f"it calls no check: nothing in it can fail, or be judged by the grader")
+        reading.problems.append("it calls no check: nothing in it can fail, or be judged by the grader")
     return reading
 
 
 def _hidden(call, source, node, problems):
     """The call, marked hidden; None (with a problem) if it has no seed for the secret to replace."""
     if "seed" not in call.kwargs:
-        problems.append(f"line {node.lineno}: the hidden test `{_snippet(node, source)}` takes no `seed=`: its inputs "
+        problems.append(f"line {node.lineno}: the hidden test `{snippet(node, source)}` takes no `seed=`: its inputs "
                         "would be the ones written in source/, so name a scenario by a seed (the grader runs one "
                         "derived from it and the course secret)")
         return None

@@ -32,10 +32,9 @@ import ast
 from dataclasses import dataclass
 
 from ..intake.safezip import printable
+from .quotients import is_difference_quotient, step_names
 
 COURSE_PACKAGE = "backprop_course"
-#: a number at most this large, divided by, is a finite-difference step
-SMALL_STEP = 1e-3
 #: magics a student may use, whose argument (if any) is code read in turn
 HARMLESS_MAGICS = frozenset({"matplotlib", "time", "timeit"})
 CODE_MAGICS = frozenset({"time", "timeit"})
@@ -198,7 +197,7 @@ def _read(label, source, rules, module_names, offset, depth):
     if not isinstance(tree, ast.AST):
         return [Note(label, offset + 1, f"the grader could not read this cell: {tree}; no honest answer is")] if tree else []
     nodes = list(ast.walk(tree))   # iterative: a deep tree cannot overflow the stack here
-    steps = _steps(nodes)
+    steps = step_names(nodes)
     parents = {}   # who calls or dots what: get_ipython().run_line_magic(...)
     for node in nodes:
         if isinstance(node, ast.Call):
@@ -277,7 +276,7 @@ def _looks(node, parents, rules, module_names, steps, numerical_cell):
         return _call(node, rules, module_names, numerical_cell)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in rules.checks:
         return [f"redefines {_quote(node.name)}, a check the test cells import"]
-    if isinstance(node, ast.BinOp) and not numerical_cell and _difference_quotient(node, steps):
+    if isinstance(node, ast.BinOp) and not numerical_cell and is_difference_quotient(node, steps):
         return ["divides a difference by a small step: a finite-difference derivative, where the exercise asks "
                 "for the derivative itself"]
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -369,52 +368,3 @@ def _magic_code(node, depth):
     if len(args) >= 2 and isinstance(code, ast.Constant) and isinstance(code.value, str):
         return code.value
     return None
-
-
-# --- numerical differentiation ---------------------------------------------------------------
-
-def _small(node):
-    """Is ``node`` a literal number with 0 < |x| ≤ SMALL_STEP (a step of a finite difference)?"""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        node = node.operand
-    return (isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
-            and 0 < abs(node.value) <= SMALL_STEP)
-
-
-def _steps(nodes):
-    """The names the cell (``nodes``: all of its tree's) binds to a small number: ``h = 1e-5``, or a
-    parameter ``h=1e-5``."""
-    names = set()
-    for node in nodes:
-        if isinstance(node, ast.Assign) and _small(node.value):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and node.value is not None and _small(node.value) \
-                and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, ast.arguments):
-            positional = [*node.posonlyargs, *node.args]
-            for arg, default in zip(positional[len(positional) - len(node.defaults):], node.defaults):
-                if _small(default):
-                    names.add(arg.arg)
-            for arg, default in zip(node.kwonlyargs, node.kw_defaults):
-                if default is not None and _small(default):
-                    names.add(arg.arg)
-    return names
-
-
-def _step(node, steps):
-    """Is ``node`` a step alone, up to a constant factor: ``h``, ``2 * h``, ``1e-5``, ``h + h``?"""
-    if _small(node) or (isinstance(node, ast.Name) and node.id in steps):
-        return True
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add)):
-        number = (lambda n: isinstance(n, ast.Constant) and isinstance(n.value, (int, float)))
-        left, right = node.left, node.right
-        return (_step(left, steps) and (number(right) or _step(right, steps))) or (number(left) and _step(right, steps))
-    return False
-
-
-def _difference_quotient(node, steps):
-    """``(a - b) / step``: a finite difference."""
-    return isinstance(node.op, ast.Div) and isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Sub) \
-        and _step(node.right, steps)
-

@@ -1,6 +1,6 @@
 """Autograding on the workers of an existing Dask cluster: ``backprop-course grade --cluster ADDRESS``.
 
-The client (:class:`DaskCluster`, an executor of :mod:`.executors`) and the workers share no
+The client (:class:`.cluster_client.DaskCluster`, an executor of :mod:`.executors`) and the workers share no
 filesystem. The client registers a :class:`GradingWorker` plugin that carries the
 :class:`~backprop_course.grader.run.bundle.CourseBundle`, so the scheduler sends the course once to
 each worker, those that join later included. Before its first task a worker unpacks the
@@ -21,15 +21,9 @@ reported as not graded and the rest of the class is graded.
 """
 from __future__ import annotations
 
-import os
-import pickle
-import queue
-import re
 import shutil
-import sys
 import tempfile
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,8 +34,7 @@ from traitlets.config import Configurable
 from ..config import load_config, make_api, quiet_nbgrader
 from ..results.merge import submission_rows
 from . import preflight
-from .bundle import CourseBundle, RefusedFiles, read_folder, write_folder
-from .executors import Graded
+from .bundle import RefusedFiles, read_folder, write_folder
 from .sandbox import ExitingKernels
 
 PLUGIN_PREFIX = "backprop-course-"
@@ -194,27 +187,15 @@ class GradingWorker(WorkerPlugin):
                 "seconds": time.perf_counter() - started}
 
 
-def _take(finished, timeout):
-    """What ``finished`` holds, waiting up to ``timeout`` seconds for a first item: [] if none came."""
-    try:
-        found = [finished.get(timeout=timeout)]
-    except queue.Empty:
-        return []
-    while True:
-        try:
-            found.append(finished.get_nowait())
-        except queue.Empty:
-            return found
-
-
-def _worker_state(name, dask_worker=None):
+def worker_state(name, dask_worker=None):
+    """Run by the client on each worker: its plugin's state, or ("joining", "", 0.0) before it has one."""
     plugin = dask_worker.plugins.get(name)
     if plugin is None:
         return "joining", "", 0.0
     return plugin.state()
 
 
-async def _settle(name, dask_worker=None):
+async def settle(name, dask_worker=None):
     """Run by the client as it leaves; a coroutine, so that the worker's event loop is not held."""
     import asyncio
 
@@ -232,172 +213,3 @@ def grade_on_worker(name, student, assignment, files):
     if plugin is None:
         raise WorkerRefused(f"{worker.address} was not given the course (no plugin {name})")
     return plugin.grader.submit(plugin.grade, student, assignment, files).result()
-
-
-# --- the client's side ----------------------------------------------------------------------
-
-def connect(address, timeout):
-    """A Client of the scheduler at ``address`` (tcp://host:port, a scheduler file, or a Dask
-    Gateway cluster's gateway://…/NAME), or a clear stop when it cannot be reached."""
-    from distributed import Client
-
-    if address.startswith("gateway://"):
-        try:
-            from dask_gateway import Gateway
-        except ImportError:
-            raise SystemExit(f"{address} is a Dask Gateway cluster: `pip install dask-gateway` first. "
-                             "Nothing was graded.") from None
-        try:
-            return Gateway().connect(address.rstrip("/").rsplit("/", 1)[-1]).get_client(set_as_default=False)
-        except Exception as error:  # the gateway's own errors: unknown cluster, authentication
-            raise SystemExit(f"Cannot reach the Dask Gateway cluster {address} ({error}). Nothing was graded.") from None
-    where = {"address": address}
-    if "://" not in address and not re.fullmatch(r"[\w.\-]+:\d+", address):
-        if not Path(address).is_file():
-            raise SystemExit(f"No Dask scheduler at {address!r}: it is neither an address (tcp://HOST:PORT) "
-                             "nor a scheduler file. Nothing was graded.")
-        where = {"scheduler_file": address}
-    try:
-        return Client(**where, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as error:
-        raise SystemExit(f"Cannot reach the Dask scheduler at {address} within {timeout:g} s ({error}). "
-                         "Nothing was graded. Is the scheduler running, and is the address right "
-                         "(tcp://HOST:PORT, or the scheduler file of `dask scheduler --scheduler-file`)?") from None
-
-
-class DaskCluster:
-    """The executor of ``--cluster ADDRESS``: the workers of an existing Dask cluster."""
-    def __init__(self, course, address, assignments=()):
-        self.course, self.address, self.assignments = course, address, tuple(assignments)
-        self.settings = DaskGrading(config=course.config)
-        self.description = f"the Dask cluster at {address}"
-        self.stats = Counter()
-
-    def __enter__(self):
-        self.client = connect(self.address, self.settings.connect_timeout)
-        try:
-            self._start()
-        except BaseException:
-            self.__exit__(*sys.exc_info())
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        # the plugin leaves with its client: a worker that restarts later unpacks and checks no
-        # course nobody grades any more (a killed client leaves it, for its rerun to find set up)
-        try:
-            if exc[0] is None:
-                self.client.run(_settle, self.name)
-        finally:
-            try:
-                if getattr(self, "name", None):
-                    self.client.unregister_worker_plugin(self.name)
-            except Exception as error:  # the workers keep a copy of the course in their local folder
-                print(f"note: the Dask workers kept the course plugin {self.name}: {error}", file=sys.stderr)
-            finally:
-                self.client.close()
-        return False
-
-    def _start(self):
-        try:
-            self.client.wait_for_workers(1, timeout=self.settings.worker_timeout)
-        except TimeoutError:
-            raise SystemExit(f"The Dask scheduler at {self.address} has no worker (waited "
-                             f"{self.settings.worker_timeout:g} s). Nothing was graded.") from None
-        bundle = CourseBundle.of(self.course)
-        plugin = GradingWorker(bundle, self.assignments)
-        self.name = plugin.name   # set first: __exit__ unregisters it, also when the preflight fails
-        self.stats["bundle bytes"] = len(pickle.dumps(bundle, protocol=5))
-        self.client.register_plugin(plugin)
-        states = self._wait_until_set_up()
-        refused = {worker: reason for worker, (state, reason, _) in states.items() if state == "refused"}
-        self.stats["setup seconds"] = max(seconds for _, _, seconds in states.values())
-        if refused:
-            raise SystemExit(f"{len(refused)} of {len(states)} Dask workers refuse to grade. Nothing was graded.\n"
-                             + "\n".join(f"  worker {worker} refuses: {reason}" for worker, reason in sorted(refused.items())))
-        threads = self.client.nthreads()
-        self.description = (f"the Dask cluster at {self.address}: {len(states)} worker(s), "
-                             f"{sum(threads.values())} thread(s)")
-        several = sorted(w for w, n in threads.items() if n > 1)
-        if several:
-            print(f"note: {len(several)} worker(s) have several threads but grade one submission at a time: "
-                  "start workers with --nthreads 1 and one process per core", file=sys.stderr)
-
-    def _wait_until_set_up(self):
-        deadline = time.monotonic() + self.settings.setup_timeout
-        while True:
-            states = self.client.run(_worker_state, self.name)
-            if states and all(state in ("ready", "refused") for state, _, _ in states.values()):
-                return states
-            if time.monotonic() > deadline:
-                slow = sorted(w for w, (state, _, _) in states.items() if state not in ("ready", "refused"))
-                raise SystemExit(f"Dask workers {', '.join(slow)} did not finish their preflight within "
-                                 f"{self.settings.setup_timeout:g} s (c.DaskGrading.setup_timeout). Nothing was graded.")
-            time.sleep(0.5)
-
-    def _window(self):
-        return max(4, self.settings.tasks_per_thread * sum(self.client.nthreads().values()))
-
-    def grade(self, todo):
-        from distributed.scheduler import KilledWorker
-
-        waiting = list(todo)[::-1]
-        running = {}    # future -> submission
-        # each future puts itself here as it finishes (Dask's callback thread): taking them costs
-        # nothing per future still running, where wait(FIRST_COMPLETED) watched all of them each time
-        finished = queue.Queue()
-        window, refreshed = self._window(), time.monotonic()
-        no_worker_since = None
-        while waiting or running:
-            while waiting and len(running) < window:
-                sub = waiting.pop()
-                try:
-                    files = self.course.read_submission(sub)
-                except (RefusedFiles, OSError) as error:
-                    yield Graded(sub, {"success": False, "log": ""}, worker="-", problem=f"not sent: {error}")
-                    continue
-                self.stats["bytes sent"] += len(pickle.dumps(files, protocol=5))
-                future = self.client.submit(grade_on_worker, self.name, sub.student, sub.assignment, files,
-                                            key=f"grade-{sub.student}/{sub.assignment}-{os.urandom(4).hex()}",
-                                            pure=False, retries=self.settings.retries)
-                running[future] = sub
-                future.add_done_callback(finished.put)
-            if not running:
-                continue
-            done = _take(finished, timeout=5)
-            if not done:
-                if not self.client.scheduler_info()["workers"]:
-                    no_worker_since = no_worker_since or time.monotonic()
-                    if time.monotonic() - no_worker_since > self.settings.worker_timeout:
-                        raise SystemExit(f"The Dask cluster at {self.address} has had no worker for "
-                                         f"{self.settings.worker_timeout:g} s; {len(running) + len(waiting)} "
-                                         "submissions were not graded. Run again to go on where this stopped.")
-                else:
-                    no_worker_since = None
-            for future in done:
-                sub = running.pop(future, None)
-                if sub is None:  # cancelled, and reported already
-                    continue
-                try:
-                    out = future.result()
-                except KilledWorker as error:
-                    yield Graded(sub, {"success": False, "log": ""}, worker=error.last_worker.address,
-                                 problem=f"every worker that graded it died ({error.allowed_failures + 1} tries, "
-                                         "Dask's KilledWorker)")
-                except WorkerRefused as error:
-                    for other in running:
-                        other.cancel()
-                    raise SystemExit(f"A Dask worker refuses to grade: {error}. The submissions graded so far are "
-                                     "kept; fix the worker and run again to go on where this stopped.") from None
-                except Exception as error:  # raised on every try
-                    yield Graded(sub, {"success": False, "log": ""}, worker="-",
-                                 problem=f"failed on every try ({self.settings.retries + 1}): "
-                                         f"{type(error).__name__}: {error}")
-                else:
-                    self.stats["bytes returned"] += len(pickle.dumps(out, protocol=5))
-                    self.stats["worker seconds"] += out["seconds"]
-                    yield Graded(sub, out["result"], worker=out["worker"], rows=out["rows"], files=out["files"],
-                                 seconds=out["seconds"])
-                future.release()
-            if time.monotonic() - refreshed > 10:
-                window, refreshed = self._window(), time.monotonic()

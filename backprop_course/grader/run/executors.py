@@ -5,7 +5,7 @@ a :class:`Graded` for each as it finishes, in any order:
 
 - :class:`InProcess`: one after another in this process (``--jobs 1``);
 - :class:`LocalPool`: forked worker processes on this machine (``--jobs N``, the default);
-- :class:`backprop_course.grader.run.cluster.DaskCluster`: the workers of a Dask cluster (``--cluster ADDRESS``).
+- :class:`backprop_course.grader.run.cluster_client.DaskCluster`: the workers of a Dask cluster (``--cluster ADDRESS``).
 
 The client (:meth:`backprop_course.grader.pipeline.Course.autograde`) takes every result the
 same way: it writes the autograded folder when the worker could not (a cluster worker shares no
@@ -29,7 +29,7 @@ from .sandbox import ExitingKernels
 @dataclass
 class Graded:
     """One submission as a worker graded it."""
-    submission: object          # pipeline.Submission
+    submission: object          # intake.submissions.Submission
     result: dict                # nbgrader's: success, log, error
     worker: str                 # who graded it: "pid 1234", a Dask worker's address
     rows: dict | None = None    # merge.submission_rows, for the client to merge; None: already in the class's gradebook

@@ -12,7 +12,7 @@ Caps on what a kernel sends (its code is the student's, and may send anything):
 
 Each message carries its size on the wire (:data:`MESSAGE_BYTES`), which GradingExecute counts
 against its cap per cell. What ZeroMQ holds of a message before the client sees it (a message of
-many frames) is the :class:`.limits.Watchdog`'s to cap.
+many frames) is the :class:`.watchdog.Watchdog`'s to cap.
 
 Speed: upstream waits 0.2 s of IOPub silence once the kernel is ready (see
 :meth:`PromptKernelClient.wait_for_ready`).

@@ -11,7 +11,7 @@ process (which bwrap reports on ``--info-fd``), so the kernel writes no host fol
 stdin, stdout and stderr are ``/dev/null``: it holds no file descriptor of the grader's.
 
 What the kernel may use is one :class:`.limits.Budget` (a cgroup where the machine allows one,
-rlimits otherwise), watched from the grader by a :class:`.limits.Watchdog`; each cap the kernel
+rlimits otherwise), watched from the grader by a :class:`.watchdog.Watchdog`; each cap the kernel
 hits is reported by :meth:`SandboxedKernelManager.caps_hit`.
 
 Deferred shutdown: a grading worker does not wait the 0.4 s a kernel takes to exit. Given an
@@ -32,76 +32,16 @@ import uuid
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
-from jupyter_core.utils import run_sync
 from traitlets import Bool, Float, Instance, Integer, List, Unicode, default
 
 from ...intake.folder import examine
 from .availability import ENV_SWITCH, SandboxUnavailableError, check_bwrap, disabled_by_environment
 from .cleanup import remove_tree
+from .exits import ExitingKernels, sweep_private_dirs
 from .client import MAX_MESSAGE_BYTES, PromptKernelClient, capped_context
-from .limits import Budget, GiB, KernelCgroup, MiB, Watchdog, enforcement, gone, preexec, rlimits
+from .limits import Budget, GiB, KernelCgroup, MiB, enforcement, preexec, rlimits
+from .watchdog import Watchdog
 from .policy import Host, ISOLATION, policy_for, socket_prefix, system_binds
-
-
-class ExitingKernels:
-    """Kernels asked to exit whose exit is not yet reaped: one grading worker's.
-
-    The worker makes one and hands it to every kernel manager it creates through the config
-    (``c.SandboxedKernelManager.exits``), and calls :meth:`finish` before it exits.
-    """
-    def __init__(self):
-        self._pending = []  # (manager, when to stop waiting for it)
-
-    def __deepcopy__(self, memo):
-        return self  # traitlets deep-copies config values: every copy must be this one list
-
-    def __len__(self):
-        return len(self._pending)
-
-    def __contains__(self, manager):
-        return any(km is manager for km, _ in self._pending)
-
-    def add(self, manager):
-        self._pending.append((manager, time.monotonic() + manager.shutdown_wait_time))
-
-    async def reap(self, wait=False):
-        """Finish the shutdown of the kernels that have exited; with ``wait``, of all of them.
-
-        A kernel still running past its ``shutdown_wait_time`` (say, a student's atexit
-        handler that never returns) is killed.
-        """
-        pending, self._pending = self._pending, []
-        for km, deadline in pending:
-            if wait or not await km.is_alive():
-                await km.finish_shutdown()  # at once when it has exited; else wait, SIGTERM, SIGKILL
-            elif time.monotonic() > deadline:
-                await km.finish_shutdown(waittime=0)  # SIGTERM, then SIGKILL at once
-            else:
-                self._pending.append((km, deadline))
-                continue
-            await km.cleanup_resources()
-
-    def finish(self):
-        """Wait for every kernel still exiting, and clean up after it."""
-        run_sync(self.reap)(wait=True)
-
-
-def sweep_private_dirs(runtime_dir):
-    """Remove the private directories (``bpk-<grader pid>-…``) of graders killed before they could,
-    whatever they hold (:func:`.cleanup.remove_tree`). Never raises: a leftover that cannot be
-    removed is logged, and stops nothing."""
-    try:
-        entries = list(os.scandir(runtime_dir))
-    except OSError:
-        return
-    for entry in entries:
-        parts = entry.name.split("-")
-        try:
-            stale = len(parts) == 3 and parts[0] == "bpk" and gone(parts[1]) and entry.is_dir(follow_symlinks=False)
-        except OSError:
-            continue
-        if stale:
-            remove_tree(entry.path)
 
 
 def seed_matplotlib_cache(target):
