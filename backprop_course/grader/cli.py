@@ -15,6 +15,8 @@ STEPS = ("release", "autograde", "feedback", "export", "report")
 
 
 def grade(args):
+    """``backprop-course grade``: the steps of ``--only`` (default all: release, autograde, feedback, export,
+    report) for the class, with a summary of what was graded."""
     from .results import report  # lazy: matplotlib, heavy, only for the commands that draw the report
 
     course = pipeline.Course(root=args.root, class_dir=args.class_dir)
@@ -119,26 +121,28 @@ def _say_kernel_only(course):
 
 
 def release(args):
-
+    """``backprop-course release``: release/ regenerated from source/."""
     course = pipeline.Course(root=args.root)
     print("release/ regenerated:", ", ".join(course.release()))
     _say_kernel_only(course)
 
 
 def preflight(args):
-
+    """``backprop-course preflight``: the preflight of each assignment (or those named), its line printed."""
     course = pipeline.Course(root=args.root)
     for passed in course.preflight(*(args.assignment or course.assignments), jobs=args.jobs or pipeline.cores()):
         print(passed.summary())
 
 
 def dask_config(args):
+    """``backprop-course dask-config``: the path of the Dask settings for a grading cluster's processes."""
     from .run.cluster import WORKER_CONFIG  # lazy: distributed, heavy, only for dask-config
 
     print(WORKER_CONFIG)
 
 
 def main(argv=None):
+    """The command line: parse ``argv`` and run the command."""
     parser = argparse.ArgumentParser(prog="backprop-course", description=__doc__)
     parser.add_argument("--root", default=".", help="the course root, holding nbgrader_config.py (default: .)")
     sub = parser.add_subparsers(dest="command", required=True)

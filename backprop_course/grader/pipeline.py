@@ -66,6 +66,7 @@ class Course:
 
     @property
     def assignments(self):
+        """The names of the course's assignments, from source/."""
         return list(assignments(self.root / "source"))
 
     def source_notebooks(self, assignment):
@@ -103,6 +104,8 @@ class Course:
             raise SystemExit("release/ not made:\n" + "\n".join(refusals))
 
     def release(self):
+        """Regenerate release/ from source/ with nbgrader (after the checks of its test cells and skip tags);
+        returns the assignments released."""
         self.kernel_only_cells()  # both refuse before nbgrader starts, with the cells named
         self.check_skipped_cells()
         for assignment in self.assignments:

@@ -66,11 +66,13 @@ class SubmissionLimits(LoggingConfigurable):
 
     @property
     def limits(self):
+        """The intake's Limits these settings make (its name rules unchanged)."""
         return Limits(file_bytes=self.max_file_mib * MiB, total_bytes=self.max_total_mib * MiB,
                       entries=self.max_files, name_bytes=intake.LIMITS.name_bytes, path_bytes=intake.LIMITS.path_bytes)
 
 
 def submission_limits(config=None, parent=None):
+    """The intake's Limits for a submission, as ``c.SubmissionLimits`` in ``config`` (or ``parent``'s) sets them."""
     return SubmissionLimits(config=config, parent=parent).limits
 
 
@@ -235,5 +237,6 @@ class IntakeHTMLExporter(_ReadThroughIntake, HTMLExporter):
         typeset.mathjax_modules()  # without MathJax, stop before the first page, naming `make npm`
 
     def from_notebook_node(self, nb, resources=None, **kw):
+        """The feedback page of ``nb``, checked inert (:func:`.inert.checked_page`) before it is written."""
         html, resources = super().from_notebook_node(nb, resources, **kw)
         return inert.checked_page(html), resources

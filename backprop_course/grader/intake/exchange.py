@@ -71,6 +71,8 @@ class IntakeCollect(ExchangeCollect):
         return sorted(records, key=lambda record: (not record["not_collected"], record["timestamp"]), reverse=True)
 
     def init_src(self):
+        """nbgrader's list of submissions to collect, less those whose folder's owner is not the student it names
+        (each logged)."""
         super().init_src()
         for record in [r for r in self.src_records if r["not_collected"]]:
             self.log.error("%s: %s: not collected (the owner of a folder in the exchange says whose it is, not the "
@@ -81,9 +83,12 @@ class IntakeCollect(ExchangeCollect):
 
     @property
     def limits(self):
+        """The intake's Limits for a submission, as this app's config sets them."""
         return submission_limits(parent=self)
 
     def do_copy(self, src, dest, log=None):
+        """Copy what the intake admits of the exchange's folder ``src`` to ``dest``, with the exchange's time of
+        submission; what is left out is logged."""
         notebooks = [e.name for e in os.scandir(src) if e.name.endswith(".ipynb")] if os.path.isdir(src) else []
         found = intake.examine(src, notebooks, self.limits)
         label = printable(os.path.basename(src))

@@ -40,6 +40,7 @@ class Row:
     note: str = ""
 
     def cells(self):
+        """The row's cells in collect_report.csv, what the student named made inert for a spreadsheet."""
         stamp = self.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC") if self.timestamp else ""
         return [inert(self.file), self.status, self.student, self.notebook, stamp, inert(self.note)]
 
@@ -50,6 +51,7 @@ def inert(text):
 
 
 def write_report(path, rows):
+    """Write ``rows`` (:class:`Row`) as the CSV report at ``path``, with its header."""
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["file", "status", "student", "notebook", "timestamp", "note"])
@@ -80,10 +82,13 @@ class SafeExtractor(ExtractorPlugin):
 
     @property
     def limits(self):
+        """The safe zip's Limits these settings make."""
         return safezip.Limits(file_bytes=self.max_file_mib * safezip.MiB, total_bytes=self.max_total_mib * safezip.MiB,
                               entries=self.max_entries, ratio=self.max_ratio)
 
     def extract(self, archive_path, extracted_path):
+        """nbgrader's extractor hook: unpack every zip of ``archive_path`` into ``extracted_path`` through the
+        safe zip, copy other files as they are, and report what is refused."""
         archive_root, extracted_root = Path(archive_path), Path(extracted_path)
         for folder, dirs, files in os.walk(archive_root):
             dirs.sort()

@@ -65,6 +65,7 @@ class File:
 
 @dataclass(frozen=True)
 class Refusal:
+    """One file the intake leaves out, and why."""
     path: str       # relative to the folder, printable
     reason: str
 

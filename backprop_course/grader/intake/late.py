@@ -49,6 +49,8 @@ class DueDates(NbGraderPreprocessor):
         "it is refused. Optional (without it, a time is not checked against the release).")).tag(config=True)
 
     def preprocess(self, nb, resources):
+        """Write the assignment's due date from ``c.DueDates.dates`` into the gradebook before nbgrader's late-
+        penalty step reads it."""
         from nbgrader.api import Gradebook
         from nbgrader.converters import Autograde
 
@@ -92,6 +94,7 @@ CLOCK_SLACK = timedelta(seconds=1)
 
 
 def utcnow():
+    """Now, as naive UTC (as nbgrader keeps times)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
@@ -161,6 +164,7 @@ class LatePenalty(LateSubmissionPlugin):
         return min(self.max_fraction, self.per_day * math.ceil(seconds_late / DAY))
 
     def late_submission_penalty(self, student_id, score, total_seconds_late):
+        """nbgrader's plugin hook: the points taken off ``score`` for ``total_seconds_late``, logged."""
         penalty = score * self.fraction(total_seconds_late)
         self.log.warning("%s is %.1f h late: %.0f %% of %g points taken off", student_id,
                          total_seconds_late / 3600, 100 * self.fraction(total_seconds_late), score)
@@ -187,6 +191,7 @@ class Lateness:
 
     @property
     def score(self):
+        """The score after the penalty, never below 0."""
         return max(0.0, self.raw_score - self.penalty)
 
     def late_by(self):

@@ -58,11 +58,13 @@ class Found:
 
     @property
     def copy_number(self):
+        """The LMS's copy number in the file's name (``name-2.ipynb``, ``name (2).ipynb``), 0 for none."""
         m = COPY.match(Path(self.name).stem)
         return int(m["dash"] or m["paren"] or 0)
 
     @property
     def newness(self):
+        """What orders a student's files from oldest to newest: time, then order in the download, then copy number."""
         return (self.timestamp or datetime.min, self.order, self.copy_number)
 
 
@@ -87,6 +89,8 @@ class LmsCollector(FileNameCollectorPlugin):
         self._plan = None
 
     def collect(self, submitted_file):
+        """nbgrader's collector hook: the answer for ``submitted_file`` (None: not collected), from the plan made
+        at the first call."""
         if self._plan is None:
             self._plan = self.plan()
         return self._plan.get(os.path.normpath(submitted_file))
@@ -237,6 +241,7 @@ class CanvasCollector(LmsCollector):
              "uploaded name").tag(config=True)
 
     def readings(self, relative):
+        """Every way Canvas's file name format reads ``relative`` (see :meth:`LmsCollector.readings`)."""
         base = relative.rsplit("/", 1)[-1]
         found = []
         for start in [0] + [m.end() for m in re.finditer("_", base)]:
@@ -248,11 +253,14 @@ class CanvasCollector(LmsCollector):
         return found
 
     def candidate(self, groups, roster):
+        """The Canvas user one reading names, with the roster's students of that id."""
         students = roster.by_lms_id.get(groups["student_id"], []) if roster.by_lms_id else [groups["student_id"]]
         return (f"Canvas user {groups['student_id']} ({', '.join(students) or 'not in the roster'})"
                 + (", LATE" if groups.get("late") else ""))
 
     def identify(self, found, groups, roster):
+        """The student of a Canvas user id (the roster's, else the id itself), and the time Canvas's LATE mark
+        implies."""
         if roster.by_lms_id:
             found.student, problem = roster.one(roster.by_lms_id.get(found.lms_id, []),
                                                 f"Canvas user {found.lms_id} ({groups.get('name') or 'anonymous'})")
@@ -298,6 +306,8 @@ class MoodleCollector(LmsCollector):
     timezone = Unicode("UTC", help="the time zone of the worksheet's times (the downloading user's)").tag(config=True)
 
     def plan(self):
+        """The collector's plan (see :meth:`LmsCollector.plan`), once Moodle's grading worksheet is read: without
+        it, nobody can be identified."""
         if not self.worksheet:
             self.parent.fail(
                 "Moodle's download names each student by full name and a participant number made for this "
@@ -315,16 +325,20 @@ class MoodleCollector(LmsCollector):
         return super().plan()
 
     def readings(self, relative):
+        """Every way Moodle's folder format reads ``relative`` (see :meth:`LmsCollector.readings`)."""
         parts = relative.split("/")
         # the path below the zip's folder (extracted/<zip name>/…), or a loose file's own
         found = [re.fullmatch(self.named_regexp, "/".join(parts[skip:])) for skip in (0, 1) if len(parts) > skip]
         return [m.groupdict() for m in found if m]
 
     def candidate(self, groups, roster):
+        """The participant one reading names, with the worksheet's email addresses for that number."""
         rows = self.participants.get(groups["student_id"], [])
         return f"participant {groups['student_id']} ({groups['full_name']}" + "".join(f", {r.email}" for r in rows) + ")"
 
     def identify(self, found, groups, roster):
+        """The student of a participant number, through the worksheet (its full name must agree), and the
+        worksheet's time."""
         name = groups["full_name"]
         rows = self.participants.get(found.lms_id, [])
         if not rows:

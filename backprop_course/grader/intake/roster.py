@@ -20,6 +20,7 @@ class Roster:
 
     @classmethod
     def from_gradebook(cls, db_url):
+        """The roster of the gradebook at ``db_url``: its students by LMS user id and by email address."""
         from nbgrader.api import Gradebook
 
         with Gradebook(db_url) as gradebook:

@@ -37,6 +37,7 @@ BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200
 
 @dataclass(frozen=True)
 class Limits:
+    """The caps on what one archive may unpack to, and the name rules' lengths."""
     file_bytes: int = 100 * MiB        # one unpacked file
     total_bytes: int = 2048 * MiB      # everything unpacked from one archive
     entries: int = 20_000              # entries in one archive
@@ -48,6 +49,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Refused:
+    """One archive entry the safe zip does not unpack, and why."""
     archive: str
     entry: str      # the entry's name, escaped for printing
     reason: str

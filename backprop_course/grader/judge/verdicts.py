@@ -166,6 +166,7 @@ def refusal(notebook, refused):
 
 
 def error_output(ename, evalue):
+    """An error output of ``ename``: ``evalue``, its traceback that one line (nothing of the grader's own frames)."""
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
@@ -213,6 +214,7 @@ class AnswerReader:
         self.mark, self.lines, self._partial, self._keep = f"{MARK}{nonce} ", [], "", True
 
     def feed(self, text):
+        """Take the next ``text`` of the probe's stdout: keep the lines the mark starts, drop the rest as it comes."""
         chunks = str(text).split("\n")
         for i, chunk in enumerate(chunks):
             if self._keep:

@@ -50,6 +50,8 @@ class GradesCsv(CsvExportPlugin):
     default_to = "grades.csv"
 
     def export(self, gradebook):
+        """nbgrader's export hook: write grades.csv from ``gradebook``, a row per submission, with lateness and
+        the review column, every cell quoted safe for a spreadsheet."""
         path = self.to or self.default_to
         late = lateness(gradebook)
         review = for_export(self)
@@ -89,6 +91,8 @@ class LmsExport(ExportPlugin):
                             "told otherwise").tag(config=True)
 
     def export(self, gradebook):
+        """nbgrader's export hook: write the LMS's grade import file from ``gradebook``, the students the LMS
+        would know, in course order; stop if it would know none."""
         path = self.destination()
         # in course order (the names of source/), not the gradebook's due-date order, where an
         # assignment without a due date comes first
@@ -131,6 +135,7 @@ class LmsExport(ExportPlugin):
         return path
 
     def nothing_exported(self, students):
+        """The message of an export that would write no student, naming why each was left out."""
         if not students:
             return f"Nothing exported for {self.lms}: the gradebook holds no student. Grade first (make grade)."
         return (f"Nothing exported for {self.lms}, no file written: {self.lms} would know none of the "
@@ -149,6 +154,7 @@ class LmsExport(ExportPlugin):
                                              self.default_to))
 
     def column(self, assignment):
+        """The LMS's column of ``assignment``: as ``c.<Export>.columns`` maps it, else its name."""
         return self.columns.get(assignment.name, assignment.name)
 
     # --- for subclasses ---------------------------------------------------------------
@@ -159,9 +165,11 @@ class LmsExport(ExportPlugin):
         raise NotImplementedError
 
     def header(self, assignments):
+        """The file's header row for ``assignments``."""
         raise NotImplementedError
 
     def row(self, student, identity, assignments, grades):
+        """The file's row of ``student`` (known to the LMS as ``identity``) with their ``grades``."""
         raise NotImplementedError
 
 
@@ -186,6 +194,7 @@ class CanvasExport(LmsExport):
                             "'Notes', for its instructors' notes, which the import overwrites)").tag(config=True)
 
     def known(self, students):
+        """Each student as Canvas knows them, by Canvas user id, or why it would not (see :meth:`LmsExport.known`)."""
         roster = any(s.lms_user_id for s in students)
         found = {}
         for s in students:
@@ -201,9 +210,11 @@ class CanvasExport(LmsExport):
         return found
 
     def header(self, assignments):
+        """Canvas's gradebook import header: its identity columns, then one column per assignment."""
         return ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] + [self.column(a) for a in assignments]
 
     def row(self, student, identity, assignments, grades):
+        """A Canvas row: the student's name and user id, then the grade of each assignment."""
         name = ", ".join(filter(None, [student.last_name, student.first_name])) or student.id
         return [text(name), identity, "", "", ""] + [grades[a.name][0] for a in assignments]
 
@@ -222,6 +233,7 @@ class MoodleExport(LmsExport):
     default_to = "moodle_grades.csv"
 
     def known(self, students):
+        """Each student as Moodle knows them, by email address, or why it would not (see :meth:`LmsExport.known`)."""
         roster = any(s.email for s in students)
         found = {}
         for s in students:
@@ -238,12 +250,14 @@ class MoodleExport(LmsExport):
         return found
 
     def header(self, assignments):
+        """Moodle's import header: names and email, then a grade and a feedback column per assignment."""
         columns = ["First name", "Last name", "Email address"]
         for a in assignments:
             columns += [self.column(a), f"{self.column(a)} feedback"]
         return columns
 
     def row(self, student, identity, assignments, grades):
+        """A Moodle row: names and email, then each assignment's grade and what lateness cost."""
         cells = [text(student.first_name), text(student.last_name), identity]
         for a in assignments:
             grade, done = grades[a.name]

@@ -132,6 +132,7 @@ class _Active(HTMLParser):
         self.found = []
 
     def handle_starttag(self, tag, attrs):
+        """HTMLParser's hook: note an active tag, an event handler or a script URL in its attributes."""
         if tag in _ACTIVE_TAGS:
             self.found.append(f"<{tag}>")
         for name, value in attrs:
@@ -181,16 +182,19 @@ class _Scripts(HTMLParser):
         self.inline, self.handlers, self.any, self._open = [], [], False, None
 
     def handle_starttag(self, tag, attrs):
+        """HTMLParser's hook: collect event handlers, and open an inline script."""
         self.handlers += [value or "" for name, value in attrs if name.startswith("on")]
         self.any = self.any or tag == "script" or bool(self.handlers)
         if tag == "script" and not dict(attrs).get("src"):
             self._open = []
 
     def handle_data(self, data):
+        """HTMLParser's hook: the text of an open inline script."""
         if self._open is not None:
             self._open.append(data)
 
     def handle_endtag(self, tag):
+        """HTMLParser's hook: close an inline script, keeping its text."""
         if tag == "script" and self._open is not None:
             self.inline.append("".join(self._open))
             self._open = None

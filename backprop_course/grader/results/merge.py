@@ -194,6 +194,8 @@ class Merger:
         return self
 
     def put(self, done):
+        """Queue one graded submission (:class:`Done`) for the merging thread; raises the error that stopped it,
+        if one did."""
         if self._error is not None:
             raise self._error
         self._queue.put(done)
@@ -232,7 +234,6 @@ class Merger:
                 gradebook.close()
 
     def _merge(self, batch, gradebook):
-
         started, cpu = time.perf_counter(), time.thread_time()
         try:
             good = []

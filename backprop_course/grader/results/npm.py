@@ -23,6 +23,7 @@ class NpmError(RuntimeError):
 
 
 def cache_dir() -> Path:
+    """The folder of the npm packages' cache: ``$BACKPROP_SITE_CACHE``, else under the user's cache folder."""
     env = os.environ.get("BACKPROP_SITE_CACHE")
     if env:
         return Path(env)

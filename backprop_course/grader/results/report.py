@@ -39,6 +39,8 @@ NOTED = "*"   # after a score: graded, with a note (files left out, a cap hit)
 
 @dataclass
 class ClassResults:
+    """What the report shows of a class: scores, lateness, test cells passed, problems and mistakes, by student
+    and assignment."""
     assignments: list[str]
     max_scores: dict[str, float] = field(default_factory=dict)             # assignment -> max
     scores: dict[tuple[str, str], float] = field(default_factory=dict)      # (student, assignment) -> final score
@@ -52,6 +54,7 @@ class ClassResults:
 
     @property
     def students(self):
+        """Every student with a score or a problem, sorted."""
         return sorted({s for s, _ in self.scores} | {s for s, _ in self.problems})
 
 
@@ -103,6 +106,7 @@ def _mistakes_in(path):
 
 @dataclass
 class Plot:
+    """One figure of the report, with its text alternative."""
     src: str    # the figure as a data: URI of a PNG, to embed
     alt: str    # what it shows, in words, for readers who cannot see it
 
@@ -120,6 +124,7 @@ def _graded(results):
 
 
 def plot_score_histograms(results):
+    """The figure of each graded assignment's score distribution."""
     graded = _graded(results)
     fig, axes = plt.subplots(1, max(len(graded), 1), figsize=(5 * max(len(graded), 1), 3.2), squeeze=False)
     for ax, assignment in zip(axes[0], graded):
@@ -132,6 +137,7 @@ def plot_score_histograms(results):
 
 
 def describe_score_histograms(results):
+    """The score histograms in words: how many submissions at each score, per assignment."""
     parts = []
     for assignment in _graded(results):
         counts = Counter(math.floor(score + 0.5) for (_, a), score in results.scores.items() if a == assignment)
@@ -157,6 +163,7 @@ def pass_rate_rows(results):
 
 
 def plot_pass_rates(results):
+    """The figure of the share of graded submissions with full points, per exercise and test cell."""
     rows = pass_rate_rows(results)
     fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1))
     labels = [r[0] for r in rows][::-1]
@@ -170,6 +177,7 @@ def plot_pass_rates(results):
 
 
 def describe_pass_rates(results):
+    """The pass rates in words, per exercise and test cell."""
     shown = []
     for label, rate, exercise in pass_rate_rows(results):
         shown.append(f"{'exercise ' if exercise else 'test cell '}{label.strip()} {100 * rate:.0f} %")
@@ -178,10 +186,12 @@ def describe_pass_rates(results):
 
 
 def mistake_counts(results):
+    """Counter of how many submissions made each diagnosed mistake."""
     return Counter(code for codes in results.mistakes.values() for code in codes)
 
 
 def plot_mistakes(counts):
+    """The figure of the mistake ``counts``, most frequent on top."""
     fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(counts), 1) + 1))
     items = counts.most_common()[::-1]
     ax.barh([code for code, _ in items], [n for _, n in items], color=palette.VERMILLION)
@@ -191,18 +201,21 @@ def plot_mistakes(counts):
 
 
 def describe_mistakes(counts):
+    """The mistake ``counts`` in words."""
     return ("Bar chart of how many submissions made each diagnosed mistake, as in the table below: "
             + "; ".join(f"{code} {n}" for code, n in counts.most_common()) + ".")
 
 
 @dataclass
 class ScoreTable:
+    """The report's score table: a row per student, a column per assignment."""
     header: list[str]       # "student", then the assignments
     rows: list["ScoreRow"]
 
 
 @dataclass
 class ScoreRow:
+    """One student's row of the score table, with the notes behind its cells."""
     student: str
     cells: list[str]        # per assignment: "score/max" (after any late penalty), "not graded" or "-"
     notes: list[str]        # why not graded, what was left out, what lateness cost, and the mistakes named
@@ -265,5 +278,6 @@ def render(results, title="Grade report"):
 
 
 def write_report(results, path, title="Grade report"):
+    """Write the report of ``results`` to ``path`` (report.html); returns the path."""
     Path(path).write_text(render(results, title), encoding="utf-8")
     return Path(path)

@@ -53,6 +53,7 @@ class Similarity(LoggingConfigurable):
 
     @property
     def settings(self):
+        """The similarity search's settings as :mod:`.similarity` takes them."""
         return similarity.Settings(self.threshold, self.min_overlap, self.noise, self.common)
 
 
@@ -198,6 +199,7 @@ class ClassReview:
 
     @property
     def noted(self):
+        """[(submission, integrity notes)] of the submissions with any, sorted."""
         return sorted((key, notes) for key, notes in self.notes.items() if notes)
 
 

@@ -74,6 +74,7 @@ class Document:
 
     @property
     def text(self):
+        """The submission's code, its cells joined."""
         return join(source for _, source in self.cells)
 
     def cell_starts(self):
@@ -98,6 +99,7 @@ class Pair:
 
     @property
     def score(self):
+        """How alike the pair is: the larger of the two shares of code each has in common with the other."""
         return max(self.share_a, self.share_b)
 
 
@@ -190,12 +192,14 @@ def _ranges(slices, length):
 
 @dataclass
 class Line:
+    """One line of a cell in the side-by-side view, split into overlapping and other text."""
     number: int                             # in its cell, from 1
     segments: list[tuple[str, bool]]        # (text, part of the overlap?), printable
 
 
 @dataclass
 class CellView:
+    """One cell of a submission in the side-by-side view."""
     label: str
     lines: list[Line | int]                 # a Line, or the number of lines left out there
     cut: bool = False                       # the side was cut short at SIDE_CHARS

@@ -209,7 +209,8 @@ class CourseBundle:
 
     @classmethod
     def of(cls, course):
-
+        """The bundle of ``course``: its config, source/, answers, secret, the assignments' gradebook rows and
+        the package's fingerprint."""
         with tempfile.TemporaryDirectory(prefix="backprop-bundle-") as tmp:
             gradebook = assignments_gradebook(course.db_url, Path(tmp) / "gradebook.db",
                                               course.config.CourseDirectory.course_id)
@@ -245,6 +246,8 @@ def answers_files(root):
 
 
 def inputs_digest(config, source, answers, secret, fingerprint):
+    """The digest of everything that decides a grade besides the submission: the package's ``fingerprint``, the
+    ``config``, the ``source`` and ``answers`` files and the ``secret``."""
     digest = hashlib.sha256()
     digest.update(fingerprint.encode() + b"\0" + hashlib.sha256(config).hexdigest().encode()
                   + b"\0" + tree_digest(source).encode() + b"\0" + tree_digest(answers).encode()

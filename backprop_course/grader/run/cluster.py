@@ -59,6 +59,7 @@ class WorkerRefused(RuntimeError):
     """A worker cannot grade for this client: its message says which and why."""
 
 def plugin_name(bundle):
+    """The plugin's name on the workers: the course id and the bundle's digest."""
     return f"{PLUGIN_PREFIX}{bundle.course_id}-{bundle.digest[:16]}"
 
 
@@ -109,6 +110,8 @@ class GradingWorker(WorkerPlugin):
         self.name = plugin_name(bundle)
 
     def setup(self, worker):
+        """Dask's hook as the plugin reaches a worker: its preparation starts in the grading thread, and setup
+        returns at once."""
         self.address = worker.address
         self.grader = ThreadPoolExecutor(1, thread_name_prefix="backprop-grader")
         self.ready = self.grader.submit(self._prepare, worker.local_directory)  # setup returns at once
@@ -130,7 +133,6 @@ class GradingWorker(WorkerPlugin):
             gradebook.close()
 
     def _prepare(self, local_directory):
-
         started = time.perf_counter()
         course = _unpacked.get(self.bundle.digest)
         if course is not None and course.is_dir():

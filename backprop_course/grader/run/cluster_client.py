@@ -134,6 +134,8 @@ class DaskCluster:
         return max(4, self.settings.tasks_per_thread * sum(self.client.nthreads().values()))
 
     def grade(self, todo):
+        """Grade ``todo`` on the cluster, a window of submissions in flight; yield a :class:`.executors.Graded`
+        for each as it finishes."""
         from distributed.scheduler import KilledWorker  # lazy: with Client above
 
         waiting = list(todo)[::-1]

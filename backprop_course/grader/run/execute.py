@@ -69,6 +69,7 @@ class GradingExecute(TrustedJudging, Execute):
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
+        """Run the notebook ``nb`` in the sandbox, judge its test cells, and record the caps it hit in its metadata."""
         self.reset()
         self.start_caps(nb)
         nb, resources = super().preprocess(nb, resources, km)
@@ -92,6 +93,8 @@ class GradingExecute(TrustedJudging, Execute):
         self._deadline = None
 
     def process_message(self, msg, cell, cell_index):
+        """nbclient's hook for one message of the kernel: within the caps only, and a cell whose kernel died or
+        whose time ran out fails alone."""
         if not self.accept(msg, cell, cell_index):
             return None
         try:
@@ -131,6 +134,8 @@ class GradingExecute(TrustedJudging, Execute):
                     return
 
     def preprocess_cell(self, cell, resources, index):
+        """Run cell ``index`` (the prelude first; a skipped demonstration not at all); after the last cell, judge
+        the test cells."""
         if index == 0 and self.trusted_verdicts:
             self.prelude()
         if cell.cell_type == "code" and not self.skipped_when_grading(cell):
@@ -191,6 +196,8 @@ class GradingExecute(TrustedJudging, Execute):
         return True
 
     def output(self, outs, msg, display_id, cell_index):
+        """nbclient's hook for one output message: a probe's read for its answer only; a cell's kept up to
+        ``max_output_chars``."""
         if self._reader is not None:  # a probe: only its marked answer is read, the rest dropped as it comes
             if msg.get("msg_type") == "stream":
                 self._reader.feed(msg.get("content", {}).get("text", ""))

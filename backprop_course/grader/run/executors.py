@@ -51,6 +51,7 @@ class InProcess:
         return False
 
     def grade(self, todo):
+        """Grade ``todo`` one after another in this process; yield a :class:`Graded` for each."""
         for sub in todo:
             yield Graded(sub, self.course.api.autograde(sub.assignment, sub.student, force=True, create=True),
                          worker=f"pid {os.getpid()}")
@@ -85,7 +86,7 @@ class LocalPool:
         return False
 
     def grade(self, todo):
-
+        """Grade ``todo`` on the pool's worker processes; yield a :class:`Graded` for each as it finishes."""
         if not is_sqlite(self.course.db_url):
             # the workers write to the server directly. Students first, so that two workers
             # never race to create the same one.
@@ -128,7 +129,6 @@ def _start_worker(root, class_dir, workspace, main_db_url):
 
 
 def _grade_in_worker(assignment, student):
-
     result = _worker["api"].autograde(assignment, student, force=True, create=True)
     rows = None
     own = _worker["own"]

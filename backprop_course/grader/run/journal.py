@@ -42,6 +42,7 @@ class Journal:
         return found
 
     def add(self, student, assignment, digest):
+        """Record that ``student``'s ``assignment`` is graded from the inputs of ``digest``."""
         self.add_many([(student, assignment, digest)])
 
     def add_many(self, entries):

@@ -75,6 +75,7 @@ class PreflightReport:
     limits: str = ""                  # what enforces the sandbox's limits here (a cgroup, or rlimits)
 
     def summary(self):
+        """The preflight's line for the log: sandbox and limits, package, reference and blank points, time."""
         sandbox = f"sandbox {self.bwrap}; limits: {self.limits}" if self.bwrap else "sandbox OFF"
         marked = f"; judged by the kernel alone, on purpose: {', '.join(self.kernel_only)}" if self.kernel_only else ""
         return (f"preflight {self.assignment}: {sandbox}; the kernel imports the grader's checks "
@@ -169,7 +170,6 @@ def _error(cell):
 
 
 def _package_report(cell, assignment, python, nonce):
-
     try:
         report = observation(cell.outputs, nonce)
     except Unreadable:
@@ -289,16 +289,19 @@ class Canary(GradingExecute):
     checkpoint = None
 
     def on_cell_done(self, cell, index):
+        """Watch each cell but the test cells as it runs."""
         if self.watch is not None and not verdicts.is_test_cell(cell):
             self.watch(cell, index)
 
     def preprocess_cell(self, cell, resources, index):
+        """Run the cell; at the checkpoint (the blank part's end), judge the test cells so far."""
         cell, resources = super().preprocess_cell(cell, resources, index)
         if index == self.checkpoint:
             self.judge_test_cells(stop=index + 1)
         return cell, resources
 
     def on_judged(self, cell, index):
+        """Watch each test cell once judged."""
         if self.watch is not None:
             self.watch(cell, index)
 

@@ -26,6 +26,7 @@ class HideHiddenTestDetails(NbGraderPreprocessor):
     begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
+        """A failed hidden test's error keeps its name and message, not its traceback."""
         if cell.cell_type == "code" and self.begin_test_delimeter in cell.source:
             for output in cell.outputs:
                 if output.output_type == "error":
@@ -42,6 +43,8 @@ class RequireTrustedVerdicts(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
+        """Refuse the notebook (UncoveredTestCells) if a graded test cell is neither covered by trusted verdicts
+        nor marked KERNEL_ONLY; log the marked ones."""
         refused, kernel_only = verdicts.uncovered(nb.cells)
         name = resources.get("unique_key", "the notebook")
         if refused:
@@ -62,6 +65,7 @@ class RequireSkippableDemos(NbGraderPreprocessor):
     runs when grading and reads a name only skipped cells define. The error names the cells."""
 
     def preprocess(self, nb, resources):
+        """Refuse the notebook (UnskippableDemos) if a skip-when-grading tag would change grading."""
         refused = skipping.refusals(nb.cells)
         if refused:
             raise UnskippableDemos(f"{resources.get('unique_key', 'the notebook')}: " + "; ".join(refused))
@@ -82,6 +86,7 @@ class DeduplicateGradeIds(DeduplicateIds):
     """
 
     def preprocess_cell(self, cell, resources, index):
+        """nbgrader's deduplication of the cell, then no empty ``nbgrader`` metadata left."""
         cell, resources = super().preprocess_cell(cell, resources, index)
         if cell.metadata.get("nbgrader") == {}:
             del cell.metadata["nbgrader"]

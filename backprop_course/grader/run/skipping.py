@@ -33,6 +33,7 @@ NOTE = "[grader: a demonstration, not run when grading (tagged skip-when-grading
 
 
 def is_tagged(cell):
+    """Whether ``cell`` carries the skip-when-grading tag."""
     return TAG in (cell.get("metadata", {}).get("tags") or [])
 
 

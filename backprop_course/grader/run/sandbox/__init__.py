@@ -6,7 +6,8 @@
 - :mod:`.availability`: whether the sandbox can start here (:func:`check_bwrap`), and the explicit opt-out;
 - :mod:`.manager`: the kernel manager autograde uses, its provisioner, and
   :func:`ready` (:func:`check_bwrap` plus the size-limited tmpfs the policy needs);
-- :mod:`.exits`: deferred shutdown, and what killed graders left;
+- :mod:`.exits`: deferred shutdown, and what killed graders left; :mod:`.kernel_files`: the files a
+  kernel is given besides its notebook;
 - :mod:`.client`: a faster kernel client (speed only, no part of the security);
 - :mod:`.cleanup`: removing any tree a kernel could leave, without recursion.
 

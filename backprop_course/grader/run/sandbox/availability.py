@@ -40,6 +40,7 @@ class SandboxUnavailableError(RuntimeError):
 
 
 def disabled_by_environment(environ=os.environ):
+    """Whether ``BACKPROP_SANDBOX`` in ``environ`` turns the sandbox off (off, 0, false, no, disabled)."""
     return environ.get(ENV_SWITCH, "").strip().lower() in {"off", "0", "false", "no", "disabled"}
 
 

@@ -133,6 +133,7 @@ class PromptKernelClient(AsyncKernelClient):
 
     @property
     def max_message_bytes(self):
+        """The cap on one message of the kernel: the kernel manager's, else the default."""
         return getattr(self.parent, "max_message_bytes", MAX_MESSAGE_BYTES)
 
     def _channel(self, channel):
@@ -141,21 +142,27 @@ class PromptKernelClient(AsyncKernelClient):
 
     @property
     def shell_channel(self):
+        """The shell channel, its messages capped."""
         return self._channel(super().shell_channel)
 
     @property
     def iopub_channel(self):
+        """The IOPub channel, its messages capped."""
         return self._channel(super().iopub_channel)
 
     @property
     def stdin_channel(self):
+        """The stdin channel, its messages capped."""
         return self._channel(super().stdin_channel)
 
     @property
     def control_channel(self):
+        """The control channel, its messages capped."""
         return self._channel(super().control_channel)
 
     async def wait_for_ready(self, timeout=None):
+        """Wait until the kernel answers on shell and IOPub is connected, without upstream's idle wait;
+        RuntimeError after ``timeout`` seconds."""
         deadline = time.time() + (float("inf") if timeout is None else timeout)
         while True:  # upstream's handshake: a kernel_info reply on shell, then proof that IOPub is connected
             self.kernel_info()

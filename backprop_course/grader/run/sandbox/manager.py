@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -34,38 +33,14 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, Float, Instance, Integer, List, Unicode, default
 
-from ...intake.folder import examine
 from .availability import ENV_SWITCH, SandboxUnavailableError, check_bwrap, disabled_by_environment
 from .cleanup import remove_tree
 from .exits import ExitingKernels, sweep_private_dirs
+from .kernel_files import seed_matplotlib_cache, working_files
 from .client import MAX_MESSAGE_BYTES, PromptKernelClient, capped_context
 from .limits import Budget, GiB, KernelCgroup, MiB, enforcement, preexec, rlimits
 from .watchdog import Watchdog
 from .policy import Host, ISOLATION, policy_for, socket_prefix, system_binds
-
-
-def seed_matplotlib_cache(target):
-    """Copy the grader's matplotlib font list: without it every kernel rebuilds it (seconds).
-    Returns the names of the files copied."""
-    os.makedirs(target, exist_ok=True)
-    source = os.environ.get("MPLCONFIGDIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib")
-    copied = []
-    try:
-        for entry in os.scandir(source):
-            if entry.name.startswith("fontlist") and entry.name.endswith(".json"):
-                shutil.copyfile(entry.path, os.path.join(target, entry.name))
-                copied.append(entry.name)
-    except OSError:
-        pass
-    return sorted(copied)
-
-
-def working_files(cwd):
-    """The files of the notebook's folder to show the kernel: what the intake admits there
-    (regular files, no link, within the caps), the notebooks themselves excepted, whose
-    autograded copy holds the hidden tests."""
-    return [f.path for f in examine(cwd).files]
 
 
 _sized: set[str] = set()  # bwrap programs that made a size-limited tmpfs in this process
@@ -156,9 +131,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     @property
     def sandboxed(self):
+        """Whether kernels run in the sandbox: enabled, and not turned off by the environment."""
         return self.enabled and not disabled_by_environment()
 
     def warn_if_off(self):
+        """Warn once per process when the sandbox is off, saying what turned it off."""
         if not self.sandboxed and not SandboxedKernelManager._warned:
             SandboxedKernelManager._warned = True
             self.log.warning("The grading sandbox is OFF (%s): student code runs with your rights.",
@@ -166,6 +143,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                              else "c.SandboxedKernelManager.enabled = False")
 
     def budget(self):
+        """The kernel's Budget: memory, tasks, CPUs and CPU time, from the config."""
         return Budget(memory=self.memory_limit, tasks=self.max_processes, cpus=self.cpus, cpu_seconds=self.cpu_seconds)
 
     def enforcement(self):
@@ -181,6 +159,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.ip = self.provisioner.sandbox_root + socket_prefix()
 
     def cleanup_ipc_files(self):
+        """Remove the connection files: sandboxed, they go with the sandbox's tmpfs."""
         if not self.sandboxed:
             super().cleanup_ipc_files()  # sandboxed, the sockets go with the sandbox's tmpfs
 
@@ -195,6 +174,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return self.provisioner.diagnose() if self.sandboxed else ""
 
     def cap_text(self, cap):
+        """The cap ``cap`` (a Budget field, or grader_memory) in words, with its size."""
         return {
             "memory": f"memory cap of {_size(self.memory_limit)}",
             "tasks": f"cap of {self.max_processes} processes and threads",
@@ -216,6 +196,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         await self.exits.reap()
 
     async def cleanup_resources(self, restart=False):
+        """Clean up after the kernel, unless its exit is deferred (then when it is reaped)."""
         if self.exits is not None and self in self.exits:
             return  # still exiting: its folder and sockets go when it is reaped
         await super().cleanup_resources(restart=restart)
@@ -258,9 +239,12 @@ class SandboxProvisioner(LocalProvisioner):
 
     @property
     def manager(self):
+        """The kernel manager this provisioner launches for."""
         return self.parent
 
     async def pre_launch(self, **kwargs):
+        """Before launch: the sandbox ready (or stop loudly), the kernel's private folder made, and its
+        interrupts sent as messages (bwrap forwards no SIGINT)."""
         km = self.manager
         km.warn_if_off()
         if km.sandboxed:
@@ -290,6 +274,8 @@ class SandboxProvisioner(LocalProvisioner):
             setattr(km, port, 0)
 
     async def launch_kernel(self, cmd, **kwargs):
+        """Launch the kernel command ``cmd`` inside bwrap with the policy's arguments, its limits set and its
+        watchdog started."""
         km = self.manager
         if km.sandboxed:
             cwd = os.path.realpath(os.path.abspath(kwargs.get("cwd") or os.getcwd()))
@@ -371,6 +357,7 @@ class SandboxProvisioner(LocalProvisioner):
         return list(dict.fromkeys(hits))
 
     async def cleanup(self, restart=False):
+        """After the kernel: stop its watchdog and, unless it restarts, remove what it left."""
         await super().cleanup(restart=restart)
         if self.watchdog is not None:
             self.watchdog.stop()  # a restart starts another, for the new kernel

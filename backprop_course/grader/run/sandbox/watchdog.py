@@ -41,6 +41,7 @@ class Watchdog(threading.Thread):
         return None
 
     def run(self):
+        """Check the caps every ``interval`` seconds; kill the kernel at the first one it goes over."""
         while not self._stopped.wait(self.interval):
             over = self.check()
             if over is not None:
@@ -51,4 +52,5 @@ class Watchdog(threading.Thread):
                     return
 
     def stop(self):
+        """Stop watching (the kernel is gone)."""
         self._stopped.set()
