@@ -68,7 +68,7 @@ def grade(args):
 
 
 def _review(course, submissions, past):
-    """Similar pairs and integrity notes of the class (grader/review.py), with a line on the terminal;
+    """Similar pairs and integrity notes of the class (grader/results/review.py), with a line on the terminal;
     ``past``: earlier terms' folders besides the config's ``c.Similarity.past_terms``."""
     started = time.perf_counter()
     terms = [*review.Similarity(config=course.config).past_terms, *(past or [])]

@@ -5,7 +5,7 @@ course's ``nbgrader_config.py``. What this module adds is what a stock course la
 a check of each submission before nbgrader sees it, so that one broken folder is
 reported and skipped instead of stopping the batch; a progress bar; and parallel
 autograding: with SQLite each worker grades into its own copy of the gradebook, whose rows the
-client merges into the class's (grader/merge.py); a database server (PostgreSQL) takes the
+client merges into the class's (grader/results/merge.py); a database server (PostgreSQL) takes the
 workers' writes.
 """
 from __future__ import annotations
@@ -94,7 +94,7 @@ class Course:
 
     def check_skipped_cells(self):
         """SystemExit naming the cells, when a notebook of source/ has skip-when-grading tags that
-        would change grading (grader/skipping.py)."""
+        would change grading (grader/run/skipping.py)."""
         refusals = []
         for assignment in self.assignments:
             for name in self.source_notebooks(assignment):
@@ -268,7 +268,7 @@ class Course:
         return notes
 
     def preflight(self, *assignments, jobs=1):
-        """The preflight of each assignment (grader/preflight.py), once per process, ``jobs`` at a
+        """The preflight of each assignment (grader/run/preflight.py), once per process, ``jobs`` at a
         time; SystemExit with what is wrong and how to fix it if one fails, before any student
         is graded. Returns their PreflightReports.
 
@@ -276,7 +276,6 @@ class Course:
         this thread, whose state the workers inherit when they fork.
         """
         from concurrent.futures import ThreadPoolExecutor
-
 
         with ThreadPoolExecutor(max(1, min(jobs or 1, len(assignments)))) as threads:
             runs = [threads.submit(preflight.once, self.config, self.root, a) for a in assignments]
@@ -305,7 +304,6 @@ class Course:
         An LMS export of nobody raises export.NothingExported and writes nothing. Its ``review``
         column from ``review`` (a grader/review.ClassReview; None: made here)."""
         from nbgrader.api import Gradebook
-
 
         quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
         plugin = EXPORTS[lms](config=self.config)

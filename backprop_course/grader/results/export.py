@@ -86,7 +86,7 @@ class LmsExport(ExportPlugin):
                       ).tag(config=True)
     columns = Dict(value_trait=Unicode(), help="assignment -> the LMS's name for its grade column "
                    "(default: the assignment's name)").tag(config=True)
-    review_column = Unicode("review", help="the last column's name: who needs a second look (grader/review.py), "
+    review_column = Unicode("review", help="the last column's name: who needs a second look (grader/results/review.py), "
                             "for the instructor; '' leaves it out. Moodle's import maps it to 'ignore' unless "
                             "told otherwise").tag(config=True)
 

@@ -3,7 +3,7 @@
 A worker that shares no filesystem or gradebook with the client (a Dask worker, a local worker
 grading into its own SQLite copy) sends back what grading made: the autograded folder and the
 gradebook rows (:func:`submission_rows`). The client writes them (:func:`apply_batch`), then the
-journal line that says the submission is done (grader/journal.py).
+journal line that says the submission is done (grader/run/journal.py).
 
 Merged one at a time, a submission cost three commits (a student, a submission, its rows): 45 ms
 of a client at load 2, 137 ms at a loaded one, so past about 46 worker cores the client set the

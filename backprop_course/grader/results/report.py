@@ -60,9 +60,8 @@ class ClassResults:
 
 def collect(db_url, class_path, source_root, problems, notes=None):
     """Read the gradebook and the autograded notebooks into ClassResults. ``problems``: why a
-    submission could not be graded; ``notes``: what of a graded one was not (grader/intake.py)."""
+    submission could not be graded; ``notes``: what of a graded one was not (grader/intake/folder.py)."""
     from nbgrader.api import Gradebook, MissingEntry
-
 
     assignments = course_assignments(source_root)
     results = ClassResults(list(assignments), problems=dict(problems),

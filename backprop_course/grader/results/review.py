@@ -1,6 +1,6 @@
 """Who needs a second look: code similarity across the class and integrity notes, per submission.
 
-Reads each graded submission's notebook through the intake (grader/intake.py: nothing followed,
+Reads each graded submission's notebook through the intake (grader/intake/folder.py: nothing followed,
 sizes capped) in the grader's own process, takes the code cells that run as the student wrote
 them (the solution cells, and any cell the student added; not the locked cells, which nbgrader
 puts back from the release), and hands them to :mod:`.similarity` and :mod:`.integrity`.
@@ -34,7 +34,7 @@ from . import integrity, similarity
 
 
 class Similarity(LoggingConfigurable):
-    """Code similarity across the class (grader/similarity.py): ``c.Similarity.*``."""
+    """Code similarity across the class (grader/results/similarity.py): ``c.Similarity.*``."""
     threshold = Float(similarity.Settings.threshold, help="A pair is listed when at least this share of one "
                       "submission's own code (the course's shared code and the class's common code aside) is found "
                       "in the other.").tag(config=True)
@@ -58,7 +58,7 @@ class Similarity(LoggingConfigurable):
 
 
 class Integrity(LoggingConfigurable):
-    """Integrity notes (grader/integrity.py): ``c.Integrity.*``."""
+    """Integrity notes (grader/results/integrity.py): ``c.Integrity.*``."""
     modules = List(Unicode(), ["numpy", "math", "cmath", "copy", "functools", "itertools", "collections", "operator",
                                "numbers", "typing", "dataclasses", "random", "statistics", "fractions", "decimal",
                                "heapq", "bisect", "time", "warnings", "matplotlib"],

@@ -26,7 +26,7 @@ sample: copydetect hashes with Python's ``hash()``, which is salted per process,
 sample (and a score near the threshold) would change from run to run; all k-grams are as
 deterministic as the text, and no shared stretch of ``noise`` characters is missed.
 
-Nothing here reads a file: the documents come from grader/review.py, which reads them through
+Nothing here reads a file: the documents come from grader/results/review.py, which reads them through
 the intake. The overlap is returned as plain text segments; the report escapes them.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ SIDE_CHARS = 12_000
 
 @dataclass(frozen=True)
 class Settings:
-    """How similar is too similar (``c.Similarity`` in nbgrader_config.py, see grader/review.py)."""
+    """How similar is too similar (``c.Similarity`` in nbgrader_config.py, see grader/results/review.py)."""
     threshold: float = 0.7      # share of one submission's own code found in the other
     min_overlap: int = 150      # characters of normalised code the two share, at least
     noise: int = 20             # copydetect's noise threshold: the shortest stretch that counts

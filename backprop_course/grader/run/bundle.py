@@ -91,7 +91,7 @@ def read_folder(folder, max_files=1000, max_bytes=256 * 1024 ** 2, skip_links=Fa
 
 
 def read_submission(folder, notebooks, limits):
-    """The files of ``submitted/<student>/<assignment>`` that the intake admits (grader/intake.py:
+    """The files of ``submitted/<student>/<assignment>`` that the intake admits (grader/intake/folder.py:
     the one intake of every way in), to send to a worker; :class:`RefusedFiles` when the intake
     refuses the submission. ``notebooks``: the assignment's; ``limits``: the course's
     :func:`~.admission.submission_limits`. What it leaves out is the submission's notes already."""

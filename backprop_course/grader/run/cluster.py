@@ -5,7 +5,7 @@ filesystem. The client registers a :class:`GradingWorker` plugin that carries th
 :class:`~backprop_course.grader.run.bundle.CourseBundle`, so the scheduler sends the course once to
 each worker, those that join later included. Before its first task a worker unpacks the
 bundle into a private folder of its own (under the worker's local directory) and runs its
-preflight: its course package must have the client's fingerprint, then grader/preflight.py's
+preflight: its course package must have the client's fingerprint, then grader/run/preflight.py's
 preflight of every assignment (the sandbox starts, the kernel imports this package, the blank
 release earns nothing and the reference full marks), once per worker process. A worker that
 fails refuses every task. Each task runs nbgrader with the course's config, so the worker's

@@ -60,7 +60,7 @@ class GradingExecute(TrustedJudging, Execute):
                                                   "streams, rich outputs with their buffers, widget messages; the "
                                                   "rest is dropped as it arrives (0: no cap).").tag(config=True)
     skip_demos = Bool(True, help="Skip the demonstration cells source/ tags skip-when-grading "
-                                 "(grader/skipping.py); False runs every cell.").tag(config=True)
+                                 "(grader/run/skipping.py); False runs every cell.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager as a
@@ -189,7 +189,7 @@ class GradingExecute(TrustedJudging, Execute):
 
     def skipped_when_grading(self, cell):
         """True, and the cell says so, for a demonstration cell that source/ tags skip-when-grading,
-        as it is there (grader/skipping.py decides, from source/: never from the student's tags)."""
+        as it is there (grader/run/skipping.py decides, from source/: never from the student's tags)."""
         if not self.skip_demos or not skipping.skips(skipping.from_source(self.config, self.resources), cell):
             return False
         cell.outputs = [new_output("stream", name="stdout", text=skipping.NOTE)]

@@ -110,7 +110,6 @@ def _start_worker(root, class_dir, workspace, main_db_url):
 
     from nbgrader.api import Gradebook
 
-
     own = None
     if is_sqlite(main_db_url):  # SQLite takes one writer at a time: a copy of one's own, merged after each submission
         copy = Path(workspace) / f"worker-{os.getpid()}.db"

@@ -15,7 +15,7 @@ sandbox, its limits, ``c.Execute.timeout``, the trusted verdicts of :class:`Grad
    (``source/`` itself) earns full marks: a canary that fails if anything between the notebook
    and the gradebook is off. This also computes every case the assignment's tests need, once,
    before any student.
-   Like grading, it skips the demonstration cells tagged ``skip-when-grading`` (grader/skipping.py).
+   Like grading, it skips the demonstration cells tagged ``skip-when-grading`` (grader/run/skipping.py).
 
 Anything off raises :class:`PreflightError`, whose message says what is wrong and how to fix it.
 It runs once per process and assignment (:func:`once`): ``make grade`` runs it in the parent
@@ -206,7 +206,6 @@ def _timeout_hint(config):
 def run(config, root, assignment):
     """The preflight of ``assignment`` in the course ``root`` with nbgrader's ``config``; raises PreflightError."""
     import nbformat
-
 
     started = time.perf_counter()
     known = assignments(Path(root) / "source")

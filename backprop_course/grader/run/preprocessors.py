@@ -61,7 +61,7 @@ class UncoveredTestCells(ValueError):
 
 class RequireSkippableDemos(NbGraderPreprocessor):
     """Refuse to release a notebook whose ``skip-when-grading`` tags would change grading
-    (grader/skipping.py): a tag on a cell that is not a read-only demonstration, or a cell that
+    (grader/run/skipping.py): a tag on a cell that is not a read-only demonstration, or a cell that
     runs when grading and reads a name only skipped cells define. The error names the cells."""
 
     def preprocess(self, nb, resources):

@@ -15,7 +15,7 @@ The kernel's mount namespace holds only:
   with, whatever the install (an editable one of another folder, a copied course), any
   ``extra_read_only`` path, a handful of files of ``/etc`` (the loader cache, fonts, time zone;
   made-up ``passwd`` and ``group``), the kernel's private directory (connection file), and the
-  working files: the submission's admitted files (grader/intake.py) that nbgrader copied
+  working files: the submission's admitted files (grader/intake/folder.py) that nbgrader copied
   beside the notebook, bound one by one into the working folder;
 * writable: four private, size-limited tmpfs, and no host folder at all: ``/tmp``; ``HOME``,
   which holds the kernel's working folder :data:`WORKDIR`; ``/dev/shm``; and :data:`SOCKETS`,
