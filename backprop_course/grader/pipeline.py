@@ -32,7 +32,8 @@ from .results import review as reviewing
 from .results.export import EXPORTS
 from .results.merge import Done, Merger
 from .run import preflight, skipping
-from .run.bundle import RefusedFiles, answers_files, inputs_digest, read_folder, read_submission, tree_digest
+from .run.bundle import (RefusedFiles, answers_files, inputs_digest, read_admitted, read_folder, read_submission,
+                         tree_digest)
 from .run.execute import CAP_NOTES
 from .run.executors import InProcess, LocalPool
 from .run.journal import Journal
@@ -240,9 +241,13 @@ class Course:
 
     def read_submission(self, sub):
         """The files of ``sub`` the intake admits, as {relative path: (mode, bytes)}: what a
-        cluster worker is sent (bundle.read_submission); RefusedFiles when it admits none."""
+        cluster worker is sent; RefusedFiles when it admits none. Read through the intake's result
+        of the first look (``sub.admitted``), where the submission has one."""
+        limits = submission_limits(self.config)
+        if sub.admitted is not None:
+            return read_admitted(sub.admitted, limits)
         return read_submission(self.class_path / "submitted" / sub.student / sub.assignment,
-                               self.source_notebooks(sub.assignment), submission_limits(self.config))
+                               self.source_notebooks(sub.assignment), limits)
 
     def _in_gradebook(self):
         """{(student, assignment)} of the submissions the class's gradebook holds."""

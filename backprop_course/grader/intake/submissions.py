@@ -30,6 +30,9 @@ class Submission:
     worker: str = ""      # who graded it: "pid 1234", a Dask worker's address
     kept: bool = False    # graded by an earlier run from the same inputs, and kept
     notes: list[str] = field(default_factory=list)   # graded, but: files left out, limits hit
+    # the intake's result of the first look (folder.IntakeResult), carried to every later read of
+    # the submission in this process (what a cluster worker is sent, the review), never redone there
+    admitted: object = field(default=None, repr=False, compare=False)
 
 
 def _entries(folder):
@@ -62,7 +65,7 @@ def find_submissions(submitted, known, notebooks_of, dates, limits):
                 sub.problem = f"unknown assignment folder '{sub.assignment}' (known: {', '.join(sorted(known))})"
             else:
                 expected = notebooks_of(folder.name)
-                admitted = intake.examine(folder, expected, limits, root=submitted)
+                admitted = sub.admitted = intake.examine(folder, expected, limits, root=submitted)
                 sub.notes = admitted.notes()
                 sub.problem = admitted.problem
                 sub.problem = sub.problem or notebooks_problem(admitted, expected, limits)

@@ -208,12 +208,16 @@ def of_course(course, submissions=None, past_terms=None):
     (default: every folder of submitted/ the intake admits) and the earlier terms (default: the
     config's ``c.Similarity.past_terms``)."""
     graded = None if submissions is None else {(s.student, s.assignment) for s in submissions if not s.problem}
-    return of_class(course.config, course.root, course.class_path, graded, past_terms)
+    admitted = {(s.student, s.assignment): s.admitted for s in submissions or () if s.admitted is not None}
+    return of_class(course.config, course.root, course.class_path, graded, past_terms, admitted)
 
 
-def of_class(config, root, class_path, graded=None, past_terms=None):
+def of_class(config, root, class_path, graded=None, past_terms=None, admitted=None):
     """The :class:`ClassReview` of the class in ``class_path`` (holding submitted/) of the course in
-    ``root``, configured by ``config``; ``graded``: {(student, assignment)} to review (None: all)."""
+    ``root``, configured by ``config``; ``graded``: {(student, assignment)} to review (None: all);
+    ``admitted``: {(student, assignment): the intake's result of the first look}, read through
+    instead of looking again."""
+    admitted = admitted or {}
     root, class_path = Path(root), Path(class_path)
     sim, checks = Similarity(config=config), Integrity(config=config)
     settings = sim.settings
@@ -239,7 +243,8 @@ def of_class(config, root, class_path, graded=None, past_terms=None):
         else:
             now = [(submitted / student / assignment, student) for student, a in sorted(graded) if a == assignment]
         for folder, student in now:
-            document = _read(folder, submitted, notebooks, release, limits, checks, student, False, review, rules, student)
+            document = _read(folder, submitted, notebooks, release, limits, checks, student, False, review, rules, student,
+                             admitted.get((student, assignment)))
             if document is not None:
                 documents.append(document)
         for term, term_root in _terms(past_terms):
@@ -268,10 +273,11 @@ def code_of(notebook):
     return similarity.join(cell.source for cell in notebook.cells if cell.cell_type == "code")
 
 
-def _read(folder, root, notebooks, release, limits, checks, owner, past, review, rules, student):
+def _read(folder, root, notebooks, release, limits, checks, owner, past, review, rules, student, found=None):
     """One submission's :class:`similarity.Document` (None when the intake refuses it); its
-    integrity notes go to ``review`` (this term's only: ``rules`` None for an earlier term's)."""
-    found = intake.examine(folder, notebooks, limits, root=root)
+    integrity notes go to ``review`` (this term's only: ``rules`` None for an earlier term's).
+    ``found``: the intake's result of the first look, if there was one (else it looks now)."""
+    found = found or intake.examine(folder, notebooks, limits, root=root)
     if found.problem:
         review.unread.append(f"{owner}: {found.problem}")
         return None

@@ -95,9 +95,16 @@ def read_submission(folder, notebooks, limits):
     the one intake of every way in), to send to a worker; :class:`RefusedFiles` when the intake
     refuses the submission. ``notebooks``: the assignment's; ``limits``: the course's
     :func:`~.admission.submission_limits`. What it leaves out is the submission's notes already."""
-    found = intake.examine(folder, notebooks, limits)
+    return read_admitted(intake.examine(folder, notebooks, limits), limits)
+
+
+def read_admitted(found, limits):
+    """The files the intake's result ``found`` (an IntakeResult) admits, as {relative path: (mode,
+    bytes)}, each read as the very file the intake looked at; :class:`RefusedFiles` when it
+    refused the submission, or a file changed since."""
     if found.problem:
         raise RefusedFiles(found.problem)
+    folder = found.folder
     try:
         return {item.path: (0o644, intake.read_file(folder, item, limits)) for item in [*found.notebooks, *found.files]}
     except intake.NotAdmitted as error:
