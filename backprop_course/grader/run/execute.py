@@ -78,10 +78,10 @@ class GradingExecute(TrustedJudging, Execute):
 
     def reset(self):
         """The state of one notebook's grading, afresh."""
-        self._dead_at = None      # the cell where the kernel died: it and the cells after it are not run
-        self._kernel_dead = False
-        self._judged = set()      # the test cells judged so far
-        self._reader = None       # while a probe runs: what reads its answer
+        self.dead_at = None        # the cell where the kernel died: it and the cells after it are not run
+        self.kernel_dead = False
+        self.judged = set()        # the test cells judged so far
+        self.probe_reader = None   # while a probe runs: what reads its answer
         self._output_chars = {}
         self._finished = None     # the request whose output has ended (its "idle" status has come)
         self._cap_notes = []
@@ -152,7 +152,7 @@ class GradingExecute(TrustedJudging, Execute):
         try:
             self.execute_cell(new_code_cell(PRELUDE), 0, store_history=False)
         except DeadKernelError:
-            self._dead_at, self._kernel_dead = 0, True
+            self.dead_at, self.kernel_dead = 0, True
         finally:
             self.nb.cells[0] = cell
             self._output_chars[0] = 0
@@ -166,8 +166,8 @@ class GradingExecute(TrustedJudging, Execute):
     def run_cell(self, cell, index):
         """Run one code cell in the kernel. A graded test cell the grader judges is not run there at
         all (:meth:`judge_test_cells` writes its outputs): the kernel never sees a hidden test."""
-        if self._dead_at is not None:
-            cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self._dead_at + 1} "
+        if self.dead_at is not None:
+            cell.outputs = [error_output("DeadKernelError", f"Not run: the kernel died in cell {self.dead_at + 1} "
                                          "(os._exit, a crash, or too much memory).")]
             return
         if self.out_of_time(cell, index):
@@ -178,7 +178,7 @@ class GradingExecute(TrustedJudging, Execute):
         try:
             super().preprocess_cell(cell, self.resources, index)
         except DeadKernelError:
-            self._dead_at, self._kernel_dead = index, True
+            self.dead_at, self.kernel_dead = index, True
             cell.outputs.append(error_output("DeadKernelError", "The kernel died while running this cell "
                                              "(os._exit, a crash, or too much memory)."))
             self.log.warning("Kernel died in cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
@@ -198,9 +198,9 @@ class GradingExecute(TrustedJudging, Execute):
     def output(self, outs, msg, display_id, cell_index):
         """nbclient's hook for one output message: a probe's read for its answer only; a cell's kept up to
         ``max_output_chars``."""
-        if self._reader is not None:  # a probe: only its marked answer is read, the rest dropped as it comes
+        if self.probe_reader is not None:  # a probe: only its marked answer is read, the rest dropped as it comes
             if msg.get("msg_type") == "stream":
-                self._reader.feed(msg.get("content", {}).get("text", ""))
+                self.probe_reader.feed(msg.get("content", {}).get("text", ""))
             return None
         content = msg.get("content", {})
         text = content.get("text") if msg.get("msg_type") == "stream" else None
@@ -245,7 +245,7 @@ class GradingExecute(TrustedJudging, Execute):
                 cell.outputs.append(error_output("MessageDropped", "A message of the kernel was not accepted: "
                                                  f"{msg['content'].get('why', '')}."))
             return False
-        if kind in _ALWAYS or getattr(self, "_reader", None) is not None:
+        if kind in _ALWAYS or getattr(self, "probe_reader", None) is not None:
             return True  # (a test's probe keeps nothing but its answer, read as it comes: no cap per cell)
         size = msg.get(MESSAGE_BYTES)
         if size is None:

@@ -18,7 +18,9 @@ from ..judge.verdicts import error_output
 
 class TrustedJudging:
     """What :class:`.execute.GradingExecute` does after the notebook's last cell: a mixin on its
-    state (the notebook, the kernel, the cells judged and where the kernel died)."""
+    state (the notebook, the kernel, and, set by its ``reset``: ``judged``, the test cells judged so
+    far; ``dead_at`` and ``kernel_dead``, where the kernel died; ``probe_reader``, what reads a
+    running probe's answer)."""
 
     def judge_test_cells(self, stop=None):
         """Probe every check call of the graded test cells in the kernel, now that every cell has
@@ -35,15 +37,15 @@ class TrustedJudging:
         """
         planned, readings = [], {}
         for index, cell in enumerate(self.nb.cells[:stop]):
-            if not verdicts.is_test_cell(cell) or index in self._judged:
+            if not verdicts.is_test_cell(cell) or index in self.judged:
                 continue
-            self._judged.add(index)
+            self.judged.add(index)
             grade_id = cell.metadata.nbgrader.get("grade_id")
             reading = verdicts.read_cell(cell.source)
             if reading.kernel_only:
                 self.log.info("Test cell %s is judged by the kernel alone (%s)", grade_id, verdicts.KERNEL_ONLY)
                 continue
-            if self._dead_at is not None and index >= self._dead_at or self.not_run(index):
+            if self.dead_at is not None and index >= self.dead_at or self.not_run(index):
                 continue  # not run: its outputs say so
             if not reading.covered:
                 self.log.warning("Test cell %s cannot be judged by the grader, so it fails: %s", grade_id,
@@ -55,7 +57,7 @@ class TrustedJudging:
                 readings[index] = (reading, {})
                 planned += [(case.standins is not None and "source" in case.standins, index, order, call, case)
                             for order, (call, case) in enumerate(zip(reading.calls, cases))]
-        if self._kernel_dead and planned:
+        if self.kernel_dead and planned:
             self._revive()
         for _, index, order, call, case in sorted(planned, key=lambda p: p[:3]):
             reading, failures = readings[index]
@@ -67,7 +69,7 @@ class TrustedJudging:
         for index, (reading, failures) in readings.items():
             self.nb.cells[index].outputs = verdicts.outputs(reading, failures)
         for index, cell in enumerate(self.nb.cells[:stop]):
-            if verdicts.is_test_cell(cell) and index in self._judged:
+            if verdicts.is_test_cell(cell) and index in self.judged:
                 self.on_judged(cell, index)
 
     def _cases(self, cell, reading):
@@ -93,23 +95,23 @@ class TrustedJudging:
     def _probe(self, index, call, case):
         """Run one call's probe in the kernel (its output dropped) and its verdict here: None or the failure."""
         reveal, cell = call.kwargs.get("reveal", False), self.nb.cells[index]
-        if self._kernel_dead:
+        if self.kernel_dead:
             return error_output("DeadKernelError", "Not judged: the kernel died while an earlier test ran your code "
                                 "(os._exit, a crash, or too much memory).")
         nonce = verdicts.new_nonce()
         probe = new_code_cell(verdicts.probe_code(call, case, nonce))
-        self._reader = verdicts.AnswerReader(nonce)
+        self.probe_reader = verdicts.AnswerReader(nonce)
         with quiet(Warning):
             try:
                 self.execute_cell(probe, index, store_history=False)
             except DeadKernelError:
-                self._kernel_dead = True
+                self.kernel_dead = True
                 self.log.warning("Kernel died in a test of cell %d of %s", index + 1, self.resources.get("unique_key", "?"))
                 return error_output("DeadKernelError", "The kernel died while this test ran your code (os._exit, a "
                                     "crash, or too much memory).")
             finally:
                 self.nb.cells[index] = cell  # nbclient stores the cell it ran at its index
-                reader, self._reader = self._reader, None
+                reader, self.probe_reader = self.probe_reader, None
             try:
                 observed = reader.observed()
             except verdicts.Unreadable as unreadable:
@@ -121,21 +123,21 @@ class TrustedJudging:
     def _revive(self):
         """After the kernel died in cell d: a fresh kernel that ran cells 0 … d − 1 again (their
         outputs kept from the first run), so the test cells before d are judged as they ran."""
-        dead_at = self._dead_at
+        dead_at = self.dead_at
         self.log.info("%s: a fresh kernel runs cells 1 to %d again, to judge their tests",
                       self.resources.get("unique_key", "?"), dead_at)
         run_sync(self._async_cleanup_kernel)()
         self.km = self.create_kernel_manager()
         run_sync(self.async_start_new_kernel)()
         run_sync(self.async_start_new_kernel_client)()
-        self._dead_at, self._kernel_dead = None, False
+        self.dead_at, self.kernel_dead = None, False
         for index, cell in enumerate(self.nb.cells[:dead_at]):
-            if cell.cell_type == "code" and self._dead_at is None:
+            if cell.cell_type == "code" and self.dead_at is None:
                 again = copy.deepcopy(cell)
                 try:
                     self.run_cell(again, index)
                 finally:
                     self.nb.cells[index] = cell
         # cells from where it first died stay not run; if it died again, the tests from there on fail
-        self._dead_at = dead_at if self._dead_at is None else min(self._dead_at, dead_at)
+        self.dead_at = dead_at if self.dead_at is None else min(self.dead_at, dead_at)
 
