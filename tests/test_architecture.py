@@ -135,6 +135,17 @@ def graph(ours, reaches=True):
     return edges
 
 
+def layers():
+    """{room: {room it imports: [(importing module, imported module)]}}, within the package."""
+    ours = modules(PACKAGE)
+    out = defaultdict(lambda: defaultdict(list))
+    for name, path in ours.items():
+        for target in sorted(imported(name, path)):
+            if target in ours and room(target) != room(name):
+                out[room(name)][room(target)].append((name, target))
+    return out
+
+
 def loops(ours):
     """The import loops among ``ours``: each a sorted list of the modules of one strongly
     connected component of the import graph (Tarjan's algorithm, iterative)."""
@@ -475,11 +486,6 @@ if __name__ == "__main__":
     for name, lines in sorted(sizes().items(), key=lambda item: -item[1]):
         print(f"{lines:5d}  {name}")
     print()
-    layers = defaultdict(lambda: defaultdict(int))
-    for source, targets in graph(modules()).items():
-        for target in targets:
-            if room(source) != room(target):
-                layers[room(source)][room(target)] += 1
-    for source, targets in sorted(layers.items()):
-        print(f"{source} -> " + ", ".join(f"{t} ({n})" for t, n in sorted(targets.items())))
+    for source, targets in sorted(layers().items()):
+        print(f"{source} -> " + ", ".join(f"{t} ({len(pairs)})" for t, pairs in sorted(targets.items())))
     sys.exit(0)
