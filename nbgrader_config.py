@@ -8,7 +8,7 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # The class lives in the course root: submitted/, autograded/, feedback/ and the gradebook.
 # (`make grade` grades the demo class in examples/demo_class with its own copies of these:
-# backprop_course.grader.pipeline.load_config.)
+# backprop_course.grader.config.load_config.)
 c.CourseDirectory.submitted_directory = "./submitted"
 c.CourseDirectory.autograded_directory = "./autograded"
 c.CourseDirectory.feedback_directory = "./feedback"
@@ -33,34 +33,32 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-from backprop_course.grader.preprocessors import configure  # noqa: E402
-
-configure(c)
-
-# Late work (backprop_course/grader/late.py). Due dates: 'YYYY-MM-DD HH:MM[:SS] ZONE', e.g.
+# Late work (backprop_course/grader/intake/late.py). Due dates: 'YYYY-MM-DD HH:MM[:SS] ZONE', e.g.
 # {"02_backprop": "2026-12-07 23:59:00 Europe/Berlin"}. The penalty: 10 % of the score for each
 # day or part of a day late, at most 50 %.
 c.DueDates.dates = {}
 c.LatePenalty.per_day = 0.10
 c.LatePenalty.max_fraction = 0.50
 
-from backprop_course.grader import late  # noqa: E402
-
-late.configure(c)
-
-# Submissions from an LMS (`make collect`, backprop_course/grader/lms.py): downloads go to
+# Submissions from an LMS (`make collect`, backprop_course/grader/intake/lms.py): downloads go to
 # downloaded/<assignment>/archive, and are unpacked by the course's safe extractor.
 c.ZipCollectApp.downloaded_directory = "downloaded"
-c.ZipCollectApp.extractor_plugin = "backprop_course.grader.lms.SafeExtractor"
+c.ZipCollectApp.extractor_plugin = "backprop_course.grader.intake.extract.SafeExtractor"
 
-# `nbgrader collect` from an exchange copies what the intake admits (grader/intake.py), not
+# `nbgrader collect` from an exchange copies what the intake admits (grader/intake/folder.py), not
 # what a link points to.
-c.ExchangeFactory.collect = "backprop_course.grader.exchange.IntakeCollect"
+c.ExchangeFactory.collect = "backprop_course.grader.intake.exchange.IntakeCollect"
 
 # grades.csv (`make grade`, `nbgrader export`): nbgrader's columns, quoted properly.
-c.ExportApp.plugin_class = "backprop_course.grader.export.GradesCsv"
+c.ExportApp.plugin_class = "backprop_course.grader.results.export.GradesCsv"
 
-# Who needs a second look (backprop_course/grader/review.py, README "Who needs a second look"):
+# Who needs a second look (backprop_course/grader/results/review.py, README "Who needs a second look"):
 # similar submissions and integrity notes in report.html and the exports' review column; they
 # never change a score. Earlier terms' class folders (each holding submitted/) to compare with:
 c.Similarity.past_terms = []
+
+# The course's preprocessors, exporters, preflight and late-penalty plugin, on top of the settings
+# above (backprop_course/grader/config.py).
+from backprop_course.grader.config import configure  # noqa: E402
+
+configure(c)

@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 
 from backprop_course.checks import public
-from backprop_course.grader import verdicts
-from backprop_course.grader.answerbook import fingerprint
+from backprop_course.grader.judge import verdicts
+from backprop_course.grader.judge.answerbook import fingerprint
 from backprop_course.grader.assignments import assignments
 
 from .cases import case, recorded

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import nbformat
 
-from backprop_course.grader import pipeline, report
+from backprop_course.grader import pipeline
+from backprop_course.grader.results import report
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 
 ROOT = Path(__file__).resolve().parent.parent

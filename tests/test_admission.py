@@ -1,4 +1,4 @@
-"""backprop_course.grader.admission: nbgrader's own converters take every submission through the
+"""backprop_course.grader.intake.admission: nbgrader's own converters take every submission through the
 intake, from a stage of the grader's, in a plain `nbgrader autograde` and `generate_feedback`.
 
 The converters here are nbgrader's, configured by the course's nbgrader_config.py, with their
@@ -23,10 +23,10 @@ from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 
-from backprop_course.grader import admission, intake
-from backprop_course.grader.admission import IntakeNotebookExporter
+from backprop_course.grader.intake import admission, folder as intake
+from backprop_course.grader.intake.admission import IntakeNotebookExporter
 from backprop_course.grader.pipeline import load_config
-from backprop_course.grader.safezip import MiB, Limits
+from backprop_course.grader.intake.safezip import MiB, Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "a1"

@@ -193,7 +193,7 @@ def test_the_bare_notebooks_are_what_grading_runs(tmp_path):
     """(c), the floor, executes what grading executes: the hidden tests in, the skipped demonstrations out."""
     import nbformat
 
-    from backprop_course.grader import skipping
+    from backprop_course.grader.run import skipping
     from answers.catalogue import source_notebook
 
     students = bench.build_course(tmp_path, 2)

@@ -530,7 +530,7 @@ def test_the_review_sections_show_a_copy_side_by_side_inert_and_accessible(brows
     student copied another's (disguised) code and the original holds hostile markup and an
     import: the pair side by side with the overlap marked on both sides, the note in its table,
     nothing of the student's text run, and no serious accessibility violation."""
-    from backprop_course.grader import report, review
+    from backprop_course.grader.results import report, review
     from review_helpers import DISGUISES, HOSTILE, cells_of, course_of, distinct_styles, submission, write
 
     class_dir, page_path = tmp_path / "class", tmp_path / "report.html"
@@ -605,10 +605,10 @@ def exchange(browser, course, tmp_path_factory):
     the submission; the student's work carries the XSS payloads of ``hostile`` (issue 24)."""
     from datetime import datetime, timedelta, timezone
 
-    from backprop_course.grader.sandbox import SandboxUnavailableError, preflight
+    from backprop_course.grader.run.sandbox import SandboxUnavailableError, check_bwrap
 
     try:
-        preflight()
+        check_bwrap()
     except SandboxUnavailableError as error:
         pytest.skip(f"no grading sandbox here: {error}")
     base = tmp_path_factory.mktemp("hub")
@@ -794,7 +794,7 @@ def test_the_page_policies_alone_stop_a_script(browser, tmp_path):
     """Were the sanitiser to miss a payload, the policy stops it: on the feedback's (no script at
     all) and on formgrader's (its own scripts, by hash, only), the unsanitised payloads do not run
     and the browser reports the refusals; formgrader's own script runs. Without a policy they run."""
-    from backprop_course.grader.inert import PAGE_CSP, content_security_policy
+    from backprop_course.grader.results.inert import PAGE_CSP, content_security_policy
 
     own = "<script>window.ownScriptRan = true;</script>"
     payloads = (f'<img src=x onerror="{hostile.script("img")}"><script>{hostile.script("script")}</script>'

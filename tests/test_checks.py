@@ -31,7 +31,7 @@ import backprop_course.checks as checks
 import backprop_course.checks.core as core
 import backprop_course.checks.public as checks_public
 import answers
-from backprop_course.grader import verdicts
+from backprop_course.grader.judge import verdicts
 from answers import reference
 from answers.backprop import net_away_from_kink as _net_away_from_kink, network_problem as _problem, scenario_net as _net
 from backprop_course.checks.backprop import (check_network_train, check_neuron_backward_output,

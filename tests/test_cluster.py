@@ -363,8 +363,8 @@ def test_an_unreachable_scheduler_stops_the_run_before_anything_is_graded(tmp_pa
 def test_a_worker_is_sent_only_what_the_intake_admits(tmp_path):
     """What travels to a worker is what intake.inspect admits, as for local grading: a link and
     a FIFO are left out (the intake's notes say so), a notebook that is a link is not sent at all."""
-    from backprop_course.grader import intake
-    from backprop_course.grader.bundle import RefusedFiles, read_submission
+    from backprop_course.grader.intake import folder as intake
+    from backprop_course.grader.run.bundle import RefusedFiles, read_submission
 
     folder = tmp_path / "submitted" / "ada" / A2
     folder.mkdir(parents=True)
@@ -389,7 +389,7 @@ def test_the_bundles_gradebook_holds_the_assignments_and_the_class_gradebooks_sc
     import sqlalchemy
     from nbgrader.api import Base
 
-    from backprop_course.grader.bundle import assignments_gradebook
+    from backprop_course.grader.run.bundle import assignments_gradebook
 
     def made(path, version):
         engine = sqlalchemy.create_engine(f"sqlite:///{path}")

@@ -33,7 +33,8 @@ from answers.submissions import backprop_bases as cat02, neuron as cat01, vector
 from answers.catalogue import edit, source_notebook
 from backprop_course.checks import core
 from backprop_course.checks.remote import REGISTRY
-from backprop_course.grader import report, verdicts
+from backprop_course.grader.results import report
+from backprop_course.grader.judge import verdicts
 from test_checks import BY_NAME, HIDDEN_TESTS, _without_recorded_cases, exercise_of
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,7 +25,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import intake, sandbox
+from backprop_course.grader.intake import folder as intake
+from backprop_course.grader.run import sandbox
 from answers.catalogue import CATALOGUE
 from nbgrader_runner import nbgrader
 from grading_helpers import copy_answers
@@ -36,7 +37,7 @@ COURSE_ID = "backprop-course"
 STUDENTS = {"ada": "01-correct-where", "bob": "01-loss-no-half"}
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     NO_SANDBOX = None
 except sandbox.SandboxUnavailableError as error:
     NO_SANDBOX = str(error)

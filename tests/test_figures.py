@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 from matplotlib.collections import Collection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from backprop_course.grader import report  # noqa: E402
+from backprop_course.grader.results import report  # noqa: E402
 from backprop_course.lectures import activations, classification, palette, plots, widgets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import report, skipping
+from backprop_course.grader.results import report
+from backprop_course.grader.run import skipping
 from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK
 from grading_helpers import BROKEN, NAMED_IF_FAILING, RIGHTLY_PASSING, cell_errors, exercise_scores, tree_hashes

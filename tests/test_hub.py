@@ -37,7 +37,7 @@ import pytest
 
 import hostile
 from answers.catalogue import CATALOGUE, strip_markers
-from backprop_course.grader.exchange import owner
+from backprop_course.grader.intake.exchange import owner
 from backprop_course.tools import hub as hubs
 from grading_helpers import course_copy
 

@@ -17,8 +17,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import hostile
-from backprop_course.grader import inert, report, typeset
-from backprop_course.grader.inert import PAGE_CSP, ActiveContent, check, content_security_policy, student_html
+from backprop_course.grader.results import inert, report, typeset
+from backprop_course.grader.results.inert import PAGE_CSP, ActiveContent, check, content_security_policy, student_html
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,7 +146,7 @@ def feedback_page(mathjax):
     """The feedback page of the hostile notebook, made as nbgrader's generate_feedback makes it."""
     from nbgrader.converters import GenerateFeedback
 
-    from backprop_course.grader.admission import IntakeHTMLExporter
+    from backprop_course.grader.intake.admission import IntakeHTMLExporter
 
     exporter = IntakeHTMLExporter(config=GenerateFeedback(config=course_config()).config)
     page, _ = exporter.from_notebook_node(hostile_notebook(), resources={
@@ -239,7 +239,7 @@ def test_formgrader_runs_only_its_own_scripts(formgrader_page):
 def test_feedback_without_mathjax_stops_before_the_first_page_naming_make_npm(monkeypatch, tmp_path):
     from nbgrader.converters import GenerateFeedback
 
-    from backprop_course.grader.admission import IntakeHTMLExporter
+    from backprop_course.grader.intake.admission import IntakeHTMLExporter
 
     monkeypatch.setenv("BACKPROP_SITE_CACHE", str(tmp_path / "no-npm-cache"))
     with pytest.raises(typeset.TypesetError, match="run `make npm`"):

@@ -1,4 +1,4 @@
-"""backprop_course.grader.intake: what of a submission folder the grader may open, decided from
+"""backprop_course.grader.intake.folder: what of a submission folder the grader may open, decided from
 metadata alone, and copied without following a link.
 
 Each test builds a folder with one hostile thing in it beside an honest notebook, and checks the
@@ -10,8 +10,8 @@ import stat
 
 import pytest
 
-from backprop_course.grader import intake
-from backprop_course.grader.safezip import Limits
+from backprop_course.grader.intake import folder as intake
+from backprop_course.grader.intake.safezip import Limits
 
 MiB = 1 << 20
 NB = "backprop.ipynb"
@@ -48,7 +48,7 @@ def test_an_honest_folder_is_admitted_whole_and_copied_byte_for_byte(course):
     (folder / "data" / "w.npy").write_bytes(b"\x93NUMPY")
     (folder / "notes.txt").write_text("scratch")
     (folder / intake.TIMESTAMP).write_text("2026-12-01 10:00:00.000000 UTC")
-    found = intake.inspect(folder, [NB], root=root / "submitted")
+    found = intake.examine(folder, [NB], root=root / "submitted")
     assert not found.problem and not found.left_out and found.notes() == []
     assert [f.path for f in found.notebooks] == [NB]
     assert sorted(f.path for f in found.files) == sorted([intake.TIMESTAMP, "data/w.npy", "notes.txt"])
@@ -67,7 +67,7 @@ def test_an_honest_folder_is_admitted_whole_and_copied_byte_for_byte(course):
 def test_a_symbolic_link_is_left_out_and_the_rest_graded(course, name, target):
     root, folder, _ = course
     os.symlink(target, folder / name)
-    found = intake.inspect(folder, [NB])
+    found = intake.examine(folder, [NB])
     assert left_out(found) == {name: intake.LINK}
     assert not found.problem and [f.path for f in found.notebooks] == [NB]
     assert found.notes() == [f"not graded: {name}: {intake.LINK}; the rest is graded"]
@@ -91,7 +91,7 @@ def test_a_special_file_is_left_out_unopened(course, kind):
         sock = socket.socket(socket.AF_UNIX)
         sock.bind(str(folder / "pipe"))
         sock.close()
-    found = intake.inspect(folder, [NB])  # a FIFO opened for reading would block here
+    found = intake.examine(folder, [NB])  # a FIFO opened for reading would block here
     assert left_out(found) == {"pipe": intake.SPECIAL} and not found.problem
     intake.admit(found, root / "stage")
     assert copied(root / "stage") == {NB: NOTEBOOK}
@@ -102,7 +102,7 @@ def test_a_hard_link_to_a_file_outside_is_left_out_and_one_inside_is_not(course)
     os.link(secret, folder / "hard.txt")
     (folder / "mine.txt").write_text("mine")
     os.link(folder / "mine.txt", folder / "also-mine.txt")  # both names inside: the student's own file
-    found = intake.inspect(folder, [NB])
+    found = intake.examine(folder, [NB])
     assert set(left_out(found)) == {"hard.txt"} and "hard link" in left_out(found)["hard.txt"]
     intake.admit(found, root / "stage")
     assert copied(root / "stage") == {NB: NOTEBOOK, "mine.txt": b"mine", "also-mine.txt": b"mine"}
@@ -121,7 +121,7 @@ def test_a_notebook_that_cannot_be_admitted_fails_the_submission(course, how):
     else:
         with open(folder / NB, "wb") as f:
             f.truncate(2 * MiB)
-    found = intake.inspect(folder, [NB], SMALL)
+    found = intake.examine(folder, [NB], SMALL)
     assert found.problem.startswith(NB) and not found.notebooks, found.problem
     assert intake.admit(found, root / "stage") == [] and copied(root / "stage") == {}
 
@@ -130,7 +130,7 @@ def test_a_file_over_the_cap_is_left_out_unread(course):
     root, folder, _ = course
     with open(folder / "data.bin", "wb") as f:  # sparse: 300 MiB that take no disk
         f.truncate(300 * MiB)
-    found = intake.inspect(folder, [NB])
+    found = intake.examine(folder, [NB])
     assert "300 MiB, over the cap of 50 MiB" in left_out(found)["data.bin"] and not found.problem
     intake.admit(found, root / "stage")
     assert copied(root / "stage") == {NB: NOTEBOOK}
@@ -140,7 +140,7 @@ def test_too_many_files_leave_only_the_notebook(course):
     root, folder, _ = course
     for i in range(25):
         (folder / f"f{i:02d}.txt").write_text("x")
-    found = intake.inspect(folder, [NB], SMALL)
+    found = intake.examine(folder, [NB], SMALL)
     assert not found.problem and found.files == []
     assert left_out(found) == {"*": "the folder holds 25 files of 0.0 MiB, over the caps of 20 files and 2 MiB: "
                                     "only its notebooks are copied and graded"}
@@ -152,7 +152,7 @@ def test_too_much_in_all_leaves_only_the_notebook(course):
     root, folder, _ = course
     for i in range(3):
         (folder / f"f{i}.bin").write_bytes(b"x" * (MiB - 1))
-    found = intake.inspect(folder, [NB], SMALL)
+    found = intake.examine(folder, [NB], SMALL)
     assert found.files == [] and "over the caps" in left_out(found)["*"]
 
 
@@ -161,7 +161,7 @@ def test_a_folder_too_large_to_walk_is_cut_short(course):
     tiny = Limits(file_bytes=MiB, total_bytes=MiB, entries=2)
     for i in range(intake.WALK_LIMIT_FACTOR * 2 + 5):
         (folder / f"f{i:03d}.txt").write_text("x")
-    found = intake.inspect(folder, [NB], tiny)
+    found = intake.examine(folder, [NB], tiny)
     assert not found.problem and [f.path for f in found.notebooks] == [NB] and found.files == []
     assert "more than 40 entries" in left_out(found)["*"]
 
@@ -172,7 +172,7 @@ def test_odd_names_are_refused_with_the_zip_rules(course, name):
     root, folder, _ = course
     (folder / name).parent.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text("x")
-    found = intake.inspect(folder, [NB])
+    found = intake.examine(folder, [NB])
     (reason,) = left_out(found).values()
     assert reason.endswith("not copied") and "\n" not in next(iter(left_out(found)))
     intake.admit(found, root / "stage")
@@ -184,7 +184,7 @@ def test_a_name_that_is_not_utf8_is_refused_and_printed_escaped(course):
     (folder / os.fsdecode(b"\xffdata")).mkdir()  # a folder, and a file in it
     (folder / os.fsdecode(b"\xffdata") / "w.txt").write_text("x")
     (folder / os.fsdecode(b"caf\xe9.txt")).write_text("x")
-    found = intake.inspect(folder, [NB])
+    found = intake.examine(folder, [NB])
     assert left_out(found) == {"\\udcffdata": "a name that is not UTF-8: not copied",
                                "caf\\udce9.txt": "a name that is not UTF-8: not copied"}
     assert all(note.isprintable() for note in found.notes())
@@ -197,7 +197,7 @@ def test_a_leading_dash_is_an_ordinary_name(course):
     root, folder, _ = course
     (folder / "-rf").write_text("x")
     (folder / "--help.txt").write_text("y")
-    found = intake.inspect(folder, [NB])
+    found = intake.examine(folder, [NB])
     assert not found.left_out and sorted(f.path for f in found.files) == ["--help.txt", "-rf"]
     intake.admit(found, root / "stage")
     assert copied(root / "stage") == {NB: NOTEBOOK, "-rf": b"x", "--help.txt": b"y"}
@@ -213,10 +213,10 @@ def test_a_linked_or_oddly_named_student_or_assignment_folder_is_not_graded(cour
     for student in odd:
         (submitted / student / "02_backprop").mkdir(parents=True)
     for student in ("eve", "mallory", *odd):
-        found = intake.inspect(submitted / student / "02_backprop", [NB], root=submitted)
+        found = intake.examine(submitted / student / "02_backprop", [NB], root=submitted)
         assert found.problem and not found.notebooks, student
-    assert "symbolic link" in intake.inspect(submitted / "eve" / "02_backprop", [NB], root=submitted).problem
-    assert "glob character" in intake.inspect(submitted / "*" / "02_backprop", [NB], root=submitted).problem
+    assert "symbolic link" in intake.examine(submitted / "eve" / "02_backprop", [NB], root=submitted).problem
+    assert "glob character" in intake.examine(submitted / "*" / "02_backprop", [NB], root=submitted).problem
 
 
 @pytest.mark.parametrize("how", ["symlink", "fifo", "too big"])
@@ -230,14 +230,14 @@ def test_a_refused_timestamp_fails_the_submission(course, how):
         os.mkfifo(stamp)
     else:
         stamp.write_text("2026-12-01 10:00:00 UTC" + " " * 2000)
-    found = intake.inspect(folder, [NB])
+    found = intake.examine(folder, [NB])
     assert found.problem.startswith(intake.TIMESTAMP), found.problem
 
 
 def test_a_file_swapped_for_a_link_after_inspection_is_not_followed(course):
     root, folder, secret = course
     (folder / "notes.txt").write_text("honest")
-    found = intake.inspect(folder, [NB])
+    found = intake.examine(folder, [NB])
     (folder / "notes.txt").unlink()
     os.symlink(secret, folder / "notes.txt")
     (folder / NB).rename(root / "old.ipynb")  # kept: its inode is not reused
@@ -270,6 +270,6 @@ def test_inspection_opens_nothing(course, monkeypatch):
     opened = []
     real_open = os.open
     monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(path) or real_open(path, *a, **k))
-    intake.inspect(folder, [NB])
+    intake.examine(folder, [NB])
     assert opened == []
     assert stat.S_ISFIFO(os.lstat(folder / "pipe").st_mode)

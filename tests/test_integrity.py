@@ -15,7 +15,7 @@ import dataclasses
 import nbformat
 import pytest
 
-from backprop_course.grader import integrity, report, review
+from backprop_course.grader.results import integrity, report, review
 from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from review_helpers import ROOT, cells_of, course_of, submission, write
 
@@ -182,7 +182,7 @@ def test_a_note_changes_no_score(graded_catalogue, tmp_path):
     """The review column is the only difference a note makes to grades.csv: every score stays."""
     from nbgrader.api import Gradebook
 
-    from backprop_course.grader.export import GradesCsv
+    from backprop_course.grader.results.export import GradesCsv
 
     _, grader, submissions, _, _ = graded_catalogue
     noted = review.ClassReview(review.Similarity().settings)

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from backprop_course.grader.preprocessors import GradingExecute
+from backprop_course.grader.run.execute import GradingExecute
 
 PRINTS = "import sys\nfor k in range(6):\n    print(f'chunk {k}'); sys.stdout.flush()\n"
 

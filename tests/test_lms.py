@@ -27,10 +27,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import sandbox
-from backprop_course.grader.export import CanvasExport, GradesCsv, MoodleExport, points
-from backprop_course.grader.late import LatePenalty, parse_due
-from backprop_course.grader.safezip import printable
+from backprop_course.grader.run import sandbox
+from backprop_course.grader.results.export import CanvasExport, GradesCsv, MoodleExport, points
+from backprop_course.grader.intake.late import LatePenalty, parse_due
+from backprop_course.grader.intake.safezip import printable
 from backprop_course.tools.demo_class import handed_in
 from nbgrader_runner import nbgrader
 from grading_helpers import copy_answers
@@ -48,7 +48,7 @@ emmy,Emmy,Noether,emmy@example.org,104
 """
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     NO_SANDBOX = None
 except sandbox.SandboxUnavailableError as error:
     NO_SANDBOX = str(error)
@@ -182,7 +182,7 @@ def collect(course, env, lms, assignment, zip_path, *extra):
     archive.mkdir(parents=True, exist_ok=True)
     shutil.copy(zip_path, archive)
     return nbgrader("zip_collect", assignment, "--force",
-                    f"--collector=backprop_course.grader.lms.{lms}Collector", *extra, cwd=course, env=env)
+                    f"--collector=backprop_course.grader.intake.lms.{lms}Collector", *extra, cwd=course, env=env)
 
 
 def read_report(course, assignment):
@@ -280,7 +280,7 @@ def test_plain_nbgrader_autograde_refuses_a_time_that_cannot_be_right(tmp_path, 
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Configurable
 
-    from backprop_course.grader.late import DueDates
+    from backprop_course.grader.intake.late import DueDates
 
     monkeypatch.setenv("PATH", nbgrader_env["PATH"])
     url = empty_gradebook(tmp_path / "gradebook.db")
@@ -691,7 +691,7 @@ def collect_failing(course, env, lms, assignment, zip_path, *extra):
     archive = course / "downloaded" / assignment / "archive"
     archive.mkdir(parents=True, exist_ok=True)
     shutil.copy(zip_path, archive)
-    return nbgrader("zip_collect", assignment, "--force", f"--collector=backprop_course.grader.lms.{lms}Collector",
+    return nbgrader("zip_collect", assignment, "--force", f"--collector=backprop_course.grader.intake.lms.{lms}Collector",
                     *extra, cwd=course, env=env, retcode=1)
 
 
@@ -705,7 +705,7 @@ def graded(collected, nbgrader_env):
     nbgrader("db", "student", "add", "guest", "--first-name=Gäst", cwd=course, env=nbgrader_env)
     graded = run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade", "--jobs", "2"],
                  course, nbgrader_env)
-    exports = {lms: nbgrader("export", f"--exporter=backprop_course.grader.export.{lms}Export", cwd=course, env=nbgrader_env)
+    exports = {lms: nbgrader("export", f"--exporter=backprop_course.grader.results.export.{lms}Export", cwd=course, env=nbgrader_env)
                for lms in ("Canvas", "Moodle")}
     return course, graded, exports
 
@@ -782,7 +782,7 @@ def test_canvas_and_moodle_exports_of_the_graded_class(graded):
 def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_path):
     """One set of rules for what a student sends: a loose file of a download with an odd name,
     or that is a link or a FIFO, is refused and listed, like such an entry of a zip."""
-    from backprop_course.grader.lms import SafeExtractor
+    from backprop_course.grader.intake.extract import SafeExtractor
 
     archive, extracted = tmp_path / "archive", tmp_path / "extracted"
     archive.mkdir()
@@ -802,7 +802,7 @@ def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_
 def test_the_extractor_lists_a_link_to_a_folder_and_follows_none(tmp_path):
     """A download folder may hold a link to a folder (anywhere: another course, /home): listed as
     refused, and nothing below it is copied."""
-    from backprop_course.grader.lms import SafeExtractor
+    from backprop_course.grader.intake.extract import SafeExtractor
 
     archive, extracted, elsewhere = tmp_path / "archive", tmp_path / "extracted", tmp_path / "elsewhere"
     (archive / "Ada Lovelace_1_assignsubmission_file").mkdir(parents=True)
@@ -823,7 +823,7 @@ def test_the_extractor_lists_a_link_to_a_folder_and_follows_none(tmp_path):
 def test_the_extractor_takes_its_caps_from_the_config(tmp_path):
     """c.SafeExtractor.max_file_mib, max_total_mib, max_entries and max_ratio are the caps of each
     archive, in MiB where they say so."""
-    from backprop_course.grader.lms import SafeExtractor
+    from backprop_course.grader.intake.extract import SafeExtractor
 
     archive = tmp_path / "archive"
     archive.mkdir()

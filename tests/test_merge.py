@@ -7,8 +7,8 @@ import shutil
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from backprop_course.grader.journal import Journal
-from backprop_course.grader.merge import Done, Merger, apply_batch, apply_rows, submission_rows
+from backprop_course.grader.run.journal import Journal
+from backprop_course.grader.results.merge import Done, Merger, apply_batch, apply_rows, submission_rows
 
 CELLS = {"nb1": ("test_a", "test_b"), "nb2": ("test_c",)}
 
@@ -220,8 +220,8 @@ def test_a_journal_line_is_written_only_once_its_rows_are_committed_and_its_fold
 
 KILLED_CLIENT = """
 import sys, time, pickle
-from backprop_course.grader.journal import Journal
-from backprop_course.grader.merge import Merger
+from backprop_course.grader.run.journal import Journal
+from backprop_course.grader.results.merge import Merger
 folder, klass = sys.argv[1], sys.argv[2]
 dones = pickle.load(open(sys.argv[3], "rb"))
 with Merger(folder, klass, Journal(folder)) as merger:

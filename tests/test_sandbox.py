@@ -18,10 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import pipeline, sandbox
-from backprop_course.grader.sandbox import limits
-from backprop_course.grader.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
-from backprop_course.grader.preprocessors import GradingExecute
+from backprop_course.grader import pipeline
+from backprop_course.grader.run import sandbox
+from backprop_course.grader.run.sandbox import limits
+from backprop_course.grader.run.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
+from backprop_course.grader.run.execute import GradingExecute
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import copy_answers, exercise_scores, tree_hashes
 
@@ -32,7 +33,7 @@ FULL = {"neuron_backward": 5, "train_multi_sample": 4, "multi_output_network": 6
 TIMEOUT = 8  # c.Execute.timeout of the test course: the honest cells take well under a second
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     BWRAP = None
 except sandbox.SandboxUnavailableError as error:
     BWRAP = str(error)

@@ -16,13 +16,13 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from backprop_course.grader import sandbox
-from backprop_course.grader.preprocessors import CAP_NOTES, GradingExecute
-from backprop_course.grader.sandbox import cleanup, limits
-from backprop_course.grader.sandbox.manager import sweep_private_dirs
+from backprop_course.grader.run import sandbox
+from backprop_course.grader.run.execute import CAP_NOTES, GradingExecute
+from backprop_course.grader.run.sandbox import cleanup, limits
+from backprop_course.grader.run.sandbox.exits import sweep_private_dirs
 
 try:
-    sandbox.preflight()
+    sandbox.check_bwrap()
     BWRAP = None
 except sandbox.SandboxUnavailableError as error:
     BWRAP = str(error)
@@ -220,13 +220,13 @@ def test_what_enforces_the_budget_is_said(monkeypatch):
     cgroup, how = sandbox.SandboxedKernelManager().enforcement()
     assert cgroup == CGROUP and how == HOW
     assert how.startswith("one cgroup (v") if cgroup else how.startswith("rlimits per process (no cgroup here: ")
-    from backprop_course.grader.preflight import Preflight, _limits
+    from backprop_course.grader.run.preflight import PreflightReport, _limits
     from traitlets.config import Config
 
     config = Config()
     assert _limits(config) == how
     config.SandboxedKernelManager.use_cgroup = False
-    line = Preflight("02_backprop", "f" * 64, "/pkg", "/bin/bwrap", (15, 15), (0, 15), limits=_limits(config)).summary()
+    line = PreflightReport("02_backprop", "f" * 64, "/pkg", "/bin/bwrap", (15, 15), (0, 15), limits=_limits(config)).summary()
     assert "sandbox /bin/bwrap; limits: rlimits per process (c.SandboxedKernelManager.use_cgroup = False);" in line
 
 

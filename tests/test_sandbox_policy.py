@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from backprop_course.grader.sandbox import policy as sandbox_policy
-from backprop_course.grader.sandbox.policy import (HOME, IPYTHONDIR, ISOLATION, MPLCONFIGDIR, PACKAGE_DIR, PACKAGE_MOUNT,
-                                                   PASSED_ENV, SOCKETS, WORKDIR, Host, policy_for)
+from backprop_course.grader.run.sandbox import policy as sandbox_policy
+from backprop_course.grader.run.sandbox.policy import (HOME, IPYTHONDIR, ISOLATION, MPLCONFIGDIR, PACKAGE_DIR,
+                                                       PACKAGE_MOUNT, PASSED_ENV, SOCKETS, WORKDIR, Host,
+                                                       policy_for)
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"NBGRADER_DB_URL": "postgresql://grader:secret@db/course", "AWS_SECRET_ACCESS_KEY": "x",

@@ -18,7 +18,7 @@ import subprocess
 import nbformat
 import pytest
 
-from backprop_course.grader import report, review, similarity
+from backprop_course.grader.results import report, review, similarity
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK
 from review_helpers import (DISGUISES, HOSTILE, ROOT, cells_of, course_of, distinct_styles, planted_class,
                             submission, write)

@@ -11,8 +11,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from backprop_course.grader import pipeline, skipping, verdicts
-from backprop_course.grader.preprocessors import GradingExecute, RequireSkippableDemos, UnskippableDemos, configure
+from backprop_course.grader import pipeline
+from backprop_course.grader.run import skipping
+from backprop_course.grader.judge import verdicts
+from backprop_course.grader.config import configure
+from backprop_course.grader.run.execute import GradingExecute
+from backprop_course.grader.run.preprocessors import RequireSkippableDemos, UnskippableDemos
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

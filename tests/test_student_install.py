@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import verdicts
+from backprop_course.grader.judge import verdicts
 from backprop_course.grader.assignments import assignments
 
 ROOT = Path(__file__).resolve().parent.parent

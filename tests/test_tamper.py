@@ -15,7 +15,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from backprop_course.grader import pipeline, report, skipping, verdicts
+from backprop_course.grader import pipeline
+from backprop_course.grader.results import report
+from backprop_course.grader.run import skipping
+from backprop_course.grader.judge import verdicts
 from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import cell_errors, copy_answers, exercise_scores, grade_class, tree_hashes

@@ -20,7 +20,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import admission, cli, intake, pipeline, report, sandbox
+from backprop_course.grader.intake import admission, folder as intake
+from backprop_course.grader import cli, pipeline
+from backprop_course.grader.results import report
+from backprop_course.grader.run import sandbox
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 from grading_helpers import copy_answers, exercise_scores, tree_hashes
 from nbgrader_runner import nbgrader
@@ -281,7 +284,7 @@ def test_plain_nbgrader_autograde_takes_the_same_intake(tmp_path, nbgrader_env, 
 def test_a_bwrap_without_size_limited_tmpfs_stops_grading_before_the_first_student(tmp_path, nbgrader_env, monkeypatch):
     """Debian 12's bwrap (0.8) has no --size: what a kernel writes would have no cap. Grading
     stops with what to install, before any student, by `make grade` and plain nbgrader alike."""
-    from backprop_course.grader.sandbox.availability import bundled_bwrap
+    from backprop_course.grader.run.sandbox.availability import bundled_bwrap
 
     real = bundled_bwrap() or shutil.which("bwrap")  # the one from pip: no apt needed to run this test
     if real is None or BWRAP is not None:

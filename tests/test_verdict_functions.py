@@ -21,7 +21,7 @@ import answers
 from backprop_course.checks.core import Case, Mistake, WrongAnswer
 from backprop_course.checks.neuron import check_activation, check_loss
 from backprop_course.checks.remote import MARK, REGISTRY
-from backprop_course.grader import verdicts
+from backprop_course.grader.judge import verdicts
 
 RAISED, UNREADABLE, UNEXPECTED = "Running your code raised", "could not read your code's results", "unexpected form"
 NONCE = "feedc0de"

@@ -15,9 +15,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from backprop_course.grader import verdicts
+from backprop_course.grader.judge import verdicts
 from backprop_course.grader.assignments import assignments
-from backprop_course.grader.preprocessors import GradingExecute
+from backprop_course.grader.run.execute import GradingExecute
 from grading_helpers import copy_answers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,6 +16,7 @@ COURSE_ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class Assignment:
+    """One assignment of the course, as source/ holds it."""
     name: str                     # its folder in source/ (and in release/, submitted/<student>/, ...)
     folder: Path                  # source/<name>
     notebooks: tuple[str, ...]    # file names of its master notebooks

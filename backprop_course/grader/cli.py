@@ -6,11 +6,18 @@ import os
 import sys
 import time
 
+from . import pipeline
+from .intake.submissions import choose
+from .results import review
+from .results.export import IMPORT_ROSTER, NothingExported
+
 STEPS = ("release", "autograde", "feedback", "export", "report")
 
 
 def grade(args):
-    from . import pipeline, report
+    """``backprop-course grade``: the steps of ``--only`` (default all: release, autograde, feedback, export,
+    report) for the class, with a summary of what was graded."""
+    from .results import report  # lazy: matplotlib, heavy, only for the commands that draw the report
 
     course = pipeline.Course(root=args.root, class_dir=args.class_dir)
     only = set(args.only or STEPS)
@@ -21,7 +28,7 @@ def grade(args):
     submissions = course.submissions()
     # a regrade: these submissions only; everyone else's grades, feedback and files stay as they are
     regrade = args.student is not None or args.assignment is not None
-    chosen = pipeline.choose(submissions, args.student, args.assignment)
+    chosen = choose(submissions, args.student, args.assignment)
     if regrade:
         print(f"Regrading {', '.join(f'{s.student}/{s.assignment}' for s in chosen)} only")
     if "release" in only:
@@ -61,10 +68,8 @@ def grade(args):
 
 
 def _review(course, submissions, past):
-    """Similar pairs and integrity notes of the class (grader/review.py), with a line on the terminal;
+    """Similar pairs and integrity notes of the class (grader/results/review.py), with a line on the terminal;
     ``past``: earlier terms' folders besides the config's ``c.Similarity.past_terms``."""
-    from . import review
-
     started = time.perf_counter()
     terms = [*review.Similarity(config=course.config).past_terms, *(past or [])]
     try:
@@ -99,9 +104,6 @@ def summary(course, submissions):
 def export(args):
     """The LMS's grade CSV; each student left out is named, with why and what to do. An export of
     nobody writes nothing and exits non-zero."""
-    from . import pipeline
-    from .export import IMPORT_ROSTER, NothingExported
-
     try:
         path, plugin = pipeline.Course(root=args.root, class_dir=args.class_dir).export(args.lms)
     except NothingExported as error:
@@ -119,28 +121,28 @@ def _say_kernel_only(course):
 
 
 def release(args):
-    from . import pipeline
-
+    """``backprop-course release``: release/ regenerated from source/."""
     course = pipeline.Course(root=args.root)
     print("release/ regenerated:", ", ".join(course.release()))
     _say_kernel_only(course)
 
 
 def preflight(args):
-    from . import pipeline
-
+    """``backprop-course preflight``: the preflight of each assignment (or those named), its line printed."""
     course = pipeline.Course(root=args.root)
     for passed in course.preflight(*(args.assignment or course.assignments), jobs=args.jobs or pipeline.cores()):
         print(passed.summary())
 
 
 def dask_config(args):
-    from .cluster import WORKER_CONFIG
+    """``backprop-course dask-config``: the path of the Dask settings for a grading cluster's processes."""
+    from .run.cluster import WORKER_CONFIG  # lazy: distributed, heavy, only for dask-config
 
     print(WORKER_CONFIG)
 
 
 def main(argv=None):
+    """The command line: parse ``argv`` and run the command."""
     parser = argparse.ArgumentParser(prog="backprop-course", description=__doc__)
     parser.add_argument("--root", default=".", help="the course root, holding nbgrader_config.py (default: .)")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -5,78 +5,43 @@ course's ``nbgrader_config.py``. What this module adds is what a stock course la
 a check of each submission before nbgrader sees it, so that one broken folder is
 reported and skipped instead of stopping the batch; a progress bar; and parallel
 autograding: with SQLite each worker grades into its own copy of the gradebook, whose rows the
-client merges into the class's (grader/merge.py); a database server (PostgreSQL) takes the
+client merges into the class's (grader/results/merge.py); a database server (PostgreSQL) takes the
 workers' writes.
 """
 from __future__ import annotations
 
 import functools
-import json
-import logging
 import os
 import re
-import stat
 import sys
 import time
-import warnings
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
 
 from ..checks import public
-from . import answerbook, intake, verdicts
-from .admission import submission_limits
 from .assignments import COURSE_ROOT, assignments
-from .safezip import printable
+from .config import is_sqlite, load_config, make_api, quiet_nbgrader
+from .intake.admission import submission_limits
+from .intake.late import DueDates
+from .intake.submissions import find_submissions
+from .judge import answerbook, verdicts
+from .results import review as reviewing
+from .results.export import EXPORTS
+from .results.merge import Done, Merger
+from .run import preflight, skipping
+from .run.bundle import (RefusedFiles, answers_files, inputs_digest, read_admitted, read_folder, read_submission,
+                         tree_digest)
+from .run.execute import CAP_NOTES
+from .run.executors import InProcess, LocalPool
+from .run.journal import Journal
+from .run.preflight import fingerprint
 
 tqdm.monitor_interval = 0  # no monitor thread: workers are forked
 
 DEMO_CLASS = "examples/demo_class"
-
-
-@dataclass
-class Submission:
-    student: str
-    assignment: str
-    problem: str = ""     # why it could not be graded, if it could not
-    log: str = field(default="", repr=False)
-    worker: str = ""      # who graded it: "pid 1234", a Dask worker's address
-    kept: bool = False    # graded by an earlier run from the same inputs, and kept
-    notes: list[str] = field(default_factory=list)   # graded, but: files left out, limits hit
-
-
-def _entries(folder):
-    """The entries of ``folder`` but hidden ones, sorted; nothing followed."""
-    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-
-
-def _what(mode):
-    return "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
-
-
-def load_config(root, class_dir="."):
-    """The course's nbgrader config, for the class in ``class_dir`` (relative to root).
-
-    ``nbgrader_config.py`` describes the class in the course root, as a plain ``nbgrader``
-    command there sees it. Another class (the demo class) gets its own submitted/,
-    autograded/ and feedback/ folders and, when the course's gradebook is the default SQLite
-    file of the root, its own gradebook beside them.
-    """
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    if os.path.normpath(class_dir) != ".":
-        course = config.CourseDirectory
-        for step in ("submitted", "autograded", "feedback"):
-            setattr(course, f"{step}_directory", os.path.join(class_dir, step))
-        config.ZipCollectApp.downloaded_directory = os.path.join(class_dir, "downloaded")
-        url = course.get("db_url", "")
-        if is_sqlite(url) and Path(url.removeprefix("sqlite:///")).resolve() == (Path(root) / "gradebook.db").resolve():
-            course.db_url = "sqlite:///" + str((Path(root) / class_dir / "gradebook.db").resolve())
-    return config
 
 
 def cores():
@@ -87,21 +52,8 @@ def cores():
         return os.cpu_count() or 1
 
 
-def make_api(config, db_url=None):
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    if db_url:
-        config.CourseDirectory.db_url = db_url
-    coursedir = CourseDirectory(config=config)
-    api = NbGraderAPI(coursedir=coursedir, config=config)
-    api.log.setLevel(logging.ERROR)
-    return api
-
-
 class Course:
     """The course root and the class being graded in it."""
-
     def __init__(self, root=COURSE_ROOT, class_dir="."):
         self.root = Path(root).resolve()
         self.class_dir = Path(class_dir)
@@ -115,6 +67,7 @@ class Course:
 
     @property
     def assignments(self):
+        """The names of the course's assignments, from source/."""
         return list(assignments(self.root / "source"))
 
     def source_notebooks(self, assignment):
@@ -142,9 +95,7 @@ class Course:
 
     def check_skipped_cells(self):
         """SystemExit naming the cells, when a notebook of source/ has skip-when-grading tags that
-        would change grading (grader/skipping.py)."""
-        from . import skipping
-
+        would change grading (grader/run/skipping.py)."""
         refusals = []
         for assignment in self.assignments:
             for name in self.source_notebooks(assignment):
@@ -154,6 +105,8 @@ class Course:
             raise SystemExit("release/ not made:\n" + "\n".join(refusals))
 
     def release(self):
+        """Regenerate release/ from source/ with nbgrader (after the checks of its test cells and skip tags);
+        returns the assignments released."""
         self.kernel_only_cells()  # both refuse before nbgrader starts, with the cells named
         self.check_skipped_cells()
         for assignment in self.assignments:
@@ -181,94 +134,19 @@ class Course:
 
     # --- 2. autograde -----------------------------------------------------------------
     def submissions(self):
-        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it: the
-        intake's verdict (grader/intake.py: links, special files, sizes, names), then its notebooks."""
-        submitted = self.class_path / "submitted"
-        found = []
-        if not submitted.is_dir():
-            return found
-        known = set(self.assignments)
-        limits = submission_limits(self.config)
-        dates = self.dates()
-        for student_dir in _entries(submitted):
-            student = printable(student_dir.name)
-            mode = student_dir.lstat().st_mode
-            if not stat.S_ISDIR(mode):
-                if not stat.S_ISREG(mode):
-                    found.append(Submission(student, "-", f"the student's folder is {_what(mode)}: not followed"))
-                continue
-            folders = [p for p in _entries(student_dir) if stat.S_ISDIR(p.lstat().st_mode) or p.is_symlink()]
-            if not folders:
-                found.append(Submission(student, "-", "the student's folder holds no assignment folder"))
-            for folder in folders:
-                sub = Submission(student, printable(folder.name))
-                if folder.name not in known:
-                    sub.problem = f"unknown assignment folder '{sub.assignment}' (known: {', '.join(sorted(known))})"
-                else:
-                    verdict = intake.inspect(folder, self.source_notebooks(folder.name), limits, root=submitted)
-                    sub.notes = verdict.notes()
-                    sub.problem = verdict.problem
-                    sub.problem = sub.problem or self._check_notebooks(verdict, limits)
-                    sub.problem = sub.problem or self._check_time(verdict, limits, folder.name, *dates[folder.name])
-                found.append(sub)
-        return found
+        """Every folder submitted/<student>/<assignment>, checked before nbgrader sees it
+        (:func:`.intake.submissions.find_submissions`)."""
+        return find_submissions(self.class_path / "submitted", set(self.assignments), self.source_notebooks,
+                                self.dates(), submission_limits(self.config))
 
     def dates(self):
         """{assignment: (due date, release)} from the config (naive UTC or None); SystemExit,
         before any student, if one cannot be read."""
-        from .late import DueDates
-
         config = DueDates(config=self.config)
         try:
             return {a: (config.due(a), config.release(a)) for a in self.assignments}
         except ValueError as error:
             raise SystemExit(str(error)) from None
-
-    def _check_notebooks(self, verdict, limits):
-        folder = Path(verdict.folder)
-        expected = self.source_notebooks(folder.name)
-        present = sorted(printable(p.name) for p in folder.glob("*.ipynb"))
-        if not present:
-            return f"no notebook in the folder (expected {', '.join(expected)})"
-        missing = [name for name in expected if name not in present]
-        if missing:
-            return f"notebook {', '.join(missing)} is missing (found {', '.join(present)}): was it renamed?"
-        for item in verdict.notebooks:
-            try:
-                invalid = {}  # nbformat.reads validates (once: validating again costs a ms a submission)
-                nbformat.reads(intake.read_file(folder, item, limits).decode("utf-8"), as_version=4,
-                               capture_validation_error=invalid)
-                if invalid:
-                    raise invalid["ValidationError"]
-            except intake.NotAdmitted as error:
-                return str(error)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                return f"{item.path} is not valid JSON ({error}); was it edited outside Jupyter?"
-            except Exception as error:  # nbformat.ValidationError and friends
-                return f"{item.path} is not a valid notebook: {str(error).splitlines()[0]}"
-        return ""
-
-    @staticmethod
-    def _check_time(verdict, limits, assignment, due, released):
-        """Why the submission's time (its timestamp.txt, nbgrader's) cannot be used, or '': it must
-        be one nbgrader reads, and late.time_problem must not refuse it. It was collected, at the
-        latest, when its timestamp.txt was written (the file's inode change time, set by the kernel)."""
-        from datetime import datetime, timezone
-
-        from nbgrader.utils import parse_utc
-
-        from .late import time_problem
-
-        folder = Path(verdict.folder)
-        stamp = next((f for f in verdict.files if f.path == intake.TIMESTAMP), None)
-        when = collected = None
-        if stamp is not None:
-            try:
-                when = parse_utc(intake.read_file(folder, stamp, limits).decode("utf-8").strip())
-                collected = datetime.fromtimestamp((folder / stamp.path).lstat().st_ctime, timezone.utc).replace(tzinfo=None)
-            except Exception as error:
-                return f"{intake.TIMESTAMP} holds no time nbgrader can read ({type(error).__name__}): fix or remove it"
-        return time_problem(when, assignment, due, released, collected)
 
     def autograde(self, submissions, jobs=1, cluster=None, regrade=False):
         """Autograde the submissions without a problem; returns them all, with any new problem.
@@ -280,11 +158,8 @@ class Course:
         Before the first student the preflight (:meth:`preflight`) runs here, or on each cluster
         worker before its first task.
         """
-        from .executors import InProcess, LocalPool
-        from .journal import Journal
-
         jobs = jobs or cores()
-        _quiet_nbgrader()
+        quiet_nbgrader()
         todo = gradable = [s for s in submissions if not s.problem]
         journal = Journal(self.class_path)
         digests = self._digests(todo)
@@ -296,7 +171,7 @@ class Course:
                             and (self.class_path / "autograded" / sub.student / sub.assignment).is_dir())
             todo = [s for s in todo if not s.kept]
         if cluster:
-            from .cluster import DaskCluster
+            from .run.cluster_client import DaskCluster  # lazy: distributed, heavy, only for --cluster
 
             # each worker runs the preflight itself, before its first task: here nothing is graded
             executor = DaskCluster(self, cluster, sorted({s.assignment for s in todo}))
@@ -316,8 +191,6 @@ class Course:
         """Grade ``todo`` with ``executor``, taking each result as it comes; a thread of its own
         (merge.Merger) writes what the worker could not (its autograded folder, its gradebook
         rows), then its journal line."""
-        from .merge import Done, Merger
-
         stats = getattr(executor, "stats", None)
         with executor, Merger(self.class_path, self.db_url, journal, stats) as merger:
             bar = tqdm(total=len(todo), desc="autograde", unit="submission", file=sys.stdout, dynamic_ncols=True)
@@ -346,9 +219,6 @@ class Course:
     def inputs_digest(self):
         """A digest of what every grade depends on besides the student's files: the course
         package, the nbgrader config, source/, the answers and the course secret."""
-        from .bundle import answers_files, inputs_digest, read_folder
-        from .preflight import fingerprint
-
         source = read_folder(self.root / "source", hard_links=True)
         return inputs_digest((self.root / "nbgrader_config.py").read_bytes(), source, answers_files(self.root),
                              answerbook.secret(self.root), fingerprint())
@@ -356,8 +226,6 @@ class Course:
     def _digests(self, todo):
         """{(student, assignment): digest of the course's and the submission's inputs}; a
         submission whose files the intake will not admit gets none (it is always graded again)."""
-        from .bundle import RefusedFiles, tree_digest
-
         digests = {}
         try:
             self.inputs_digest
@@ -373,11 +241,13 @@ class Course:
 
     def read_submission(self, sub):
         """The files of ``sub`` the intake admits, as {relative path: (mode, bytes)}: what a
-        cluster worker is sent (bundle.read_submission); RefusedFiles when it admits none."""
-        from .bundle import read_submission
-
+        cluster worker is sent; RefusedFiles when it admits none. Read through the intake's result
+        of the first look (``sub.admitted``), where the submission has one."""
+        limits = submission_limits(self.config)
+        if sub.admitted is not None:
+            return read_admitted(sub.admitted, limits)
         return read_submission(self.class_path / "submitted" / sub.student / sub.assignment,
-                               self.source_notebooks(sub.assignment), submission_limits(self.config))
+                               self.source_notebooks(sub.assignment), limits)
 
     def _in_gradebook(self):
         """{(student, assignment)} of the submissions the class's gradebook holds."""
@@ -392,8 +262,6 @@ class Course:
     def _cap_notes(self, sub):
         """Each cap of the sandbox the submission's kernel hit, in words, as GradingExecute wrote them
         in its autograded notebooks ("memory cap of 2 GiB reached in cell 7")."""
-        from .preprocessors import CAP_NOTES
-
         notes = []
         for path in sorted((self.class_path / "autograded" / sub.student / sub.assignment).glob("*.ipynb")):
             data = path.read_bytes()
@@ -405,16 +273,14 @@ class Course:
         return notes
 
     def preflight(self, *assignments, jobs=1):
-        """The preflight of each assignment (grader/preflight.py), once per process, ``jobs`` at a
+        """The preflight of each assignment (grader/run/preflight.py), once per process, ``jobs`` at a
         time; SystemExit with what is wrong and how to fix it if one fails, before any student
-        is graded. Returns their Preflight results.
+        is graded. Returns their PreflightReports.
 
         Each runs in a thread of its own: the kernel it starts leaves its event loop there, not in
         this thread, whose state the workers inherit when they fork.
         """
         from concurrent.futures import ThreadPoolExecutor
-
-        from . import preflight
 
         with ThreadPoolExecutor(max(1, min(jobs or 1, len(assignments)))) as threads:
             runs = [threads.submit(preflight.once, self.config, self.root, a) for a in assignments]
@@ -444,10 +310,7 @@ class Course:
         column from ``review`` (a grader/review.ClassReview; None: made here)."""
         from nbgrader.api import Gradebook
 
-        from . import review as reviewing
-        from .export import EXPORTS
-
-        _quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
+        quiet_nbgrader()  # reading late penalties trips the same SQLAlchemy warnings as grading
         plugin = EXPORTS[lms](config=self.config)
         if review is None and getattr(plugin, "review_column", "review"):
             review = reviewing.of_course(self)
@@ -456,31 +319,6 @@ class Course:
         with Gradebook(self.db_url) as gradebook:
             plugin.export(gradebook)
         return Path(plugin.to), plugin
-
-
-def choose(submissions, student=None, assignment=None):
-    """The submissions of ``student`` in ``assignment`` (None: any), to regrade one after an
-    appeal or a fixed test. A name that matches no submission is an error, not an empty run."""
-    if student is None and assignment is None:
-        return submissions
-    chosen = [s for s in submissions if student in (None, s.student) and assignment in (None, s.assignment)]
-    if chosen:
-        return chosen
-    students = sorted({s.student for s in submissions})
-    handed_in = sorted({s.assignment for s in submissions if s.assignment != "-"})
-    if student is not None and student not in students:
-        raise SystemExit(f"no student '{student}' in submitted/{_close(student, students)}")
-    if assignment is not None and assignment not in handed_in:
-        raise SystemExit(f"no submission of '{assignment}' in submitted/{_close(assignment, handed_in)}")
-    theirs = sorted(s.assignment for s in submissions if s.student == student)
-    raise SystemExit(f"{student} has no submission of {assignment} in submitted/ (theirs: {', '.join(theirs)})")
-
-
-def _close(name, names):
-    import difflib
-
-    near = difflib.get_close_matches(name, names, n=3)
-    return f": did you mean {' or '.join(near)}?" if near else f" ({len(names)} there, none like it)"
 
 
 def _record(sub, result):
@@ -500,15 +338,3 @@ def _reason(log):
         return errors[0]
     raised = [line.strip() for line in log.splitlines() if _EXCEPTION.match(line)]
     return raised[-1] if raised else "no reason given (see the log)"
-
-
-def _quiet_nbgrader():
-    """nbgrader's add_submission trips SQLAlchemy autoflush warnings on every submission (the
-    rows are right); they would drown the progress bar."""
-    from sqlalchemy.exc import SAWarning
-
-    warnings.filterwarnings("ignore", category=SAWarning)
-
-
-def is_sqlite(db_url):
-    return db_url.startswith("sqlite:")

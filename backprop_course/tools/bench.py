@@ -123,7 +123,7 @@ def build_course(folder, size):
     left out (grader/skipping.py), for the bare nbclient run.
     Returns the class: [(student, kind, submission)].
     """
-    from ..grader import skipping
+    from ..grader.run import skipping
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -677,7 +677,7 @@ def left_behind(cluster, worker_pids):
                if p.parent.name in ("submitted", "autograded")]
     runtime = Path(tempfile.gettempdir())
     folders += [str(p) for pid in worker_pids for p in runtime.glob(f"bpk-{pid}-*")]
-    from ..grader.sandbox.limits import group_parents
+    from ..grader.run.sandbox.limits import group_parents
 
     cgroups = [str(p) for pid in worker_pids for parent in group_parents() for p in parent.glob(f"{pid}-*")]
     return {"kernels": kernels, "folders": folders, "cgroups": cgroups}

@@ -74,7 +74,7 @@ def record(workdir, size, say=print):
     """Grade ``size`` of the bench's 02_backprop submissions on a local cluster of one worker,
     whose CPU (kernels included) a cpuacct group counts (cpu_meter.py; without one, the wall
     time stands in for it, and the lines say so)."""
-    from ..grader.cluster import DaskCluster
+    from ..grader.run.cluster_client import DaskCluster
     from ..grader.pipeline import Course
     from .local_cluster import LocalCluster
 
@@ -125,7 +125,7 @@ def replaying(samples, seed=SEED):
     worker's own, its seconds slept, its result returned. The client and scheduler are untouched."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from ..grader import cluster
+    from ..grader.run import cluster
 
     def setup(self, worker):
         self.address = worker.address
@@ -472,8 +472,8 @@ def duration(seconds):
 
 def run(workdir, workers=256, tasks=10_000, hosts=8, size=10, jobs=2, say=print):
     """Record, simulate, project: the report's lines."""
-    from ..grader.admission import submission_limits
-    from ..grader.bundle import read_submission
+    from ..grader.intake.admission import submission_limits
+    from ..grader.run.bundle import read_submission
     from ..grader.pipeline import Course
 
     workdir = Path(workdir)

@@ -57,7 +57,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from traitlets.config.loader import PyFileConfigLoader
 
-from ..grader import npm, typeset
+from ..grader.results import npm, typeset
 
 ROOT = Path(__file__).resolve().parents[2]  # the course checkout this runs from
 ASSETS = Path(__file__).resolve().parent / "hub_assets"

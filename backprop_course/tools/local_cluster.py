@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..grader.cluster import WORKER_CONFIG
-from ..grader.sandbox.availability import resolve_bwrap
+from ..grader.run.cluster import WORKER_CONFIG
+from ..grader.run.sandbox.availability import resolve_bwrap
 
 BIN = Path(sys.executable).parent
 

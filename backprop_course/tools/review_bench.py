@@ -83,7 +83,8 @@ def write_class(folder, students):
 
 def bench(folder, size):
     """Times the review of a class of ``size``: a dict of figures."""
-    from ..grader import pipeline, review
+    from ..grader import pipeline
+    from ..grader.results import review
 
     students = class_of(size)
     write_class(folder, students)
