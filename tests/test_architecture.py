@@ -317,7 +317,7 @@ def test_no_import_loops(where):
     assert not found, "import loops:\n" + "\n".join(" -> ".join(loop) for loop in found)
 
 
-def test_imports_go_down_the_layers_but_checks_and_lectures():
+def test_imports_go_down_the_layers():
     wrong = upward(modules())
     assert not wrong, "\n".join(wrong)
 
