@@ -63,6 +63,7 @@ def diff(name, path):
 
 
 def added_lines(patch):
+    """The lines a unified diff adds, stripped."""
     return [line[1:].strip() for line in patch.splitlines() if line.startswith("+") and not line.startswith("+++")]
 
 
