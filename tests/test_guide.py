@@ -207,3 +207,13 @@ def test_the_guide_links_the_lectures_of_the_site_it_is_built_into(tmp_path):
     guide = build_guide(out)
     assert not broken_site_links(guide), "\n".join(broken_site_links(guide))
     assert all('href="../index.html"' in p.read_text(encoding="utf-8") for p in guide.glob("*.html"))
+
+
+def test_the_guide_keeps_pages_it_did_not_write(tmp_path, capsys):
+    """A guide/ folder of someone else's pages: an error, and their page stays as it was."""
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "guide" / "page.html").write_text("<p>not ours</p>")
+    assert site.main(["--guide-only", "--out", str(tmp_path)]) == 1
+    assert "did not write" in capsys.readouterr().err
+    assert (tmp_path / "guide" / "page.html").read_text() == "<p>not ours</p>"
+    assert not (tmp_path / "guide" / "index.html").exists()

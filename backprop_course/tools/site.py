@@ -364,7 +364,11 @@ def main(argv=None) -> int:
     if args.guide_only:
         (Path(args.out) / STATIC).mkdir(parents=True, exist_ok=True)
         shutil.copy2(ASSETS / "site.css", Path(args.out) / STATIC / "site.css")
-        site_guide.build_guide(Path(args.out), f"{STATIC}/site.css", COURSE_TITLE)
+        try:
+            site_guide.build_guide(Path(args.out), f"{STATIC}/site.css", COURSE_TITLE)
+        except site_guide.GuideError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         return 0
     if args.install_npm:
         try:
@@ -378,7 +382,7 @@ def main(argv=None) -> int:
     try:
         pages = build_site(Path(args.out), Path(args.notebooks), timeout=args.timeout,
                            jobs=args.jobs, offline=args.offline)
-    except SiteError as e:
+    except (SiteError, site_guide.GuideError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"{len(pages)} lectures in {args.out}/index.html ({time.perf_counter() - start:.0f} s)")

@@ -68,6 +68,10 @@ class GuideRenderer(mistune.HTMLRenderer):
         return super().codespan(text.replace("\\|", "|"))
 
 
+class GuideError(RuntimeError):
+    """The guide could not be built where asked (a folder of someone else's pages)."""
+
+
 @dataclass
 class GuidePage:
     """One Markdown file of the guide and the page it becomes."""
@@ -135,7 +139,11 @@ def build_guide(out: Path, css_href: str, course_title: str, root: Path = ROOT, 
     lectures first). Returns the pages in order."""
     folder = Path(out) / GUIDE
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.html"):  # the guide is ours alone: drop pages of removed files
+    marker = folder / ".course-guide"
+    if not marker.exists() and any(folder.glob("*.html")):
+        raise GuideError(f"{folder} holds HTML files that this tool did not write; choose another --out")
+    marker.write_text("built by python -m backprop_course.tools.site\n")
+    for old in folder.glob("*.html"):  # a guide we built before: drop pages of removed files
         old.unlink()
     pages = render_pages(folder, root)
     lectures = "../index.html" if (Path(out) / "index.html").is_file() else None  # none when built alone
