@@ -17,7 +17,8 @@ import pytest
 
 from backprop_course.tools import site, site_guide
 
-ROOT = Path(__file__).resolve().parent.parent
+# the course root, wherever in tests/ this file sits
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 MAX_README_LINES = 250
 
 
