@@ -142,6 +142,28 @@ def test_every_link_and_anchor_of_the_markdown_resolves():
     assert not broken_markdown_links(markdown_files()), "\n".join(broken_markdown_links(markdown_files()))
 
 
+#: the course's folders whose files the guide names in code spans (`tests/test_hub.py`)
+COURSE_FOLDERS = ("backprop_course", "tests", "answers", "source", "release", "notebooks", "examples", "docs", ".ci")
+#: paths named that are not the course's files: nbgrader's own docs, what a test run writes
+NOT_THE_COURSES = {"docs/source/plugins/zipcollect-plugin.rst", "tests/artifacts/browser/", "tests/artifacts/hub/"}
+
+
+def named_paths(text):
+    """The course paths a Markdown text names in code spans, placeholders (``<student>``) and
+    patterns (``NN_*``) left out."""
+    spans = re.findall(r"`([^`\s]+)`", re.sub(r"(?ms)^```.*?^```[^\n]*$", "", text))
+    return {s for s in spans if s.split("/")[0] in COURSE_FOLDERS and "/" in s and not re.search(r"[<*]|NN_", s)}
+
+
+def test_every_path_the_guide_names_exists():
+    """A file or folder the README or a page names (`backprop_course/grader/...`, `tests/test_x.py`)
+    is there: when a module or a test moves, the guide says so in the same change."""
+    missing = sorted(f"{path.name}: {named}" for path in markdown_files()
+                     for named in named_paths(path.read_text(encoding="utf-8"))
+                     if named not in NOT_THE_COURSES and not (ROOT / named).exists())
+    assert not missing, "the guide names what is not there:\n" + "\n".join(missing)
+
+
 def test_the_readme_links_every_guide_page():
     """No page of docs/ is out of the README's reach (the hub recipe test_hub runs included)."""
     linked = {(ROOT / unquote(urlsplit(u).path)).resolve() for u in links((ROOT / "README.md").read_text(encoding="utf-8"))}
@@ -193,6 +215,8 @@ def test_the_checks_see_a_broken_link_and_a_missing_anchor(tmp_path):
     (tmp_path / "docs" / "README.md").write_text("# The guide\n\n[A](a.md)\n")
     (tmp_path / "docs" / "a.md").write_text("# A page\n\n## Two words\n\n[ok](#two-words) [no](#three-words) "
                                             "[far](README.md#nowhere) [up](../README.md#course)\n")
+    assert named_paths("`tests/test_gone.py`, `backprop_course/x/` and `submitted/<student>/`\n```\n`tests/no.py`\n```\n") \
+        == {"tests/test_gone.py", "backprop_course/x/"}
     broken = broken_markdown_links(markdown_files(tmp_path))
     assert len(broken) == 3 and all(any(w in b for b in broken) for w in ("gone.md", "#three-words", "#nowhere")), broken
     guide = build_guide(tmp_path / "out", root=tmp_path)
