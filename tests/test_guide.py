@@ -202,6 +202,9 @@ def test_the_built_guide_has_every_page_and_no_broken_link(built):
     for path in built.glob("*.html"):  # a page of text: no script, nothing loaded from elsewhere
         text = path.read_text(encoding="utf-8")
         assert "<script" not in text and not re.search(r'<link[^>]*href="(https?:)?//', text), path.name
+        # what may scroll sideways is reachable by keyboard (axe's scrollable-region-focusable)
+        assert text.count("<pre") == text.count('<pre tabindex="0">'), path.name
+        assert text.count("<table>") == text.count('tabindex="0" role="region" aria-label="table"><table>'), path.name
     page = (built / "lms.html").read_text(encoding="utf-8")
     assert 'href="contents.html"' in page and "../_static/site.css" in page
     assert 'href="../index.html"' not in page  # built alone: no lectures to link

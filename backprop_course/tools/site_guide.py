@@ -121,6 +121,14 @@ def link_rewriter(source: Path, pages: dict[Path, str], out_dir: Path):
     return rewrite
 
 
+def keyboard_scrollable(body: str) -> str:
+    """Code blocks and tables that may scroll sideways, reachable by keyboard (WCAG 2.1.1, axe's
+    ``scrollable-region-focusable``): each a focusable region, a table in a region of its own."""
+    body = body.replace("<pre>", '<pre tabindex="0">')
+    body = body.replace("<table>", '<div class="course-scroll" tabindex="0" role="region" aria-label="table"><table>')
+    return body.replace("</table>", "</table></div>")
+
+
 def render_pages(out_dir: Path, root: Path = ROOT) -> list[GuidePage]:
     """The guide's pages, rendered for a site whose guide lives in ``out_dir``."""
     pages = [GuidePage(source.resolve(), html_name(source, root)) for source in guide_sources(root)]
@@ -128,7 +136,7 @@ def render_pages(out_dir: Path, root: Path = ROOT) -> list[GuidePage]:
     for page in pages:
         renderer = GuideRenderer(link_rewriter(page.source, names, out_dir))
         markdown = mistune.create_markdown(renderer=renderer, plugins=PLUGINS)
-        page.body = markdown(page.source.read_text(encoding="utf-8"))
+        page.body = keyboard_scrollable(markdown(page.source.read_text(encoding="utf-8")))
         page.title = renderer.title or page.source.stem
     return pages
 
