@@ -37,6 +37,9 @@ import pytest
 
 import hostile
 
+#: a figure of the student's own (the notebook's plots are demonstrations grading skips): it must show
+FIGURE = "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()"
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -641,7 +644,8 @@ def exchange(browser, course, tmp_path_factory):
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in sources:
                     cell.source = sources[grade_id]
-            notebook.cells += [nbformat.v4.new_markdown_cell(hostile.MARKDOWN), nbformat.v4.new_code_cell(hostile.CODE)]
+            notebook.cells += [nbformat.v4.new_markdown_cell(hostile.MARKDOWN), nbformat.v4.new_code_cell(hostile.CODE),
+                               nbformat.v4.new_code_cell(FIGURE)]
             nbformat.write(notebook, fetched)
             pg.locator("#fetched_assignments_list > .list_item .item_status button", has_text="Submit").click()
             (submitted,) = list_rows(pg, "submitted", 1).all()

@@ -186,7 +186,7 @@ def test_an_earlier_term_is_compared_through_the_intake(tmp_path):
     assert flagged(found) == {("ada", "2025/alan"), ("2025/alan", "ada")}
     assert any(line.startswith("2025/linked:") and "symbolic link" in line for line in found.unread), found.unread
     assert found.past == ["2025 (01_neuron: 0 submissions)", "2025 (02_backprop: 3 submissions)",
-                          "2025 (03_vectorised: 0 submissions)"]
+                          "2025 (03_vectorised: 0 submissions)", "2025 (04_autograd: 0 submissions)"]
     assert re.fullmatch(r"similar to 2025/alan \((\d+) %\) \(see report\.html\)", found.summary("ada", "02_backprop"))
     # the same from the config's setting
     course.config.Similarity.past_terms = [str(then / "submitted")]

@@ -139,6 +139,8 @@ def test_grading_execute_skips_the_demonstrations_of_source_without_a_kernel_and
         ran = copy.deepcopy(tagged)
         assert execute.skipped_when_grading(ran) == (grade_id in DEMOS["02_backprop"]), grade_id
     skipped = copy.deepcopy(cells["train_demo"])
+    execute.reset()
+    execute.nb = source("02_backprop")
     assert execute.preprocess_cell(skipped, execute.resources, 13) == (skipped, execute.resources)  # no kernel started
     assert [o.text for o in skipped.outputs] == [skipping.NOTE]
     # the opt-out runs every cell, and a notebook source/ does not hold skips nothing

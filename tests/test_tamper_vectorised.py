@@ -66,6 +66,7 @@ try:
         _cells = _json.load(_file)["cells"]
     exec("".join(next(c["source"] for c in _cells if c["metadata"].get("nbgrader", {{}}).get("grade_id") == "sgd_epoch")))
 except OSError as _error:
+    print(f"no solution to copy: {{_error}}")
     def sgd_epoch(params, X, y, batch_size, learning_rate, rng):
         raise NotImplementedError(f"no solution to copy: {{_error}}")
 """

@@ -12,7 +12,7 @@ Configured in ``nbgrader_config.py``::
 
     c.Similarity.threshold = 0.7               # share of a submission's own code found in the other
     c.Similarity.past_terms = ["/srv/course-2025"]   # folders holding an earlier term's submitted/
-    c.Integrity.numerical_exercises = {"03_vectorised": ["grad_check"]}
+    c.Integrity.numerical_exercises = {"03_vectorised": ["grad_check"], "04_autograd": ["grad_check"]}
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class Integrity(LoggingConfigurable):
                                "heapq", "bisect", "time", "warnings", "matplotlib"],
                    help="Modules an answer may import (besides those the release imports); importing another "
                         "is noted").tag(config=True)
-    numerical_exercises = Dict(value_trait=List(Unicode()), default_value={"03_vectorised": ["grad_check"]},
+    numerical_exercises = Dict(value_trait=List(Unicode()), default_value={"03_vectorised": ["grad_check"], "04_autograd": ["grad_check"]},
                                help="assignment -> the exercises (solution cells' grade_ids) whose task is a "
                                     "numerical derivative; anywhere else one is noted").tag(config=True)
     max_code_chars = Integer(50_000, help="The most characters of a submission's code that are read (the longest "

@@ -221,9 +221,9 @@ def build_class(folder, template, size):
     """A released course in ``folder`` whose class hands in ``size`` submissions: the template's
     submitted notebooks, over and over, each under its own student."""
     folder = Path(folder)
-    for name in ("source", "release"):
+    for name in ("source", "release", "answers"):
         shutil.copytree(template / name, folder / name)
-    for name in ("nbgrader_config.py", "gradebook.db"):
+    for name in ("nbgrader_config.py", "gradebook.db", ".course-secret"):
         shutil.copy(template / name, folder / name)
     notebooks = sorted((template / "submitted").glob(f"*/{bench.ASSIGNMENT}/{bench.NOTEBOOK}"))
     for i in range(size):
