@@ -46,7 +46,7 @@ help:
 	@echo "make hub        (as root) a JupyterHub with an instructor and three students on this machine (HUB_DIR, HUB_PORT)"
 	@echo "make hub-remove (as root) remove that hub's accounts and folder"
 	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
-	@echo "make site       static HTML site of the executed lecture notebooks in site/"
+	@echo "make site       static HTML site of the executed lecture notebooks and the guide (README.md, docs/) in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect; Moodle needs its grading WORKSHEET)"
 	@echo "make export     LMS=canvas|moodle: the grade CSV the LMS imports (nbgrader export)"
@@ -93,7 +93,7 @@ npm: $(GRADER)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
-# A class on JupyterHub (README): real Unix users, the exchange, formgrader; as root. The hub
+# A class on JupyterHub (docs/hub.md): real Unix users, the exchange, formgrader; as root. The hub
 # keeps its state in HUB_DIR between runs; hub-remove deletes its accounts and HUB_DIR.
 HUB_DIR  ?= /srv/backprop-course-hub
 HUB_PORT ?= 8000
@@ -110,9 +110,9 @@ bench: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
 	$(BIN)/python -m backprop_course.tools.review_bench --sizes $(REVIEW_SIZES)
 
-# Mutation testing (README, "Mutation testing"): mutmut, pinned in pyproject.toml's `mutants`
+# Mutation testing (docs/mutation.md): mutmut, pinned in pyproject.toml's `mutants`
 # extra and configured in its [tool.mutmut], from a fresh mutants/ each time; then the kill
-# rate per module and the survivors (backprop_course/tools/mutants.py). Slow: README, "Mutation testing".
+# rate per module and the survivors (backprop_course/tools/mutants.py). Slow: docs/mutation.md.
 MUTANTS_STAMP := $(VENV)/.mutants-installed
 $(MUTANTS_STAMP): $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[mutants]'
@@ -147,14 +147,14 @@ clean:
 demo-class: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.demo_class
 
-# --- A term with an LMS (README): submissions in, grades out, through nbgrader's plugins ---
+# --- A term with an LMS (docs/lms.md): submissions in, grades out, through nbgrader's plugins ---
 LMS ?= canvas
 LMS_PLUGIN = $(if $(filter moodle,$(LMS)),Moodle,Canvas)
 # collect fills the real class, in the course root
 collect: $(GRADER)
 	@case "$(LMS)" in canvas|moodle) ;; *) echo "LMS must be canvas or moodle, not '$(LMS)'"; exit 2;; esac
 	@test -n "$(ZIP)" -a -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=grading-worksheet.csv]"; exit 2; }
-	@test "$(LMS)" != moodle -o -n "$(WORKSHEET)" || { echo "LMS=moodle needs WORKSHEET=grading-worksheet.csv: only Moodle's grading worksheet says who each participant number of the download is (README, A term with an LMS)"; exit 2; }
+	@test "$(LMS)" != moodle -o -n "$(WORKSHEET)" || { echo "LMS=moodle needs WORKSHEET=grading-worksheet.csv: only Moodle's grading worksheet says who each participant number of the download is (docs/lms.md, A term with an LMS)"; exit 2; }
 	@test -f "$(ZIP)" || { echo "no such file: $(ZIP)"; exit 2; }
 	$(if $(ROSTER),$(BIN)/nbgrader db student import "$(ROSTER)")
 	mkdir -p "downloaded/$(ASSIGNMENT)/archive"

@@ -1,4 +1,4 @@
-"""A class on a real JupyterHub, in Chromium (issue 30): the README's recipe, with ``make hub``'s
+"""A class on a real JupyterHub, in Chromium (issue 30): the guide's recipe (docs/hub.md), with ``make hub``'s
 own setup (``backprop_course.tools.hub``) and hub configuration, and real Unix users.
 
 One hub, one browser, one pass through a class, observed by the tests below:
@@ -7,7 +7,7 @@ One hub, one browser, one pass through a class, observed by the tests below:
 2. three students log in, fetch it in the Assignments panel, fill it in (ada right, bob with the
    named mistake ``loss-no-half`` and notes carrying tests/hostile.py's markup, cy blank), press
    Validate, and submit;
-3. the instructor collects in formgrader, types the README's grading command in a terminal of
+3. the instructor collects in formgrader, types the guide's grading command in a terminal of
    their JupyterLab (what ``make grade`` runs: the sandbox and the preflight included), opens
    bob's submission in formgrader (inert) and releases the feedback there;
 4. each student fetches their feedback in the Assignments panel; bob opens his.
@@ -132,10 +132,11 @@ JS_TERMINAL = """async () => {
 
 
 def readme_grading_command():
-    """The command the README's hub recipe has the instructor type to grade (its one bash block)."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### A class on JupyterHub"):]
-    section = section[:section.index("\n### ")]
+    """The command the guide's hub recipe (docs/hub.md, linked from the README) has the instructor
+    type to grade (its one bash block)."""
+    readme = (ROOT / "docs" / "hub.md").read_text()
+    section = readme[readme.index("# A class on JupyterHub"):]
+    section = section[:section.index("\n## ")]
     (command,) = [block.strip() for block in re.findall(r"```bash\n(.*?)```", section, re.S) if "grade" in block]
     assert "\n" not in command, command
     return command

@@ -3,7 +3,7 @@
 After ``mutmut run`` (configured in pyproject.toml, ``[tool.mutmut]``), this reads mutmut's
 results (``mutants/<module>.py.meta``) and prints, for each mutated module, its mutants, how
 many the tests killed, and the kill rate. A mutant that no test kills must be listed in the
-README's "Mutation testing" table as equivalent, with the change it makes and why no test can
+guide's "Mutation testing" table (``docs/mutation.md``) as equivalent, with the change it makes and why no test can
 see it: the tool compares each listed change with the mutant's diff, so that a listing does
 not go on explaining a mutant that has since changed. It exits with status 1 when a surviving
 mutant is not listed, or a listed one is no longer a survivor with that change.
@@ -20,11 +20,13 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the guide's page whose table lists the equivalent mutants, relative to the course root
+LISTING = Path("docs") / "mutation.md"
 #: the issue's target: the share of each module's mutants the tests must kill
 TARGET = 0.90
 #: mutmut's statuses that count as the tests noticing the mutant (a timeout: it made them hang)
 DETECTED = {"killed", "timeout", "segfault"}
-#: a README row: | `mutant name` | `the mutated line` | why it is equivalent |
+#: a row of the guide's table of equivalent mutants: | `mutant name` | `the mutated line` | why it is equivalent |
 LISTED = re.compile(r"^\|\s*`((?:backprop_course|answers)\.[^`]+__mutmut_\d+)`\s*\|\s*`(.+?)`\s*\|(.+)\|\s*$", re.M)
 
 
@@ -35,8 +37,8 @@ def modules(root=ROOT):
 
 
 def listed(root=ROOT):
-    """{mutant name: (the mutated line, reason)} of the README's table of equivalent mutants."""
-    text = (root / "README.md").read_text(encoding="utf-8")
+    """{mutant name: (the mutated line, reason)} of the guide's table of equivalent mutants (:data:`LISTING`)."""
+    text = (root / LISTING).read_text(encoding="utf-8")
     return {name: (change.strip(), why.strip()) for name, change, why in LISTED.findall(text)}
 
 
@@ -61,6 +63,7 @@ def diff(name, path):
 
 
 def added_lines(patch):
+    """The lines a unified diff adds, stripped."""
     return [line[1:].strip() for line in patch.splitlines() if line.startswith("+") and not line.startswith("+++")]
 
 
@@ -92,9 +95,9 @@ def main(root=ROOT, only=()):
             patch = diff(name, path)
             change = equivalent.get(name, (None, None))[0]
             if change is None:
-                problems.append(f"{name} ({status}) is neither killed nor listed as equivalent in README.md")
+                problems.append(f"{name} ({status}) is neither killed nor listed as equivalent in {LISTING}")
             elif change not in added_lines(patch):
-                problems.append(f"{name}: README.md lists the change `{change}`, but the mutant now makes another")
+                problems.append(f"{name}: {LISTING} lists the change `{change}`, but the mutant now makes another")
             else:
                 explained += 1
             survivors.append((name, status, patch))
@@ -103,7 +106,7 @@ def main(root=ROOT, only=()):
         rows.append((path, total, len(unchecked), count["killed"], count["timeout"] + count["segfault"], len(left),
                      explained, rate))
     for name in sorted(set(equivalent) - {s[0] for s in survivors}):
-        problems.append(f"{name} is listed in README.md as equivalent, but it is not a surviving mutant (killed, or gone)")
+        problems.append(f"{name} is listed in {LISTING} as equivalent, but it is not a surviving mutant (killed, or gone)")
 
     print(f"\n{'module':40} {'mutants':>7} {'not run':>7} {'killed':>7} {'timeout':>7} {'survived':>8} {'listed':>6} "
           f"{'kill rate':>9}")
@@ -114,7 +117,7 @@ def main(root=ROOT, only=()):
     print(f"{'all':40} {sums[0]:7} {sums[1]:7} {sums[2]:7} {sums[3]:7} {sums[4]:8} {sums[5]:6} "
           f"{(sums[2] + sums[3]) / max(sums[0] - sums[1], 1):9.1%}")
     if survivors:
-        print(f"\nsurviving mutants ({len(survivors)}); equivalent ones are listed in README.md, 'Mutation testing':")
+        print(f"\nsurviving mutants ({len(survivors)}); equivalent ones are listed in {LISTING}:")
         for name, status, patch in survivors:
             mark = "listed" if name in equivalent else "NOT LISTED"
             print(f"\n# {name}: {status}, {mark}\n{patch}")

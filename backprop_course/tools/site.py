@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..grader.results import npm
+from . import site_guide
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = Path(__file__).resolve().parent / "site_assets"
@@ -57,6 +58,8 @@ class SiteError(RuntimeError):
 
 @dataclass
 class Page:
+    """One lecture of the site: its notebook and the page it becomes."""
+
     notebook: Path  # source notebook
     html_name: str  # file name in the site
     title: str
@@ -76,6 +79,7 @@ def npm_modules(cache: Path | None = None, offline: bool = False, log=print, pac
 
 
 def mathjax_dir() -> Path:
+    """The folder of MathJax 2.7 that the PyPI package jupyter-server-mathjax ships."""
     try:
         import jupyter_server_mathjax
     except ImportError as e:  # pragma: no cover - a dependency of the course
@@ -180,6 +184,7 @@ def rewrite_links(page_html: str, targets: dict[str, str]) -> str:
     """``href="03_x.ipynb#y"`` → ``href="03_x.html#y"`` for every notebook in the site."""
 
     def sub(m):
+        """One href, rewritten when it names a notebook of the site."""
         url = m.group(3)
         path, sep, frag = url.partition("#")
         name = path[2:] if path.startswith("./") else path
@@ -211,6 +216,7 @@ def copy_linked_notebooks(page_html: str, notebooks_dir: Path, out: Path) -> str
     course = Path(notebooks_dir).resolve().parent
 
     def sub(m):
+        """One href, pointed at the copy of the course notebook it names (copied here)."""
         url = m.group(3)
         path, sep, frag = url.partition("#")
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", path) or path.startswith("/") or not path.endswith(".ipynb"):
@@ -244,6 +250,7 @@ def copy_local_images(page_html: str, notebooks_dir: Path, out: Path) -> None:
 
 
 def render_index(pages: list[Page], css_href: str) -> str:
+    """The site's index.html: the lectures in order, each with its summary, and a link to the guide."""
     import jinja2
 
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(ASSETS), autoescape=True, trim_blocks=True,
@@ -315,6 +322,7 @@ def build_site(out: Path, notebooks_dir: Path | None = None, notebooks: list[Pat
         nb.metadata["title"] = f"{page.title} · {COURSE_TITLE}"
 
         def link(q):
+            """The navigation entry of a neighbouring page (None: there is none)."""
             return {"href": q.html_name, "title": q.title} if q else None
 
         resources = {
@@ -334,10 +342,13 @@ def build_site(out: Path, notebooks_dir: Path | None = None, notebooks: list[Pat
         log(f"wrote {out / page.html_name}")
     (out / "index.html").write_text(render_index(pages, urls["css_href"]), encoding="utf-8")
     log(f"wrote {out / 'index.html'}")
+    site_guide.build_guide(out, urls["css_href"], COURSE_TITLE, log=log)
     return pages
 
 
 def main(argv=None) -> int:
+    """``python -m backprop_course.tools.site``: build the site (or only install npm packages, or
+    only the guide); the exit status."""
     ap = argparse.ArgumentParser(prog="python -m backprop_course.tools.site", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="site", help="output folder (default: site)")
     ap.add_argument("--notebooks", default=str(ROOT / "notebooks"), help="folder of the lecture notebooks")
@@ -347,7 +358,18 @@ def main(argv=None) -> int:
     ap.add_argument("--install-npm", metavar="FOLDER", nargs="+",
                     help="only install (npm ci, into the cache) the npm packages pinned by each FOLDER's "
                          "package.json and package-lock.json, and build nothing (`make npm`)")
+    ap.add_argument("--guide-only", action="store_true", help="only the guide's pages (README.md, docs/), "
+                    "into OUT/guide/, with the site's CSS: nothing executed, nothing from npm")
     args = ap.parse_args(argv)
+    if args.guide_only:
+        (Path(args.out) / STATIC).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ASSETS / "site.css", Path(args.out) / STATIC / "site.css")
+        try:
+            site_guide.build_guide(Path(args.out), f"{STATIC}/site.css", COURSE_TITLE)
+        except site_guide.GuideError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        return 0
     if args.install_npm:
         try:
             for folder in args.install_npm:
@@ -360,7 +382,7 @@ def main(argv=None) -> int:
     try:
         pages = build_site(Path(args.out), Path(args.notebooks), timeout=args.timeout,
                            jobs=args.jobs, offline=args.offline)
-    except SiteError as e:
+    except (SiteError, site_guide.GuideError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"{len(pages)} lectures in {args.out}/index.html ({time.perf_counter() - start:.0f} s)")
