@@ -21,7 +21,6 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -34,8 +33,6 @@ from backprop_course.checks import core
 from backprop_course.checks.remote import REGISTRY
 from backprop_course.grader import report, verdicts
 from test_checks import BY_NAME, HIDDEN_TESTS, _without_recorded_cases, exercise_of
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _meta(cell):

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 CONDA_PIN = re.compile(r"^([A-Za-z0-9_.\-]+)\s*=\s*([0-9][^\s;=]*)$")
 REQUIRED = {"numpy", "jupyterlab", "nbgrader", "matplotlib", "ipywidgets", "nbclient"}
 

@@ -41,7 +41,8 @@ from backprop_course.grader.exchange import owner
 from backprop_course.tools import hub as hubs
 from grading_helpers import course_copy
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

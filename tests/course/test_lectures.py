@@ -1,14 +1,15 @@
 """The lecture notebooks: stored clean, linked, and each runs top to bottom in a fresh kernel."""
 import os
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from project import ROOT
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = ROOT / "notebooks"
 EXPECTED = [
     "01_the_neuron.ipynb",
     "02_two_layer_network.ipynb",
@@ -74,7 +75,6 @@ def test_runs_top_to_bottom(path):
 
 # ------------------------------------------------------------------ notation (issue 16, item 4)
 
-ROOT = NOTEBOOKS.parent
 RENDERED = NOTEBOOKS / "rendered"
 COURSE_NOTEBOOKS = (lectures() + sorted(RENDERED.glob("*.ipynb")) + sorted((ROOT / "source").glob("*/*.ipynb"))
                     + sorted((ROOT / "release").glob("*/*.ipynb")))

@@ -1,15 +1,14 @@
 """release/ is exactly what nbgrader generates from source/, and gives nothing away."""
 import re
-import shutil
 import subprocess
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from grading_helpers import copy_answers
+from grading_helpers import course_copy
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir())
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
@@ -17,10 +16,7 @@ HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 @pytest.fixture(scope="module")
 def fresh_release(tmp_path_factory, nbgrader_env):
-    course = tmp_path_factory.mktemp("course")
-    shutil.copytree(ROOT / "source", course / "source")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    copy_answers(course)
+    course = course_copy(tmp_path_factory.mktemp("course"), folders=("source",))
     for assignment in ASSIGNMENTS:
         subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=course,
                        env=nbgrader_env, check=True, capture_output=True)

@@ -1,5 +1,4 @@
 """The self-learner's path of the README: public tests without nbgrader, and `make solutions`."""
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -9,9 +8,9 @@ import nbformat
 import pytest
 
 from answers.catalogue import NOTEBOOK, reference_cells, strip_markers
-from grading_helpers import copy_answers
+from grading_helpers import course_copy
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
 
 
 @pytest.mark.parametrize("assignment", sorted(NOTEBOOK))
@@ -41,10 +40,7 @@ def test_the_released_notebook_runs_its_tests_without_nbgrader(assignment, tmp_p
 
 def test_make_solutions_writes_executed_solution_notebooks(tmp_path, nbgrader_env):
     """`make solutions` in a copy of the course: every assignment's solution notebook, run, every test passing."""
-    for name in ("source",):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    copy_answers(tmp_path)
+    course_copy(tmp_path, folders=("source",))
     bin_dir = Path(sys.executable).parent
     result = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "solutions", f"BIN={bin_dir}", "STAMP=", "GRADER=", "DEV="],
                             cwd=tmp_path, env=nbgrader_env, capture_output=True, text=True, timeout=1200)

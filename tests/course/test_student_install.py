@@ -20,7 +20,7 @@ import pytest
 from backprop_course.grader import verdicts
 from backprop_course.grader.assignments import assignments
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
 
 #: run with ``python -S``: the wheel's files first, then the standard library and the venv's
 #: third-party packages (no .pth file read, so no editable install of the course and no answers/)

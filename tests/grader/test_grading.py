@@ -16,7 +16,7 @@ from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK
 from grading_helpers import BROKEN, NAMED_IF_FAILING, RIGHTLY_PASSING, cell_errors, exercise_scores, tree_hashes
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -21,17 +21,17 @@ import hashlib
 import math
 import shutil
 from collections import Counter
-from html.parser import HTMLParser
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from backprop_course.grader import cli, sandbox
+from backprop_course.grader import cli
 from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
-from grading_helpers import copy_answers
+from grading_helpers import course_copy
+from html_page import Page
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 A, B = "01_neuron", "02_backprop"
 DUE = "2026-01-10 12:00:00 UTC"
 RELEASED = "2026-01-01 00:00:00 UTC"
@@ -53,12 +53,7 @@ REFUSED = {"eve": "0001-01-01 00:00:00 UTC is before 01_neuron was released (202
 APPEAL = "01-correct-where"  # what ada really handed in
 CHOSEN = ("ada", A)
 
-try:
-    sandbox.preflight()
-    NO_SANDBOX = None
-except sandbox.SandboxUnavailableError as error:
-    NO_SANDBOX = str(error)
-pytestmark = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no grading sandbox here: {NO_SANDBOX}")
+pytestmark = pytest.mark.needs_sandbox
 
 
 def write_submission(course, student, assignment, plan):
@@ -135,13 +130,8 @@ def others(snap, chosen=CHOSEN):
 
 @pytest.fixture(scope="module")
 def term(tmp_path_factory, nbgrader_env):
-    course = tmp_path_factory.mktemp("term")
-    for folder in ("source", "release"):
-        shutil.copytree(ROOT / folder, course / folder)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    copy_answers(course)
-    with open(course / "nbgrader_config.py", "a") as config:
-        config.write(f"\nc.DueDates.dates = {{{A!r}: {DUE!r}}}\nc.DueDates.released = {{{A!r}: {RELEASED!r}}}\n")
+    course = course_copy(tmp_path_factory.mktemp("term"),
+                         config=f"c.DueDates.dates = {{{A!r}: {DUE!r}}}\nc.DueDates.released = {{{A!r}: {RELEASED!r}}}\n")
     for student, handed_in in CLASS.items():
         for assignment, plan, stamp in handed_in:
             write_submission(course, student, assignment, plan)
@@ -190,7 +180,7 @@ def test_the_report_still_lists_everyone(term):
     report = (course / "report.html").read_text()
     for text in ("dan", "not graded", "renamed", "bob"):
         assert text in report and text in report_before
-    assert "loss-no-half" in report_before and not any("loss-no-half" in row["notes"] for row in Tables.of(report).cells_of("ada"))
+    assert "loss-no-half" in report_before and not any("loss-no-half" in row["notes"] for row in Page(report).rows_of("ada"))
 
 
 def test_a_name_that_matches_no_submission_is_an_error_and_changes_nothing(term, capsys, monkeypatch, nbgrader_env):
@@ -212,60 +202,18 @@ def test_a_name_that_matches_no_submission_is_an_error_and_changes_nothing(term,
 # ------------------------------------------------------------------ the late penalty in the report
 
 
-class Tables(HTMLParser):
-    """The tables of a page as rows of cell texts, and every <img>'s attributes."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables, self.images, self._cell = [], [], None
-
-    @classmethod
-    def of(cls, html):
-        parsed = cls()
-        parsed.feed(html)
-        return parsed
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-        elif tag == "br" and self._cell is not None:
-            self._cell.append("\n")
-        elif tag == "img":
-            self.images.append(dict(attrs))
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-    def table(self, *header):
-        (found,) = [t for t in self.tables if t and t[0][:len(header)] == list(header)]
-        return [dict(zip(found[0], row)) for row in found[1:]]
-
-    def cells_of(self, student):
-        return [row for row in self.table("student") if row["student"] == student]
-
-
 def test_the_report_shows_raw_score_penalty_and_final_score(term):
     course, _, after, _ = term
-    page = Tables.of((course / "report.html").read_text())
+    page = Page((course / "report.html").read_text())
     late = page.table("assignment", "student")
     assert [(row["assignment"], row["student"]) for row in late] == [(A, "bob")], "only bob was late"
     (bob,) = late
     assert (bob["raw score"], bob["penalty"], bob["final score"]) == ("9", "−0.9", "8.1/9")
     assert (bob["submitted"], bob["due"], bob["late by"]) == ("2026-01-10 13:00:00", "2026-01-10 12:00:00", "1 day (1.0 h)")
     # the students' table shows the final score, and says why
-    (row,) = page.cells_of("bob")
+    (row,) = page.rows_of("bob")
     assert row[A] == "8.1/9" and "late by 1 day (1.0 h): -0.9 points" in row["notes"]
-    (row,) = page.cells_of("cy")
+    (row,) = page.rows_of("cy")
     assert row[A] == "9/9" and "late" not in row["notes"]
     # the same numbers as grades.csv
     csv_bob = after["grades.csv"]["bob", A]
@@ -283,7 +231,7 @@ def spread(snap, assignment):
 
 def test_every_figure_of_the_report_says_what_it_shows(term):
     course, before, after, report_before = term
-    alts = [image.get("alt", "") for image in Tables.of(report_before).images]
+    alts = [image.get("alt", "") for image in Page(report_before).images]
     assert len(alts) == 3 and all(alts), alts
     scores, pass_rates, mistakes = alts
     assert f"01_neuron (max 9): {spread(before, A)}; 02_backprop (max 15): 1 at 0;" in scores
@@ -291,7 +239,7 @@ def test_every_figure_of_the_report_says_what_it_shows(term):
     assert "exercise 01_neuron · loss 67 %" in pass_rates, pass_rates  # ada's loss fails, bob's and cy's pass
     assert mistakes.endswith("diagnosed mistake, as in the table below: loss-no-half 1.")
     # after ada's regrade nobody makes a mistake: no chart of mistakes
-    alts = [image.get("alt", "") for image in Tables.of((course / "report.html").read_text()).images]
+    alts = [image.get("alt", "") for image in Page((course / "report.html").read_text()).images]
     assert len(alts) == 2 and f"01_neuron (max 9): {spread(after, A)};" in alts[0]
     assert spread(after, A) == "2 at 9, 1 at 8"
 
@@ -302,9 +250,9 @@ def test_a_time_before_the_release_after_collection_or_none_is_refused_and_liste
     lateness would be silently wrong), and the report lists it beside the late submissions."""
     course, before, after, report_before = term
     assert not {key for key in before["gradebook"] if key[0] in REFUSED}
-    page = Tables.of((course / "report.html").read_text())
+    page = Page((course / "report.html").read_text())
     for student, reason in REFUSED.items():
-        (row,) = page.cells_of(student)
+        (row,) = page.rows_of(student)
         assert row[A] == "not graded" and reason in row["notes"], (student, row)
     late_section = (course / "report.html").read_text().split("<h2>Late submissions</h2>")[1].split("<h2>")[0]
     for student, reason in REFUSED.items():

@@ -1,5 +1,6 @@
-"""What the grading tests share: the graded catalogue class, the test cells a mistake rightly
-passes, and what they read back (file hashes, scores from the gradebook, cells' errors)."""
+"""What the grading tests share: a copy of the course (``course_copy``, the one way a test makes
+one), the graded catalogue class, the test cells a mistake rightly passes, and what they read back
+(file hashes, scores from the gradebook, cells' errors)."""
 import hashlib
 import shutil
 from pathlib import Path
@@ -7,9 +8,11 @@ from pathlib import Path
 import nbformat
 
 from backprop_course.grader import pipeline, report
+from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 BROKEN = {  # student -> (assignment folder, files), each reported, none graded
     "broken-json": ("02_backprop", {"backprop.ipynb": '{"cells": [ {"cell_type": "code",'}),
     "renamed-notebook": ("01_neuron", {"neuron (1).ipynb": None}),
@@ -91,23 +94,18 @@ NAMED_IF_FAILING = {("03-sgd-permutation-per-batch", "test_sgd_epoch_accuracy")}
 TEST_SECRET = "5e" * 32
 
 
-def copy_answers(course):
-    """Give a copied course its answers (answers/, which the grader needs beside source/) and a
-    fixed course secret. Returns ``course``."""
+def course_copy(course, config="", folders=("source", "release")):
+    """A copy of the course in ``course`` (made if missing): ``folders`` of the project, the
+    answers (answers/, which the grader needs beside source/), nbgrader_config.py with ``config``
+    appended (a line of Python: it starts on a line of its own) and a fixed course secret
+    (TEST_SECRET). Returns ``course``."""
     course = Path(course)
-    shutil.copytree(ROOT / "answers", course / "answers", ignore=shutil.ignore_patterns("__pycache__"))
+    course.mkdir(parents=True, exist_ok=True)
+    for name in (*folders, "answers"):
+        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + "\n" + config)
     (course / ".course-secret").write_text(TEST_SECRET + "\n")
     return course
-
-
-def course_copy(course, config="", folders=("source", "release")):
-    """A copy of the course in ``course``: ``folders``, the answers, nbgrader_config.py (with
-    ``config`` appended) and a fixed course secret. Returns ``course``."""
-    course = Path(course)
-    for name in folders:
-        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config)
-    return copy_answers(course)
 
 
 def grade_class(course):
@@ -146,9 +144,6 @@ def grade_catalogue(course):
     results = report.collect(grader.db_url, grader.class_path, course / "source",
                              {(s.student, s.assignment): s.problem for s in submissions if s.problem})
     return course, grader, submissions, results, before
-from backprop_course.grader.assignments import assignments
-
-
 def tree_hashes(root):
     """sha256 of every file under root (or of root itself, if it is a file), by relative path."""
     root = Path(root)

@@ -9,7 +9,8 @@ from backprop_course.grader import pipeline
 from backprop_course.tools import copies
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, Submission, build_notebook, strip_markers
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 #: the ways a copier disguises a submission (tools/copies.py), each planted on its own and all at once
 DISGUISES = {"renamed": copies.rename, "reordered": copies.reorder, "recommented": copies.recomment,
              "disguised": lambda source: copies.recomment(copies.reorder(copies.rename(source)))}

@@ -13,7 +13,6 @@ import hashlib  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 from functools import cache  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
@@ -27,7 +26,8 @@ from backprop_course.lectures.evaluation import confusion_explorer, confusion_ma
 from backprop_course.lectures.graphs import describe_graph, graph_stepper, layout  # noqa: E402
 from difference_quotients import centred  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from project import ROOT
+
 NOTEBOOK = ROOT / "notebooks" / "07_autodiff_and_generalisation.ipynb"
 PNG = b"\x89PNG"
 

@@ -11,7 +11,6 @@ import os
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from functools import cache  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
@@ -21,8 +20,9 @@ from backprop_course.lectures import classification as cl  # noqa: E402
 from backprop_course.lectures import datasets  # noqa: E402
 from difference_quotients import centred  # noqa: E402
 from lecture_standins import Centroids  # noqa: E402
+from project import ROOT  # noqa: E402
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_batches_and_classification.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "06_batches_and_classification.ipynb"
 PNG = b"\x89PNG"
 
 

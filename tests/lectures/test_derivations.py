@@ -14,7 +14,6 @@ O(ε/h); with h = 1e-6 both stay below ~1e-9 for the values used here. Tolerance
   span several orders of magnitude.
 """
 import ast
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -25,8 +24,9 @@ from backprop_course.lectures import activations as act
 from backprop_course.lectures.plots import pointwise
 from answers.catalogue import EXERCISES, reference_cells, strip_markers
 from difference_quotients import quotient
+from project import ROOT
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = ROOT / "notebooks"
 
 H = 1e-6
 

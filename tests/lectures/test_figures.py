@@ -5,7 +5,6 @@ The rendered pages are checked elsewhere: every <img> of the site in tests/test_
 report and a site page by axe-core in tests/test_browser.py, the feedback in tests/test_regrade.py.
 """
 import re
-from pathlib import Path
 
 import matplotlib
 
@@ -20,7 +19,8 @@ from matplotlib.patches import Patch  # noqa: E402
 from backprop_course.grader import report  # noqa: E402
 from backprop_course.lectures import activations, classification, palette, plots, widgets  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 PALETTE = {mcolors.to_hex(c) for c in [*palette.CYCLE, palette.WARNING_TEXT, palette.INPUT_FILL,
                                        palette.NEURON_FILL, palette.NOTE_TEXT, palette.NEUTRAL,
                                        *palette.CLASS_FILLS]}

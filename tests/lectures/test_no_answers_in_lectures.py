@@ -37,7 +37,8 @@ import pytest  # noqa: E402
 
 import backprop_course.lectures  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
 
 #: the graded names of each assignment, and how an exercise calls each (to skip what cannot take the call)

@@ -10,7 +10,6 @@ import io
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import nbformat
@@ -18,7 +17,8 @@ import pytest
 
 from backprop_course.tools import site
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 NOTEBOOKS = site.lecture_notebooks(ROOT / "notebooks")
 
 

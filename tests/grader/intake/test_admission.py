@@ -28,7 +28,8 @@ from backprop_course.grader.admission import IntakeNotebookExporter
 from backprop_course.grader.pipeline import load_config
 from backprop_course.grader.safezip import MiB, Limits
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 A = "a1"
 NB = "nb.ipynb"
 

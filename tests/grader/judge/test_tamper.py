@@ -7,7 +7,6 @@ and edited cells, extra files). Each gets exactly what its honest work earns; no
 """
 import dataclasses
 import os
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,9 +17,10 @@ import pytest
 from backprop_course.grader import pipeline, report, skipping, verdicts
 from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
-from grading_helpers import cell_errors, copy_answers, exercise_scores, grade_class, tree_hashes
+from grading_helpers import cell_errors, course_copy, exercise_scores, grade_class, tree_hashes
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 A = "02_backprop"
 REFERENCE = next(s for s in CATALOGUE if s.name == "02-reference")
 NO_PHI = next(s for s in CATALOGUE if s.name == "02-neuron-hidden-no-phi-prime")
@@ -216,13 +216,8 @@ SLOW = {  # kernel-level failures, each costing only what follows it
 def batch(tmp_path_factory, nbgrader_env):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", nbgrader_env["PATH"])
-        course = tmp_path_factory.mktemp("course")
-        for name in ("source", "release"):
-            shutil.copytree(ROOT / name, course / name)
-        shutil.copy(ROOT / "nbgrader_config.py", course)
-        copy_answers(course)
-        with open(course / "nbgrader_config.py", "a") as config:
-            config.write("\nc.Execute.timeout = 10  # the infinite loop costs this once\n")
+        course = course_copy(tmp_path_factory.mktemp("course"),
+                             config="c.Execute.timeout = 10  # the infinite loop costs this once\n")
         submitted = course / "submitted"
 
         def put(student, nb, extra=None):
@@ -346,10 +341,7 @@ def gradebook_rows(db_url):
 def course_with(course, students):
     """A course root in ``course`` (source/, release/, the config) whose class has submitted
     ``students`` ({student: catalogue submission}) for 02_backprop."""
-    for folder in ("source", "release"):
-        shutil.copytree(ROOT / folder, course / folder)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    copy_answers(course)
+    course_copy(course)
     for student, sub in students.items():
         path = course / "submitted" / student / A / NOTEBOOK[A]
         path.parent.mkdir(parents=True)

@@ -8,8 +8,6 @@ honest work earns; grading changes none of its inputs.
 """
 import dataclasses
 import json
-import shutil
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -18,9 +16,8 @@ import pytest
 import answers
 from answers import reference
 from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
-from grading_helpers import copy_answers, exercise_scores, grade_class, tree_hashes
+from grading_helpers import course_copy, exercise_scores, grade_class, tree_hashes
 
-ROOT = Path(__file__).resolve().parent.parent
 A = "03_vectorised"
 REFERENCE = next(s for s in CATALOGUE if s.name == "03-reference")
 SIGN = next(s for s in CATALOGUE if s.name == "03-softmax-gradient-sign")
@@ -106,11 +103,7 @@ def batch(tmp_path_factory, nbgrader_env):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", nbgrader_env["PATH"])
         mp.delenv("BACKPROP_SANDBOX", raising=False)
-        course = tmp_path_factory.mktemp("course")
-        for name in ("source", "release"):
-            shutil.copytree(ROOT / name, course / name)
-        shutil.copy(ROOT / "nbgrader_config.py", course)
-        copy_answers(course)
+        course = course_copy(tmp_path_factory.mktemp("course"))
         students = {s.name: s for s in (REFERENCE, SIGN)} | {name: sub for name, (sub, _, _) in cases(course).items()}
         for student, sub in students.items():
             path = course / "submitted" / student / A / NOTEBOOK[A]

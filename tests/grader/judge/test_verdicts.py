@@ -6,7 +6,6 @@ code controls. So every graded test cell of source/ must be covered, `make relea
 that is not (naming the cell and why), a cell judged by the kernel alone on purpose carries
 verdicts.KERNEL_ONLY and is listed, and at grading an unexpected form fails that cell only.
 """
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +17,10 @@ from nbformat.v4 import new_code_cell
 from backprop_course.grader import verdicts
 from backprop_course.grader.assignments import assignments
 from backprop_course.grader.preprocessors import GradingExecute
-from grading_helpers import copy_answers
+from grading_helpers import course_copy
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 BIN = Path(sys.executable).parent
 IMPORT = "from backprop_course.checks.backprop import check_train\n"
 GOOD = IMPORT + "\ncheck_train(train, seed=0, epochs=3, learning_rate=0.1, reveal=True)\n"
@@ -116,11 +116,7 @@ def test_at_grading_a_form_the_grader_cannot_judge_fails_that_cell_only(source):
 
 
 def test_make_release_refuses_an_aliased_import_and_a_plain_assert_naming_them(tmp_path, nbgrader_env):
-    course = tmp_path / "course"
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, course / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    copy_answers(course)
+    course = course_copy(tmp_path / "course")
     path = course / "source" / "02_backprop" / "backprop.ipynb"
     nb = nbformat.read(path, as_version=4)
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}

@@ -11,7 +11,6 @@ import hashlib
 import io
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -20,7 +19,7 @@ import hostile
 from backprop_course.grader import inert, report, typeset
 from backprop_course.grader.inert import PAGE_CSP, ActiveContent, check, content_security_policy, student_html
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
 
 
 @pytest.fixture(scope="module")

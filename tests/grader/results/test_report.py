@@ -10,7 +10,6 @@ course does not have, and mistakes named in errors (and not in other outputs).
 """
 import base64
 from datetime import datetime
-from html.parser import HTMLParser
 
 import matplotlib
 
@@ -23,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output  # noqa: E402
 from backprop_course.checks.mistakes import CODES  # noqa: E402
 from backprop_course.grader import report  # noqa: E402
 from backprop_course.grader.late import TIME_REFUSED  # noqa: E402
+from html_page import Page  # noqa: E402
 
 DUE = datetime(2025, 1, 10, 12, 0)
 #: test cell -> points
@@ -201,48 +201,12 @@ def test_what_the_figures_draw(course):
         plt.close(fig)
 
 
-class Page(HTMLParser):
-    """A page's tables (rows of cell texts), list items, paragraphs, title and images' alt texts."""
-
-    def __init__(self, html):
-        super().__init__(convert_charrefs=True)
-        self.tables, self.items, self.paragraphs, self.alts, self.title = [], [], [], [], ""
-        self._text = None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th", "li", "p", "title", "h1"):
-            self._text = []
-        elif tag == "img":
-            attrs = dict(attrs)
-            self.alts.append(attrs["alt"])
-            assert attrs["src"].startswith("data:image/png;base64,")
-            assert base64.b64decode(attrs["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
-        elif tag == "br" and self._text is not None:
-            self._text.append("\n")
-
-    def handle_endtag(self, tag):
-        if self._text is None:
-            return
-        text = "".join(self._text).strip()
-        if tag in ("td", "th"):
-            self.tables[-1][-1].append(text)
-        elif tag == "li":
-            self.items.append(text)
-        elif tag == "p":
-            self.paragraphs.append(text)
-        elif tag in ("title", "h1"):
-            self.title += f"<{tag}>{text}"
-        if tag in ("td", "th", "li", "p", "title", "h1"):
-            self._text = None
-
-    def handle_data(self, data):
-        if self._text is not None:
-            self._text.append(data)
+def figure_alts(page):
+    """The alt texts of a page's images, each image checked to be a PNG held in the page itself."""
+    for image in page.images:
+        assert image["src"].startswith("data:image/png;base64,")
+        assert base64.b64decode(image["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    return [image["alt"] for image in page.images]
 
 
 def test_the_page(course, tmp_path):
@@ -251,10 +215,10 @@ def test_the_page(course, tmp_path):
     html = path.read_text(encoding="utf-8")
     assert html == report.render(results, title="A1 <report>")
     page = Page(html)
-    assert page.title == "<title>A1 <report><h1>A1 <report>"
+    assert (page.title, page.headings[0]) == ("A1 <report>", ("h1", "A1 <report>"))
     assert page.paragraphs[0] == "7 students, 4 graded submissions, 3 that could not be graded."
-    assert page.alts == [report.describe_score_histograms(results), report.describe_pass_rates(results),
-                         report.describe_mistakes(report.mistake_counts(results))]
+    assert figure_alts(page) == [report.describe_score_histograms(results), report.describe_pass_rates(results),
+                                 report.describe_mistakes(report.mistake_counts(results))]
     mistakes, students, late = page.tables
     assert mistakes == [["submissions", "mistake", "what it is"], ["2", "loss-no-half", CODES["loss-no-half"]],
                         ["1", "loss-gradient-sign", CODES["loss-gradient-sign"]]]
@@ -276,6 +240,6 @@ def test_a_class_without_mistakes_late_work_or_problems_says_none(course):
                                 scores={("ada", "a1"): 6}, cells={"a1": {"test_loss": [True]}},
                                 exercises=results.exercises)
     page = Page(report.render(quiet))
-    assert len(page.alts) == 2 and len(page.tables) == 1   # no mistake figure, no table of mistakes nor of late work
+    assert len(figure_alts(page)) == 2 and len(page.tables) == 1   # no mistake figure, no table of mistakes nor of late work
     assert page.paragraphs.count("None.") == 4             # mistakes, late, not graded, noted
     assert report.text_table(report.score_table(quiet)) == "student            a1            a2\nada               6/6             -"

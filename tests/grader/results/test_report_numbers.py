@@ -7,7 +7,6 @@ from the matplotlib figures the report draws). Each is compared with what the gr
 and the mistakes with what the catalogue says each submission did.
 """
 from collections import Counter, defaultdict
-from html.parser import HTMLParser
 
 import matplotlib.figure
 import pytest
@@ -17,37 +16,7 @@ from backprop_course.grader import report
 from backprop_course.grader.assignments import assignments
 from answers.catalogue import CATALOGUE, EXERCISES
 from grading_helpers import BROKEN
-
-
-class Tables(HTMLParser):
-    """Every <table> of a page as rows of cell texts, and the text of every <p>."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables, self.paragraphs, self._cell, self._p = [], [], None, None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-        elif tag == "p":
-            self._p = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th"):
-            self.tables[-1][-1].append("".join(self._cell).strip())
-            self._cell = None
-        elif tag == "p" and self._p is not None:
-            self.paragraphs.append("".join(self._p).strip())
-            self._p = None
-
-    def handle_data(self, data):
-        for part in (self._cell, self._p):
-            if part is not None:
-                part.append(data)
+from html_page import Page
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +33,11 @@ def rendered(graded_catalogue):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(matplotlib.figure.Figure, "savefig", keep)
         page = report.render(results)
-    tables = Tables()
-    tables.feed(page)
     plots = defaultdict(list)
     for figure in figures:
         for ax in figure.axes:
             plots[ax.get_xlabel()].append(ax)
-    return tables, plots
+    return Page(page), plots
 
 
 @pytest.fixture(scope="module")
@@ -90,26 +57,21 @@ def gradebook(graded_catalogue):
     return scores, tops, cells
 
 
-def table(tables, first_header):
-    (found,) = [t for t in tables.tables if t and t[0] and t[0][0] == first_header]
-    return found[0], found[1:]
-
-
 def test_the_summary_line(rendered, gradebook):
-    tables, _ = rendered
+    page, _ = rendered
     scores, _, _ = gradebook
     students = {s for s, _ in scores} | set(BROKEN)
     expected = f"{len(students)} students, {len(scores)} graded submissions, {len(BROKEN)} that could not be graded."
-    assert expected in tables.paragraphs, tables.paragraphs[:3]
+    assert expected in page.paragraphs, page.paragraphs[:3]
 
 
 def test_each_students_score_is_the_gradebooks(rendered, gradebook):
-    tables, _ = rendered
+    page, _ = rendered
     scores, tops, _ = gradebook
-    header, rows = table(tables, "student")
+    rows = page.table("student")
     assignments = sorted(tops)
-    assert header == ["student", *assignments, "notes"]
-    shown = {row[0]: row[1:-1] for row in rows}
+    assert list(rows[0]) == ["student", *assignments, "notes"]
+    shown = {row["student"]: [row[a] for a in assignments] for row in rows}
     assert set(shown) == {s for s, _ in scores} | set(BROKEN)
     for student, cells in shown.items():
         for assignment, cell in zip(assignments, cells):
@@ -126,9 +88,9 @@ def test_each_students_score_is_the_gradebooks(rendered, gradebook):
 
 def test_the_mistake_counts_are_the_catalogues(rendered):
     """Each mistake counted once per submission that made it, and no other."""
-    tables, _ = rendered
-    _, rows = table(tables, "submissions")
-    shown = {code: int(n) for n, code, _ in rows}
+    page, _ = rendered
+    rows = page.table("submissions", "mistake", "what it is")
+    shown = {row["mistake"]: int(row["submissions"]) for row in rows}
     assert shown == Counter(code for sub in CATALOGUE for code in sub.mistakes.values() if code)
 
 

@@ -39,9 +39,10 @@ from backprop_course.tools import bench
 from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from backprop_course.tools.local_cluster import LocalCluster
 from nbgrader_runner import nbgrader
-from grading_helpers import copy_answers
+from grading_helpers import course_copy
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 A1, A2, A3 = "01_neuron", "02_backprop", "03_vectorised"
 BY_NAME = {s.name: s for s in CATALOGUE}
 #: the class graded through the cluster, (student, assignment): per assignment a correct
@@ -130,11 +131,7 @@ def courses(tmp_path_factory):
 @pytest.fixture(scope="module")
 def template(courses):
     """The course, released once (its gradebook holds the assignments): copied for each test."""
-    folder = courses / "template"
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, folder / name)
-    shutil.copy(ROOT / "nbgrader_config.py", folder)
-    copy_answers(folder)
+    folder = course_copy(courses / "template")
     pipeline.Course(root=folder).release()
     return folder
 

@@ -25,9 +25,10 @@ from backprop_course.checks.remote import package_fingerprint
 from backprop_course.grader import pipeline
 from backprop_course.grader.sandbox.policy import PACKAGE_DIR
 from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
-from grading_helpers import copy_answers
+from grading_helpers import course_copy
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 BIN = Path(sys.executable).parent
 A = "02_backprop"
 REFERENCE = next(s for s in CATALOGUE if s.name == "02-reference")
@@ -43,11 +44,7 @@ PREFLIGHT_FAILED = "Grading stopped before the first submission"
 
 def course_with_bwrap(course, bwrap_path, students=("ada", "grace")):
     """A course root whose config points the sandbox at ``bwrap_path``, with a class of honest students."""
-    for folder in ("source", "release"):
-        shutil.copytree(ROOT / folder, course / folder)
-    config = (ROOT / "nbgrader_config.py").read_text()
-    (course / "nbgrader_config.py").write_text(config + f"\nc.SandboxedKernelManager.bwrap_path = {str(bwrap_path)!r}\n")
-    copy_answers(course)
+    course_copy(course, config=f"c.SandboxedKernelManager.bwrap_path = {str(bwrap_path)!r}\n")
     for student in students:
         path = course / "submitted" / student / A / NOTEBOOK[A]
         path.parent.mkdir(parents=True)
@@ -116,10 +113,7 @@ def test_the_course_api_stops_before_the_first_student(tmp_path, bwrap_path, nbg
 def make_course(folder, package=False, config=""):
     """A course root in ``folder``: source/, release/, nbgrader_config.py (+ ``config``), the
     small CLASS in submitted/, and with ``package`` its own copy of backprop_course/."""
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, folder / name)
-    (folder / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + textwrap.dedent(config))
-    copy_answers(folder)
+    course_copy(folder, config=textwrap.dedent(config))
     if package:
         shutil.copytree(PACKAGE_DIR, folder / "backprop_course", ignore=shutil.ignore_patterns("__pycache__"))
     for student, (sub, _) in CLASS.items():
@@ -347,11 +341,7 @@ def test_the_demo_class_grades_with_the_bundled_bwrap_when_no_system_bwrap_is_fo
                 (programs / program.name).symlink_to(program)
     env = {**{k: v for k, v in nbgrader_env.items() if k != "BACKPROP_SANDBOX"}, "PATH": f"{BIN}{os.pathsep}{programs}"}
     assert shutil.which("bwrap", path=env["PATH"]) is None
-    course = tmp_path / "course"
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, course / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    copy_answers(course)
+    course = course_copy(tmp_path / "course")
     shutil.copytree(ROOT / "examples" / "demo_class" / "submitted", course / "demo" / "submitted")
     done = run([BIN / "backprop-course", "--root", course, "grade", "--class-dir", "demo", "--jobs", "2",
                 "--only", "release", "--only", "autograde"], course, env)

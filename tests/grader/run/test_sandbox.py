@@ -7,7 +7,6 @@ hostile code at the top of a solution cell. The code prints what it achieved ("B
 gradebook and the hashes of every file of the course.
 """
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,20 +22,15 @@ from backprop_course.grader.sandbox import limits
 from backprop_course.grader.sandbox.policy import PACKAGE_MOUNT  # the grader's own package, bound for the kernel
 from backprop_course.grader.preprocessors import GradingExecute
 from answers.catalogue import CATALOGUE, EXERCISES, NOTEBOOK, build_notebook
-from grading_helpers import copy_answers, exercise_scores, tree_hashes
+from grading_helpers import course_copy, exercise_scores, tree_hashes
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 A2 = "02_backprop"
 REFERENCE = next(s for s in CATALOGUE if s.name == "02-reference")
 FULL = {"neuron_backward": 5, "train_multi_sample": 4, "multi_output_network": 6}
 TIMEOUT = 8  # c.Execute.timeout of the test course: the honest cells take well under a second
 
-try:
-    sandbox.preflight()
-    BWRAP = None
-except sandbox.SandboxUnavailableError as error:
-    BWRAP = str(error)
-needs_bwrap = pytest.mark.skipif(BWRAP is not None, reason=f"no working bubblewrap here: {BWRAP}")
 
 
 def hostile(prefix, cell="neuron_backward", base=REFERENCE):
@@ -249,13 +243,7 @@ def write(path, notebook):
 
 
 def make_course(base, extra_config=""):
-    base.mkdir(parents=True, exist_ok=True)
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, base / name)
-    config = (ROOT / "nbgrader_config.py").read_text()
-    (base / "nbgrader_config.py").write_text(config + "\n# --- tests/test_sandbox.py ---\n" + textwrap.dedent(extra_config))
-    copy_answers(base)
-    return base
+    return course_copy(base, config="# --- tests/grader/run/test_sandbox.py ---\n" + textwrap.dedent(extra_config))
 
 
 def submit(course, student, cells, base=REFERENCE):
@@ -324,7 +312,7 @@ def lines(text, marker):
     return [line for line in text.splitlines() if line.startswith(marker)]
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_every_submission_is_graded(graded):
     course, grader, submissions, *_, hostile_students = graded
     problems = {s.student: s.problem for s in submissions if s.problem}
@@ -332,14 +320,14 @@ def test_every_submission_is_graded(graded):
     assert {s.student for s in submissions} == {"honest-1", "honest-2"} | hostile_students
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_honest_students_keep_full_marks(graded):
     _, grader, *_ = graded
     for student in ("honest-1", "honest-2"):
         assert scores(grader, student) == FULL, student
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_the_reference_solution_cannot_be_read(graded):
     course, grader, *_ = graded
     text = outputs(course, "cheat-source")
@@ -348,7 +336,7 @@ def test_the_reference_solution_cannot_be_read(graded):
     assert scores(grader, "cheat-source") == dict.fromkeys(FULL, 0.0)
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_the_gradebook_cannot_be_opened(graded):
     course, grader, *_ = graded
     text = outputs(course, "tamper-gradebook")
@@ -357,7 +345,7 @@ def test_the_gradebook_cannot_be_opened(graded):
     assert scores(grader, "tamper-gradebook") == FULL  # it earned them; it changed nobody's
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_course_files_cannot_be_overwritten(graded):
     course, _, _, before, *_ = graded
     text = outputs(course, "overwrite")
@@ -367,7 +355,7 @@ def test_course_files_cannot_be_overwritten(graded):
         assert tree_hashes(course / name) == hashes, f"grading changed {name}"
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_no_network(graded):
     course, _, _, _, connection, *_ = graded
     text = outputs(course, "network")
@@ -376,7 +364,7 @@ def test_no_network(graded):
     assert connection is None, "the kernel reached the grader's listening socket"
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_memory_is_limited(graded):
     course, grader, *_ = graded
     text = outputs(course, "memory-bomb")
@@ -384,7 +372,7 @@ def test_memory_is_limited(graded):
     assert scores(grader, "memory-bomb") == FULL
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_an_infinite_loop_times_out_and_the_rest_is_graded(graded):
     course, grader, *_ = graded
     text = outputs(course, "infinite-loop")
@@ -392,7 +380,7 @@ def test_an_infinite_loop_times_out_and_the_rest_is_graded(graded):
     assert scores(grader, "infinite-loop") == {**FULL, "multi_output_network": 0.0}
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_a_dying_kernel_keeps_what_was_earned(graded):
     course, grader, *_ = graded
     text = outputs(course, "kernel-exit")
@@ -400,7 +388,7 @@ def test_a_dying_kernel_keeps_what_was_earned(graded):
     assert scores(grader, "kernel-exit") == {**FULL, "multi_output_network": 0.0}
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_a_kernel_that_will_not_exit_costs_nothing(graded):
     """An atexit handler that never returns: the grading workers, which do not wait for a
     kernel's exit, kill it later (test_nothing_is_left_behind checks it is gone)."""
@@ -408,7 +396,7 @@ def test_a_kernel_that_will_not_exit_costs_nothing(graded):
     assert scores(grader, "exit-hangs") == FULL
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_processes_are_limited(graded):
     course, grader, *_ = graded
     text = outputs(course, "fork-bomb")
@@ -420,7 +408,7 @@ def test_processes_are_limited(graded):
         assert [note for note in sub.notes if "cap of 64 processes and threads reached in cell" in note], sub.notes
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_the_kernel_sees_little_and_writes_nothing_that_lasts(graded):
     course, grader, *_ = graded
     text = outputs(course, "probe")
@@ -444,7 +432,7 @@ def test_the_kernel_sees_little_and_writes_nothing_that_lasts(graded):
     assert scores(grader, "probe") == FULL
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_nothing_is_left_behind(graded):
     *_, runtime, _ = graded
     deadline = time.time() + 30  # a kernel killed at its timeout is cleaned up as it exits
@@ -521,7 +509,7 @@ def test_cleanup_of_an_already_dead_kernel_removes_its_private_directory(tmp_pat
     assert not private.exists() and list(tmp_path.iterdir()) == []
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_a_deferred_shutdown_is_finished(tmp_path):
     """With a list of exiting kernels, the notebook returns before its kernel has exited; the
     list's finish() then reaps it, killing one that will not exit, and removes its private directory."""
@@ -547,7 +535,7 @@ def test_a_deferred_shutdown_is_finished(tmp_path):
     assert not leftover, f"the kernel is still running: {leftover}"
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_the_prompt_kernel_client_talks_to_a_sandboxed_kernel(tmp_path):
     """The client that skips upstream's 0.2 s wait on IOPub: ready, then runs code and shows output."""
     import asyncio
@@ -615,7 +603,7 @@ def test_private_directories_of_killed_graders_are_swept(tmp_path):
         manager.provisioner.remove()
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_no_file_of_the_submission_runs_before_the_first_cell(graded):
     """IPython startup files and config, sitecustomize, usercustomize, .pth files, and modules that
     would shadow the kernel's (ipykernel_launcher, numpy): none runs; the student's own module
@@ -630,7 +618,7 @@ def test_no_file_of_the_submission_runs_before_the_first_cell(graded):
     assert scores(grader, "startup-files") == FULL
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_the_kernel_holds_no_file_of_the_grader(graded):
     """Its stdio is /dev/null: writing to /proc/1/fd/1 reaches no log of the grader's."""
     course, *_ = graded
@@ -639,7 +627,7 @@ def test_the_kernel_holds_no_file_of_the_grader(graded):
     assert seen == [["0", "/dev/null"], ["1", "/dev/null"], ["2", "/dev/null"]], text
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_every_place_the_kernel_can_write_is_a_size_limited_tmpfs(graded):
     """From inside: each writable mount is a tmpfs with a size, or a kernel interface that stores
     nothing (proc, devpts, bwrap's device nodes)."""
@@ -654,7 +642,7 @@ def test_every_place_the_kernel_can_write_is_a_size_limited_tmpfs(graded):
     assert "/dev" not in [target for target, *_ in mounts], "/dev is writable"
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_dev_shm_is_capped_and_dev_read_only(graded):
     course, grader, *_ = graded
     text = outputs(course, "dev-shm")

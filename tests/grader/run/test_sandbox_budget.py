@@ -21,12 +21,6 @@ from backprop_course.grader.preprocessors import CAP_NOTES, GradingExecute
 from backprop_course.grader.sandbox import cleanup, limits
 from backprop_course.grader.sandbox.manager import sweep_private_dirs
 
-try:
-    sandbox.preflight()
-    BWRAP = None
-except sandbox.SandboxUnavailableError as error:
-    BWRAP = str(error)
-needs_bwrap = pytest.mark.skipif(BWRAP is not None, reason=f"no working bubblewrap here: {BWRAP}")
 CGROUP, HOW = limits.enforcement(limits.Budget())
 needs_cgroup = pytest.mark.skipif(not CGROUP, reason=f"no cgroup can be made here: {HOW}")
 MiB = 1024 ** 2
@@ -53,7 +47,7 @@ def texts(cell):
             else json.dumps(o.get("data")) for o in cell.outputs]
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 @needs_cgroup
 def test_shared_memory_counts_against_the_memory_cap(tmp_path):
     """System V segments, detached, outlive RLIMIT_AS; /dev/shm is a tmpfs: the kernel's cgroup
@@ -80,7 +74,7 @@ def test_shared_memory_counts_against_the_memory_cap(tmp_path):
     assert nb.metadata[CAP_NOTES] == ["memory cap of 1 GiB reached in cell 2"]
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 @needs_cgroup
 def test_cpu_time_counts_every_process_of_the_kernel(tmp_path):
     """Three busy children: RLIMIT_CPU is per process, the cgroup's CPU time is all of them."""
@@ -96,7 +90,7 @@ def test_cpu_time_counts_every_process_of_the_kernel(tmp_path):
     assert nb.metadata[CAP_NOTES] == ["CPU time cap of 2 s reached in cell 2"]
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_a_notebook_has_a_time_cap_beside_each_cells(tmp_path):
     """Cells each within their own timeout, together past the notebook's: the one running when
     time is up is interrupted, the rest are not run, and what was earned stays."""
@@ -147,7 +141,7 @@ def reset_peak():
     Path("/proc/self/clear_refs").write_text("5")  # Linux 4.0+: the peak (VmHWM) starts again from now
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_the_grader_stays_small_while_a_kernel_floods_it(tmp_path):
     """A kernel floods IOPub with large binary buffers: the grader's peak memory grows by less than
     its cap on that (``grader_memory``, 512 MiB) and what arrives in one check of the watchdog's
@@ -176,7 +170,7 @@ DEEP = """
     """
 
 
-@needs_bwrap
+@pytest.mark.needs_sandbox
 def test_a_message_too_deep_or_unreadable_is_not_taken_and_nothing_else_is_lost(tmp_path):
     """Content nested 100,000 levels deep (json.loads in the grader raised RecursionError), or 500
     (it parses, but nothing downstream should meet it), and frames that are no Jupyter message or

@@ -12,7 +12,8 @@ from backprop_course.grader.sandbox import policy as sandbox_policy
 from backprop_course.grader.sandbox.policy import (HOME, IPYTHONDIR, ISOLATION, MPLCONFIGDIR, PACKAGE_DIR, PACKAGE_MOUNT,
                                                    PASSED_ENV, SOCKETS, WORKDIR, Host, policy_for)
 
-ROOT = Path(__file__).resolve().parent.parent
+from project import ROOT
+
 SECRETS = {"NBGRADER_DB_URL": "postgresql://grader:secret@db/course", "AWS_SECRET_ACCESS_KEY": "x",
            "SSH_AUTH_SOCK": "/tmp/ssh-agent", "BACKPROP_SANDBOX": "on", "HOME": "/home/instructor"}
 TMPFS = 256 * 1024 ** 2

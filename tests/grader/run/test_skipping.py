@@ -2,7 +2,6 @@
 source/ and never by the student's notebook, and the release's refusal of a tag that would
 change grading. No kernel here: the grading of tagged notebooks is test_grading's and test_tamper's."""
 import copy
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,9 @@ from nbformat.v4 import new_code_cell
 from backprop_course.grader import pipeline, skipping, verdicts
 from backprop_course.grader.preprocessors import GradingExecute, RequireSkippableDemos, UnskippableDemos, configure
 
-ROOT = Path(__file__).resolve().parent.parent
+from grading_helpers import course_copy
+from project import ROOT
+
 BIN = Path(sys.executable).parent
 #: the demonstration cells of each assignment, which no test needs: training runs and plots
 DEMOS = {"01_neuron": {"activations_plot", "neuron_demo"},
@@ -149,9 +150,7 @@ def test_grading_execute_skips_the_demonstrations_of_source_without_a_kernel_and
 
 def broken_source(course):
     """A copy of the course whose 02 test cell reads the demo's ``history``."""
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, course / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course_copy(course)
     path = course / "source" / "02_backprop" / "backprop.ipynb"
     nb = nbformat.read(path, as_version=4)
     test = by_id(nb)["test_multi_output_network_train"]
