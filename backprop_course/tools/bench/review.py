@@ -10,11 +10,12 @@ the previous one's work, disguised (tools/copies.py). It reports the time, the p
 and the pairs that shared code and were compared, and whether exactly the planted copies were
 flagged.
 
-    python -m backprop_course.tools.review_bench [--sizes 40,1000] [--keep DIR]
+    python -m backprop_course.tools.bench.review [--sizes 40,1000] [--keep DIR]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import sys
@@ -26,8 +27,9 @@ import nbformat
 
 from answers import catalogue
 
-from ..grader.assignments import COURSE_ROOT
-from . import copies
+from ...grader import pipeline, review
+from ...grader.assignments import COURSE_ROOT
+from .. import copies
 
 ASSIGNMENT = "02_backprop"
 PLANT_EVERY = 50          # one copy in fifty submissions
@@ -83,8 +85,6 @@ def write_class(folder, students):
 
 def bench(folder, size):
     """Times the review of a class of ``size``: a dict of figures."""
-    from ..grader import pipeline, review
-
     students = class_of(size)
     write_class(folder, students)
     course = pipeline.Course(root=COURSE_ROOT, class_dir=str(folder))
@@ -101,6 +101,7 @@ def bench(folder, size):
 
 
 def report(results):
+    """(the report's text, whether exactly the planted copies were found and nothing else) for ``results``."""
     lines = [f"Review of {ASSIGNMENT} (similarity and integrity notes), one process, on {_machine()}:",
              f"{'submissions':>11}  {'wall s':>7}  {'CPU s':>7}  {'CPU ms each':>11}  {'pairs there are':>15}  "
              f"{'compared':>8}  {'planted copies found':>20}  {'other pairs':>11}  {'noted':>5}"]
@@ -116,14 +117,13 @@ def report(results):
 
 
 def _machine():
-    import os
-
     load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return f"{os.cpu_count()} cores{load}"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m backprop_course.tools.review_bench",
+    """Time the review for each size ``argv`` asks; returns the exit code (1: a copy missed or a pair too many)."""
+    parser = argparse.ArgumentParser(prog="python -m backprop_course.tools.bench.review",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="40,1000", help="class sizes, comma-separated (default: 40,1000)")
     parser.add_argument("--keep", metavar="DIR", help="write the classes in DIR and keep them (default: a temp dir)")

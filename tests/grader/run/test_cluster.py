@@ -35,7 +35,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader import pipeline
-from backprop_course.tools import bench
+from backprop_course.tools.bench.compare import compare_notebooks
 from answers.catalogue import CATALOGUE, NOTEBOOK, build_notebook
 from backprop_course.tools.local_cluster import LocalCluster
 from nbgrader_runner import nbgrader
@@ -203,7 +203,7 @@ def test_the_cluster_grades_as_stock_nbgrader(undisturbed, courses, template, en
         nbgrader("autograde", assignment, "--force", "--Autograde.pre_convert_hook=None", cwd=stock, env=env)
     assert set(rows) == {(s, a, Path(NOTEBOOK[a]).stem) for s, a in CLASS}
     assert rows == gradebook(sqlite(stock))
-    assert bench.compare_notebooks(stock, course) == []
+    assert compare_notebooks(stock, course) == []
     # and the grades are right, not just alike: a correct solution full, the blank nothing, a mistake less
     scores = {key: sum(g[1] for g in row[3]) for key, row in rows.items()}
     tops = {key: sum(g[5] for g in row[3]) for key, row in rows.items()}
