@@ -49,7 +49,7 @@ def build(folder, assignment, size, skip):
     folder = copy_course(folder)  # the answers too: the release computes the expected values with them
     if not skip:
         with open(folder / "nbgrader_config.py", "a") as config:
-            config.write("\nc.GradingExecute.skip_demos = False  # bench_cost: every cell, for comparison\n")
+            config.write("\nc.GradingExecute.skip_demos = False  # bench/cost.py: every cell, for comparison\n")
     if assignment == ASSIGNMENT:
         subs = [sub for _, _, sub in class_of(size)]
     else:
@@ -70,7 +70,7 @@ def measure(workdir, assignment, size, skip):
     grading = run([*cli, "grade", "--class-dir", ".", "--jobs", "1", "--only", "autograde"], course,
                   course / "autograde.log")
     if fixed.code or grading.code:
-        raise SystemExit(f"bench_cost: a run failed in {course}: see preflight.log and autograde.log")
+        raise SystemExit(f"bench.cost: a run failed in {course}: see preflight.log and autograde.log")
     return Cost(assignment, size, skip, grading, fixed)
 
 

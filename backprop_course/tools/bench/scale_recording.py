@@ -84,7 +84,7 @@ def record(workdir, size, say=print):
         if meter:
             meter.close()
     if len(samples) != len(todo):
-        raise SystemExit(f"bench_scale: only {len(samples)} of {len(todo)} submissions were graded while recording")
+        raise SystemExit(f"bench.scale: only {len(samples)} of {len(todo)} submissions were graded while recording")
     found = Recording(samples, (after - before) / len(samples) if meter else None, setup, load)
     say(f"   recorded {len(samples)} gradings on one worker: {found.wall:.2f} s each on average (wall, at load "
         f"{load[0]:.1f}), " + (f"{found.cpu:.2f} s of CPU, kernels included" if meter else "no CPU measure here (no "

@@ -1,6 +1,6 @@
 """The course's JupyterHub (README, "A class on JupyterHub"): real Unix users, checked by PAM, each
 running their own server as themselves; formgrader in the instructor's server; nbgrader's exchange
-in a shared folder. ``make hub`` and ``tests/test_hub.py`` run it as
+in a shared folder. ``make hub`` and ``tests/course/test_hub.py`` run it as
 
     BACKPROP_HUB=<hub folder> jupyterhub -f backprop_course/tools/hub_assets/jupyterhub_config.py
 
