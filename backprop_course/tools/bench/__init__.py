@@ -45,7 +45,7 @@ The package, one job a module:
 - ``compare.py``: (a)'s gradebook and autograded notebooks against (b)'s and (d)'s;
 - ``rounds.py``: one class size, timed in rounds; ``report.py``: the table and the targets;
 - ``soak.py``, ``cost.py``, ``scale.py`` (with ``scale_recording.py``, ``scale_simulation.py``,
-  ``scale_projection.py``): the jobs above; ``review.py``: the review's part of `make bench`;
+  ``scale_workers.py``, ``scale_projection.py``): the jobs above; ``review.py``: the review's part of `make bench`;
 - ``processes.py``, ``cpu_meter.py``: what the runs read of their processes;
 - ``cli.py`` (``python -m backprop_course.tools.bench``): the command line.
 """

@@ -17,7 +17,8 @@ grading can. Three steps:
 3. **Projection** of real workers' wall time, every input measured in 1 and 2
    (``scale_projection.projection``).
 
-Steps 1, 2 and 3 are ``scale_recording.py``, ``scale_simulation.py`` and ``scale_projection.py``.
+Steps 1, 2 and 3 are ``scale_recording.py``, ``scale_simulation.py`` (with its workers,
+``scale_workers.py``) and ``scale_projection.py``.
 
     python -m backprop_course.tools.bench.scale [--workers 256] [--tasks 10000] [--hosts 8] [--record 10]
 """
@@ -33,7 +34,7 @@ from ...grader.bundle import read_submission
 from ...grader.pipeline import Course
 from .runs import adopt_orphans
 from .scale_projection import Inputs, dask_overheads, projection
-from .scale_recording import host, record
+from .scale_recording import record
 from .scale_simulation import simulate, simulation_lines
 from .synthetic_class import ASSIGNMENT
 
@@ -52,22 +53,14 @@ def run(workdir, workers=256, tasks=10_000, hosts=8, size=10, jobs=2, say=print)
 
 
 def main(argv=None):
-    """Record, simulate and project as ``argv`` asks (or, internally, serve a host of replaying
-    workers); returns the exit code."""
+    """Record, simulate and project as ``argv`` asks; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m backprop_course.tools.bench.scale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=256, help="replaying workers (default 256)")
     parser.add_argument("--tasks", type=int, default=10_000, help="submissions graded (default 10000)")
     parser.add_argument("--hosts", type=int, default=8, help="processes the workers run in (default 8)")
     parser.add_argument("--record", type=int, default=10, help="submissions graded for real, to replay (default 10)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temp dir)")
-    parser.add_argument("--host", metavar="SCHEDULER_FILE", help=argparse.SUPPRESS)   # internal: a process of workers
-    parser.add_argument("--recording", help=argparse.SUPPRESS)
-    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--name", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.host:
-        host(args.host, args.recording, args.count, args.name, Path.cwd())
-        return 0
     adopt_orphans()
     with tempfile.TemporaryDirectory(prefix="backprop-scale-") as tmp:
         lines, ok = run(Path(args.keep).resolve() if args.keep else Path(tmp), args.workers, args.tasks, args.hosts,

@@ -1,20 +1,13 @@
-"""`make bench` at scale, step 1 and the replaying workers of step 2 (scale.py): real gradings
-of a class recorded on one worker, and Dask workers that replay them instead of grading."""
+"""`make bench` at scale, step 1 (scale.py): real gradings of a class recorded on one worker, for
+the replaying workers of step 2 (scale_workers.py)."""
 from __future__ import annotations
 
-import asyncio
 import os
 import pickle
-import random
 import statistics
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from distributed import Worker
-
-from ...grader import cluster
 from ...grader.cluster import DaskCluster
 from ...grader.pipeline import Course
 from ..local_cluster import LocalCluster
@@ -22,8 +15,6 @@ from . import cpu_meter
 from .processes import descendants
 from .runs import nbgrader_env, prepare, reap_orphans
 from .synthetic_class import ASSIGNMENT
-
-SEED = 29  # the replaying workers' draws
 
 
 @dataclass
@@ -90,43 +81,3 @@ def record(workdir, size, say=print):
         f"{load[0]:.1f}), " + (f"{found.cpu:.2f} s of CPU, kernels included" if meter else "no CPU measure here (no "
         "cpuacct cgroup): the wall time stands in for it") + f"; the worker's setup (preflight) {setup:.1f} s")
     return found
-
-
-class _NoKernels:
-    """A replaying worker starts no kernel, so none has an exit to wait for."""
-
-    def finish(self):
-        """Nothing to wait for."""
-
-
-def replaying(samples, seed=SEED):
-    """Make this process's ``cluster.GradingWorker`` replay ``samples`` instead of grading: set up at
-    once, then for each task a recorded (seconds, result) drawn with a seeded generator of the
-    worker's own, its seconds slept, its result returned. The client and scheduler are untouched."""
-    def setup(self, worker):
-        self.address = worker.address
-        self.grader = ThreadPoolExecutor(1, thread_name_prefix="replay")
-        self.exits = _NoKernels()
-        self.ready = Future()
-        self.ready.set_result(0.0)
-        self.draw = random.Random(f"{seed}-{worker.name}")
-
-    def grade(self, student, assignment, files):
-        seconds, out = samples[self.draw.randrange(len(samples))]
-        time.sleep(seconds)
-        return {**out, "worker": self.address, "seconds": seconds}
-
-    cluster.GradingWorker.setup, cluster.GradingWorker.grade = setup, grade
-
-
-def host(scheduler_file, recording, count, name, folder):
-    """A process of ``count`` replaying workers (one thread each) until it is stopped."""
-    replaying(pickle.loads(Path(recording).read_bytes()))
-
-    async def serve():
-        workers = [Worker(scheduler_file=scheduler_file, nthreads=1, name=f"{name}-{i}", host="127.0.0.1",
-                          local_directory=str(Path(folder) / f"{name}-{i}")) for i in range(count)]
-        await asyncio.gather(*workers)
-        await asyncio.gather(*(worker.finished() for worker in workers))
-
-    asyncio.run(serve())

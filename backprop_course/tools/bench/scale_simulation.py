@@ -1,5 +1,5 @@
 """`make bench` at scale, step 2 (scale.py): the real scheduler and client grade a class on
-hundreds of replaying workers (scale_recording.py), sampled every second."""
+hundreds of replaying workers (scale_workers.py), sampled every second."""
 from __future__ import annotations
 
 import json
@@ -74,9 +74,10 @@ def build_class(folder, template, size):
     """A released course in ``folder`` whose class hands in ``size`` submissions: the template's
     submitted notebooks, over and over, each under its own student."""
     folder = Path(folder)
-    for name in ("source", "release"):
-        shutil.copytree(template / name, folder / name)
-    for name in ("nbgrader_config.py", "gradebook.db"):
+    # the answers and the course secret too: the client's course bundle carries them to the workers
+    for name in ("source", "release", "answers"):
+        shutil.copytree(template / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("nbgrader_config.py", "gradebook.db", ".course-secret"):
         shutil.copy(template / name, folder / name)
     notebooks = sorted((template / "submitted").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}"))
     for i in range(size):
@@ -98,9 +99,9 @@ def simulate(workdir, recording, workers, tasks, hosts, say=print):
     with LocalCluster(workdir / "scale-cluster", nbgrader_env()) as cluster:
         per_host = [workers // hosts + (i < workers % hosts) for i in range(hosts)]
         for i, count in enumerate(per_host):
-            cluster.add_process(f"host-{i + 1}", [sys.executable, "-m", "backprop_course.tools.bench.scale", "--host",
-                                                  str(cluster.file), "--recording", str(workdir / "recording.pickle"),
-                                                  "--count", str(count), "--name", f"host-{i + 1}"])
+            cluster.add_process(f"host-{i + 1}", [sys.executable, "-m", "backprop_course.tools.bench.scale_workers",
+                                                  str(cluster.file), str(workdir / "recording.pickle"), str(count),
+                                                  f"host-{i + 1}"])
         cluster.wait_for_workers(workers, timeout=600)
         roles = {"scheduler": cluster.processes[0].pid, **{f"host-{i}": p.pid for i, p in enumerate(cluster.processes[1:])}}
         say(f"   {workers} replaying workers up in {hosts} processes; the client grades {tasks} submissions")
