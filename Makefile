@@ -108,7 +108,7 @@ hub-remove: $(DEV)
 REVIEW_SIZES ?= 40,1000
 bench: $(GRADER)
 	$(BIN)/python -m backprop_course.tools.bench --sizes $(SIZES) $(JOBS_ARG)
-	$(BIN)/python -m backprop_course.tools.review_bench --sizes $(REVIEW_SIZES)
+	$(BIN)/python -m backprop_course.tools.bench.review --sizes $(REVIEW_SIZES)
 
 # Mutation testing (docs/mutation.md): mutmut, pinned in pyproject.toml's `mutants`
 # extra and configured in its [tool.mutmut], from a fresh mutants/ each time; then the kill

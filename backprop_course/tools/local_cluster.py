@@ -23,6 +23,11 @@ BIN = Path(sys.executable).parent
 
 
 class LocalCluster:
+    """A Dask cluster on this machine: a ``dask scheduler`` started at once in ``base``/scheduler,
+    then workers (:meth:`add_worker`) or other processes that join it, each in a folder and a
+    process group of its own under ``base``; :meth:`stop` (or leaving a ``with``) ends them all.
+    ``env`` is the processes' environment; ``hidden``, a folder each worker sees as empty."""
+
     def __init__(self, base, env=None, scheduler_env=None, hidden=None):
         self.base, self.hidden = Path(base), hidden
         self.env = dict(env or os.environ)
@@ -65,15 +70,18 @@ class LocalCluster:
         return self._spawn(name, cmd, env or self.env)
 
     def client(self, timeout=30):
+        """A Dask client of this cluster (not made the default one): use it in a ``with``."""
         from distributed import Client
 
         return Client(scheduler_file=str(self.file), timeout=timeout, set_as_default=False)
 
     def wait_for_workers(self, n, timeout=120):
+        """Return once ``n`` workers have joined (Dask's TimeoutError after ``timeout`` seconds)."""
         with self.client() as client:
             client.wait_for_workers(n, timeout=timeout)
 
     def stop(self):
+        """End every process of the cluster, last started first: SIGTERM, then SIGKILL after 20 s."""
         for process in self.processes[::-1]:
             try:
                 os.killpg(process.pid, signal.SIGTERM)

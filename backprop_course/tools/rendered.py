@@ -5,7 +5,7 @@
 The lectures are stored clean, without outputs, so GitHub shows them without a single figure;
 GitHub runs nothing, but it shows a notebook's stored outputs. This writes each lecture,
 executed in a fresh kernel, to ``notebooks/rendered/`` (committed), under a note that says
-what it is. tests/test_lectures.py checks that each copy holds its lecture's cells.
+what it is. tests/course/test_lectures.py checks that each copy holds its lecture's cells.
 
 GitHub draws no widgets, so each widget's output is replaced by a snapshot of what it showed
 when the notebook ran: its images, then its HTML, then a line saying how to run it. The snapshot
@@ -178,6 +178,7 @@ def build(out: Path = OUT, notebooks_dir: Path = NOTEBOOKS, jobs: int | None = N
 
 
 def main(argv=None) -> int:
+    """`make rendered`: build the rendered lectures as ``argv`` asks; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m backprop_course.tools.rendered", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(OUT), help="output folder (default: notebooks/rendered)")
     parser.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: 2)")

@@ -1,10 +1,10 @@
 """The course's JupyterHub (README, "A class on JupyterHub"): real Unix users, checked by PAM, each
 running their own server as themselves; formgrader in the instructor's server; nbgrader's exchange
-in a shared folder. ``make hub`` and ``tests/test_hub.py`` run it as
+in a shared folder. ``make hub`` and ``tests/course/test_hub.py`` run it as
 
     BACKPROP_HUB=<hub folder> jupyterhub -f backprop_course/tools/hub_assets/jupyterhub_config.py
 
-in ``<hub folder>/state``, whose ``hub.json`` (``backprop_course.tools.hub.Hub``) says who is who
+in ``<hub folder>/state``, whose ``hub.json`` (``backprop_course.tools.hub.settings.Hub``) says who is who
 and where: for a hub of your own, put your values where this file reads them.
 """
 import json
