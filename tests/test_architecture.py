@@ -289,9 +289,6 @@ def nbgrader_private_uses(ours, private):
 #: answers/; h-tools: tools/) fix these on their branches. Strict: once merged, the test passes
 #: and the mark must go.
 PENDING = {
-    ("loops", "tools"): "until h-tools is merged (tools/bench <-> bench_cost <-> bench_scale)",
-    ("lazy", "tools"): "until h-tools is merged (the bench's imports inside functions)",
-    ("private", "tools"): "until h-tools is merged (bench._rss_kib, bench._descendants)",
 }
 
 
@@ -492,10 +489,6 @@ def test_the_readme_names_every_room():
             assert (PACKAGE / folder / f"{module}.py").is_file(), f"README names {module}.py in backprop_course/{folder}/"
 
 
-# The architecture page names the grader's modules as they were before the stages (intake/, run/,
-# judge/, results/): h-docs moves and rewrites that page, after which this passes and the mark goes.
-test_the_readme_names_every_room = pytest.mark.xfail(
-    strict=True, reason="until h-docs' architecture page names the grader's stages")(test_the_readme_names_every_room)
 
 
 def sizes():
