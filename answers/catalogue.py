@@ -10,7 +10,7 @@ one submission here: that pair is all a new mistake takes.
 One module of ``submissions/`` per assignment holds its submissions (``neuron``, ``backprop``,
 ``vectorised``, ``autograd``; the longer two take their bases from ``*_bases``);
 ``submissions/submission.py`` is what a submission is and how it is written into source/'s
-notebook. tests/test_checks.py runs the catalogue through the test cells' checks in-process;
+notebook. tests/checks/test_checks.py runs the catalogue through the test cells' checks in-process;
 ``build_notebook`` makes a notebook of a submission for tests that run nbgrader.
 """
 from __future__ import annotations

@@ -26,7 +26,7 @@ How to add a mistake:
    is not yet an equation of its own, first give that step its own method in
    ``reference.Equations``, following the lecture, and use it in the reference.
 2. Add a submission that makes the mistake to its assignment's module of ``answers/submissions/``
-   (its ``MISTAKES_0x`` list): tests/test_checks.py runs it through the test cells and requires a test cell of its
+   (its ``MISTAKES_0x`` list): tests/checks/test_checks.py runs it through the test cells and requires a test cell of its
    exercise to name the code, and every entry to have such a submission.
 """
 from __future__ import annotations
@@ -214,7 +214,7 @@ TABLE = [
     # --- 02_backprop: training ------------------------------------------------------------
     # The loops' own mistakes are told apart by 3+ samples and 3+ epochs (the public tests): with
     # 2 samples a sum is twice the mean, like a loss without ½, and with 2 epochs range(1, epochs)
-    # trains one epoch, like a `return` inside the loop (tests/test_checks.py, TIES).
+    # trains one epoch, like a `return` inside the loop (tests/checks/test_checks.py, TIES).
     known("updated-weights-propagated",
           propagated_weights=lambda before, after: after),
     known("subset-of-samples",

@@ -20,7 +20,7 @@ This is not the oracle. What is right is decided by finite differences (``oracle
 know none of these formulas. The reference replays known mistakes, so that a wrong answer can be
 named (``deviations.py``), and records what the trusted neurons and layers of a scenario answer
 (``standins.py``: train(), Network and sgd_epoch are checked on them, so that a student's own
-backward costs points once, on its own exercise). tests/test_checks.py compares it with the oracle.
+backward costs points once, on its own exercise). tests/checks/test_checks.py compares it with the oracle.
 
 It is an answer to every exercise: it lives with the instructor (``answers/``), never in the
 student's install or the grading kernel.

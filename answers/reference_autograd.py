@@ -310,7 +310,7 @@ def epoch_runner(sgd_step_function, X, y, batch_size, learning_rate, weight_deca
 #: the MLP of the notebook as numpy arrays: parameters with .data and .grad, data_loss(X, y) whose
 #: backward() adds the gradient of the mean cross-entropy (lecture 6's matrices), no graph. The digits
 #: check trains the student's sgd_step on it at grading (``answers/autograd.py``), so that a mistake of
-#: exercises 2 and 3 costs its points there only; tests/test_autograd.py checks it against the Values.
+#: exercises 2 and 3 costs its points there only; tests/lectures/test_autograd.py checks it against the Values.
 TRUSTED_SOURCE = '''
 class TrustedParameter:
     def __init__(self, data):

@@ -235,7 +235,7 @@ SOUND_MARGIN = 0.03
 
 #: the trusted layers the grader hands sgd_epoch for the training check, as source: no recording
 #: can hold 700 steps' answers, so they are sent, computing, after every other probe of the notebook
-#: (tests/test_checks.py checks they compute what ``reference.batch_layers()`` does, bit for bit)
+#: (tests/checks/test_checks.py checks they compute what ``reference.batch_layers()`` does, bit for bit)
 TRUSTED_SOURCE = '''
 def dense_forward(x, W, b):
     return x @ W + b, (x, W, b)

@@ -9,7 +9,7 @@ deviation taken out is the reference). The order decides when two mistakes give 
 
 How to add a mistake: add its code and message here, its deviation in ``answers/deviations.py``
 (same place in the order) and a submission that makes it in ``answers/submissions/``.
-tests/test_checks.py requires all three, in step. Codes and messages are part of what students
+tests/checks/test_checks.py requires all three, in step. Codes and messages are part of what students
 have been handed: change neither once released.
 
 ``STRUCTURAL`` holds what a check says when no known mistake matches but the wrong result has a

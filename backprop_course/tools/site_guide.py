@@ -9,7 +9,7 @@ Markdown is read by mistune (nbconvert's own Markdown library, so nothing new to
 GitHub reads it: tables, fenced code, and each heading's id the anchor GitHub gives it
 (:func:`github_anchor`), so that a link ``lms.md#when-a-submission-came`` works on GitHub and,
 rewritten to ``lms.html#when-a-submission-came``, on the site. A link to another file of the
-course (``../tests/test_hub.py``) points into the course folder the site was built from.
+course (``../tests/course/test_hub.py``) points into the course folder the site was built from.
 """
 from __future__ import annotations
 

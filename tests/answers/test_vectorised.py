@@ -8,7 +8,7 @@
    scenario the notebook's tests use: a ReLU kink inside a difference step would show here.
 3. The stated training reaches the stated accuracy, and shuffling the inputs alone does not.
 4. The catalogue and the notebook: the issue's mistakes covered, three correct styles, hidden
-   tests on other seeds. (tests/test_checks.py runs the catalogue through the test cells.)
+   tests on other seeds. (tests/checks/test_checks.py runs the catalogue through the test cells.)
 """
 from __future__ import annotations
 

@@ -142,7 +142,7 @@ def test_every_link_and_anchor_of_the_markdown_resolves():
     assert not broken_markdown_links(markdown_files()), "\n".join(broken_markdown_links(markdown_files()))
 
 
-#: the course's folders whose files the guide names in code spans (`tests/test_hub.py`)
+#: the course's folders whose files the guide names in code spans (`tests/course/test_hub.py`)
 COURSE_FOLDERS = ("backprop_course", "tests", "answers", "source", "release", "notebooks", "examples", "docs", ".ci")
 #: paths named that are not the course's files: nbgrader's own docs, what a test run writes
 NOT_THE_COURSES = {"docs/source/plugins/zipcollect-plugin.rst", "tests/artifacts/browser/", "tests/artifacts/hub/"}

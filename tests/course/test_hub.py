@@ -5,7 +5,7 @@ One hub, one browser, one pass through a class, observed by the tests below:
 
 1. the instructor logs in (PAM) and releases 01_neuron in formgrader, in their own server;
 2. three students log in, fetch it in the Assignments panel, fill it in (ada right, bob with the
-   named mistake ``loss-no-half`` and notes carrying tests/hostile.py's markup, cy blank), press
+   named mistake ``loss-no-half`` and notes carrying tests/helpers/hostile.py's markup, cy blank), press
    Validate, and submit;
 3. the instructor collects in formgrader, types the guide's grading command in a terminal of
    their JupyterLab (what ``make grade`` runs: the sandbox and the preflight included), opens
@@ -539,7 +539,7 @@ def test_grading_with_the_sandbox_and_the_preflight_scores_each_student(klass):
 
 def test_formgrader_shows_a_submission_inert(klass):
     """On a hub, formgrader's page and every user's server share one origin: a student's script
-    running there would act as the instructor. Bob's notes (tests/hostile.py) show as text and
+    running there would act as the instructor. Bob's notes (tests/helpers/hostile.py) show as text and
     math, their markup runs nothing, and the page loads nothing from elsewhere (grader/inert.py)."""
     view = klass["submission view"]
     assert view["status"] == 200 and re.search(r"Submission \d / 3", view["text"]), view["text"][:2000]

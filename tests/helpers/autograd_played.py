@@ -1,4 +1,4 @@
-"""04_autograd in tests/test_checks.py's tables: a student who plays the reference with given equations
+"""04_autograd in tests/checks/test_checks.py's tables: a student who plays the reference with given equations
 (``played_by``), and what the reference computes with them wherever 04's checks replay it (``outcomes``)."""
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Figures everyone can read: colours from the colour-blind-safe palette, and a text alternative
 for every figure (the lectures' and the assignments' cells, the widgets' images, the report's).
 
-The rendered pages are checked elsewhere: every <img> of the site in tests/test_site.py, the
-report and a site page by axe-core in tests/test_browser.py, the feedback in tests/test_regrade.py.
+The rendered pages are checked elsewhere: every <img> of the site in tests/tools/test_site.py, the
+report and a site page by axe-core in tests/course/test_browser.py, the feedback in tests/grader/test_regrade.py.
 """
 import re
 

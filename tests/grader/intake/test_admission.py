@@ -2,7 +2,7 @@
 intake, from a stage of the grader's, in a plain `nbgrader autograde` and `generate_feedback`.
 
 The converters here are nbgrader's, configured by the course's nbgrader_config.py, with their
-preprocessors left out: nothing is executed nor graded (tests/test_untrusted_files.py grades
+preprocessors left out: nothing is executed nor graded (tests/grader/intake/test_untrusted_files.py grades
 such submissions in the sandbox), but nbgrader finds the submissions, copies their other files
 and reads their notebooks as it does when it grades, and the course's exporters decide what
 it may take.

@@ -3,7 +3,7 @@ metadata alone, and copied without following a link.
 
 Each test builds a folder with one hostile thing in it beside an honest notebook, and checks the
 verdict (admitted, left out and why, or not graded) and that the copy holds exactly what was
-admitted. No kernel runs here: tests/test_untrusted_files.py grades such submissions.
+admitted. No kernel runs here: tests/grader/intake/test_untrusted_files.py grades such submissions.
 """
 import os
 import stat

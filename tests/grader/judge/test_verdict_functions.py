@@ -5,7 +5,7 @@ its own process. Here the kernel's part is played in-process: the probe code run
 holding the student's objects, its stdout becomes a stream output, as nbclient would store it.
 So every path that decides a verdict is exercised on its own: a probe that raised, output the
 grader cannot read, a forged mark, a malformed observation, a judge that fails, what a hidden
-test may say, and the outputs the grader writes for a judged cell. tests/test_tamper.py runs the
+test may say, and the outputs the grader writes for a judged cell. tests/grader/judge/test_tamper.py runs the
 same through real kernels.
 """
 import contextlib

@@ -1,7 +1,7 @@
 """backprop_course.grader.results.report on a small class built by hand: what the report says of each
 student, cell and mistake, read back from the gradebook and the autograded notebooks.
 
-No kernel runs here (tests/test_report_numbers.py reads the report of a graded class). The
+No kernel runs here (tests/grader/results/test_report_numbers.py reads the report of a graded class). The
 class is one assignment of a course of our own (``a1``: exercises ``loss`` and ``grad``, test
 cells of 2, 1 and 3 points), with a second assignment nobody handed in (``a2``), and
 students chosen for what the report must tell apart: full points, partial points in a cell

@@ -1,6 +1,6 @@
 """The sandbox's security policy as data, without starting bwrap: what a kernel may read, what
 it may write, and what it never sees (source/, the gradebook, other students, the grader's
-home and secrets). tests/test_sandbox.py checks the same from inside real sandboxes.
+home and secrets). tests/grader/run/test_sandbox.py checks the same from inside real sandboxes.
 """
 import os
 import sys

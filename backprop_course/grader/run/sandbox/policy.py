@@ -4,7 +4,7 @@
 folder, the grader's environment, and a :class:`Host` snapshot of this machine's layout) into
 bubblewrap's arguments. It reads and writes nothing; the files it names (a made-up
 ``/etc/passwd`` and ``/etc/group``, the grader's IPython profile) are listed in
-:attr:`Policy.files` for the launcher to write. So the policy is tested as plain data, without starting bwrap (tests/test_sandbox_policy.py).
+:attr:`Policy.files` for the launcher to write. So the policy is tested as plain data, without starting bwrap (tests/grader/run/test_sandbox_policy.py).
 
 The kernel's mount namespace holds only:
 
