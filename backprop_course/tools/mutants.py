@@ -102,7 +102,7 @@ def main(root=ROOT, only=()):
                 explained += 1
             survivors.append((name, status, patch))
         total, run = len(found), len(found) - len(unchecked)
-        rate = detected / run if run else 1.0  # of the mutants run (an interrupted run says so above)
+        rate = detected / run if run else None  # of the mutants run (an interrupted run says so above)
         rows.append((path, total, len(unchecked), count["killed"], count["timeout"] + count["segfault"], len(left),
                      explained, rate))
     for name in sorted(set(equivalent) - {s[0] for s in survivors}):
@@ -111,8 +111,9 @@ def main(root=ROOT, only=()):
     print(f"\n{'module':40} {'mutants':>7} {'not run':>7} {'killed':>7} {'timeout':>7} {'survived':>8} {'listed':>6} "
           f"{'kill rate':>9}")
     for path, total, unrun, killed, timeout, left, explained, rate in rows:
-        flag = "" if rate >= TARGET else f"  (below {TARGET:.0%})"
-        print(f"{path:40} {total:7} {unrun:7} {killed:7} {timeout:7} {left:8} {explained:6} {rate:9.1%}{flag}")
+        shown = f"{rate:9.1%}" if rate is not None else f"{'none run':>9}"   # no rate of nothing measured
+        flag = "" if rate is not None and rate >= TARGET else f"  (below {TARGET:.0%})" if rate is not None else ""
+        print(f"{path:40} {total:7} {unrun:7} {killed:7} {timeout:7} {left:8} {explained:6} {shown}{flag}")
     sums = [sum(r[i] for r in rows) for i in range(1, 7)]
     print(f"{'all':40} {sums[0]:7} {sums[1]:7} {sums[2]:7} {sums[3]:7} {sums[4]:8} {sums[5]:6} "
           f"{(sums[2] + sums[3]) / max(sums[0] - sums[1], 1):9.1%}")
