@@ -47,8 +47,11 @@ def grade(args):
                 print(f"    not graded: {sub.student}/{sub.assignment}: {sub.problem}")
             for note in [] if sub.problem else sub.notes:
                 print(f"    graded, with a note: {sub.student}/{sub.assignment}: {note}")
+    feedback_failed = []
     if "feedback" in only:
-        print(f"3/5 feedback: {course.feedback(chosen, only_these=regrade)}/<student>/<assignment>/*.html")
+        folder, feedback_failed = course.feedback(chosen, only_these=regrade)
+        print(f"3/5 feedback: {folder}/<student>/<assignment>/*.html"
+              + (f" (FAILED for {', '.join(feedback_failed)}: see the errors above)" if feedback_failed else ""))
     second_look = None
     if "export" in only or "report" in only:
         second_look = _review(course, submissions, args.past)
@@ -65,6 +68,9 @@ def grade(args):
         print(f"5/5 report:   {path}\n")
         print(report.text_table(report.score_table(results)))
     print(f"\nDone in {time.perf_counter() - started:.0f} s.")
+    if feedback_failed:  # the grades are written, but students would not get their feedback: say so in the exit status
+        raise SystemExit(f"error: feedback failed for {', '.join(feedback_failed)}; the grades are in the gradebook, "
+                         "fix the error above and run `make grade` again (graded submissions are kept)")
 
 
 def _review(course, submissions, past):

@@ -292,16 +292,19 @@ class Course:
     # --- 3. feedback, 4. export -------------------------------------------------------
     def feedback(self, submissions, only_these=False):
         """Feedback for every graded submission of the submissions' assignments; with
-        ``only_these`` (a regrade), for these submissions alone, and nobody else's file is rewritten."""
+        ``only_these`` (a regrade), for these submissions alone, and nobody else's file is rewritten.
+        Returns the feedback folder and what failed (["<student or the class>/<assignment>"]), each
+        failure's error printed on stderr."""
         graded = [s for s in submissions if not s.problem]
+        failed = []
         for assignment in sorted({s.assignment for s in graded}):
             students = sorted({s.student for s in graded if s.assignment == assignment}) if only_these else [None]
             for student in students:
                 result = self.api.generate_feedback(assignment, student_id=student, force=True)
                 if not result["success"]:
-                    print(f"warning: feedback for {student or 'the class'}/{assignment} failed:\n{result.get('error', '')}",
-                          file=sys.stderr)
-        return self.class_path / "feedback"
+                    failed.append(f"{student or 'the class'}/{assignment}")
+                    print(f"error: feedback for {failed[-1]} failed:\n{result.get('error', '')}", file=sys.stderr)
+        return self.class_path / "feedback", failed
 
     def export(self, lms=None, review=None):
         """grades.csv, or with ``lms`` ("canvas", "moodle") the CSV that LMS imports, in the class's

@@ -257,3 +257,19 @@ def test_a_time_before_the_release_after_collection_or_none_is_refused_and_liste
     late_section = (course / "report.html").read_text().split("<h2>Late submissions</h2>")[1].split("<h2>")[0]
     for student, reason in REFUSED.items():
         assert f"<b>{student}</b> / {A}: the time of submission is refused: {reason}" in late_section, late_section
+
+
+def test_feedback_that_fails_stops_the_run_with_an_error_and_keeps_the_grades(term, tmp_path, monkeypatch, nbgrader_env):
+    """A student whose feedback cannot be written (here: a file where their feedback folder goes)
+    fails the run (non-zero exit, naming the assignment), after the grades are written."""
+    course, _, _, _ = term
+    copy = tmp_path / "term"
+    shutil.copytree(course, copy)
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])
+    shutil.rmtree(copy / "feedback" / CHOSEN[0])
+    (copy / "feedback" / CHOSEN[0]).write_text("not a folder")
+    rows = gradebook_rows(copy)
+    with pytest.raises(SystemExit) as stopped:
+        grade(copy, "--only", "feedback")
+    assert f"feedback failed for the class/{CHOSEN[1]}" in str(stopped.value)
+    assert gradebook_rows(copy) == rows

@@ -141,7 +141,8 @@ def grade_catalogue(course):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text if text is not None else (ROOT / "release/01_neuron/neuron.ipynb").read_text())
     grader, submissions, before = grade_class(course)
-    grader.feedback(submissions)
+    _, failed = grader.feedback(submissions)
+    assert not failed, failed
     results = report.collect(grader.db_url, grader.class_path, course / "source",
                              {(s.student, s.assignment): s.problem for s in submissions if s.problem})
     return course, grader, submissions, results, before

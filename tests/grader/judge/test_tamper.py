@@ -249,7 +249,7 @@ def batch(tmp_path_factory, nbgrader_env):
         for sub in (LOOKED_UP, WATCHED):
             put(sub.name, build_notebook(sub, hidden_tests=False))
         grader, submissions, before = grade_class(course)
-        grader.feedback([s for s in submissions if s.student == WATCHED.name])
+        assert not grader.feedback([s for s in submissions if s.student == WATCHED.name])[1]
         yield course, grader, submissions, before
 
 
