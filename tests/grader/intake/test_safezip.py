@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from backprop_course.grader.intake.safezip import Limits, extract, name_problem, printable
+from backprop_course.grader.intake.safezip import Limits, entry_problem, extract, name_problem, printable
 
 MiB = 1 << 20
 
@@ -173,3 +173,39 @@ def test_name_problem_accepts_ordinary_lms_names():
     for name in ["lovelaceada_LATE_1234_5678_backprop-1.ipynb", "Ada Lovelace_17_assignsubmission_file/backprop.ipynb",
                  "Łukasiewicz, Jan_3_assignsubmission_file_backprop (1).ipynb", "dir/"]:
         assert name_problem(name) == "", name
+
+
+# --- entry_problem: each rule at its edge (what the header says, before any byte is unpacked) ----
+
+def entry(name="a.txt", size=0, packed=None, flags=0, system=3, mode=stat.S_IFREG | 0o644):
+    info = zipfile.ZipInfo(name)
+    info.file_size, info.compress_size = size, size if packed is None else packed
+    info.flag_bits, info.create_system, info.external_attr = flags, system, mode << 16
+    return info
+
+
+def test_an_encrypted_entry_is_refused_by_its_own_flag_only():
+    assert entry_problem(entry(flags=0x1)) == "encrypted"
+    assert entry_problem(entry(flags=0x2 | 0x8)) == ""    # compression options and a data descriptor: no encryption
+
+
+def test_the_size_caps_refuse_past_the_limit_not_at_it():
+    limits = Limits(file_bytes=1000, ratio=10.0, ratio_floor=500)
+    assert entry_problem(entry(size=1000, packed=1000), limits) == ""
+    assert "over the" in entry_problem(entry(size=1001, packed=1001), limits)
+    assert entry_problem(entry(size=500, packed=1), limits) == ""            # at the floor: the ratio is not checked
+    assert "a zip bomb?" in entry_problem(entry(size=501, packed=1), limits)
+    assert entry_problem(entry(size=600, packed=60), limits) == ""           # 10:1 is allowed, 10.2:1 is not
+    assert "a zip bomb?" in entry_problem(entry(size=612, packed=60), limits)
+
+
+def test_mode_bits_mean_a_file_type_only_in_an_entry_made_on_unix():
+    link = stat.S_IFLNK | 0o777
+    assert entry_problem(entry(mode=link)) == "a symbolic link"
+    assert entry_problem(entry(mode=link, system=0)) == ""                   # made on Windows: no Unix mode there
+    assert entry_problem(entry(mode=0)) == ""                                # made on Unix without a mode
+
+
+def test_the_name_rules_use_the_limits_they_are_given():
+    assert entry_problem(entry(name="x" * 20), Limits(name_bytes=10)) == "a name too long"
+    assert entry_problem(entry(name="x" * 20)) == ""
