@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from backprop_course.grader.intake.safezip import Limits, entry_problem, extract, name_problem, printable
+from backprop_course.grader.intake.safezip import Limits, Refused, entry_problem, extract, name_problem, printable
 
 MiB = 1 << 20
 
@@ -126,6 +126,9 @@ def test_too_many_entries(tmp_path):
     archive = make_zip(tmp_path / "many.zip", [(f"n{i}.txt", b"x") for i in range(12)])
     refused = extract(archive, tmp_path / "out", Limits(entries=10))
     assert [r.entry for r in refused] == ["n10.txt", "n11.txt"]
+    # an entry refused before the cap stays listed with those after it
+    archive = make_zip(tmp_path / "more.zip", [("../up.txt", b"x")] + [(f"m{i}.txt", b"x") for i in range(11)])
+    assert [r.entry for r in extract(archive, tmp_path / "more", Limits(entries=10))] == ["../up.txt", "m9.txt", "m10.txt"]
     assert len(files_under(tmp_path / "out")) == 10
 
 
@@ -139,7 +142,7 @@ def test_sizes_are_counted_not_believed(tmp_path):
     struct.pack_into("<I", data, central + 24, 10)   # uncompressed size in the central directory
     (tmp_path / "liar.zip").write_bytes(bytes(data))
     refused = extract(tmp_path / "liar.zip", tmp_path / "out")
-    assert [r.entry for r in refused] == ["liar.ipynb"]
+    assert [(r.archive, r.entry) for r in refused] == [("liar.zip", "liar.ipynb")]
     assert not (tmp_path / "out" / "liar.ipynb").exists()
 
 
@@ -166,7 +169,8 @@ def test_a_link_planted_in_the_destination_is_not_followed(tmp_path):
 def test_not_a_zip_is_refused_whole(tmp_path):
     (tmp_path / "fake.zip").write_bytes(b"this is not a zip")
     refused = extract(tmp_path / "fake.zip", tmp_path / "out")
-    assert len(refused) == 1 and "not a readable zip" in refused[0].reason
+    assert [(r.archive, r.entry) for r in refused] == [("fake.zip", "")]     # the archive named, no entry
+    assert refused[0].reason.startswith("not a readable zip archive (")
 
 
 def test_name_problem_accepts_ordinary_lms_names():
@@ -209,3 +213,15 @@ def test_mode_bits_mean_a_file_type_only_in_an_entry_made_on_unix():
 def test_the_name_rules_use_the_limits_they_are_given():
     assert entry_problem(entry(name="x" * 20), Limits(name_bytes=10)) == "a name too long"
     assert entry_problem(entry(name="x" * 20)) == ""
+
+
+def test_the_total_cap_allows_exactly_its_size_and_says_what_was_left(tmp_path):
+    """Everything up to the total cap is unpacked, the first byte past it is not; the folder is
+    made with its parents."""
+    archive = make_zip(tmp_path / "total.zip", [("a.bin", bytes(MiB)), ("b.bin", bytes(MiB)), ("c.bin", b"x")])
+    dest = tmp_path / "new" / "nested" / "out"
+    assert extract(archive, dest, Limits(total_bytes=2 * MiB, ratio=1e9)) == [
+        Refused("total.zip", "c.bin", "the archive unpacks to more than 2 MiB")]
+    assert sorted(files_under(dest)) == ["a.bin", "b.bin"]
+    assert extract(archive, tmp_path / "all", Limits(total_bytes=2 * MiB + 1, ratio=1e9)) == []
+    assert (tmp_path / "all" / "c.bin").read_bytes() == b"x"
