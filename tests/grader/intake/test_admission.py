@@ -79,7 +79,9 @@ def converter(kind, course, **config):
     for name, value in config.items():
         section, trait = name.split("__")
         setattr(c[section], trait, value)
-    return kind(coursedir=CourseDirectory(config=c), config=c)
+    # a logger of its own: without one, traitlets hands it the log of whatever Application an
+    # earlier test made (which need not propagate to caplog)
+    return kind(coursedir=CourseDirectory(config=c), config=c, log=logging.getLogger("test_admission"))
 
 
 def run(kind, course, caplog, **config):
