@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -29,19 +30,28 @@ def made_here(user) -> bool:
         return False
 
 
+def admin_tool(name) -> str:
+    """The path of a user-administration program (useradd, chpasswd, userdel): root's PATH has
+    /usr/sbin, a PATH made for an unprivileged user often does not."""
+    found = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    if found is None:
+        raise HubError(f"{name} is not installed: the hub's accounts need the shadow utilities (Debian: apt install passwd)")
+    return found
+
+
 def create_user(user) -> str:
     """A Unix account with a home of mode 700 and a new random password (returned)."""
     try:
         pwd.getpwnam(user)
     except KeyError:
-        subprocess.run(["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", "--comment", MARKER, user],
+        subprocess.run([admin_tool("useradd"), "--create-home", "--user-group", "--shell", "/bin/bash", "--comment", MARKER, user],
                        check=True, capture_output=True)
     else:
         if not made_here(user):
             raise HubError(f"the account {user} exists and this hub did not make it: choose other names")
     home(user).chmod(0o700)
     password = secrets.token_urlsafe(12)
-    subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True)
+    subprocess.run([admin_tool("chpasswd")], input=f"{user}:{password}\n", text=True, check=True, capture_output=True)
     return password
 
 
@@ -80,7 +90,7 @@ def remove_user(user):
             except ProcessLookupError:
                 pass
         time.sleep(0.1)
-    subprocess.run(["userdel", "--remove", user], check=True, capture_output=True)
+    subprocess.run([admin_tool("userdel"), "--remove", user], check=True, capture_output=True)
 
 
 def as_user(user, args, env_path: Path, **kwargs):
