@@ -225,3 +225,28 @@ def test_the_total_cap_allows_exactly_its_size_and_says_what_was_left(tmp_path):
     assert sorted(files_under(dest)) == ["a.bin", "b.bin"]
     assert extract(archive, tmp_path / "all", Limits(total_bytes=2 * MiB + 1, ratio=1e9)) == []
     assert (tmp_path / "all" / "c.bin").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("", "an absolute path"),
+    ("/etc/passwd", "an absolute path"),
+    ("C:", "an absolute path"),                      # a drive letter alone
+    ("C:x.txt", "an absolute path"),
+    ("ab:c.txt", ""),                                # a colon further on names no drive
+    ("a\\b.txt", "a backslash in the name"),
+    ("para\u2029graph.txt", "a control character or line break in the name"),
+    ("./a.txt", "'..' or '.' in the path"),
+    ("a/./b.txt", "'..' or '.' in the path"),
+    ("a//b.txt", "an empty path component"),
+    ("folder/", ""),                                 # a folder entry: its trailing slash is no empty part
+    ("x" * 10, ""),                                  # at the limits: allowed
+    ("x" * 11, "a name too long"),
+    ("a/" + "b" * 8, ""),
+    ("a/" + "b" * 9, "a name too long"),             # 11 bytes as a path, over path_bytes
+])
+def test_each_name_rule_gives_its_own_reason_and_stops_past_its_limit(name, reason):
+    assert name_problem(name, Limits(name_bytes=10, path_bytes=10)) == reason
+
+
+def test_an_unprintable_name_is_shown_escaped():
+    assert printable("a\u202eb\x07") == "a\\u202eb\\x07"
