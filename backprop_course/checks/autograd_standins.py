@@ -41,15 +41,8 @@ class StandInOutput:
             p.grad = g if p.grad is None else p.grad + g
 
 
-class StandInModel:
-    """The MLP's contract (weights, biases, parameters, zero_grad, data_loss), answering the states a
-    correct sgd_step, or a known mistaken one, reaches: recorded [θ, loss, ∂loss/∂θ]."""
-
-    def __init__(self, s, recorded, misses):
-        self.layers = [(StandInParameter(W), StandInParameter(b)) for W, b in s["params"]]
-        self._X, self._y, self._misses = np.array(s["X"], dtype=float), np.array(s["y"]), misses
-        self._states = np.array([theta for theta, _, _ in recorded["states"]], dtype=float)
-        self._answers = [(loss, grads) for _, loss, grads in recorded["states"]]
+class StandInLayers:
+    """The MLP contract's parameter methods over ``self.layers``, [(W, b)] of stand-in parameters."""
 
     def weights(self):
         """The weight parameters W of each layer, (n_in, n_out) each."""
@@ -67,6 +60,17 @@ class StandInModel:
         """Set every parameter's .grad to zeros of its shape."""
         for p in self.parameters():
             p.grad = np.zeros_like(p.data)
+
+
+class StandInModel(StandInLayers):
+    """The MLP's contract (weights, biases, parameters, zero_grad, data_loss), answering the states a
+    correct sgd_step, or a known mistaken one, reaches: recorded [θ, loss, ∂loss/∂θ]."""
+
+    def __init__(self, s, recorded, misses):
+        self.layers = [(StandInParameter(W), StandInParameter(b)) for W, b in s["params"]]
+        self._X, self._y, self._misses = np.array(s["X"], dtype=float), np.array(s["y"]), misses
+        self._states = np.array([theta for theta, _, _ in recorded["states"]], dtype=float)
+        self._answers = [(loss, grads) for _, loss, grads in recorded["states"]]
 
     def __call__(self, X):
         self._misses.note("sgd_step called model(X): its graph is model.data_loss(X, y), the mean cross-entropy")
@@ -148,7 +152,7 @@ class StandInRun:
         return np.full((len(np.atleast_2d(X)), np.shape(self._logits[0]["val"])[1]), np.nan)
 
 
-class TrajectoryModel:
+class TrajectoryModel(StandInLayers):
     """The model early_stopping is given: parameters (.data, .grad), and model(X) → an output with .data."""
 
     def __init__(self, run, shapes):
@@ -159,23 +163,6 @@ class TrajectoryModel:
         sizes = np.cumsum([p.data.size for p in self.parameters()])[:-1]
         for p, part in zip(self.parameters(), np.split(np.asarray(theta, dtype=float), sizes)):
             p.data[...] = part.reshape(p.data.shape)  # in place, as a training step changes them
-
-    def weights(self):
-        """The weight parameters W of each layer, (n_in, n_out) each."""
-        return [W for W, _ in self.layers]
-
-    def biases(self):
-        """The bias parameters b of each layer, (n_out,) each."""
-        return [b for _, b in self.layers]
-
-    def parameters(self):
-        """Every parameter, layer by layer: W then b."""
-        return [p for layer in self.layers for p in layer]
-
-    def zero_grad(self):
-        """Set every parameter's .grad to zeros of its shape."""
-        for p in self.parameters():
-            p.grad = np.zeros_like(p.data)
 
     def __call__(self, X):
         return StandInOutput(self._run.logits(X))
