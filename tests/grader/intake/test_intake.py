@@ -273,3 +273,18 @@ def test_inspection_opens_nothing(course, monkeypatch):
     intake.examine(folder, [NB])
     assert opened == []
     assert stat.S_ISFIFO(os.lstat(folder / "pipe").st_mode)
+
+
+def test_the_notes_show_five_files_left_out_and_count_the_rest():
+    refusals = [intake.Refusal(f"f{i}.bin", "too big") for i in range(7)]
+    shown = [f"not graded: f{i}.bin: too big; the rest is graded" for i in range(5)]
+    assert intake.IntakeResult("x", left_out=refusals).notes() == shown + [
+        "not graded: 2 more files (see the log); the rest is graded"]
+    assert intake.IntakeResult("x", left_out=refusals[:5]).notes() == shown
+    assert intake.IntakeResult("x", left_out=refusals[:6]).notes()[-1] == \
+        "not graded: 1 more files (see the log); the rest is graded"
+
+
+def test_a_refusal_of_the_whole_folder_is_its_reason_alone():
+    whole = intake.Refusal("*", "the other files hold 30 MiB, over the cap of 20 MiB: only the notebooks are graded")
+    assert intake.IntakeResult("x", left_out=[whole]).notes() == [f"not graded: {whole.reason}"]

@@ -13,6 +13,7 @@ collects, or builds a gradebook by hand.
 import csv
 import hashlib
 import io
+import logging
 import os
 import re
 import shutil
@@ -769,9 +770,10 @@ def test_canvas_and_moodle_exports_of_the_graded_class(graded):
         assert "not exported: guest" in log
 
 
-def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_path):
+def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_path, caplog):
     """One set of rules for what a student sends: a loose file of a download with an odd name,
-    or that is a link or a FIFO, is refused and listed, like such an entry of a zip."""
+    or that is a link or a FIFO, is refused, listed and logged (its name printable), like such an
+    entry of a zip."""
     from backprop_course.grader.intake.extract import SafeExtractor
 
     archive, extracted = tmp_path / "archive", tmp_path / "extracted"
@@ -781,7 +783,13 @@ def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_
     os.symlink("/etc/shadow", archive / "mallory_3_backprop.ipynb")
     os.mkfifo(archive / "oscar_4_backprop.ipynb")
     extractor = SafeExtractor()
-    extractor.extract(str(archive), str(extracted))
+    extractor.log = logging.getLogger("test-extractor")   # traitlets' cached logger may not propagate
+    with caplog.at_level(logging.WARNING, logger="test-extractor"):
+        extractor.extract(str(archive), str(extracted))
+    assert sorted(r.getMessage() for r in caplog.records if r.name == "test-extractor") == [
+        "refused: eve_2_back\\nprop.ipynb: a control character or line break in the name",
+        "refused: mallory_3_backprop.ipynb: not a regular file (a link or a special file)",
+        "refused: oscar_4_backprop.ipynb: not a regular file (a link or a special file)"]
     refused = {row.file: row.note for row in extractor.refused}
     assert refused == {"eve_2_back\nprop.ipynb": "a control character or line break in the name",
                        "mallory_3_backprop.ipynb": "not a regular file (a link or a special file)",
