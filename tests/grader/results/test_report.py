@@ -243,3 +243,83 @@ def test_a_class_without_mistakes_late_work_or_problems_says_none(course):
     assert len(figure_alts(page)) == 2 and len(page.tables) == 1   # no mistake figure, no table of mistakes nor of late work
     assert page.paragraphs.count("None.") == 4             # mistakes, late, not graded, noted
     assert report.text_table(report.score_table(quiet)) == "student            a1            a2\nada               6/6             -"
+
+
+def png_size_and_dpi(src):
+    """(width, height, dots per inch) of a data: URI's PNG, from its IHDR and pHYs chunks."""
+    import struct
+
+    data = base64.b64decode(src.split(",", 1)[1])
+    width, height = struct.unpack(">II", data[16:24])
+    at = data.index(b"pHYs")
+    per_metre, _, unit = struct.unpack(">IIB", data[at + 4:at + 13])
+    assert unit == 1
+    return width, height, round(per_metre * 0.0254)
+
+
+def test_the_figures_are_sized_coloured_and_ticked_for_reading(course):
+    """Each figure grows with what it shows, takes the palette's colours (a bar of an exercise
+    darker than its cells'), counts in whole students, and is embedded at 96 dpi, cropped."""
+    from matplotlib.colors import to_hex
+
+    from backprop_course import palette
+
+    results = results_of(course)
+    two = report.ClassResults(["a1", "a2"], max_scores={"a1": 6, "a2": 3}, scores={("ada", "a1"): 6, ("ada", "a2"): 3})
+    for figure, size in ((report.plot_score_histograms(results), (5, 3.2)), (report.plot_score_histograms(two), (10, 3.2)),
+                         (report.plot_score_histograms(report.ClassResults(["a1"])), (5, 3.2))):
+        try:
+            assert tuple(figure.get_size_inches()) == pytest.approx(size)
+            for ax in (ax for ax in figure.axes if any(p.get_height() for p in ax.patches)):
+                assert {to_hex(p.get_facecolor()) for p in ax.patches} == {palette.BLUE.lower()}
+                assert {to_hex(p.get_edgecolor()) for p in ax.patches} == {"#ffffff"}
+                assert all(float(t).is_integer() for t in ax.get_yticks())
+        finally:
+            plt.close(figure)
+    figure = report.plot_pass_rates(results)
+    try:
+        (ax,) = figure.axes
+        assert tuple(figure.get_size_inches()) == pytest.approx((8, 0.3 * 5 + 1))
+        exercise, cell = palette.BLUE.lower(), palette.SKY_BLUE.lower()
+        assert [to_hex(p.get_facecolor()) for p in ax.patches] == [cell, cell, exercise, cell, exercise]
+        assert [(t.get_position(), t.get_fontsize(), t.get_va()) for t in ax.texts] == [
+            ((76, 0), 8, "center"), ((51, 1), 8, "center"), ((63.5, 2), 8, "center"), ((51, 3), 8, "center"),
+            ((51, 4), 8, "center")]
+    finally:
+        plt.close(figure)
+    for counts, height in ((report.mistake_counts(results), 0.35 * 2 + 1), (report.Counter(), 0.35 + 1)):
+        figure = report.plot_mistakes(counts)
+        try:
+            (ax,) = figure.axes
+            assert tuple(figure.get_size_inches()) == pytest.approx((8, height))
+            assert {to_hex(p.get_facecolor()) for p in ax.patches} == ({palette.VERMILLION.lower()} if counts else set())
+            assert not counts or all(float(t).is_integer() for t in ax.get_xticks())
+        finally:
+            plt.close(figure)
+    page = Page(report.render(results))
+    for image in page.images:
+        width, height, dpi = png_size_and_dpi(image["src"])
+        assert dpi == 96
+    width, height, _ = png_size_and_dpi(page.images[1]["src"])
+    assert (width, height) != (8 * 96, (0.3 * 5 + 1) * 96)   # fitted to what is drawn, not the figure's size
+    assert plt.get_fignums() == []                          # every figure closed once embedded
+
+
+def test_an_assignment_missing_from_the_gradebook_is_passed_over_not_the_end(tmp_path, empty_gradebook):
+    from nbgrader.api import Gradebook
+
+    for assignment in ("a0", "a1"):
+        (tmp_path / "source" / assignment).mkdir(parents=True)
+        nbformat.write(new_notebook(cells=[solution("loss")]), tmp_path / "source" / assignment / "nb.ipynb")
+    url = empty_gradebook(tmp_path / "gradebook.db")
+    with Gradebook(url) as gb:   # a0 released to nobody yet: the gradebook has a1 only
+        gb.add_assignment("a1")
+        gb.add_notebook("nb", "a1")
+        gb.add_grade_cell("test_loss", "nb", "a1", max_score=2, cell_type="code")
+        gb.add_student("ada")
+        gb.add_submission("a1", "ada")
+        gb.find_grade("test_loss", "nb", "a1", "ada").auto_score = 2
+        gb.db.commit()
+    results = report.collect(url, tmp_path, tmp_path / "source", {})
+    assert (results.assignments, results.max_scores, results.scores) == (["a0", "a1"], {"a1": 2}, {("ada", "a1"): 2})
+    assert results.late == {} and results.cells == {"a1": {"test_loss": [True]}} and results.notes == {}
