@@ -250,3 +250,55 @@ def test_each_name_rule_gives_its_own_reason_and_stops_past_its_limit(name, reas
 
 def test_an_unprintable_name_is_shown_escaped():
     assert printable("a\u202eb\x07") == "a\\u202eb\\x07"
+
+
+def test_an_entry_that_comes_out_larger_than_stated_is_stopped_and_removed(tmp_path, monkeypatch):
+    """zipfile stops an entry at its stated size; if it ever handed out more (a bug, another
+    reader), the entry is stopped there all the same, and nothing of it stays."""
+    archive = make_zip(tmp_path / "grows.zip", [("grows.ipynb", b"0123456789"), ("after.ipynb", b"{}")])
+    real_open = zipfile.ZipFile.open
+
+    def more_than_stated(self, info, *args, **kwargs):
+        name = info.filename if isinstance(info, zipfile.ZipInfo) else info
+        return io.BytesIO(bytes(100_000)) if name == "grows.ipynb" else real_open(self, info, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", more_than_stated)
+    refused = extract(archive, tmp_path / "out")
+    assert refused == [Refused("grows.zip", "grows.ipynb", "unpacks to more than the size the archive states")]
+    assert sorted(files_under(tmp_path / "out")) == ["after.ipynb"]
+
+
+def test_what_cannot_be_unpacked_is_named_with_the_error(tmp_path):
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("broken.ipynb", b"x" * 100)
+        zf.writestr("fine.ipynb", b"{}")
+    data = bytearray(raw.getvalue())
+    data[data.index(b"x" * 100)] = ord("y")                       # the CRC no longer matches
+    (tmp_path / "crc.zip").write_bytes(bytes(data))
+    refused = extract(tmp_path / "crc.zip", tmp_path / "out")
+    assert refused == [Refused("crc.zip", "broken.ipynb", "cannot be unpacked (BadZipFile: Bad CRC-32 for file 'broken.ipynb')")]
+    assert sorted(files_under(tmp_path / "out")) == ["fine.ipynb"]
+
+
+def test_a_second_entry_and_a_file_in_a_folders_place_are_named_with_the_archive(tmp_path):
+    archive = make_zip(tmp_path / "dup.zip", [("a.ipynb", b"first"), ("a.ipynb", b"second"), ("d/x.ipynb", b"1"),
+                                              ("d", b"a file where a folder is"), ("a.ipynb/y.ipynb", b"2"),
+                                              ("e/", b""), ("e", b"3"), ("last.ipynb", b"4")])
+    why = "a second entry of the same name, or a file where a folder is"
+    assert extract(archive, tmp_path / "out") == [Refused("dup.zip", name, why) for name in ("a.ipynb", "d", "a.ipynb/y.ipynb", "e")]
+    assert sorted(files_under(tmp_path / "out")) == ["a.ipynb", "d", "d/x.ipynb", "e", "last.ipynb"]
+
+
+def test_what_is_written_gets_ordinary_modes_whatever_the_archive_says(tmp_path):
+    """Folders rwxr-xr-x and files rw-r--r-- (under the umask): an entry's own mode bits (setuid,
+    world-writable) are not applied."""
+    archive = make_zip(tmp_path / "modes.zip", [(unix_entry("sub/run.sh", stat.S_IFREG | 0o4777), b"#!/bin/sh\n"),
+                                                (unix_entry("open/", stat.S_IFDIR | 0o777), b"")])
+    umask = os.umask(0o022)
+    try:
+        assert extract(archive, tmp_path / "out") == []
+    finally:
+        os.umask(umask)
+    modes = {name: stat.S_IMODE(path.stat().st_mode) for name, path in files_under(tmp_path / "out").items()}
+    assert modes == {"sub": 0o755, "sub/run.sh": 0o644, "open": 0o755}
