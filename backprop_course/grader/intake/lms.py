@@ -242,7 +242,7 @@ class CanvasCollector(LmsCollector):
 
     def readings(self, relative):
         """Every way Canvas's file name format reads ``relative`` (see :meth:`LmsCollector.readings`)."""
-        base = relative.rsplit("/", 1)[-1]
+        base = relative.rpartition("/")[2]
         found = []
         for start in [0] + [m.end() for m in re.finditer("_", base)]:
             name = base[:start - 1] if start else ""
@@ -328,7 +328,7 @@ class MoodleCollector(LmsCollector):
         """Every way Moodle's folder format reads ``relative`` (see :meth:`LmsCollector.readings`)."""
         parts = relative.split("/")
         # the path below the zip's folder (extracted/<zip name>/…), or a loose file's own
-        found = [re.fullmatch(self.named_regexp, "/".join(parts[skip:])) for skip in (0, 1) if len(parts) > skip]
+        found = [re.fullmatch(self.named_regexp, "/".join(parts[skip:])) for skip in (0, 1)]
         return [m.groupdict() for m in found if m]
 
     def candidate(self, groups, roster):
@@ -340,7 +340,7 @@ class MoodleCollector(LmsCollector):
         """The student of a participant number, through the worksheet (its full name must agree), and the
         worksheet's time."""
         name = groups["full_name"]
-        rows = self.participants.get(found.lms_id, [])
+        rows = self.participants.get(found.lms_id)
         if not rows:
             return f"unknown student: participant {found.lms_id} ({name}) is not in the worksheet"
         if len(rows) > 1:
@@ -349,10 +349,10 @@ class MoodleCollector(LmsCollector):
         if row.name and not same_name(row.name, name):
             return (f"ambiguous: participant {found.lms_id} is {name} in the download but {row.name} ({row.email}) in "
                     "the worksheet: is the worksheet this assignment's, downloaded with the submissions?")
-        sharing = self.by_email.get(row.email.casefold(), [])
+        sharing = self.by_email[row.email.casefold()]   # row's own address: every row is filed under it
         if not row.email or len(sharing) > 1:
             return (f"ambiguous: {row.email or 'no email address'} is the email address of "
-                    + " and of ".join(map(str, sharing or [row])) + " in the worksheet")
+                    + " and of ".join(map(str, sharing)) + " in the worksheet")
         found.timestamp = row.timestamp
         if row.note:
             found.notes.append(row.note)

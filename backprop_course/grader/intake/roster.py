@@ -60,7 +60,7 @@ def same_name(a, b):
     """Whether two spellings of a full name are one: Moodle's folder drops some characters
     (clean_filename) and turns '_' into a space; only letters and digits are compared."""
     def letters(text):
-        return "".join(ch for ch in unicodedata.normalize("NFC", text).casefold() if ch.isalnum())
+        return [ch for ch in unicodedata.normalize("NFC", text).casefold() if ch.isalnum()]
     return letters(a) == letters(b)
 
 
