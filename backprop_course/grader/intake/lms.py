@@ -127,7 +127,7 @@ class LmsCollector(FileNameCollectorPlugin):
         roster = Roster.from_gradebook(coursedir.db_url)
         self.assignment, self.due = assignment, DueDates(parent=self).due(assignment)
         self.collected = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-        rows = list(getattr(getattr(app, "extractor_plugin_inst", None), "refused", []))
+        rows = list(getattr(app.extractor_plugin_inst, "refused", []))   # nbgrader's own extractor lists none
         by_student: dict[str, list[Found]] = {}
         for folder, dirs, files in os.walk(extracted_root):
             dirs.sort()

@@ -72,7 +72,7 @@ def read_worksheet(path, columns, zone):
     where = tz.gettz(zone)
     if where is None:
         raise ValueError(f"unknown time zone {zone!r} for the Moodle worksheet")
-    found = {}
+    found, name_column = {}, columns.get("name")   # a worksheet may have no names
     with open(path, newline="", encoding="utf-8-sig") as source:
         reader = csv.DictReader(source)
         missing = [c for c in (columns["identifier"], columns["email"]) if c not in (reader.fieldnames or [])]
@@ -90,6 +90,6 @@ def read_worksheet(path, columns, zone):
                     stamp = (stamp if stamp.tzinfo else stamp.replace(tzinfo=where)).astimezone(timezone.utc).replace(tzinfo=None)
                 except (ValueError, OverflowError):
                     note = f"the worksheet's time {text!r} is not understood: no time recorded"
-            found.setdefault(number[1], []).append(Participant(
-                number[1], (row[columns["email"]] or "").strip(), (row.get(columns.get("name", "")) or "").strip(), stamp, note))
+            name = (row.get(name_column) or "").strip() if name_column else ""
+            found.setdefault(number[1], []).append(Participant(number[1], (row[columns["email"]] or "").strip(), name, stamp, note))
     return found

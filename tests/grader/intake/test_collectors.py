@@ -320,3 +320,10 @@ def test_with_two_released_notebooks_a_stranger_is_never_guessed():
         ("", None, [("a/draft.ipynb", wrong)])]
     assert choose([sent("a/LAB.ipynb", "1"), sent("b/backprop.ipynb", "2")], released=("backprop.ipynb", "lab.ipynb")) == [
         ("backprop.ipynb", "b/backprop.ipynb", []), ("lab.ipynb", "a/LAB.ipynb", [])]
+
+
+def test_a_tie_in_one_notebook_leaves_the_next_notebook_chosen():
+    why = "2 different files for backprop.ipynb and nothing in Canvas's download tells which is newest"
+    assert choose([sent("a/backprop.ipynb", "1"), sent("b/backprop.ipynb", "2"), sent("c/lab.ipynb", "3")],
+                  released=("backprop.ipynb", "lab.ipynb")) == [
+        ("backprop.ipynb", None, [("a/backprop.ipynb", why), ("b/backprop.ipynb", why)]), ("lab.ipynb", "c/lab.ipynb", [])]

@@ -20,9 +20,10 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -682,6 +683,43 @@ def collect_failing(course, env, lms, assignment, zip_path, *extra):
     shutil.copy(zip_path, archive)
     return nbgrader("zip_collect", assignment, "--force", f"--collector=backprop_course.grader.intake.lms.{lms}Collector",
                     *extra, cwd=course, env=env, retcode=1)
+
+
+def test_an_assignment_with_nothing_released_stops_naming_those_there_are(tmp_path, nbgrader_env, empty_gradebook):
+    course = new_course(tmp_path / "course", empty_gradebook)
+    build_zip(tmp_path / "download.zip", {canvas_name("Lovelace, Ada", 101, 9001, "backprop.ipynb"): (b"{}", None)})
+    log = collect_failing(course, nbgrader_env, "Canvas", "02_backpro", tmp_path / "download.zip")
+    assert ("No released notebook for '02_backpro' in release/ (assignments: 01_neuron, 02_backprop, 03_vectorised, "
+            "04_autograd): is the assignment's name right?") in log, log
+    shutil.rmtree(course / "release")
+    (course / "release").mkdir()
+    log = collect_failing(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "download.zip")
+    assert "No released notebook for '02_backprop' in release/ (assignments: none): is the assignment's name right?" in log
+
+
+def test_on_time_means_the_collection_in_utc_whole_seconds_and_nbgraders_own_extractor_works_too(
+        tmp_path, nbgrader_env, empty_gradebook, monkeypatch):
+    """Canvas's file without a LATE mark, collected before its due date: the time recorded is the
+    collection's, in UTC whatever the grader's zone (here Asia/Tokyo), to the second as nbgrader
+    writes it. nbgrader's own extractor, which lists no refusals, can stand in for the course's."""
+    empty_gradebook(tmp_path / "course" / "gradebook.db")
+    course = course_copy(tmp_path / "course", config='c.DueDates.dates = {"02_backprop": "2099-01-01 00:00:00 UTC"}\n')
+    build_zip(tmp_path / "download.zip", {canvas_name("Lovelace, Ada", 101, 9001, "backprop.ipynb"):
+                                          (notebook("02_backprop", "02-correct-numpy"), None)})
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        before = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "download.zip",
+                "--extractor=nbgrader.plugins.ExtractorPlugin")
+        after = datetime.now(timezone.utc).replace(tzinfo=None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = (course / "submitted" / "101" / "02_backprop" / "timestamp.txt").read_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", stamp), stamp
+    assert before <= datetime.fromisoformat(stamp) <= after
+    assert [r["status"] for r in read_report(course, "02_backprop")] == ["collected"]
 
 
 # --- end to end: collect, grade, export -----------------------------------------------------

@@ -4,6 +4,7 @@ collects whole downloads through nbgrader in subprocesses, which a mutation run 
 A wrong reading here files one student's work under another's name: each rule is shown on the
 smallest input that tells it apart from its near neighbours.
 """
+import time
 from datetime import datetime
 
 import pytest
@@ -85,9 +86,16 @@ def test_a_worksheet_row_becomes_a_participant_with_its_time_in_utc(tmp_path):
     assert found == {"31": [Participant("31", "alan@example.org", "Álan Türing", datetime(2025, 11, 30, 10, 59))]}
 
 
-def test_a_time_with_its_own_zone_keeps_it_and_a_naive_one_takes_the_worksheets(tmp_path):
+def test_a_time_with_its_own_zone_keeps_it_and_a_naive_one_takes_the_worksheets(tmp_path, monkeypatch):
+    """In UTC whatever the grader's own zone is (here Asia/Tokyo)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
     path = worksheet(tmp_path, HEADER + "Participant 1,A,a@x,2025-06-01 12:00 +0200\nParticipant 2,B,b@x,2025-06-01 12:00\n")
-    found = read_worksheet(path, COLUMNS, "America/New_York")
+    try:
+        found = read_worksheet(path, COLUMNS, "America/New_York")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert found["1"][0].timestamp == datetime(2025, 6, 1, 10, 0)
     assert found["2"][0].timestamp == datetime(2025, 6, 1, 16, 0)      # EDT is UTC-4
     assert found["2"][0].timestamp.tzinfo is None
@@ -105,10 +113,20 @@ def test_no_time_a_dash_and_an_unreadable_time(tmp_path):
 
 
 def test_the_participant_number_is_the_identifiers_last_digits(tmp_path):
-    path = worksheet(tmp_path, HEADER + "Participant 12 ,A,a@x,\nTeilnehmer/in 345,B,b@x,\n"
-                                        "Participant,C,c@x,\n7 of 9 rows,D,d@x,\n,E,e@x,\n")
+    path = worksheet(tmp_path, HEADER + "Participant,C,c@x,\nParticipant 12 ,A,a@x,\n7 of 9 rows,D,d@x,\n"
+                                        ",E,e@x,\nTeilnehmer/in 345,B,b@x,\n")
     found = read_worksheet(path, COLUMNS, "UTC")
     assert sorted(found) == ["12", "345"]
+
+
+def test_short_and_long_rows_read_as_empty_cells_and_a_quoted_line_break_is_kept(tmp_path):
+    path = worksheet(tmp_path, "Identifier,Email address\r\nParticipant 8\r\nParticipant 9,b@x,extra,cells\r\n"
+                               'Participant 10,"c@x",\r\n', name="short.csv")
+    assert read_worksheet(path, {"identifier": "Identifier", "email": "Email address", "modified": "When"}, "UTC") == {
+        "8": [Participant("8", "", "", None)], "9": [Participant("9", "b@x", "", None)],
+        "10": [Participant("10", "c@x", "", None)]}
+    quoted = worksheet(tmp_path, HEADER.replace("\n", "\r\n") + 'Participant 7,"Ada\r\nLovelace",a@x,\r\n', name="q.csv")
+    assert read_worksheet(quoted, COLUMNS, "UTC")["7"][0].name == "Ada\r\nLovelace"
 
 
 def test_a_number_twice_keeps_both_rows_for_the_caller_to_refuse(tmp_path):
