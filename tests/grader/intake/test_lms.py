@@ -697,6 +697,45 @@ def test_an_assignment_with_nothing_released_stops_naming_those_there_are(tmp_pa
     assert "No released notebook for '02_backprop' in release/ (assignments: none): is the assignment's name right?" in log
 
 
+def test_the_report_and_the_log_say_of_each_file_what_became_of_it_word_for_word(tmp_path, nbgrader_env, empty_gradebook):
+    course = new_course(tmp_path / "course", empty_gradebook)
+    roster_of(course, nbgrader_env, MOODLE_ROSTER)
+    ada, pdf, archive = (canvas_name("Lovelace, Ada", 101, 9001, "backprop-1.ipynb"), canvas_name("Türing, Álan", 103, 9003, "notes.pdf"),
+                         canvas_name("Türing, Álan", 103, 9011, "work.zip"))
+    two_ways = canvas_name("Eve_ 101_ 7_", 105, 9020, "backprop.ipynb", late=True)
+    build_zip(tmp_path / "dl.zip", {ada: (notebook("02_backprop", "02-correct-numpy"), None), pdf: (b"%PDF", None),
+                                    archive: (zipped("backprop.ipynb", b"{}"), None), "backprop.ipynb": (b"{}", None),
+                                    two_ways: (b"{}", None)})
+    log = collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "dl.zip")
+    report = course / "downloaded" / "02_backprop" / "collect_report.csv"
+    rows = sorted(tuple(row.values()) for row in read_report(course, "02_backprop"))
+    absent = "in the roster, no notebook in the Canvas download"
+    assert rows == sorted([
+        (f"dl/{ada}", "collected", "ada", "backprop.ipynb", "2025-12-07 22:59:00 UTC", "renamed from backprop-1.ipynb"),
+        (f"dl/{pdf}", "not collected", "", "", "", "not a notebook"),
+        (f"dl/{archive}", "not collected", "", "", "", "an archive inside the download, not unpacked: ask for the notebook itself"),
+        ("dl/backprop.ipynb", "not collected", "", "", "", "the name does not follow Canvas's pattern"),
+        (f"dl/{two_ways}", "not collected", "", "", "", "ambiguous: Canvas's name reads as a file of Canvas user 101 (ada) "
+         "or of Canvas user 105 (eve), LATE: if you know whose it is, put it in submitted/ yourself"),
+        *[("", "no submission", student, "", "", absent) for student in ("alan", "emmy", "eve", "grace")]])
+    assert f"collected: dl/{ada} -> ada/backprop.ipynb (renamed from backprop-1.ipynb)" in log
+    assert f"not collected: dl/{pdf}: not a notebook" in log and f"no submission: emmy: {absent}" in log
+    assert (f"1 notebook(s) collected for 1 student(s); 4 file(s) not collected; 4 roster student(s) without a submission. "
+            f"The list: {report}") in log
+
+
+def test_a_student_id_that_is_no_safe_folder_name_is_not_collected(tmp_path, nbgrader_env, empty_gradebook):
+    """Without emails in the roster, Moodle's worksheet address is the student id: one that nbgrader
+    would take for a path or a pattern is refused, not made a folder."""
+    course = new_course(tmp_path / "course", empty_gradebook)
+    build_zip(tmp_path / "dl.zip", {moodle_name("Ada Lovelace", 33, "neuron.ipynb"): (NOTEBOOK_01["right"], None)})
+    (tmp_path / "ws.csv").write_text(sheet((33, "Ada Lovelace", "../ada@example.org")), encoding="utf-8")
+    collect(course, nbgrader_env, "Moodle", "01_neuron", tmp_path / "dl.zip", f"--MoodleCollector.worksheet={tmp_path / 'ws.csv'}")
+    (row,) = read_report(course, "01_neuron")
+    assert (row["status"], row["note"]) == ("not collected", "the student id '../ada@example.org' is not a safe folder name")
+    assert not (course / "submitted").exists() and not (course.parent / "ada@example.org").exists()
+
+
 def test_on_time_means_the_collection_in_utc_whole_seconds_and_nbgraders_own_extractor_works_too(
         tmp_path, nbgrader_env, empty_gradebook, monkeypatch):
     """Canvas's file without a LATE mark, collected before its due date: the time recorded is the
