@@ -78,10 +78,14 @@ def main(root=ROOT, only=()):
     unknown = [path for path in only if path not in paths]
     if unknown:
         raise SystemExit(f"not in pyproject.toml's only_mutate: {', '.join(unknown)}")
+    every = paths
     paths = [path for path in paths if path in only] if only else paths
     equivalent = {name: why for name, why in listed(root).items()
                   if any(name.startswith(module_of(path) + ".") for path in paths)}
     problems, rows, survivors = [], [], []
+    for name in sorted(listed(root)):   # a module renamed or no longer mutated: its listing explains nothing
+        if not any(name.startswith(module_of(path) + ".") for path in every):
+            problems.append(f"{name} is listed in {LISTING}, but no module of only_mutate makes it (renamed?)")
     for path in paths:
         found = statuses(path, root)
         count = Counter(found.values())
