@@ -705,7 +705,7 @@ def test_the_report_and_the_log_say_of_each_file_what_became_of_it_word_for_word
     two_ways = canvas_name("Eve_ 101_ 7_", 105, 9020, "backprop.ipynb", late=True)
     build_zip(tmp_path / "dl.zip", {ada: (notebook("02_backprop", "02-correct-numpy"), None), pdf: (b"%PDF", None),
                                     archive: (zipped("backprop.ipynb", b"{}"), None), "backprop.ipynb": (b"{}", None),
-                                    two_ways: (b"{}", None)})
+                                    two_ways: (b"{}", None), "../up.ipynb": (b"{}", None)})
     log = collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "dl.zip")
     report = course / "downloaded" / "02_backprop" / "collect_report.csv"
     rows = sorted(tuple(row.values()) for row in read_report(course, "02_backprop"))
@@ -717,10 +717,12 @@ def test_the_report_and_the_log_say_of_each_file_what_became_of_it_word_for_word
         ("dl/backprop.ipynb", "not collected", "", "", "", "the name does not follow Canvas's pattern"),
         (f"dl/{two_ways}", "not collected", "", "", "", "ambiguous: Canvas's name reads as a file of Canvas user 101 (ada) "
          "or of Canvas user 105 (eve), LATE: if you know whose it is, put it in submitted/ yourself"),
+        ("dl.zip/../up.ipynb", "refused", "", "", "", "'..' or '.' in the path"),
         *[("", "no submission", student, "", "", absent) for student in ("alan", "emmy", "eve", "grace")]])
+    assert log.count("refused: dl.zip/../up.ipynb: '..' or '.' in the path") == 1   # the extractor's line, not twice
     assert f"collected: dl/{ada} -> ada/backprop.ipynb (renamed from backprop-1.ipynb)" in log
     assert f"not collected: dl/{pdf}: not a notebook" in log and f"no submission: emmy: {absent}" in log
-    assert (f"1 notebook(s) collected for 1 student(s); 4 file(s) not collected; 4 roster student(s) without a submission. "
+    assert (f"1 notebook(s) collected for 1 student(s); 5 file(s) not collected; 4 roster student(s) without a submission. "
             f"The list: {report}") in log
 
 
