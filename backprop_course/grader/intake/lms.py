@@ -169,8 +169,9 @@ class LmsCollector(FileNameCollectorPlugin):
                     continue
                 note = "; ".join(chosen.notes + ([f"renamed from {chosen.name}"] if chosen.name != notebook else []))
                 rows.append(Row(chosen.file, "collected", student, notebook, chosen.timestamp, note))
-                answers[os.path.normpath(chosen.path)] = {"student_id": student, "file_id": notebook, **(
-                    {"timestamp": chosen.timestamp} if chosen.timestamp else {})}
+                # a timestamp of None: nbgrader records no time, as without the key
+                answers[os.path.normpath(chosen.path)] = {"student_id": student, "file_id": notebook,
+                                                          "timestamp": chosen.timestamp}
         for student in sorted(set(roster.ids) - set(by_student)):
             rows.append(Row("", "no submission", student, note=f"in the roster, no notebook in the {self.lms} download"))
         write_report(report, rows)

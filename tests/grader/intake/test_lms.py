@@ -700,10 +700,11 @@ def test_an_assignment_with_nothing_released_stops_naming_those_there_are(tmp_pa
 def test_the_report_and_the_log_say_of_each_file_what_became_of_it_word_for_word(tmp_path, nbgrader_env, empty_gradebook):
     course = new_course(tmp_path / "course", empty_gradebook)
     roster_of(course, nbgrader_env, MOODLE_ROSTER)
-    ada, pdf, archive = (canvas_name("Lovelace, Ada", 101, 9001, "backprop-1.ipynb"), canvas_name("Türing, Álan", 103, 9003, "notes.pdf"),
-                         canvas_name("Türing, Álan", 103, 9011, "work.zip"))
+    ada, pdf, archive = (canvas_name("Lovelace, Ada", 101, 9001, "backprop-1.ipynb", late=True),
+                         canvas_name("Türing, Álan", 103, 9003, "notes.pdf"), canvas_name("Türing, Álan", 103, 9011, "work.zip"))
+    older = canvas_name("Lovelace, Ada", 101, 9000, "backprop.ipynb")
     two_ways = canvas_name("Eve_ 101_ 7_", 105, 9020, "backprop.ipynb", late=True)
-    build_zip(tmp_path / "dl.zip", {ada: (notebook("02_backprop", "02-correct-numpy"), None), pdf: (b"%PDF", None),
+    build_zip(tmp_path / "dl.zip", {ada: (notebook("02_backprop", "02-correct-numpy"), None), older: (b"{}", None), pdf: (b"%PDF", None),
                                     archive: (zipped("backprop.ipynb", b"{}"), None), "backprop.ipynb": (b"{}", None),
                                     two_ways: (b"{}", None), "../up.ipynb": (b"{}", None)})
     log = collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "dl.zip")
@@ -711,7 +712,9 @@ def test_the_report_and_the_log_say_of_each_file_what_became_of_it_word_for_word
     rows = sorted(tuple(row.values()) for row in read_report(course, "02_backprop"))
     absent = "in the roster, no notebook in the Canvas download"
     assert rows == sorted([
-        (f"dl/{ada}", "collected", "ada", "backprop.ipynb", "2025-12-07 22:59:00 UTC", "renamed from backprop-1.ipynb"),
+        (f"dl/{ada}", "collected", "ada", "backprop.ipynb", "2025-12-07 22:59:01 UTC",
+         "Canvas marks it LATE without a time: counted as late by less than a day; renamed from backprop-1.ipynb"),
+        (f"dl/{older}", "not collected", "ada", "backprop.ipynb", "2025-12-07 22:59:00 UTC", f"an older upload: dl/{ada} is newer"),
         (f"dl/{pdf}", "not collected", "", "", "", "not a notebook"),
         (f"dl/{archive}", "not collected", "", "", "", "an archive inside the download, not unpacked: ask for the notebook itself"),
         ("dl/backprop.ipynb", "not collected", "", "", "", "the name does not follow Canvas's pattern"),
@@ -720,9 +723,10 @@ def test_the_report_and_the_log_say_of_each_file_what_became_of_it_word_for_word
         ("dl.zip/../up.ipynb", "refused", "", "", "", "'..' or '.' in the path"),
         *[("", "no submission", student, "", "", absent) for student in ("alan", "emmy", "eve", "grace")]])
     assert log.count("refused: dl.zip/../up.ipynb: '..' or '.' in the path") == 1   # the extractor's line, not twice
-    assert f"collected: dl/{ada} -> ada/backprop.ipynb (renamed from backprop-1.ipynb)" in log
+    assert (f"collected: dl/{ada} -> ada/backprop.ipynb (Canvas marks it LATE without a time: counted as late by less than "
+            "a day; renamed from backprop-1.ipynb)") in log
     assert f"not collected: dl/{pdf}: not a notebook" in log and f"no submission: emmy: {absent}" in log
-    assert (f"1 notebook(s) collected for 1 student(s); 5 file(s) not collected; 4 roster student(s) without a submission. "
+    assert (f"1 notebook(s) collected for 1 student(s); 6 file(s) not collected; 4 roster student(s) without a submission. "
             f"The list: {report}") in log
 
 
@@ -736,6 +740,13 @@ def test_a_student_id_that_is_no_safe_folder_name_is_not_collected(tmp_path, nbg
     (row,) = read_report(course, "01_neuron")
     assert (row["status"], row["note"]) == ("not collected", "the student id '../ada@example.org' is not a safe folder name")
     assert not (course / "submitted").exists() and not (course.parent / "ada@example.org").exists()
+
+
+def test_without_a_due_date_nothing_records_a_time(tmp_path, nbgrader_env, empty_gradebook):
+    course = new_course(tmp_path / "course", empty_gradebook)   # 03_vectorised has no due date
+    build_zip(tmp_path / "dl.zip", {canvas_name("Lovelace, Ada", 101, 9001, "vectorised.ipynb"): (b"{}", None)})
+    collect(course, nbgrader_env, "Canvas", "03_vectorised", tmp_path / "dl.zip")
+    assert sorted(p.name for p in (course / "submitted" / "101" / "03_vectorised").iterdir()) == ["vectorised.ipynb"]
 
 
 def test_on_time_means_the_collection_in_utc_whole_seconds_and_nbgraders_own_extractor_works_too(
