@@ -59,9 +59,9 @@ def write_report(path, rows):
 
 
 def collect_paths(app):
-    """(archive folder, extracted folder, report path) of a ZipCollectApp."""
-    archive = Path(collect_path(app, app.archive_directory))
-    return archive, Path(collect_path(app, app.extracted_directory)), archive.parent / REPORT
+    """(extracted folder, report path) of a ZipCollectApp: the report is in the assignment's own
+    folder of downloads, beside ``archive/`` and ``extracted/``."""
+    return Path(collect_path(app, app.extracted_directory)), Path(collect_path(app, "")) / REPORT
 
 
 class SafeExtractor(ExtractorPlugin):
@@ -113,7 +113,7 @@ class SafeExtractor(ExtractorPlugin):
                     self._refuse(str(relative), "an archive other than zip: not unpacked")
                 else:
                     shutil.copyfile(source, target / name, follow_symlinks=False)
-        report = collect_paths(self.parent)[2] if is_zip_collect_app(self.parent) else None
+        report = collect_paths(self.parent)[1] if is_zip_collect_app(self.parent) else None
         if report is not None:  # the collector rewrites it with the rest; this keeps the refusals if it never runs
             write_report(report, self.refused)
 

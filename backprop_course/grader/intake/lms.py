@@ -117,7 +117,7 @@ class LmsCollector(FileNameCollectorPlugin):
         app = self.parent
         coursedir = app.coursedir
         assignment = coursedir.assignment_id
-        _, extracted_root, report = collect_paths(app)
+        extracted_root, report = collect_paths(app)
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         released = sorted(find_all_notebooks(str(release)))
         if not released:

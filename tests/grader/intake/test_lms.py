@@ -709,6 +709,7 @@ def test_the_report_and_the_log_say_of_each_file_what_became_of_it_word_for_word
                                     two_ways: (b"{}", None), "../up.ipynb": (b"{}", None)})
     log = collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "dl.zip")
     report = course / "downloaded" / "02_backprop" / "collect_report.csv"
+    assert report.read_bytes().startswith(b"file,status,student,notebook,timestamp,note\r\n")
     rows = sorted(tuple(row.values()) for row in read_report(course, "02_backprop"))
     absent = "in the roster, no notebook in the Canvas download"
     assert rows == sorted([
