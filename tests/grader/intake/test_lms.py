@@ -888,6 +888,37 @@ def test_the_extractor_refuses_loose_files_by_the_same_rules_as_zip_entries(tmp_
     assert sorted(p.name for p in extracted.iterdir()) == ["ada_1_backprop.ipynb"]
 
 
+def test_the_extractor_unpacks_each_zip_lists_other_archives_and_copies_the_rest(tmp_path, caplog):
+    from backprop_course.grader.intake.extract import SafeExtractor
+
+    archive, extracted = tmp_path / "archive", tmp_path / "extracted"
+    archive.mkdir()
+    build_zip(archive / "Download.ZIP", {"ada_1_backprop.ipynb": (b"{}", None)})
+    for name in ("more.tar.gz", "old.RAR"):
+        (archive / name).write_bytes(b"\x1f\x8b")
+    (archive / "bob_2_backprop.ipynb").write_text('{"bob": 1}')
+    extractor = SafeExtractor()
+    extractor.log = logging.getLogger("test-extractor")
+    with caplog.at_level(logging.INFO, logger="test-extractor"):
+        extractor.extract(str(archive), str(extracted))
+    assert "Extracting Download.ZIP" in [r.getMessage() for r in caplog.records if r.name == "test-extractor"]
+    assert {row.file: row.note for row in extractor.refused} == {
+        "more.tar.gz": "an archive other than zip: not unpacked", "old.RAR": "an archive other than zip: not unpacked"}
+    assert sorted(str(p.relative_to(extracted)) for p in extracted.rglob("*") if p.is_file()) == [
+        "Download/ada_1_backprop.ipynb", "bob_2_backprop.ipynb"]
+    assert (extracted / "bob_2_backprop.ipynb").read_text() == '{"bob": 1}'
+
+
+def test_a_download_with_nothing_to_collect_still_reports_what_was_refused(tmp_path, nbgrader_env, empty_gradebook):
+    """nbgrader calls no collector when nothing is left after extraction: the extractor's own
+    report says why."""
+    course = new_course(tmp_path / "course", empty_gradebook)
+    build_zip(tmp_path / "dl.zip", {"../up.ipynb": (b"{}", None)})
+    collect(course, nbgrader_env, "Canvas", "02_backprop", tmp_path / "dl.zip")
+    assert [tuple(row.values()) for row in read_report(course, "02_backprop")] == [
+        ("dl.zip/../up.ipynb", "refused", "", "", "", "'..' or '.' in the path")]
+
+
 def test_the_extractor_lists_a_link_to_a_folder_and_follows_none(tmp_path):
     """A download folder may hold a link to a folder (anywhere: another course, /home): listed as
     refused, and nothing below it is copied."""
