@@ -172,7 +172,7 @@ def _open_dirs(root, parts):
             child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
         except (NotADirectoryError, OSError) as error:
             os.close(fd)
-            raise FileExistsError(part) from error
+            raise FileExistsError from error
         os.close(fd)
         fd = child
     return fd

@@ -291,14 +291,33 @@ def test_a_second_entry_and_a_file_in_a_folders_place_are_named_with_the_archive
 
 
 def test_what_is_written_gets_ordinary_modes_whatever_the_archive_says(tmp_path):
-    """Folders rwxr-xr-x and files rw-r--r-- (under the umask): an entry's own mode bits (setuid,
-    world-writable) are not applied."""
+    """Folders rwxr-xr-x and files rw-r--r-- (asked for, even with no umask): an entry's own mode
+    bits (setuid, world-writable) are not applied."""
     archive = make_zip(tmp_path / "modes.zip", [(unix_entry("sub/run.sh", stat.S_IFREG | 0o4777), b"#!/bin/sh\n"),
                                                 (unix_entry("open/", stat.S_IFDIR | 0o777), b"")])
-    umask = os.umask(0o022)
+    umask = os.umask(0)
     try:
         assert extract(archive, tmp_path / "out") == []
     finally:
         os.umask(umask)
     modes = {name: stat.S_IMODE(path.stat().st_mode) for name, path in files_under(tmp_path / "out").items()}
     assert modes == {"sub": 0o755, "sub/run.sh": 0o644, "open": 0o755}
+
+
+class Endless(io.RawIOBase):
+    """An entry that never ends, and refuses to be read whole."""
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        assert size is not None and size > 0, "an entry was read whole"
+        return bytes(size)
+
+
+def test_an_endless_entry_is_read_a_chunk_at_a_time_and_stopped_at_its_stated_size(tmp_path, monkeypatch):
+    archive = make_zip(tmp_path / "endless.zip", [("endless.ipynb", b"{}")])
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, info, *args, **kwargs: Endless())
+    assert extract(archive, tmp_path / "out") == [
+        Refused("endless.zip", "endless.ipynb", "unpacks to more than the size the archive states")]
+    assert files_under(tmp_path / "out") == {}
