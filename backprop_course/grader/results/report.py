@@ -250,7 +250,7 @@ def score_table(results):
 
 def text_table(table):
     """The score table as fixed-width text."""
-    width = max(len(row.student) for row in [ScoreRow(table.header[0], [], []), *table.rows])
+    width = max(len(student) for student in [table.header[0], *(row.student for row in table.rows)])
     lines = [table.header[0].ljust(width) + "".join(f"  {a:>12}" for a in table.header[1:])]
     lines += [row.student.ljust(width) + "".join(f"  {c:>12}" for c in row.cells) for row in table.rows]
     noted = [(row.student, note) for row in table.rows for note in row.noted]

@@ -296,7 +296,8 @@ def test_the_figures_are_sized_coloured_and_ticked_for_reading(course):
             assert not counts or all(float(t).is_integer() for t in ax.get_xticks())
         finally:
             plt.close(figure)
-    page = Page(report.render(results))
+    with matplotlib.rc_context({"savefig.format": "svg", "savefig.dpi": 300}):   # a reader's matplotlibrc changes nothing
+        page = Page(report.render(results))
     for image in page.images:
         width, height, dpi = png_size_and_dpi(image["src"])
         assert dpi == 96
@@ -323,3 +324,22 @@ def test_an_assignment_missing_from_the_gradebook_is_passed_over_not_the_end(tmp
     results = report.collect(url, tmp_path, tmp_path / "source", {})
     assert (results.assignments, results.max_scores, results.scores) == (["a0", "a1"], {"a1": 2}, {("ada", "a1"): 2})
     assert results.late == {} and results.cells == {"a1": {"test_loss": [True]}} and results.notes == {}
+
+
+def test_the_page_frame_its_policy_its_marks_and_a_review_that_failed(course, tmp_path):
+    import html as markup
+    import re
+
+    from backprop_course.grader.results.inert import PAGE_CSP
+    from backprop_course.grader.results.review import ClassReview
+    from backprop_course.grader.results.similarity import Settings
+
+    results = results_of(course)
+    results.review = ClassReview(Settings(), failed="copydetect stopped")
+    text = report.write_report(results, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert text.endswith("</html>\n") and Page(text).title == "Grade report"
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', text)
+    assert policy and markup.unescape(policy[1]) == PAGE_CSP
+    assert text.count('<td class="problem">not graded</td>') == 2          # dan's and gil's
+    assert "The score (*) is what the rest earned." in " ".join(Page(text).paragraphs)
+    assert "Not checked: the review failed (copydetect stopped, see the grader's log)." in Page(text).paragraphs
