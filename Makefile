@@ -45,7 +45,7 @@ help:
 	@echo "make npm        install the pinned npm packages (MathJax, site assets, axe-core, the hub's proxy) into the cache"
 	@echo "make hub        (as root) a JupyterHub with an instructor and three students on this machine (HUB_DIR, HUB_PORT)"
 	@echo "make hub-remove (as root) remove that hub's accounts and folder"
-	@echo "make mutants    mutation testing of the grader's trust core, kill rate per module (slow: not in CI)"
+	@echo "make mutants    mutation testing of the trust core, the intake and the report, kill rate per module (slow: not in CI)"
 	@echo "make site       static HTML site of the executed lecture notebooks and the guide (README.md, docs/) in site/"
 	@echo "make collect    ZIP=download.zip ASSIGNMENT=02_backprop LMS=canvas|moodle [ROSTER=roster.csv] [WORKSHEET=…]:"
 	@echo "                an LMS download into submitted/ (nbgrader zip_collect; Moodle needs its grading WORKSHEET)"

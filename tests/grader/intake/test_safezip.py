@@ -321,3 +321,36 @@ def test_an_endless_entry_is_read_a_chunk_at_a_time_and_stopped_at_its_stated_si
     assert extract(archive, tmp_path / "out") == [
         Refused("endless.zip", "endless.ipynb", "unpacks to more than the size the archive states")]
     assert files_under(tmp_path / "out") == {}
+
+
+def test_a_stated_ratio_with_almost_nothing_compressed_is_measured_against_one_byte():
+    """An entry that claims 0 compressed bytes: its ratio is counted against 1 byte, never divided by 0."""
+    info = zipfile.ZipInfo("bomb.ipynb")
+    info.file_size, info.compress_size = 2 * MiB, 0
+    assert entry_problem(info) == "compressed 2097152:1, over 200:1 (a zip bomb?)"
+    info.file_size = 300
+    assert entry_problem(info, Limits(ratio_floor=0)) == "compressed 300:1, over 200:1 (a zip bomb?)"
+    info.file_size = 200
+    assert entry_problem(info, Limits(ratio_floor=0)) == ""
+
+
+def test_folders_and_names_are_written_as_named_and_the_entries_after_a_folder_too(tmp_path):
+    archive = make_zip(tmp_path / "names.zip", [("BOX/", b""), ("FAX", b"1"), ("BOX/a.ipynb", b"2")])
+    assert extract(archive, tmp_path / "out") == []
+    assert sorted(files_under(tmp_path / "out")) == ["BOX", "BOX/a.ipynb", "FAX"]
+
+
+def test_the_entries_past_the_cap_are_each_named_with_the_archive(tmp_path):
+    archive = make_zip(tmp_path / "many.zip", [(f"m{i}.txt", b"x") for i in range(4)])
+    assert extract(archive, tmp_path / "out", Limits(entries=2)) == [
+        Refused("many.zip", f"m{i}.txt", "more than 2 entries in the archive") for i in (2, 3)]
+
+
+def test_a_destination_that_is_a_link_is_not_followed(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").symlink_to(elsewhere)
+    archive = make_zip(tmp_path / "a.zip", [("a.ipynb", b"{}")])
+    with pytest.raises(OSError):
+        extract(archive, tmp_path / "out")
+    assert list(elsewhere.iterdir()) == []
