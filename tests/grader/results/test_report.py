@@ -266,6 +266,13 @@ def test_the_figures_are_sized_coloured_and_ticked_for_reading(course):
 
     results = results_of(course)
     two = report.ClassResults(["a1", "a2"], max_scores={"a1": 6, "a2": 3}, scores={("ada", "a1"): 6, ("ada", "a2"): 3})
+    assert report.describe_score_histograms(two).endswith("a1 (max 6): 1 at 6; a2 (max 3): 1 at 3.")
+    figure = report.plot_score_histograms(two)
+    try:   # side by side, one per graded assignment
+        assert [(ax.get_title(), ax.get_position().y0) for ax in figure.axes] == [
+            ("a1 (max 6)", figure.axes[0].get_position().y0), ("a2 (max 3)", figure.axes[0].get_position().y0)]
+    finally:
+        plt.close(figure)
     for figure, size in ((report.plot_score_histograms(results), (5, 3.2)), (report.plot_score_histograms(two), (10, 3.2)),
                          (report.plot_score_histograms(report.ClassResults(["a1"])), (5, 3.2))):
         try:
