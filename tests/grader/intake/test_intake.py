@@ -288,3 +288,79 @@ def test_the_notes_show_five_files_left_out_and_count_the_rest():
 def test_a_refusal_of_the_whole_folder_is_its_reason_alone():
     whole = intake.Refusal("*", "the other files hold 30 MiB, over the cap of 20 MiB: only the notebooks are graded")
     assert intake.IntakeResult("x", left_out=[whole]).notes() == [f"not graded: {whole.reason}"]
+
+
+#: a file the kernel says is regular and empty, whose reads return about 30 kB, a page at a time:
+#: it grows as it is read, as a file a student's process still writes to would
+GROWING = ("/proc/self", intake.File("smaps", 0))
+SMALL_CAP = Limits(file_bytes=5000)
+
+
+def test_a_file_read_is_counted_as_it_comes_and_stopped_past_the_cap():
+    with pytest.raises(intake.NotAdmitted) as refused:
+        intake.read_file(*GROWING, SMALL_CAP)
+    assert str(refused.value) == "smaps grew over the cap of 0 MiB while it was read"
+    assert len(intake.read_file(*GROWING)) > 4 * 4096   # under the usual cap it is read whole, page after page
+
+
+def test_read_file_takes_a_file_exactly_at_the_cap_whole_and_in_order(course):
+    root, folder, _ = course
+    data = os.urandom(3 * 65536 + 7)    # more than one chunk
+    (folder / "data.bin").write_bytes(data)
+    assert intake.read_file(folder, intake.File("data.bin", len(data)), Limits(file_bytes=len(data))) == data
+    with pytest.raises(intake.NotAdmitted, match=r"^data\.bin grew over the cap of 0 MiB$"):
+        intake.read_file(folder, intake.File("data.bin", len(data)), Limits(file_bytes=len(data) - 1))
+
+
+def test_read_file_follows_no_link_and_waits_on_no_fifo_even_for_a_file_it_did_not_inspect(course):
+    """A File made without an inode (nothing inspected it) is still opened as a regular file only."""
+    root, folder, secret = course
+    os.symlink(secret, folder / "link.txt")
+    os.mkfifo(folder / "fifo")
+    with pytest.raises(OSError):
+        intake.read_file(folder, intake.File("link.txt", 0))
+    with pytest.raises(intake.NotAdmitted, match=r"^fifo is no longer a regular file$"):
+        intake.read_file(folder, intake.File("fifo", 0))
+    (folder / "plain.txt").write_text("plain")
+    assert intake.read_file(folder, intake.File("plain.txt", 5)) == b"plain"
+
+
+def test_read_path_refuses_a_folder_and_a_file_swapped_after_its_look(course, monkeypatch):
+    root, folder, secret = course
+    (folder / "sub").mkdir()
+    with pytest.raises(intake.NotAdmitted, match=r"^sub is a folder$"):
+        intake.read_path(folder / "sub")
+    (folder / "other.txt").write_text("other")
+    real_lstat = os.lstat
+    with monkeypatch.context() as patched:   # the look sees one file, the open finds another
+        patched.setattr(os, "lstat", lambda path, *a, **k: real_lstat(folder / "other.txt") if str(path) == str(folder / NB)
+                        else real_lstat(path, *a, **k))
+        with pytest.raises(intake.NotAdmitted, match=rf"^{NB} was replaced after it was inspected$"):
+            intake.read_path(folder / NB)
+
+
+def test_admit_copies_deep_files_with_plain_modes_and_lists_what_grew(course):
+    """A file that grows while it is copied is refused and removed from the copy; only a notebook's
+    refusal fails the submission, and never replaces a problem already found."""
+    root, folder, _ = course
+    (folder / "a" / "b").mkdir(parents=True)
+    (folder / "a" / "b" / "c.txt").write_text("deep")
+    found = intake.examine(folder, [NB])
+    umask = os.umask(0)
+    try:
+        assert intake.admit(found, root / "stage") == []
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(root / "stage" / "a" / "b" / "c.txt").st_mode) == 0o644
+    assert (root / "stage" / "a" / "b" / "c.txt").read_text() == "deep"
+
+    grows = intake.IntakeResult("/proc/self", files=[GROWING[1]])
+    refusal = intake.Refusal("smaps", "smaps grew over the cap of 0 MiB while it was read")
+    assert intake.admit(grows, root / "stage2", SMALL_CAP) == [refusal]
+    assert grows.problem == "" and grows.left_out == [refusal] and os.listdir(root / "stage2") == []
+    notebook = intake.IntakeResult("/proc/self", notebooks=[GROWING[1]])
+    intake.admit(notebook, root / "stage3", SMALL_CAP)
+    assert notebook.problem == f"smaps: {refusal.reason}"
+    earlier = intake.IntakeResult("/proc/self", notebooks=[GROWING[1]], problem="found before")
+    intake.admit(earlier, root / "stage4", SMALL_CAP)
+    assert earlier.problem == "found before"
