@@ -35,7 +35,6 @@ import shutil
 import sys
 import tempfile
 import weakref
-from pathlib import Path
 
 import nbformat
 from nbconvert.exporters import HTMLExporter, NotebookExporter
@@ -122,11 +121,9 @@ class Admission:
             target = staged.format_path(self.stage, ids["student_id"], ids["assignment_id"])
             names = sorted(os.path.basename(n) for n in notebooks)
             assigned = self._assigned(original, ids["assignment_id"]) or set(names)
-            found = intake.examine(folder, [n for n in names if n in assigned], self.limits,
-                                   root=step_root if Path(step_root) in Path(folder).parents else None)
+            found = intake.examine(folder, [n for n in names if n in assigned], self.limits, root=step_root)
             if not self.grading:  # feedback: the graded notebooks and nbgrader's bookkeeping only
                 found.files = [f for f in found.files if f.path in FEEDBACK_FILES]
-                found.left_out = []
             self.folders[target] = (folder, found)
             assignments[target] = [os.path.join(target, n) for n in names]
             stamp = [f for f in found.files if f.path == intake.TIMESTAMP]
@@ -146,7 +143,7 @@ class Admission:
         """The names of the assignment's notebooks in source/ (empty if there is no source)."""
         source = coursedir.format_path(coursedir.source_directory, ".", assignment)
         try:
-            return {e.name for e in os.scandir(source) if e.name.endswith(".ipynb") and e.is_file(follow_symlinks=False)}
+            return {e.name for e in os.scandir(source) if e.name.endswith(".ipynb")}
         except OSError:
             return set()
 

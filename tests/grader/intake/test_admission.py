@@ -289,3 +289,77 @@ def test_a_stage_of_a_grader_that_was_killed_is_swept(tmp_path):
         f"{admission.STAGE_PREFIX}x-abc", f"{admission.STAGE_PREFIX}{dead}-file", f"{admission.STAGE_PREFIX}{dead}-link",
         "elsewhere", f"other-{dead}-abc"])
     assert (tmp_path / "elsewhere" / "keep.txt").read_text() == "k"
+
+
+def test_a_resubmission_with_a_newer_time_is_graded_again_without_force(course, caplog):
+    """nbgrader compares the submitted and the autograded timestamp.txt before the pre-convert hook:
+    the stage holds the submission's at once, or a newer submission would be skipped as graded."""
+    ada = hand_in(course, "ada", files={"timestamp.txt": "2025-01-10 12:00:00"})
+    assert run(Autograde, course, caplog)[0] is False
+    (ada / NB).write_text(notebook("ada, again"))
+    assert run(Autograde, course, caplog)[0] is False          # the same time: already graded
+    assert tree(course / "autograded" / "ada" / A)[NB] == "by ada"
+    (ada / "timestamp.txt").write_text("2025-01-11 12:00:00")
+    failed, log = run(Autograde, course, caplog)
+    assert not failed and tree(course / "autograded" / "ada" / A) == {NB: "by ada, again", "timestamp.txt": "2025-01-11 12:00:00"}
+    assert any(line.startswith("Updating existing assignment") for line in log), log
+
+
+def changed_after_the_look(monkeypatch, change):
+    """Run ``change(folder)`` on each submission folder just after the intake has looked at it."""
+    real = intake.examine
+
+    def examine(folder, *args, **kwargs):
+        found = real(folder, *args, **kwargs)
+        change(Path(folder))
+        return found
+    monkeypatch.setattr(admission.intake, "examine", examine)
+
+
+def test_what_changes_after_the_look_is_refused_by_the_configured_caps(course, caplog, monkeypatch):
+    """A file swapped or grown between the intake's look and its copy: a timestamp.txt that is no
+    longer the one inspected fails the submission; a data file grown past the configured cap
+    (here 1 MiB, below the default) is left out and named."""
+    hand_in(course, "ada", files={"timestamp.txt": "2025-01-10 12:00:00", "data.csv": "1,2\n"})
+    hand_in(course, "bob", files={"timestamp.txt": "2025-01-10 12:00:00"})
+    hand_in(course, "cy", files={"timestamp.txt": "2025-01-10 12:00:00"})
+
+    def change(folder):
+        if folder.parent.name == "ada":
+            (folder / "data.csv").write_text("x" * (2 * MiB))
+        elif folder.parent.name == "bob":
+            (folder / "timestamp.txt").rename(folder.parent / "kept")   # kept: its inode is not reused
+            (folder / "timestamp.txt").write_text("2020-01-01 00:00:00")
+        else:
+            (folder / "timestamp.txt").write_text("2025-01-10 12:00:00" + " " * (2 * MiB))
+    changed_after_the_look(monkeypatch, change)
+    failed, log = run(Autograde, course, caplog, SubmissionLimits__max_file_mib=1)
+    assert failed
+    assert sorted(p.name for p in (course / "autograded").iterdir()) == ["ada"]
+    assert tree(course / "autograded" / "ada" / A) == {NB: "by ada", "timestamp.txt": "2025-01-10 12:00:00"}
+    assert "submitted/ada/a1: left out data.csv: data.csv grew over the cap of 1 MiB" in log, log
+    assert ("submitted/bob/a1: not graded: timestamp.txt (the time of submission) cannot be read: "
+            "timestamp.txt was replaced after it was inspected") in log, log
+    assert ("submitted/cy/a1: not graded: timestamp.txt (the time of submission) cannot be read: "
+            "timestamp.txt grew over the cap of 1 MiB") in log, log
+
+
+def test_each_submission_is_staged_alone(course, caplog, monkeypatch, tmp_path):
+    """When nbgrader converts a submission, the stage holds that one and no other: the one before
+    is gone even when its notebook could not be read. The log names folders from the course root,
+    wherever the grader was started."""
+    hand_in(course, "ada", files={NB: "not a notebook"})
+    hand_in(course, "bob")
+    (course / "submitted" / "bob" / A / "pipe").parent.mkdir(exist_ok=True)
+    os.mkfifo(course / "submitted" / "bob" / A / "pipe")
+    seen = {}
+
+    def hook(assignment=None, student=None, notebooks=()):   # nbgrader passes its student pattern, '*'
+        stage = Path(notebooks[0]).parents[2]
+        assert stage.name.startswith(f"{admission.STAGE_PREFIX}{os.getpid()}-"), stage   # sweep_stages knows it
+        seen[Path(notebooks[0]).parents[1].name] = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+    monkeypatch.chdir(tmp_path)
+    failed, log = run(Autograde, course, caplog, Autograde__pre_convert_hook=hook)
+    assert failed
+    assert seen == {"ada": [f"ada/{A}/{NB}"], "bob": [f"bob/{A}/{NB}"]}
+    assert "submitted/bob/a1: left out pipe: a link/special file: a FIFO, socket or device, not opened" in log, log
