@@ -118,9 +118,12 @@ $(MUTANTS_STAMP): $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[mutants]'
 	@touch $@
 
+# TMPDIR: a mutant of the intake's sweep of dead stages (or of any cleanup) deletes what it
+# finds in the temporary folder; one emptied /tmp of its folders. Mutants get a folder of their own.
 mutants: $(MUTANTS_STAMP)
-	rm -rf mutants
-	MPLBACKEND=Agg $(BIN)/mutmut run $(if $(JOBS),--max-children $(JOBS))
+	rm -rf mutants .mutants-tmp
+	mkdir .mutants-tmp
+	TMPDIR=$(CURDIR)/.mutants-tmp MPLBACKEND=Agg $(BIN)/mutmut run $(if $(JOBS),--max-children $(JOBS))
 	$(BIN)/python -m backprop_course.tools.mutants
 
 site: $(DEV) npm
@@ -140,7 +143,7 @@ solutions: release
 	@echo "worked solutions in $(SOLUTIONS)/: $(notdir $(wildcard source/*))"
 
 clean:
-	rm -rf mutants autograded feedback gradebook.db .autograde-journal.jsonl grades.csv report.html canvas_grades.csv moodle_grades.csv \
+	rm -rf mutants .mutants-tmp autograded feedback gradebook.db .autograde-journal.jsonl grades.csv report.html canvas_grades.csv moodle_grades.csv \
 	  examples/demo_class/autograded examples/demo_class/feedback \
 	  examples/demo_class/gradebook.db examples/demo_class/.autograde-journal.jsonl examples/demo_class/grades.csv examples/demo_class/report.html
 
