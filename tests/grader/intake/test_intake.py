@@ -76,7 +76,7 @@ def test_a_symbolic_link_is_left_out_and_the_rest_graded(course, name, target):
 
 
 @pytest.mark.parametrize("kind", ["fifo", "socket", "device"])
-def test_a_special_file_is_left_out_unopened(course, kind):
+def test_a_special_file_is_left_out_unopened(course, kind, monkeypatch):
     root, folder, _ = course
     if kind == "fifo":
         os.mkfifo(folder / "pipe")
@@ -88,8 +88,9 @@ def test_a_special_file_is_left_out_unopened(course, kind):
     else:
         import socket
 
+        monkeypatch.chdir(folder)   # a relative name: a socket's path has a length limit (108 bytes)
         sock = socket.socket(socket.AF_UNIX)
-        sock.bind(str(folder / "pipe"))
+        sock.bind("pipe")
         sock.close()
     found = intake.examine(folder, [NB])  # a FIFO opened for reading would block here
     assert left_out(found) == {"pipe": intake.SPECIAL} and not found.problem
