@@ -66,11 +66,17 @@ def nbgrader_env():
 def empty_gradebook(tmp_path_factory, nbgrader_env):
     """``make(path)``: an empty nbgrader gradebook at ``path``; returns its URL. nbgrader makes a
     new gradebook by asking alembic for its schema version, in a subprocess (seconds); a copy
-    of the one made here, once a session, is a gradebook it opens as it is."""
-    template = tmp_path_factory.mktemp("empty-gradebook") / "gradebook.db"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PATH", nbgrader_env["PATH"])
-        Gradebook(f"sqlite:///{template}").close()
+    of the one made here is a gradebook it opens as it is. The one made is kept beside pytest's
+    temporary folders for this nbgrader version, for the sessions after (mutmut runs one per mutant)."""
+    import nbgrader
+
+    template = tmp_path_factory.getbasetemp().parent / f"empty-gradebook-nbgrader-{nbgrader.__version__}.db"
+    if not template.exists():
+        made = template.with_name(f"{template.name}.{os.getpid()}")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("PATH", nbgrader_env["PATH"])
+            Gradebook(f"sqlite:///{made}").close()
+        os.replace(made, template)   # whole or not at all, for sessions that start together
 
     def make(path):
         path = Path(path)
