@@ -32,6 +32,7 @@ import ast
 import builtins
 import json
 import secrets
+import threading
 from dataclasses import dataclass, field
 
 from nbformat.v4 import new_output
@@ -87,11 +88,17 @@ def _check_call(node, source, imported, problems):
     return None if parts is None else Call(**parts)
 
 
+#: one parse at a time: CPython 3.11's ast.parse, run in two threads at once (the preflight's, a
+#: Dask worker's), can raise "SystemError: AST constructor recursion depth mismatch" (gh-106905)
+_PARSING = threading.Lock()
+
+
 def read_cell(source):
     """What the grader can judge of a graded test cell's ``source`` (hidden tests included)."""
     reading = CellReading(kernel_only=any(line.strip() == KERNEL_ONLY for line in source.splitlines()))
     try:
-        tree = ast.parse(source)
+        with _PARSING:
+            tree = ast.parse(source)
     except SyntaxError as error:
         reading.problems.append(f"line {error.lineno}: a syntax error ({error.msg})")
         return reading
