@@ -354,3 +354,9 @@ def test_a_destination_that_is_a_link_is_not_followed(tmp_path):
     with pytest.raises(OSError):
         extract(archive, tmp_path / "out")
     assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["X", "a/..X", "BOX/", "a/XX"])
+def test_a_name_is_read_as_it_is_written_not_trimmed(name):
+    """Only the folder's trailing '/' is trimmed before the parts are read: 'a/..X' holds no '..'."""
+    assert name_problem(name) == ""
