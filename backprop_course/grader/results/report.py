@@ -34,6 +34,7 @@ from .inert import PAGE_CSP  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NOT_GRADED = "not graded"
+TITLE = "Grade report"    # the page's title and heading, unless the caller names one
 NOTED = "*"   # after a score: graded, with a note (files left out, a cap hit)
 
 
@@ -259,7 +260,7 @@ def text_table(table):
     return "\n".join(lines)
 
 
-def render(results, title="Grade report"):
+def render(results, title=TITLE):
     """The report as one HTML string, plots embedded as PNG data."""
     counts = mistake_counts(results)
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
@@ -276,7 +277,7 @@ def render(results, title="Grade report"):
         review=results.review)
 
 
-def write_report(results, path, title="Grade report"):
+def write_report(results, path, title=TITLE):
     """Write the report of ``results`` to ``path`` (report.html); returns the path."""
     Path(path).write_text(render(results, title), encoding="utf-8")
     return Path(path)
