@@ -350,3 +350,16 @@ def test_the_page_frame_its_policy_its_marks_and_a_review_that_failed(course, tm
     assert text.count('<td class="problem">not graded</td>') == 2          # dan's and gil's
     assert "The score (*) is what the rest earned." in " ".join(Page(text).paragraphs)
     assert "Not checked: the review failed (copydetect stopped, see the grader's log)." in Page(text).paragraphs
+
+
+def test_a_cell_without_an_exercise_is_its_own_and_notes_of_every_assignment_are_kept():
+    results = report.ClassResults(["a1", "a2"], max_scores={"a1": 2, "a2": 2},
+                                  scores={("eve", "a1"): 1, ("eve", "a2"): 2},
+                                  cells={"a1": {"test_x": [True, False]}}, exercises={"a1": {}},
+                                  notes={("eve", "a1"): ["not graded: a.csv: too big"], ("eve", "a2"): ["not graded: b.csv: a link"]},
+                                  problems={("eve", "zz"): "no such assignment"})
+    assert report.pass_rate_rows(results) == [("a1 · test_x", 0.5, True)]
+    (row,) = report.score_table(results).rows
+    assert row.cells == ["1/2 *", "2/2 *"]
+    assert row.noted == ["a1: not graded: a.csv: too big", "a2: not graded: b.csv: a link"]
+    assert row.notes == row.noted + ["zz: no such assignment"]
