@@ -82,9 +82,9 @@ def collect(db_url, class_path, source_root, problems, notes=None):
                 key = (submission.student.id, name)
                 if key in results.problems:
                     continue
-                timed = timing.get(key)
-                results.scores[key] = timed.score if timed else submission.score
-                if timed and timed.seconds_late > 0:
+                timed = timing[key]   # lateness() reads every submission of the gradebook
+                results.scores[key] = timed.score
+                if timed.seconds_late > 0:
                     results.late[key] = timed
                 for notebook in submission.notebooks:
                     for grade in notebook.grades:

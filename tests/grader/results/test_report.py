@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
-from nbformat.v4 import new_code_cell, new_notebook, new_output  # noqa: E402
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
 
 from backprop_course.checks.mistakes import CODES  # noqa: E402
 from backprop_course.grader.results import report  # noqa: E402
@@ -28,7 +28,7 @@ DUE = datetime(2025, 1, 10, 12, 0)
 #: test cell -> points
 CELLS = {"test_loss": 2, "test_loss_half": 1, "test_grad": 3}
 #: student -> (points per test cell, time of submission, late penalty)
-GRADED = {"ada": ((2, 1, 3), datetime(2025, 1, 9, 10, 0), 0.0),
+GRADED = {"ada": ((2, 1, 3), datetime(2025, 1, 10, 12, 0), 0.0),                 # at the due date: on time
           "bob": ((1, 0, 0), None, 0.0),                           # partial points in test_loss
           "cy": ((2, 1, 0), datetime(2025, 1, 11, 18, 0), 0.3),    # 30 h late
           "eve": ((1.5, 1, 3), datetime(2025, 1, 10, 11, 0), 0.0),  # partial points in test_loss; files left out
@@ -80,7 +80,7 @@ def course(tmp_path, empty_gradebook):
     for student, outputs in OUTPUTS.items():
         path = tmp_path / "autograded" / student / "a1" / "nb.ipynb"
         path.parent.mkdir(parents=True)
-        nbformat.write(new_notebook(cells=[new_code_cell("x", outputs=outputs)]), path)
+        nbformat.write(new_notebook(cells=[new_markdown_cell("notes"), new_code_cell("x", outputs=outputs)]), path)
     return url, tmp_path, source
 
 
@@ -363,3 +363,23 @@ def test_a_cell_without_an_exercise_is_its_own_and_notes_of_every_assignment_are
     assert row.cells == ["1/2 *", "2/2 *"]
     assert row.noted == ["a1: not graded: a.csv: too big", "a2: not graded: b.csv: a link"]
     assert row.notes == row.noted + ["zz: no such assignment"]
+
+
+def test_a_second_late_is_late(tmp_path, empty_gradebook):
+    from datetime import timedelta
+
+    from nbgrader.api import Gradebook
+
+    (tmp_path / "source" / "a1").mkdir(parents=True)
+    nbformat.write(new_notebook(cells=[solution("loss")]), tmp_path / "source" / "a1" / "nb.ipynb")
+    url = empty_gradebook(tmp_path / "gradebook.db")
+    with Gradebook(url) as gb:
+        gb.add_assignment("a1", duedate=DUE)
+        gb.add_notebook("nb", "a1")
+        gb.add_grade_cell("test_loss", "nb", "a1", max_score=2, cell_type="code")
+        gb.add_student("ada")
+        gb.add_submission("a1", "ada", timestamp=DUE + timedelta(seconds=1))
+        gb.find_grade("test_loss", "nb", "a1", "ada").auto_score = 2
+        gb.db.commit()
+    results = report.collect(url, tmp_path, tmp_path / "source", {})
+    assert list(results.late) == [("ada", "a1")] and results.late["ada", "a1"].seconds_late == 1
