@@ -365,3 +365,20 @@ def test_admit_copies_deep_files_with_plain_modes_and_lists_what_grew(course):
     earlier = intake.IntakeResult("/proc/self", notebooks=[GROWING[1]], problem="found before")
     intake.admit(earlier, root / "stage4", SMALL_CAP)
     assert earlier.problem == "found before"
+
+
+def test_each_way_a_submission_path_is_no_submissions_is_named(tmp_path):
+    submitted = tmp_path / "submitted"
+    (submitted / "a*" / "a1").mkdir(parents=True)
+    (submitted / "abcdefgh" / "a1").mkdir(parents=True)
+    (submitted / "file").write_text("not a folder")
+    (tmp_path / "elsewhere" / "a1").mkdir(parents=True)
+
+    def problem(folder, limits=intake.LIMITS):
+        return intake.examine(folder, [NB], limits, root=submitted).problem
+    assert problem(tmp_path / "elsewhere" / "a1") == f"the folder is not below {submitted}"
+    assert problem(submitted / "a*" / "a1") == ("the folder's name has a glob character (*, ? or [): nbgrader would "
+                                                "take it for a pattern matching other folders")
+    assert problem(submitted / "abcdefgh" / "a1", Limits(name_bytes=5)) == "the folder's name has a name too long"
+    assert problem(submitted / "ghost" / "a1") == "ghost cannot be read (No such file or directory)"
+    assert problem(submitted / "file" / "a1") == "the folder file is not a folder"
