@@ -133,7 +133,7 @@ def walk(folder, limits=LIMITS):
         prefix = todo.pop()
         try:
             with os.scandir(os.path.join(folder, prefix)) as it:
-                names = sorted(((e.name, e.stat(follow_symlinks=False)) for e in it), key=lambda item: item[0])
+                names = sorted((e.name, e.stat(follow_symlinks=False)) for e in it)   # names are unique: by name
         except OSError:
             continue  # a folder that vanished or cannot be read: nothing of it is admitted
         subfolders = []

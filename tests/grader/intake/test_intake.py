@@ -382,3 +382,21 @@ def test_each_way_a_submission_path_is_no_submissions_is_named(tmp_path):
     assert problem(submitted / "abcdefgh" / "a1", Limits(name_bytes=5)) == "the folder's name has a name too long"
     assert problem(submitted / "ghost" / "a1") == "ghost cannot be read (No such file or directory)"
     assert problem(submitted / "file" / "a1") == "the folder file is not a folder"
+
+
+def test_the_walk_stops_at_its_budget_skips_what_it_cannot_read_and_enters_no_odd_folder(tmp_path, monkeypatch):
+    for i in range(21):
+        (tmp_path / "many" / f"f{i:02}").parent.mkdir(exist_ok=True)
+        (tmp_path / "many" / f"f{i:02}").write_text("x")
+    assert intake.walk(tmp_path / "many", Limits(entries=1))[1] is True       # 21 entries, a budget of 20
+    (tmp_path / "many" / "f20").unlink()
+    entries, cut = intake.walk(tmp_path / "many", Limits(entries=1))
+    assert cut is False and len(entries) == 20
+    for sub in ("a", "b", "abcdefgh"):
+        (tmp_path / "tree" / sub).mkdir(parents=True)
+        (tmp_path / "tree" / sub / "x.txt").write_text("x")
+    real = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: (_ for _ in ()).throw(PermissionError(path))
+                        if str(path).endswith("/a") else real(path))
+    names = [rel for rel, _ in intake.walk(tmp_path / "tree", Limits(name_bytes=5))[0]]
+    assert names == ["a", "abcdefgh", "b", "b/x.txt"]   # a unreadable, abcdefgh's name too long: neither entered
