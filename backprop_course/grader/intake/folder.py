@@ -173,10 +173,8 @@ def examine(folder, notebooks=(), limits=LIMITS, root=None):
         if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
             names_of[(info.st_dev, info.st_ino)] = names_of.get((info.st_dev, info.st_ino), 0) + 1
     wanted = set(notebooks)
-    others, skipped_below = [], set()
-    for rel, info in entries:
-        if any(rel.startswith(folder_ + "/") for folder_ in skipped_below):
-            continue
+    others = []
+    for rel, info in entries:   # walk() entered no folder whose name is refused: nothing below one is listed
         problem = name_problem(rel, limits)
         if problem:
             problem = f"{problem}: not copied"
@@ -191,8 +189,6 @@ def examine(folder, notebooks=(), limits=LIMITS, root=None):
         elif rel == TIMESTAMP and info.st_size > TIMESTAMP_BYTES:
             problem = f"{info.st_size} bytes, more than a time of submission takes"
         if problem:
-            if stat.S_ISDIR(info.st_mode):
-                skipped_below.add(rel)
             found.left_out.append(Refusal(printable(rel), problem))
             continue
         item = File(rel, info.st_size, (info.st_dev, info.st_ino))

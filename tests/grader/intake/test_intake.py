@@ -400,3 +400,54 @@ def test_the_walk_stops_at_its_budget_skips_what_it_cannot_read_and_enters_no_od
                         if str(path).endswith("/a") else real(path))
     names = [rel for rel, _ in intake.walk(tmp_path / "tree", Limits(name_bytes=5))[0]]
     assert names == ["a", "abcdefgh", "b", "b/x.txt"]   # a unreadable, abcdefgh's name too long: neither entered
+
+
+def test_the_submission_folder_itself_must_be_a_readable_folder(tmp_path):
+    assert intake.examine(tmp_path / "missing").problem == "the folder cannot be read (No such file or directory)"
+    (tmp_path / "file").write_text("x")
+    assert intake.examine(tmp_path / "file").problem == "the submission folder is not a folder"
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    assert intake.examine(tmp_path / "link").problem == f"the submission folder is {intake.LINK}"
+
+
+def test_each_cap_takes_what_is_at_it_and_refuses_what_is_past_it(course):
+    root, folder, _ = course
+    (folder / "ten.bin").write_bytes(b"x" * 10)
+    (folder / "abcdefghijklmnop.txt").write_text("long name")
+    (folder / intake.TIMESTAMP).write_bytes(b" " * intake.TIMESTAMP_BYTES)
+    found = intake.examine(folder, [NB], Limits(file_bytes=2000, total_bytes=10 ** 6, entries=5, name_bytes=14))
+    assert left_out(found) == {"abcdefghijklmnop.txt": "a name too long: not copied"}
+    assert sorted(f.path for f in found.files) == ["ten.bin", intake.TIMESTAMP]
+    (folder / "eleven.bin").write_bytes(b"x" * 11)
+    (folder / intake.TIMESTAMP).write_bytes(b" " * (intake.TIMESTAMP_BYTES + 1))
+    found = intake.examine(folder, [NB], Limits(file_bytes=1100, entries=5))
+    assert left_out(found)[intake.TIMESTAMP] == f"{intake.TIMESTAMP_BYTES + 1} bytes, more than a time of submission takes"
+    found = intake.examine(folder, [NB], Limits(file_bytes=10, entries=5))
+    assert left_out(found)["eleven.bin"] == "0 MiB, over the cap of 0 MiB a file" and "ten.bin" not in left_out(found)
+
+
+def test_the_caps_on_the_other_files_take_exactly_their_number_and_size(course):
+    root, folder, _ = course
+    for name in ("a.bin", "b.bin"):
+        (folder / name).write_bytes(b"x" * 10)
+    assert len(intake.examine(folder, [NB], Limits(entries=2, total_bytes=20)).files) == 2
+    assert left_out(intake.examine(folder, [NB], Limits(entries=1, total_bytes=20)))["*"].startswith("the folder holds 2 files")
+    assert left_out(intake.examine(folder, [NB], Limits(entries=2, total_bytes=19)))["*"].startswith("the folder holds 2 files")
+
+
+def test_another_notebook_at_the_top_is_passed_over_and_one_below_is_a_file(course):
+    root, folder, _ = course
+    (folder / "scratch.ipynb").write_text("{}")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "x.ipynb").write_text("{}")
+    (folder / "z.txt").write_text("z")
+    found = intake.examine(folder, [NB, "missing.ipynb"])
+    assert [f.path for f in found.notebooks] == [NB] and not found.left_out and found.problem == ""
+    assert sorted(f.path for f in found.files) == ["sub/x.ipynb", "z.txt"]
+
+
+def test_a_hard_link_out_of_the_folder_is_named_with_its_count(course):
+    root, folder, secret = course
+    os.link(secret, folder / "hard.txt")
+    assert left_out(intake.examine(folder, [NB]))["hard.txt"] == intake.HARD_LINK.format(2)
