@@ -32,7 +32,6 @@ import datetime
 import os
 import re
 import shutil
-import sys
 import tempfile
 import weakref
 
@@ -80,9 +79,8 @@ def sweep_stages(folder=None):
     folder = folder or tempfile.gettempdir()
     for entry in os.scandir(folder):
         parts = entry.name[len(STAGE_PREFIX):].split("-")
-        if entry.name.startswith(STAGE_PREFIX) and len(parts) == 2 and gone(parts[0]) \
-                and entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
+        if entry.name.startswith(STAGE_PREFIX) and len(parts) == 2 and gone(parts[0]):
+            shutil.rmtree(entry.path, ignore_errors=True)  # refuses a link or a file: a look-alike stays
 
 
 def copy_course_directory(coursedir, **changes):
@@ -99,12 +97,12 @@ class Admission:
     """One converter's intake: its submission folders inspected, each admitted into the stage
     just before it is converted."""
 
-    def __init__(self, converter):
+    def __init__(self, converter, limits):
         from nbgrader.converters import Autograde
 
         self.converter = converter
         self.log = converter.log
-        self.limits = submission_limits(parent=converter)
+        self.limits = limits
         self.grading = isinstance(converter, Autograde)
         step = "submitted_directory" if self.grading else "autograded_directory"
         original = converter.coursedir
@@ -127,9 +125,10 @@ class Admission:
             self.folders[target] = (folder, found)
             assignments[target] = [os.path.join(target, n) for n in names]
             stamp = [f for f in found.files if f.path == intake.TIMESTAMP]
-            if stamp and not found.problem:  # read by nbgrader before the hook (init_destination)
+            if stamp:  # read by nbgrader before the hook (init_destination): a newer time, even of a
+                # submission that is not graded, replaces the grade of the one before
                 refused = intake.admit(intake.IntakeResult(folder, files=stamp), target, self.limits)
-                if refused:
+                if refused and not found.problem:
                     found.problem = f"{intake.TIMESTAMP} (the time of submission) cannot be read: {refused[0].reason}"
         self.current = None
         self._read = {}
@@ -147,18 +146,19 @@ class Admission:
         except OSError:
             return set()
 
-    def before_submission(self, assignment=None, student=None, notebooks=()):
-        """The converter's pre-convert hook: stage this submission (and drop the previous one's)."""
+    def before_submission(self, assignment, student, notebooks):
+        """The converter's pre-convert hook: stage this submission (and drop the previous one's, whose
+        notebooks nbgrader may never have read). nbgrader calls it with at least one notebook."""
         if self.current is not None:
             shutil.rmtree(self.current, ignore_errors=True)
-        target = os.path.dirname(notebooks[0]) if notebooks else None
+        target = os.path.dirname(notebooks[0])
         if target in self.folders:
             folder, found = self.folders[target]
             self.current = target
             shutil.rmtree(target, ignore_errors=True)
             if not found.problem:
                 intake.admit(found, target, self.limits)
-            label = printable(os.path.relpath(folder, self.converter.coursedir.root))
+            label = printable(os.path.relpath(folder))  # nbgrader converts in the course root (BaseConverter.start)
             for line in found.left_out if self.grading else ():
                 self.log.warning("%s: left out %s", label, line)
             if found.problem:
@@ -176,7 +176,7 @@ class Admission:
             folder, found = self.folders[target]
             self._read.setdefault(target, set()).add(os.path.basename(path))
             if self._read[target] >= {f.path for f in found.notebooks}:
-                shutil.rmtree(target, ignore_errors=True)
+                shutil.rmtree(target)
         return data
 
     def check(self, path):
@@ -187,9 +187,8 @@ class Admission:
         name = os.path.basename(path)
         if found.problem:
             raise intake.NotAdmitted(f"not graded: {found.problem}")
-        if name not in {f.path for f in found.notebooks}:
-            why = next((r.reason for r in found.left_out if r.path == printable(name)), "not admitted")
-            raise intake.NotAdmitted(f"not graded: {printable(name)}: {why}")
+        if name not in {f.path for f in found.notebooks}:  # in the gradebook, but no longer in source/
+            raise intake.NotAdmitted(f"not graded: {printable(name)} is not a notebook of the assignment in source/")
 
 
 class _ReadThroughIntake:
@@ -199,12 +198,12 @@ class _ReadThroughIntake:
         super().__init__(config=config, **kwargs)
         from nbgrader.converters import BaseConverter
 
-        parent = self.parent
-        self.admission = Admission(parent) if isinstance(parent, BaseConverter) and parent.assignments else None
-        self.limits = self.admission.limits if self.admission else submission_limits(self.config, parent)
+        self.limits = submission_limits(self.config)
+        converter = self.parent if isinstance(self.parent, BaseConverter) and self.parent.assignments else None
+        self.admission = Admission(converter, self.limits) if converter else None
 
     def from_filename(self, filename, resources=None, **kw):
-        """nbconvert's from_filename, reading through :func:`.intake.read_path`."""
+        """nbconvert's from_filename (the same resources, on POSIX), reading through :func:`.intake.read_path`."""
         if resources is None:
             resources = {}
         if not resources.get("metadata"):
@@ -212,13 +211,12 @@ class _ReadThroughIntake:
         path, basename = os.path.split(filename)
         resources["metadata"]["name"] = os.path.splitext(basename)[0]
         resources["metadata"]["path"] = path
-        try:
-            modified = datetime.datetime.fromtimestamp(os.lstat(filename).st_mtime, tz=datetime.timezone.utc)
-        except OSError:
-            modified = datetime.datetime.now(datetime.timezone.utc)
+        if self.admission is not None:
+            self.admission.check(filename)  # a notebook the intake refused was never staged: say why first
+        modified = datetime.datetime.fromtimestamp(os.lstat(filename).st_mtime, tz=datetime.timezone.utc)
+        resources["metadata"]["modified_date"] = modified.strftime("%B %-d, %Y")
         data = self.admission.read(filename) if self.admission is not None else intake.read_path(filename, self.limits)
-        resources["metadata"]["modified_date"] = modified.strftime("%B %d, %Y" if sys.platform == "win32" else "%B %-d, %Y")
-        return self.from_notebook_node(nbformat.reads(data.decode("utf-8"), as_version=4), resources=resources, **kw)
+        return self.from_notebook_node(nbformat.reads(data.decode(), as_version=4), resources=resources, **kw)
 
 
 class IntakeNotebookExporter(_ReadThroughIntake, NotebookExporter):

@@ -7,11 +7,13 @@ such submissions in the sandbox), but nbgrader finds the submissions, copies the
 and reads their notebooks as it does when it grades, and the course's exporters decide what
 it may take.
 """
+import calendar
 import gc
 import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -114,6 +116,11 @@ def stages():
     return list(Path(tempfile.gettempdir()).glob(f"{admission.STAGE_PREFIX}{os.getpid()}-*"))
 
 
+def raised(log, error):
+    """Whether nbgrader logged a traceback that ends in ``error`` (what a failed submission raised)."""
+    return any(line.startswith("Traceback") and line.rstrip().endswith(error) for line in log)
+
+
 def test_autograde_copies_what_the_intake_admits_and_reads_the_notebook_through_it(course, caplog):
     secret = course / "source" / A / NB
     hand_in(course, "ada", files={"data.csv": "1,2\n", "timestamp.txt": "2025-01-10 12:00:00", "sub/notes.txt": "n"})
@@ -168,6 +175,18 @@ def test_a_notebook_the_intake_refuses_is_never_read(course, caplog):
     assert f"submitted/bob/a1: not graded: {NB} is a link/special file: a symbolic link, not followed" in log, log
     assert f"submitted/cy/a1: not graded: {NB}: 1 MiB, over the cap of 1 MiB a file" in log, log
     assert any(line.startswith("There was an error processing assignment") and "/bob/" in line for line in log)
+    assert raised(log, f"NotAdmitted: not graded: {NB} is a link/special file: a symbolic link, not followed"), log
+
+
+def test_a_notebook_of_the_gradebook_no_longer_in_source_is_not_read(course, caplog):
+    """The gradebook still lists old.ipynb, source/ no longer has it: nbgrader would convert the
+    student's; the intake never looked at it, so the submission fails, saying why."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_notebook("old", A)
+    hand_in(course, "ada", files={"old.ipynb": notebook("ada")})
+    failed, log = run(Autograde, course, caplog)
+    assert failed
+    assert raised(log, "NotAdmitted: not graded: old.ipynb is not a notebook of the assignment in source/"), log
 
 
 def test_a_timestamp_the_intake_refuses_fails_the_submission(course, caplog):
@@ -240,22 +259,32 @@ def test_the_caps_come_from_the_config(course):
 
 
 def test_the_staged_course_directory_is_the_courses_but_for_the_change(course):
-    original = converter(Autograde, course).coursedir
+    """Every setting is copied, from the config or not (nbgrader's apps set the assignment from the
+    command line), and the copy logs where the original does."""
+    app = converter(Autograde, course)
+    original = CourseDirectory(parent=app)
+    original.assignment_id = "b2"
     copy = admission.copy_course_directory(original, submitted_directory="/stage")
     assert copy is not original and type(copy) is type(original)
     for name in original.trait_names(config=True):
         assert getattr(copy, name) == (getattr(original, name) if name != "submitted_directory" else "/stage"), name
-    assert original.submitted_directory == "./submitted" and copy.root == str(course)
+    assert original.submitted_directory == "./submitted" and copy.root == str(course) and copy.assignment_id == "b2"
+    assert copy.parent is app and copy.log is app.log
 
 
-def test_an_exporter_outside_a_converter_reads_through_the_intake(course, tmp_path):
+def test_an_exporter_outside_a_converter_reads_through_the_intake(course, tmp_path, monkeypatch):
     """The exporter alone (nbgrader's formgrader and `nbgrader` commands other than autograde and
-    feedback build it so): the notebook is read by the intake's rules and capped by the config."""
+    feedback build it so): the notebook is read by the intake's rules and capped by the config.
+    Its resources are nbconvert's: the date is the file's in UTC, whatever the grader's zone."""
     path = hand_in(course, "ada") / NB
-    os.utime(path, (0, time.mktime((2024, 3, 5, 12, 0, 0, 0, 0, -1))))
+    os.utime(path, (0, calendar.timegm((2024, 3, 5, 23, 30, 0))))
     exporter = IntakeNotebookExporter()
     assert exporter.admission is None and exporter.limits == intake.LIMITS
-    body, resources = exporter.from_filename(str(path), resources={"metadata": {"kept": 1}})
+    with monkeypatch.context() as zone:
+        zone.setenv("TZ", "<+14>-14")   # 14 hours ahead of UTC: already March 6 there
+        time.tzset()
+        body, resources = exporter.from_filename(str(path), resources={"metadata": {"kept": 1}})
+    time.tzset()
     assert nbformat.reads(body, as_version=4).cells[0].source == "by ada"
     assert resources["metadata"] == {"kept": 1, "name": "nb", "path": str(path.parent), "modified_date": "March 5, 2024"}
     _, resources = exporter.from_filename(str(path))
@@ -291,6 +320,23 @@ def test_a_stage_of_a_grader_that_was_killed_is_swept(tmp_path):
     assert (tmp_path / "elsewhere" / "keep.txt").read_text() == "k"
 
 
+def test_a_stage_removed_by_someone_else_is_no_error_when_the_converter_goes(course, monkeypatch):
+    """A cleaner of /tmp may remove the stage of a long run first: the converter goes quietly."""
+    hand_in(course, "ada")
+    errors = []
+    monkeypatch.setattr(sys, "unraisablehook", errors.append)
+    before = set(stages())
+    app = converter(Autograde, course)
+    app.start()
+    new = set(stages()) - before
+    assert new
+    for stage in new:
+        shutil.rmtree(stage)
+    del app
+    gc.collect()
+    assert not errors, [e.exc_value for e in errors]
+
+
 def test_a_resubmission_with_a_newer_time_is_graded_again_without_force(course, caplog):
     """nbgrader compares the submitted and the autograded timestamp.txt before the pre-convert hook:
     the stage holds the submission's at once, or a newer submission would be skipped as graded."""
@@ -303,6 +349,20 @@ def test_a_resubmission_with_a_newer_time_is_graded_again_without_force(course, 
     failed, log = run(Autograde, course, caplog)
     assert not failed and tree(course / "autograded" / "ada" / A) == {NB: "by ada, again", "timestamp.txt": "2025-01-11 12:00:00"}
     assert any(line.startswith("Updating existing assignment") for line in log), log
+
+
+def test_a_newer_resubmission_that_is_refused_is_not_skipped(course, caplog):
+    """ada's second submission is newer, and its notebook is a link: it is not graded, loudly. (If
+    its time were not staged, nbgrader would skip it as graded and keep the first grade silently.)"""
+    ada = hand_in(course, "ada", files={"timestamp.txt": "2025-01-10 12:00:00"})
+    assert run(Autograde, course, caplog)[0] is False
+    (ada / NB).unlink()
+    os.symlink(course / "source" / A / NB, ada / NB)
+    (ada / "timestamp.txt").write_text("2025-01-11 12:00:00")
+    failed, log = run(Autograde, course, caplog)
+    assert failed
+    assert f"submitted/ada/a1: not graded: {NB} is a link/special file: a symbolic link, not followed" in log, log
+    assert not (course / "autograded" / "ada" / A / NB).exists()
 
 
 def changed_after_the_look(monkeypatch, change):
@@ -319,10 +379,13 @@ def changed_after_the_look(monkeypatch, change):
 def test_what_changes_after_the_look_is_refused_by_the_configured_caps(course, caplog, monkeypatch):
     """A file swapped or grown between the intake's look and its copy: a timestamp.txt that is no
     longer the one inspected fails the submission; a data file grown past the configured cap
-    (here 1 MiB, below the default) is left out and named."""
+    (here 1 MiB, below the default) is left out and named, a notebook fails its submission. The
+    first reason a submission is not graded is the one given (eve's notebook is a link)."""
     hand_in(course, "ada", files={"timestamp.txt": "2025-01-10 12:00:00", "data.csv": "1,2\n"})
-    hand_in(course, "bob", files={"timestamp.txt": "2025-01-10 12:00:00"})
-    hand_in(course, "cy", files={"timestamp.txt": "2025-01-10 12:00:00"})
+    for student in ("bob", "cy", "dee", "eve"):
+        hand_in(course, student, files={"timestamp.txt": "2025-01-10 12:00:00"})
+    (course / "submitted" / "eve" / A / NB).unlink()
+    os.symlink(course / "source" / A / NB, course / "submitted" / "eve" / A / NB)
 
     def change(folder):
         if folder.parent.name == "ada":
@@ -330,36 +393,56 @@ def test_what_changes_after_the_look_is_refused_by_the_configured_caps(course, c
         elif folder.parent.name == "bob":
             (folder / "timestamp.txt").rename(folder.parent / "kept")   # kept: its inode is not reused
             (folder / "timestamp.txt").write_text("2020-01-01 00:00:00")
+        elif folder.parent.name == "dee":
+            (folder / NB).write_text(notebook("dee") + " " * (2 * MiB))
         else:
             (folder / "timestamp.txt").write_text("2025-01-10 12:00:00" + " " * (2 * MiB))
     changed_after_the_look(monkeypatch, change)
     failed, log = run(Autograde, course, caplog, SubmissionLimits__max_file_mib=1)
     assert failed
-    assert sorted(p.name for p in (course / "autograded").iterdir()) == ["ada"]
-    assert tree(course / "autograded" / "ada" / A) == {NB: "by ada", "timestamp.txt": "2025-01-10 12:00:00"}
+    assert {p.name: tree(p / A) for p in (course / "autograded").iterdir()} == {
+        "ada": {NB: "by ada", "timestamp.txt": "2025-01-10 12:00:00"}, "dee": {}}   # nbgrader leaves the folder
     assert "submitted/ada/a1: left out data.csv: data.csv grew over the cap of 1 MiB" in log, log
     assert ("submitted/bob/a1: not graded: timestamp.txt (the time of submission) cannot be read: "
             "timestamp.txt was replaced after it was inspected") in log, log
     assert ("submitted/cy/a1: not graded: timestamp.txt (the time of submission) cannot be read: "
             "timestamp.txt grew over the cap of 1 MiB") in log, log
+    assert any(line.startswith("submitted/dee/a1: not graded: ") and line.endswith(f"{NB} grew over the cap of 1 MiB")
+               for line in log), log
+    assert f"submitted/eve/a1: not graded: {NB} is a link/special file: a symbolic link, not followed" in log, log
+
+
+def test_a_cap_configured_above_the_default_holds_until_the_notebook_is_read(course, caplog):
+    """An instructor whose notebooks carry large figures raises the file cap: a notebook over the
+    default (50 MiB) but under the course's is admitted, staged and read."""
+    hand_in(course, "ada", files={NB: notebook("ada") + " " * (intake.LIMITS.file_bytes + MiB)})
+    failed, log = run(Autograde, course, caplog, SubmissionLimits__max_file_mib=intake.LIMITS.file_bytes // MiB + 2)
+    assert not failed, log
+    assert tree(course / "autograded" / "ada" / A) == {NB: "by ada"}
 
 
 def test_each_submission_is_staged_alone(course, caplog, monkeypatch, tmp_path):
-    """When nbgrader converts a submission, the stage holds that one and no other: the one before
-    is gone even when its notebook could not be read. The log names folders from the course root,
-    wherever the grader was started."""
-    hand_in(course, "ada", files={NB: "not a notebook"})
-    hand_in(course, "bob")
-    (course / "submitted" / "bob" / A / "pipe").parent.mkdir(exist_ok=True)
-    os.mkfifo(course / "submitted" / "bob" / A / "pipe")
+    """When nbgrader converts a submission, the stage holds that one, and the timestamp.txt of those
+    still to come (nbgrader compares them first). The one before is gone, even when nbgrader
+    stopped before reading its notebook (ada's time is no time). A hook the course configured runs
+    after, with nbgrader's arguments. The log names folders from the course root, wherever the
+    grader was started."""
+    hand_in(course, "ada", files={"timestamp.txt": "not a time"})
+    hand_in(course, "bob", files={NB: "not a notebook"})
+    hand_in(course, "cy", files={"timestamp.txt": "2025-01-10 12:00:00"})
+    os.mkfifo(course / "submitted" / "cy" / A / "pipe")
     seen = {}
 
-    def hook(assignment=None, student=None, notebooks=()):   # nbgrader passes its student pattern, '*'
+    def hook(assignment, student, notebooks):
         stage = Path(notebooks[0]).parents[2]
         assert stage.name.startswith(f"{admission.STAGE_PREFIX}{os.getpid()}-"), stage   # sweep_stages knows it
-        seen[Path(notebooks[0]).parents[1].name] = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+        files = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+        seen[Path(notebooks[0]).parents[1].name] = (assignment, student, files)
     monkeypatch.chdir(tmp_path)
     failed, log = run(Autograde, course, caplog, Autograde__pre_convert_hook=hook)
     assert failed
-    assert seen == {"ada": [f"ada/{A}/{NB}"], "bob": [f"bob/{A}/{NB}"]}
-    assert "submitted/bob/a1: left out pipe: a link/special file: a FIFO, socket or device, not opened" in log, log
+    later = f"cy/{A}/timestamp.txt"
+    assert seen == {"ada": (A, "*", [f"ada/{A}/{NB}", f"ada/{A}/timestamp.txt", later]),  # '*': nbgrader's pattern
+                    "bob": (A, "*", [f"bob/{A}/{NB}", later]),
+                    "cy": (A, "*", [f"cy/{A}/{NB}", later])}
+    assert "submitted/cy/a1: left out pipe: a link/special file: a FIFO, socket or device, not opened" in log, log
