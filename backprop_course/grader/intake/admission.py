@@ -100,7 +100,6 @@ class Admission:
     def __init__(self, converter, limits):
         from nbgrader.converters import Autograde
 
-        self.converter = converter
         self.log = converter.log
         self.limits = limits
         self.grading = isinstance(converter, Autograde)

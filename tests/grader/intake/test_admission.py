@@ -24,6 +24,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
+from traitlets.config import LoggingConfigurable
 
 from backprop_course.grader.intake import admission, folder as intake
 from backprop_course.grader.intake.admission import IntakeNotebookExporter
@@ -256,6 +257,15 @@ def test_the_caps_come_from_the_config(course):
     assert admission.submission_limits(c) == Limits(file_bytes=3 * MiB, total_bytes=7 * MiB, entries=11,
                                                     name_bytes=intake.LIMITS.name_bytes,
                                                     path_bytes=intake.LIMITS.path_bytes)
+    assert admission.submission_limits(parent=LoggingConfigurable(config=c)).entries == 11   # the exchange's way
+
+
+def test_an_exporter_takes_submissions_in_only_for_a_converter_that_found_some(course):
+    """nbgrader builds the exporter with its app as parent: only a converter with submissions
+    (after init_notebooks) gets an intake of its own."""
+    app = converter(Autograde, course)
+    assert IntakeNotebookExporter(parent=app).admission is None   # no submission found yet
+    assert IntakeNotebookExporter(parent=LoggingConfigurable()).admission is None
 
 
 def test_the_staged_course_directory_is_the_courses_but_for_the_change(course):
