@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,10 +169,7 @@ def examine(folder, notebooks=(), limits=LIMITS, root=None):
         found.problem = f"the submission folder is {kind_of(top.st_mode) or 'not a folder'}"
         return found
     entries, cut = walk(folder, limits)
-    names_of = {}  # (dev, ino) -> names of that file in the folder, for hard links
-    for rel, info in entries:
-        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-            names_of[(info.st_dev, info.st_ino)] = names_of.get((info.st_dev, info.st_ino), 0) + 1
+    names_of = Counter((info.st_dev, info.st_ino) for _, info in entries)  # a hard link's names inside the folder
     wanted = set(notebooks)
     others = []
     for rel, info in entries:   # walk() entered no folder whose name is refused: nothing below one is listed
