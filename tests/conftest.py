@@ -1,10 +1,12 @@
 """What every test may use: the ``needs_sandbox`` marker, and the session's fixtures (nbgrader's
-environment, an empty gradebook, a PostgreSQL database, the graded catalogue class).
+environment, an empty gradebook, a PostgreSQL database, the graded catalogue class, a plain ASCII
+locale).
 
 The tests' helper modules live in tests/helpers/, which pyproject.toml puts on pytest's
 ``pythonpath``: a test imports them as plain modules (``from grading_helpers import course_copy``).
 """
 import functools
+import locale
 import os
 import platform
 import shutil
@@ -85,6 +87,19 @@ def empty_gradebook(tmp_path_factory, nbgrader_env):
         return f"sqlite:///{path}"
 
     return make
+
+
+@pytest.fixture
+def ascii_locale():
+    """The process's locale made plain ASCII, as an instructor's old ``LANG`` (or ``LC_ALL=C``
+    where PEP 538 cannot coerce it) makes it: what the course writes must be UTF-8 all the same."""
+    if sys.flags.utf8_mode:
+        pytest.skip("Python's UTF-8 mode (PYTHONUTF8) ignores the locale")
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    assert locale.getencoding() != "UTF-8"
+    yield
+    locale.setlocale(locale.LC_CTYPE, before)
 
 
 @pytest.fixture

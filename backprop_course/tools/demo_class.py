@@ -74,7 +74,7 @@ def main(out=OUT):
             path.parent.mkdir(parents=True, exist_ok=True)
             if plan == BROKEN:  # saved while the disk was full: the JSON stops half-way
                 text = nbformat.writes(handed_in(assignment, BLANK))
-                path.write_text(text[: len(text) // 3])
+                path.write_text(text[: len(text) // 3], encoding="utf-8")
             else:
                 nbformat.write(handed_in(assignment, plan), path)
     print(f"wrote {len(CLASS)} students to {out}")

@@ -30,6 +30,7 @@ import nbformat
 import pytest
 
 from backprop_course.grader.results.export import CanvasExport, GradesCsv, MoodleExport, points
+from backprop_course.grader.intake.extract import Row, write_report
 from backprop_course.grader.intake.late import LatePenalty, parse_due
 from backprop_course.grader.intake.safezip import printable
 from backprop_course.tools.demo_class import handed_in
@@ -316,6 +317,12 @@ def gradebook(tmp_path_factory, nbgrader_env, empty_gradebook):
     gb.db.commit()
     yield gb
     gb.close()
+
+
+def test_the_collect_report_is_utf_8_whatever_the_graders_locale(tmp_path, ascii_locale):
+    write_report(tmp_path / "collect_report.csv", [Row("zoë_1_2_nb.ipynb", "refused", note="née")])
+    assert (tmp_path / "collect_report.csv").read_bytes().decode("utf-8").splitlines()[1] == \
+        "zoë_1_2_nb.ipynb,refused,,,,née"
 
 
 def test_canvas_export_follows_canvas_rules(gradebook, tmp_path):

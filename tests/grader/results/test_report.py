@@ -209,6 +209,11 @@ def figure_alts(page):
     return [image["alt"] for image in page.images]
 
 
+def test_the_page_is_utf_8_whatever_the_graders_locale(course, tmp_path, ascii_locale):
+    path = report.write_report(results_of(course), tmp_path / "report.html", title="Zoë's class")
+    assert Page(path.read_bytes().decode("utf-8")).title == "Zoë's class"
+
+
 def test_the_page(course, tmp_path):
     results = results_of(course)
     path = report.write_report(results, tmp_path / "report.html", title="A1 <report>")
