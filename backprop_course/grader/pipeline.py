@@ -10,9 +10,11 @@ workers' writes.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+import shutil
 import sys
 import time
 from collections import Counter
@@ -182,6 +184,7 @@ class Course:
         self.executor = executor
         if todo:
             self._grade(executor, todo, digests, journal)
+        self._forget_earlier_results([s for s in submissions if s.problem])
         for sub in gradable:  # kept ones too: the notes are read from their autograded notebooks
             if not sub.problem:
                 sub.notes += self._cap_notes(sub)
@@ -248,6 +251,20 @@ class Course:
             return read_admitted(sub.admitted, limits)
         return read_submission(self.class_path / "submitted" / sub.student / sub.assignment,
                                self.source_notebooks(sub.assignment), limits)
+
+    def _forget_earlier_results(self, not_graded):
+        """Remove what an earlier run made of these submissions (their gradebook rows, autograded and
+        feedback folders): they are not graded now, and a grade must come from the submission in
+        submitted/, never stay from the one it replaced. Their submitted/ folders stay as they are."""
+        from nbgrader.api import Gradebook
+
+        held = self._in_gradebook()
+        with Gradebook(self.db_url) if held else contextlib.nullcontext() as gradebook:
+            for sub in not_graded:
+                if (sub.student, sub.assignment) in held:
+                    gradebook.remove_submission(sub.assignment, sub.student)
+                for step in ("autograded", "feedback"):
+                    shutil.rmtree(self.class_path / step / sub.student / sub.assignment, ignore_errors=True)
 
     def _in_gradebook(self):
         """{(student, assignment)} of the submissions the class's gradebook holds."""

@@ -273,3 +273,27 @@ def test_feedback_that_fails_stops_the_run_with_an_error_and_keeps_the_grades(te
         grade(copy, "--only", "feedback")
     assert f"feedback failed for the class/{CHOSEN[1]}" in str(stopped.value)
     assert gradebook_rows(copy) == rows
+
+
+def test_a_replacement_that_cannot_be_graded_leaves_no_earlier_grade(term, tmp_path, monkeypatch, nbgrader_env):
+    """cy's correct notebook was graded; she replaces it by a link (refused by the intake). The
+    regrade says she is not graded, and her earlier grade is gone from the gradebook, grades.csv,
+    autograded/ and feedback/: none of it came from the submission in submitted/ now. Everyone
+    else's stays."""
+    course = tmp_path / "course"
+    shutil.copytree(term[0], course, symlinks=True)
+    monkeypatch.setenv("PATH", nbgrader_env["PATH"])
+    before = snapshot(course)
+    assert float(before["grades.csv"]["cy", A]["score"]) == 9.0
+    notebook = course / "submitted" / "cy" / A / NOTEBOOK[A]
+    notebook.rename(notebook.with_suffix(".txt"))
+    notebook.symlink_to(notebook.with_suffix(".txt").name)
+    grade(course, "--student", "cy", "--assignment", A)
+    after = snapshot(course)
+    assert ("cy", A) not in after["gradebook"]
+    assert float(after["grades.csv"]["cy", A]["score"]) == 0.0 and after["grades.csv"]["cy", A]["timestamp"] == ""
+    assert not (course / "autograded" / "cy" / A).exists() and not (course / "feedback" / "cy" / A).exists()
+    assert notebook.is_symlink() and notebook.with_suffix(".txt").is_file()   # the submission itself stays
+    assert others(after, ("cy", A))["gradebook"] == others(before, ("cy", A))["gradebook"]
+    page = Page((course / "report.html").read_text())
+    assert any(row[0] == "cy" and "not graded" in " ".join(row) for table in page.tables for row in table), page.tables
