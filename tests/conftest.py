@@ -91,8 +91,9 @@ def empty_gradebook(tmp_path_factory, nbgrader_env):
 
 @pytest.fixture
 def ascii_locale():
-    """The process's locale made plain ASCII, as an instructor's old ``LANG`` (or ``LC_ALL=C``
-    where PEP 538 cannot coerce it) makes it: what the course writes must be UTF-8 all the same."""
+    """The process's locale made plain ASCII, as a ``LANG`` in a legacy encoding makes it (``C``
+    itself would not: Python turns on its UTF-8 mode there): what the course writes must be UTF-8
+    all the same."""
     if sys.flags.utf8_mode:
         pytest.skip("Python's UTF-8 mode (PYTHONUTF8) ignores the locale")
     before = locale.setlocale(locale.LC_CTYPE)

@@ -10,7 +10,6 @@ workers' writes.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
@@ -258,13 +257,17 @@ class Course:
         submitted/, never stay from the one it replaced. Their submitted/ folders stay as they are."""
         from nbgrader.api import Gradebook
 
+        if not not_graded:   # the usual run: the gradebook is not read again
+            return
         held = self._in_gradebook()
-        with Gradebook(self.db_url) if held else contextlib.nullcontext() as gradebook:
-            for sub in not_graded:
-                if (sub.student, sub.assignment) in held:
+        stale = [sub for sub in not_graded if (sub.student, sub.assignment) in held]
+        if stale:
+            with Gradebook(self.db_url) as gradebook:
+                for sub in stale:
                     gradebook.remove_submission(sub.assignment, sub.student)
-                for step in ("autograded", "feedback"):
-                    shutil.rmtree(self.class_path / step / sub.student / sub.assignment, ignore_errors=True)
+        for sub in not_graded:
+            for step in ("autograded", "feedback"):
+                shutil.rmtree(self.class_path / step / sub.student / sub.assignment, ignore_errors=True)
 
     def _in_gradebook(self):
         """{(student, assignment)} of the submissions the class's gradebook holds."""
